@@ -1,0 +1,1 @@
+"""Command line: parsing only, delegating to ``basiskit.service``."""

@@ -1,0 +1,122 @@
+"""``basiskit`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from basiskit import service
+from basiskit.config.loader import ConfigError, parse_overrides
+from basiskit.data.errors import DataError
+from basiskit.engine.backtest import AccountingError, BacktestInputError, BacktestRequest
+
+app = typer.Typer(add_completion=False, help="Backtest market-neutral crypto yield strategies on real data.")
+data_app = typer.Typer(help="Data catalog.")
+app.add_typer(data_app, name="data")
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(exc: Exception, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code)
+
+
+def _flows(items: list[str], what: str) -> tuple[tuple[str, float], ...]:
+    out = []
+    for item in items:
+        date, sep, amount = item.rpartition(":")
+        try:
+            out.append((date, float(amount)))
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise BacktestInputError(f"--{what} expects YYYY-MM-DD:AMOUNT, got {item!r}")
+    return tuple(out)
+
+
+@data_app.command("import")
+def data_import(source: Optional[Path] = typer.Option(None, help="raw data folder (default $BASISKIT_DATA_SOURCE or ../shared/data)"),
+                data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="catalog location (default $BASISKIT_HOME or ./.basiskit)")) -> None:
+    """Validate the raw CSVs and store them as Parquet; print a report per file."""
+    try:
+        with console.status("importing") as status:
+            report = service.import_data(data_dir, source, progress=lambda ds: status.update(f"importing {ds}"))
+    except DataError as exc:
+        _fail(exc)
+    rows = report.to_table_rows()
+    table = Table(title="data import")
+    for col in rows[0].keys() if rows else []:
+        table.add_column(str(col), overflow="fold")
+    for r in rows:
+        table.add_row(*[str(v) for v in r.values()])
+    console.print(table)
+
+
+@app.command()
+def modes() -> None:
+    """List strategy modes."""
+    table = Table("mode", "description")
+    for m in service.list_modes():
+        table.add_row(m["mode"], m["description"])
+    console.print(table)
+
+
+@app.command()
+def backtest(mode: str = typer.Argument(..., help="strategy mode, see `basiskit modes`"),
+             start: str = typer.Option(..., help="first step, YYYY-MM-DD (00:00 UTC)"),
+             end: str = typer.Option(..., help="last step, YYYY-MM-DD (00:00 UTC)"),
+             capital: float = typer.Option(100_000.0, help="initial capital in share-class units"),
+             share_class: Optional[str] = typer.Option(None, "--share-class", help="USDT or ETH"),
+             set_: list[str] = typer.Option([], "--set", help="config override key=value (repeatable)"),
+             deposit: list[str] = typer.Option([], help="YYYY-MM-DD:AMOUNT (repeatable)"),
+             withdraw: list[str] = typer.Option([], help="YYYY-MM-DD:AMOUNT (repeatable)"),
+             out: Optional[Path] = typer.Option(None, help="output folder (default results/<run-id>)"),
+             data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
+             source: Optional[Path] = typer.Option(None, help="raw data folder for the first import")) -> None:
+    """Run a backtest, print its summary and write summary.json, equity.csv, trades.csv, events.jsonl."""
+    try:
+        req = BacktestRequest(mode=mode, start=start, end=end, capital=capital, share_class=share_class,
+                              overrides=parse_overrides(set_), deposits=_flows(deposit, "deposit"),
+                              withdrawals=_flows(withdraw, "withdraw"))
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                      TimeRemainingColumn(), console=err, transient=True) as bar:
+            task = bar.add_task(f"{mode}", total=None)
+
+            def progress(i: int, n: int) -> None:
+                bar.update(task, completed=i, total=n)
+
+            result = service.backtest(req, out, data_dir, source, progress)
+    except (ConfigError, DataError, BacktestInputError, AccountingError) as exc:
+        _fail(exc)
+    print_summary(result.outcome.summary, result.out_dir)
+
+
+def print_summary(s: dict, out_dir: Path) -> None:
+    table = Table(title=f"{s['mode']}  {s['start']} → {s['end']}  ({s['share_class']})", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    pct = lambda x: "n/a" if x is None else f"{x * 100:.2f} %"  # noqa: E731
+    num = lambda x: "n/a" if x is None else f"{x:,.2f}"  # noqa: E731
+    for label, val in [("initial equity", num(s["initial_equity"])), ("final equity", num(s["final_equity"])),
+                       ("net deposits", num(s["net_deposits"])), ("total return (TWR)", pct(s["total_return"])),
+                       ("APR", pct(s["apr"])), ("APY", pct(s["apy"])), ("Sharpe", num(s["sharpe"])),
+                       ("Sortino", num(s["sortino"])), ("max drawdown", pct(s["max_drawdown"])),
+                       ("trades", str(s["trades"])), ("liquidations", str(s["liquidations"]))]:
+        table.add_row(label, val)
+    table.add_row("", "")
+    for src, amt in s["attribution"].items():
+        table.add_row(f"  {src}", num(amt))
+    table.add_row("  = equity change", num(s["reconciliation"]["equity_change"]))
+    console.print(table)
+    console.print(f"loop: {s['steps']} steps, {s['steps_per_second']:,.0f} steps/s")
+    console.print(f"results written to {out_dir}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Configuration: frozen pydantic models (unknown keys rejected) and the YAML loader."""

@@ -1,0 +1,1 @@
+"""Market/protocol data catalog: validated import of raw CSVs into a local Parquet store."""

@@ -1,0 +1,458 @@
+"""Local Parquet store of validated datasets, built from the raw CSVs of the source dir.
+
+Layout: ``<data_dir>/catalog/<dataset_id>.parquet`` and ``<data_dir>/catalog/manifest.json``.
+Each parquet holds one dataset: ``DatetimeIndex`` named ``timestamp`` (``datetime64[us, UTC]``,
+strictly increasing, unique) and float64 value columns (plus bool ``filled`` for price candles).
+The manifest records, per dataset, a :class:`DatasetInfo` (range, rows, step, fills, unfilled
+gaps, columns, source files with size and mtime) and the :class:`FileReport` of every file read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from basiskit.data.errors import DataError
+from basiskit.data.sources import SPECS, DatasetSpec
+from basiskit.data.validate import FILE, LINE, FileReport, Gap, validate
+
+ENV_SOURCE = "BASISKIT_DATA_SOURCE"
+MANIFEST_VERSION = 1
+
+
+class SourceStat(BaseModel):
+    """A source file as seen at import time (path relative to the source dir, bytes, mtime in ns)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    path: str
+    size: int
+    mtime_ns: int
+
+
+class DatasetInfo(BaseModel):
+    """Manifest entry of one imported dataset. Times are ISO-8601 UTC strings."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    dataset_id: str
+    kind: str
+    source_file: str  # path relative to the source dir (the glob for multi-file datasets)
+    sources: list[SourceStat]
+    parquet: str  # file name inside <data_dir>/catalog
+    start: str
+    end: str
+    rows: int  # stored rows, filled ones included
+    step_seconds: int
+    filled_rows: int
+    unfilled_gaps: list[Gap]
+    columns: list[str]
+    conflict_policy: str | None = None
+
+
+class ImportReport(BaseModel):
+    """Result of :meth:`Catalog.import_all`: one :class:`FileReport` per file (set) read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    files: list[FileReport]
+    seconds: float = 0.0
+
+    def to_table_rows(self) -> list[dict[str, object]]:
+        """Flat dicts (one per file report) for printing as a table."""
+        return [
+            {
+                "dataset": r.dataset_id,
+                "file": r.file,
+                "rows_read": r.rows_read,
+                "rows_kept": r.rows_kept,
+                "start": r.start,
+                "end": r.end,
+                "dups_dropped": r.duplicates_dropped,
+                "conflicts": r.conflicting_duplicates,
+                "policy": r.conflict_policy or "",
+                "missing_steps": r.missing_steps,
+                "gaps": len(r.gaps),
+                "filled": r.filled_rows,
+                "unfilled_gaps": len(r.unfilled_gaps),
+                "unsorted": r.unsorted_rows,
+                "notes": "; ".join(r.notes),
+            }
+            for r in self.files
+        ]
+
+
+class Manifest(BaseModel):
+    """Content of ``manifest.json``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    version: int = MANIFEST_VERSION
+    created_utc: str
+    source_dir: str
+    max_fill_hours: int
+    datasets: dict[str, DatasetInfo]
+    reports: list[FileReport]
+
+
+def _checkout_root() -> Path | None:
+    for parent in Path(__file__).resolve().parents:
+        if (parent / ".git").exists():
+            return parent
+    return None
+
+
+def resolve_source_dir(source_dir: Path | str | None = None) -> Path:
+    """Source dir: the argument, else env ``BASISKIT_DATA_SOURCE``, else ``<cwd>/../shared/data`` if it
+    exists, else ``shared/data`` next to the git checkout holding this package.
+
+    Raises DataError naming the path when the chosen directory does not exist.
+    """
+    if source_dir is not None:
+        path = Path(source_dir)
+    elif os.environ.get(ENV_SOURCE):
+        path = Path(os.environ[ENV_SOURCE])
+    else:
+        path = Path.cwd().parent / "shared" / "data"
+        root = _checkout_root()
+        if not path.is_dir() and root is not None:
+            path = root.parent / "shared" / "data"
+    if not path.is_dir():
+        raise DataError(f"source data directory does not exist: {path}", file=str(path))
+    return path
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _bad_field_count_line(data: bytes, text_start: int, n_comment: int) -> int | None:
+    """1-based line of the first row whose field count differs from the header's (error path only)."""
+    rows = csv.reader(io.StringIO(data[text_start:].decode("utf-8", errors="replace"), newline=""))
+    header = next(rows, [])
+    for i, row in enumerate(rows):
+        if row and len(row) != len(header):
+            return n_comment + 2 + i
+    return None
+
+
+def read_table(path: Path, rel: str, columns: list[str]) -> pa.Table:
+    """Read ``columns`` of one CSV as strings, plus ``_line`` (1-based physical line) and ``_file``.
+
+    Only *leading* lines starting with ``#`` are skipped as comments; blank lines become empty rows
+    (so line numbers stay exact; validation drops them with a note).
+
+    Raises:
+        DataError: missing header or required column (file, header line, column named), or a CSV
+            syntax error (file and, when found, the offending line).
+    """
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte-order mark
+        data = data[3:]
+    text_start, n_comment = 0, 0
+    while data.startswith(b"#", text_start):
+        nl = data.find(b"\n", text_start)
+        if nl < 0:
+            raise DataError("no header line after the comment lines", file=rel)
+        text_start, n_comment = nl + 1, n_comment + 1
+    header_end = data.find(b"\n", text_start)
+    header_bytes = data[text_start : header_end if header_end >= 0 else len(data)].rstrip(b"\r")
+    header = next(csv.reader([header_bytes.decode("utf-8", errors="replace")]), [])
+    for col in columns:
+        if col not in header:
+            raise DataError(
+                f"required column {col!r} is missing (columns: {', '.join(header)})",
+                file=rel, row=n_comment + 1, key=col,
+            )
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(data[text_start:]),
+            read_options=pa_csv.ReadOptions(use_threads=False),
+            parse_options=pa_csv.ParseOptions(ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=columns, column_types={c: pa.string() for c in columns}, strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        line = _bad_field_count_line(data, text_start, n_comment)
+        raise DataError(f"CSV parse error: {exc}", file=rel, row=line) from exc
+    n = table.num_rows
+    table = table.append_column(LINE, pa.array(np.arange(n, dtype=np.int64) + n_comment + 2))
+    return table.append_column(FILE, pa.array([rel] * n, pa.string()))
+
+class Catalog:
+    """Validated local store of the raw datasets in ``sources.SPECS``.
+
+    Args:
+        data_dir: store root; files go to ``data_dir/catalog``.
+        source_dir: raw data root (see :func:`resolve_source_dir` for the default).
+        max_fill_hours: price series (spot, perp, dex) gaps of at most this many hours are
+            forward-filled (flagged ``filled=True``, volume 0); longer gaps stay missing and are
+            recorded as ``unfilled_gaps``. Funding, AAVE, oracle and gas series are never filled.
+
+    Raises:
+        DataError: the source dir does not exist (named in the message).
+    """
+
+    def __init__(self, data_dir: Path, source_dir: Path | None = None, max_fill_hours: int = 24) -> None:
+        if max_fill_hours < 0:
+            raise DataError(f"max_fill_hours must be >= 0, got {max_fill_hours}")
+        self.data_dir = Path(data_dir)
+        self.source_dir = resolve_source_dir(source_dir)
+        self.max_fill_hours = int(max_fill_hours)
+        self._cache: dict[str, pd.DataFrame] = {}
+        self._tables: dict[tuple[Path, tuple[str, ...]], pa.Table] | None = None  # set during import_all
+        self._manifest: Manifest | None = None
+
+    # ---------------------------------------------------------------- paths / manifest
+    @property
+    def catalog_dir(self) -> Path:
+        return self.data_dir / "catalog"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.catalog_dir / "manifest.json"
+
+    def _read_manifest(self) -> Manifest | None:
+        """The manifest, or None if missing or written by an incompatible version."""
+        if self._manifest is None and self.manifest_path.exists():
+            try:
+                self._manifest = Manifest.model_validate_json(self.manifest_path.read_text())
+            except (ValidationError, ValueError):
+                return None
+            if self._manifest.version != MANIFEST_VERSION:
+                self._manifest = None
+        return self._manifest
+
+    # ---------------------------------------------------------------- import
+    def _sources(self, spec: DatasetSpec) -> list[Path]:
+        files = sorted(p for p in self.source_dir.glob(spec.pattern) if p.is_file())
+        if not files:
+            raise DataError(
+                f"no source file for dataset {spec.dataset_id} matching {spec.pattern!r} in {self.source_dir}",
+                file=spec.pattern, key=spec.dataset_id,
+            )
+        if len(files) > 1 and not spec.multi_file:
+            names = ", ".join(self._rel(p) for p in files)
+            raise DataError(f"ambiguous source for {spec.dataset_id}: {names}", file=spec.pattern, key=spec.dataset_id)
+        return files
+
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.source_dir).as_posix()
+
+    def _stat(self, path: Path) -> SourceStat:
+        st = path.stat()
+        return SourceStat(path=self._rel(path), size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+    def _read_raw(self, files: list[Path], spec: DatasetSpec) -> pd.DataFrame:
+        """Concatenated string table of ``files`` (row filter applied) as a DataFrame."""
+        cols = spec.required_columns
+        tables = []
+        for path in files:
+            key = (path, tuple(cols))
+            table = self._tables.get(key) if self._tables is not None else None
+            if table is None:
+                table = read_table(path, self._rel(path), cols)
+                if self._tables is not None:
+                    self._tables[key] = table
+            if spec.row_filter:
+                col, val = spec.row_filter
+                table = table.filter(pc.equal(pc.utf8_trim_whitespace(table[col]), val))
+            tables.append(table)
+        return pa.concat_tables(tables).to_pandas()
+
+    def _import_one(self, spec: DatasetSpec) -> tuple[pd.DataFrame, DatasetInfo, list[FileReport]]:
+        files = self._sources(spec)
+        stats = [self._stat(p) for p in files]
+        raw = self._read_raw(files, spec)
+        label = spec.pattern if spec.multi_file else stats[0].path
+        max_steps = self.max_fill_hours * 3600 // spec.step_seconds
+        frame, report = validate(raw, spec, file=label, max_fill_steps=max_steps)
+        if spec.multi_file:
+            note = f"built from {len(files)} files matching the glob"
+            if spec.row_filter:
+                note += f", rows with {spec.row_filter[0]} == {spec.row_filter[1]!r}"
+            report = report.model_copy(update={"notes": [note, *report.notes]})
+        reports = [report]
+        if spec.audit is not None:
+            reports.append(self._audit(spec))
+        info = DatasetInfo(
+            dataset_id=spec.dataset_id,
+            kind=spec.kind,
+            source_file=label,
+            sources=stats,
+            parquet=f"{spec.dataset_id}.parquet",
+            start=report.start or "",
+            end=report.end or "",
+            rows=len(frame),
+            step_seconds=spec.step_seconds,
+            filled_rows=report.filled_rows,
+            unfilled_gaps=report.unfilled_gaps,
+            columns=list(frame.columns),
+            conflict_policy=spec.policy,
+        )
+        return frame, info, reports
+
+    def _audit(self, spec: DatasetSpec) -> FileReport:
+        """Validate a superseded file for the report only (its data is not stored)."""
+        audit = spec.audit
+        assert audit is not None
+        superseded = f"superseded by policy {spec.policy!r}: data taken from {spec.pattern}"
+        try:
+            path = self._sources(audit)[0]
+        except DataError as exc:
+            return FileReport(
+                dataset_id=spec.dataset_id, file=audit.pattern, rows_read=0, rows_kept=0, start=None, end=None,
+                step_seconds=audit.step_seconds, conflict_policy=spec.policy, notes=[superseded, str(exc)],
+            )
+        _, rep = validate(self._read_raw([path], audit), audit, file=self._rel(path), dataset_id=spec.dataset_id)
+        return rep.model_copy(update={"notes": [superseded, *rep.notes]})
+
+    def import_all(
+        self,
+        progress: Callable[[str], None] | None = None,
+        only: Iterable[str] | None = None,
+    ) -> ImportReport:
+        """Validate and import every dataset (or just ``only``), then write parquet files and the
+        manifest atomically (tmp file + rename). Datasets not in ``only`` keep their existing
+        manifest entries. Nothing is written if any dataset fails validation.
+
+        Raises:
+            DataError: unknown dataset id, missing/ambiguous source, or any validation failure.
+        """
+        t0 = time.perf_counter()
+        ids = list(SPECS) if only is None else list(dict.fromkeys(only))
+        for dsid in ids:
+            self._check_known(dsid)
+        results = []
+        self._tables = {}  # raw tables shared between datasets of this import (OKX daily files)
+        try:
+            for dsid in ids:
+                if progress is not None:
+                    progress(dsid)
+                results.append(self._import_one(SPECS[dsid]))
+        finally:
+            self._tables = None
+
+        self.catalog_dir.mkdir(parents=True, exist_ok=True)
+        old = self._read_manifest() if only is not None else None
+        datasets = dict(old.datasets) if old else {}
+        reports = [r for r in old.reports if r.dataset_id not in ids] if old else []
+        for frame, info, reps in results:
+            _atomic_write(self.catalog_dir / info.parquet, lambda p, f=frame: f.to_parquet(p, engine="pyarrow"))
+            datasets[info.dataset_id] = info
+            reports.extend(reps)
+            self._cache.pop(info.dataset_id, None)
+        order = {d: i for i, d in enumerate(SPECS)}
+        manifest = Manifest(
+            created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            source_dir=str(self.source_dir),
+            max_fill_hours=self.max_fill_hours,
+            datasets={d: datasets[d] for d in sorted(datasets, key=lambda d: order.get(d, len(order)))},
+            reports=sorted(reports, key=lambda r: order.get(r.dataset_id, len(order))),
+        )
+        _atomic_write(self.manifest_path, lambda p: p.write_text(manifest.model_dump_json(indent=1)))
+        self._manifest = manifest
+        new_reports = [r for _, _, reps in results for r in reps]
+        return ImportReport(files=new_reports, seconds=round(time.perf_counter() - t0, 3))
+
+    def ensure_imported(self) -> None:
+        """Import what is needed: everything if the manifest is missing, unreadable or was built
+        with another ``max_fill_hours``; else only datasets that are missing from it, whose parquet
+        file is gone, or whose source files changed (see :meth:`is_stale`)."""
+        manifest = self._read_manifest()
+        if manifest is None or manifest.max_fill_hours != self.max_fill_hours:
+            self.import_all()
+            return
+        need = [
+            d for d in SPECS
+            if d not in manifest.datasets or not (self.catalog_dir / manifest.datasets[d].parquet).exists()
+        ]
+        need += [d for d in self.is_stale() if d not in need]
+        if need:
+            self.import_all(only=need)
+
+    def is_stale(self) -> list[str]:
+        """Ids of imported datasets whose source files changed (set of files, size or mtime)."""
+        manifest = self._read_manifest()
+        if manifest is None:
+            return []
+        stale = []
+        for dsid, info in manifest.datasets.items():
+            spec = SPECS.get(dsid)
+            if spec is None:
+                continue
+            current = sorted(p for p in self.source_dir.glob(spec.pattern) if p.is_file())
+            if [self._stat(p) for p in current] != info.sources:
+                stale.append(dsid)
+        return stale
+
+    # ---------------------------------------------------------------- read access
+    def _check_known(self, dataset_id: str) -> None:
+        if dataset_id not in SPECS:
+            raise DataError(
+                f"unknown dataset id {dataset_id!r}; known ids: {', '.join(SPECS)}", key=dataset_id
+            )
+
+    def dataset_ids(self) -> list[str]:
+        """All registered dataset ids (imported or not), in registry order."""
+        return list(SPECS)
+
+    def report(self) -> list[FileReport]:
+        """File reports stored in the manifest (empty if nothing is imported)."""
+        manifest = self._read_manifest()
+        return list(manifest.reports) if manifest else []
+
+    def info(self, dataset_id: str) -> DatasetInfo:
+        """Manifest entry of an imported dataset.
+
+        Raises:
+            DataError: unknown id (message lists the known ids) or dataset not imported yet.
+        """
+        self._check_known(dataset_id)
+        manifest = self._read_manifest()
+        if manifest is None or dataset_id not in manifest.datasets:
+            raise DataError(
+                f"dataset {dataset_id} is not imported into {self.catalog_dir}; call ensure_imported()",
+                file=str(self.manifest_path), key=dataset_id,
+            )
+        return manifest.datasets[dataset_id]
+
+    def load(self, dataset_id: str) -> pd.DataFrame:
+        """The dataset as a DataFrame (see module docstring for the shape); cached per instance,
+        a copy is returned so callers cannot alter the cache.
+
+        Raises:
+            DataError: unknown / not imported dataset, missing or corrupt parquet file.
+        """
+        if dataset_id not in self._cache:
+            info = self.info(dataset_id)
+            path = self.catalog_dir / info.parquet
+            if not path.exists():
+                raise DataError(f"parquet file missing; re-import", file=str(path), key=dataset_id)
+            df = pd.read_parquet(path, engine="pyarrow")
+            idx = df.index
+            if not (
+                isinstance(idx, pd.DatetimeIndex)
+                and str(idx.tz) == "UTC"
+                and idx.is_monotonic_increasing
+                and idx.is_unique
+                and list(df.columns) == info.columns
+                and len(df) == info.rows
+            ):
+                raise DataError("stored frame does not match the manifest; re-import", file=str(path), key=dataset_id)
+            self._cache[dataset_id] = df
+        return self._cache[dataset_id].copy()

@@ -1,0 +1,170 @@
+"""Declarative registry of the datasets the catalog imports.
+
+Each dataset is one frozen :class:`DatasetSpec`: where its source file(s) are (a glob relative to
+the source dir), how to read the timestamp, which source columns map to which output columns, and
+the expected sampling step. All output value columns are float64; price series (kind ``"ohlcv"``)
+additionally get a boolean ``filled`` column. No I/O happens here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+Kind = Literal["ohlcv", "funding", "aave", "oracle", "gas"]
+TimeFormat = Literal["iso", "unix_s"]
+
+HOUR = 3600
+DAY = 86_400
+FUNDING_PERIOD = 8 * HOUR
+
+OKX_POLICY = "okx_real_funding_rate"
+"""Documented policy: OKX funding comes from ``real_funding_rate`` (the settled rate) in the
+all-instruments daily files; the per-symbol OKX files (only ``funding_rate``, 210 conflicting duplicated
+timestamps) are still validated, but only reported on."""
+
+OHLCV = (("open", "open"), ("high", "high"), ("low", "low"), ("close", "close"), ("volume", "volume"))
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to build one dataset from raw CSV.
+
+    Attributes:
+        dataset_id: catalog id, e.g. ``"spot.binance.BTCUSDT"``.
+        pattern: glob relative to the source dir. Must match exactly one file unless ``multi_file``.
+        kind: ``ohlcv`` (forward-fillable price candles), ``funding``, ``aave``, ``oracle`` or ``gas``.
+        time_column: source column holding the timestamp (UTC).
+        time_format: ``"iso"`` (ISO-8601 strings; naive means UTC) or ``"unix_s"`` (unix seconds).
+        columns: ``(source column, output column)`` pairs; every output column is float64.
+        step_seconds: expected spacing of rows; timestamps must be multiples of it since the epoch.
+        multi_file: the glob matches many files that are concatenated (e.g. OKX daily files).
+        row_filter: ``(column, value)``: keep only rows where ``column == value``.
+        policy: name of a documented data policy that applies to this dataset (reported).
+        tolerate_conflicts: conflicting duplicated timestamps are counted (first row kept) instead of
+            raising. Only for audit specs whose data is superseded by ``policy``.
+        audit: a file that is validated and reported but whose data is not stored.
+    """
+
+    dataset_id: str
+    pattern: str
+    kind: Kind
+    time_column: str
+    time_format: TimeFormat
+    columns: tuple[tuple[str, str], ...]
+    step_seconds: int
+    multi_file: bool = False
+    row_filter: tuple[str, str] | None = None
+    policy: str | None = None
+    tolerate_conflicts: bool = False
+    audit: DatasetSpec | None = None
+
+    @property
+    def fillable(self) -> bool:
+        """Whether short gaps may be forward-filled (price candles only)."""
+        return self.kind == "ohlcv"
+
+    @property
+    def source_columns(self) -> list[str]:
+        """Source value columns, in output order."""
+        return [src for src, _ in self.columns]
+
+    @property
+    def value_columns(self) -> list[str]:
+        """Output float64 value columns."""
+        return [out for _, out in self.columns]
+
+    @property
+    def output_columns(self) -> list[str]:
+        """All output columns (value columns, plus ``filled`` for fillable kinds)."""
+        return self.value_columns + (["filled"] if self.fillable else [])
+
+    @property
+    def required_columns(self) -> list[str]:
+        """Source columns that must exist in every file."""
+        extra = [self.row_filter[0]] if self.row_filter else []
+        return [self.time_column, *self.source_columns, *extra]
+
+
+def _ohlcv(dataset_id: str, pattern: str, time_format: TimeFormat = "iso") -> DatasetSpec:
+    return DatasetSpec(dataset_id, pattern, "ohlcv", "timestamp", time_format, OHLCV, HOUR)
+
+
+def _funding(venue: str, sym: str) -> DatasetSpec:
+    return DatasetSpec(
+        f"funding.{venue}.{sym}",
+        f"cex/funding/{venue}_{sym}_funding_rates_*.csv",
+        "funding", "funding_timestamp", "iso", (("funding_rate", "funding_rate"),), FUNDING_PERIOD,
+    )
+
+
+def _okx_funding(sym: str, instrument: str) -> DatasetSpec:
+    audit = replace(_funding("okx", sym), policy=OKX_POLICY, tolerate_conflicts=True)
+    return DatasetSpec(
+        f"funding.okx.{sym}",
+        "cex/okx_funding_all_instruments/okx_funding_rates_*.csv",
+        "funding", "funding_time", "iso", (("real_funding_rate", "funding_rate"),), FUNDING_PERIOD,
+        multi_file=True, row_filter=("instrument", instrument), policy=OKX_POLICY, audit=audit,
+    )
+
+
+def _aave(sym: str) -> DatasetSpec:
+    return DatasetSpec(
+        f"aave.{sym}",
+        # dated name only: excludes the interpolated ``*_hourly.csv`` files
+        f"aave_v3/rates/aave_v3_aave-v3-ethereum_{sym}_rates_????-??-??_????-??-??.csv",
+        "aave", "targetDate", "iso",
+        (
+            ("liquidityIndex", "liquidity_index"),
+            ("variableBorrowIndex", "variable_borrow_index"),
+            ("currentLiquidityRate", "liquidity_rate"),  # annual APR
+            ("currentVariableBorrowRate", "variable_borrow_rate"),  # annual APR
+        ),
+        DAY,
+    )
+
+
+def _oracle(asset: str, quote: str, time_format: TimeFormat = "iso", step: int = HOUR) -> DatasetSpec:
+    col = "oracle_price_usd" if quote == "USD" else "oracle_price_eth"
+    return DatasetSpec(
+        f"oracle.{asset}.{quote}", f"aave_v3/oracle/{asset}_{quote}_oracle_*.csv",
+        "oracle", "timestamp", time_format, ((col, "price"),), step,
+    )
+
+
+def _build() -> dict[str, DatasetSpec]:
+    specs = [
+        _ohlcv("spot.binance.BTCUSDT", "cex/spot/binance_BTCUSDT_spot_1h_*.csv"),
+        _ohlcv("spot.bybit.BTCUSDT", "cex/spot/bybit_BTCUSDT_spot_1h_*.csv"),
+        _ohlcv("spot.bybit.ETHUSDT", "cex/spot/bybit_ETHUSDT_spot_1h_*.csv"),
+        *[
+            _ohlcv(f"perp.{v}.{s}", f"cex/perp/{v}_{s}_perp_1h_*.csv")
+            for v, s in [
+                ("binance", "BTCUSDT"), ("bybit", "BTCUSDT"), ("binance", "ETHUSDT"),
+                ("bybit", "ETHUSDT"), ("okx", "ETHUSDT"),
+            ]
+        ],
+        *[_funding(v, s) for v in ("binance", "bybit") for s in ("BTCUSDT", "ETHUSDT")],
+        _okx_funding("BTCUSDT", "BTC-USDT-SWAP"),
+        _okx_funding("ETHUSDT", "ETH-USDT-SWAP"),
+        *[_aave(s) for s in ("USDT", "WETH", "wstETH", "weETH")],
+        _oracle("WETH", "USD"),
+        _oracle("USDT", "USD", time_format="unix_s", step=DAY),
+        _oracle("wstETH", "ETH"),
+        _oracle("wstETH", "USD"),
+        _oracle("weETH", "ETH"),
+        _oracle("weETH", "USD"),
+        DatasetSpec(
+            "gas.ethereum", "ethereum/gas/ethereum_gas_prices_1h_*.csv", "gas", "timestamp", "iso",
+            (("gas_price_gwei", "gas_price_gwei"), ("base_fee_gwei", "base_fee_gwei")), HOUR,
+        ),
+        *[
+            _ohlcv(f"dex.uniswapv3.{p}", f"dex/uniswapv3_{p}_1h_*.csv", time_format="unix_s")
+            for p in ("WETHUSDT", "EIGENWETH", "ETHFIWETH")
+        ],
+    ]
+    return {s.dataset_id: s for s in specs}
+
+
+SPECS: dict[str, DatasetSpec] = _build()
+"""All registered datasets, keyed by dataset id (insertion order = import order)."""

@@ -1,0 +1,1 @@
+"""The engine: clock, loop, execution, backtest runner."""

@@ -1,0 +1,177 @@
+"""Backtest runner: request in, validated run out.
+
+Builds the clock, the market frame (from the catalog), the venues and the strategy, runs the loop,
+reconciles the attribution against the equity change, and returns everything the exporters need.
+
+Raises:
+    BacktestInputError: negative/zero capital, end before start, a flow date outside the period,
+        an unsupported share class.
+    ConfigError / UnknownModeError: config problems (named key).
+    DataError: data missing for the period (named dataset and time).
+    AccountingError: attribution does not sum to the equity change within ``tolerance_usd``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from basiskit.config.loader import ConfigError
+from basiskit.config.modes import ModeConfig
+from basiskit.data.market import build_frame
+from basiskit.domain.events import Event
+from basiskit.domain.tokens import ShareClass
+from basiskit.engine.assembly import WALLET, build_venues, series_specs
+from basiskit.engine.clock import Clock, ns_to_iso, to_ns
+from basiskit.engine.execution import ExecutionManager
+from basiskit.engine.loop import Engine, LoopResult
+from basiskit.results.metrics import compute_metrics
+from basiskit.risk.gate import RiskGate
+from basiskit.risk.monitor import RiskMonitor
+from basiskit.strategies.registry import build_strategy, load_mode_config
+from basiskit.venues.ledger import Attribution, Ledger
+from basiskit.venues.sim.transfer import Transfers
+
+SUPPORTED_SHARE_CLASSES = {"pure_lending": {ShareClass.USDT}, "btc_basis": {ShareClass.USDT}, "eth_basis": {ShareClass.USDT}}
+
+
+class BacktestInputError(ValueError):
+    """A request value is invalid; the message names the field."""
+
+
+class AccountingError(RuntimeError):
+    """The attribution book and the balances disagree."""
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    mode: str
+    start: str
+    end: str
+    capital: float
+    share_class: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    deposits: tuple[tuple[str, float], ...] = ()
+    withdrawals: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass
+class BacktestOutcome:
+    request: BacktestRequest
+    config: ModeConfig
+    loop: LoopResult
+    summary: dict
+    perp_names: list[str]
+
+
+def _flows(items, grid: np.ndarray, what: str) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for when, amount in items:
+        if not (amount > 0):
+            raise BacktestInputError(f"{what} amount must be positive, got {amount} at {when}")
+        t = to_ns(when)
+        if t < grid[0] or t > grid[-1]:
+            raise BacktestInputError(f"{what} date {when} is outside the backtest period {ns_to_iso(int(grid[0]))} .. {ns_to_iso(int(grid[-1]))}")
+        i = int(np.searchsorted(grid, t, side="left"))
+        out[i] = out.get(i, 0.0) + float(amount)
+    return out
+
+
+def prepare(req: BacktestRequest) -> tuple[ModeConfig, Clock]:
+    """Validate the request without touching data (used by the API's validate endpoint too)."""
+    if not (req.capital > 0) or req.capital == float("inf"):
+        raise BacktestInputError(f"capital must be a positive number, got {req.capital}")
+    overrides = dict(req.overrides)
+    if req.share_class is not None:
+        overrides["share_class"] = req.share_class
+    config = load_mode_config(req.mode, overrides)
+    allowed = SUPPORTED_SHARE_CLASSES.get(config.mode, {ShareClass.USDT})
+    if config.share_class not in allowed:
+        raise ConfigError(f"share_class {config.share_class.value} is not supported by {config.mode} "
+                          f"(supported: {', '.join(sorted(s.value for s in allowed))})")
+    try:
+        start, end = to_ns(req.start), to_ns(req.end)
+    except ValueError as exc:
+        raise BacktestInputError(str(exc)) from exc
+    if end <= start:
+        raise BacktestInputError(f"end {req.end} must be after start {req.start}")
+    return config, Clock(start, end, config.step_seconds)
+
+
+def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], None] | None = None,
+                 tolerance_usd: float = 0.01) -> BacktestOutcome:
+    config, clock = prepare(req)
+    grid = clock.grid()
+    deposits = _flows(req.deposits, grid, "deposit")
+    withdrawals = _flows(req.withdrawals, grid, "withdrawal")
+    strategy = build_strategy(config)
+    reqs = strategy.requirements()
+    catalog.ensure_imported()
+    specs = series_specs(reqs, set(catalog.dataset_ids()))
+    frame = build_frame(catalog, grid, specs)
+    ledger, attr = Ledger(), Attribution()
+    venues = build_venues(reqs, frame, ledger, attr)
+    grid_list = frame.grid.tolist()
+    ledger.add(WALLET, "USDT", float(req.capital))
+    transfers = Transfers(venues.accounts, venues.transfer_fees, ledger, attr, grid_list)
+    execution = ExecutionManager(venues.accounts, transfers, ledger, attr, grid_list)
+    monitor = RiskMonitor(venues.spot, venues.perp)
+    gate = RiskGate(monitor.perp_names)
+    engine = Engine(grid_list, venues.accounts, strategy, execution, monitor, gate, ledger, attr, deposits, withdrawals)
+    n = len(grid_list)
+    cb = (lambda i: progress(i, n)) if progress else None
+    t0 = time.perf_counter()
+    loop = engine.run(cb, progress_every=max(1, n // 200))
+    elapsed = time.perf_counter() - t0
+    if progress:
+        progress(n, n)
+    for v in venues.perp:
+        for (ft, tok, rate, mark, size, pay) in v.funding_paid:
+            loop.events.append(Event(ft, v.name, "funding", {"token": tok, "rate": rate, "mark": mark, "size": size,
+                                                             "payment_usd": pay}))
+    loop.events.sort(key=lambda e: e.timestamp)
+    summary = _summarise(req, config, loop, attr, venues, elapsed, tolerance_usd, catalog, specs)
+    return BacktestOutcome(req, config, loop, summary, monitor.perp_names)
+
+
+def _summarise(req, config, loop: LoopResult, attr: Attribution, venues, elapsed: float, tol: float, catalog, specs) -> dict:
+    equity = np.asarray(loop.equity)
+    net_dep = np.asarray(loop.net_deposits)
+    initial = float(req.capital)
+    final = float(equity[-1])
+    change = final - initial - float(net_dep[-1])
+    attribution = {k: v for k, v in attr.total.items()}
+    diff = sum(attribution.values()) - change
+    if abs(diff) > tol:
+        raise AccountingError(f"attribution sums to {sum(attribution.values()):.6f} but equity changed by {change:.6f} "
+                              f"(difference {diff:.6f} USD > {tol})")
+    metrics = compute_metrics(np.asarray(loop.times), equity, net_dep, initial)
+    datasets = sorted({s.dataset_id for s in specs})
+    return {
+        "mode": config.mode,
+        "start": ns_to_iso(loop.times[0]),
+        "end": ns_to_iso(loop.times[-1]),
+        "share_class": config.share_class.value,
+        "initial_equity": initial,
+        "final_equity": final,
+        "net_deposits": float(net_dep[-1]),
+        **{k: metrics[k] for k in ("total_return", "apr", "apy", "sharpe", "sortino", "max_drawdown")},
+        "attribution": attribution,
+        "attribution_by_venue": attr.by_venue,
+        "reconciliation": {"equity_change": change, "attribution_sum": sum(attribution.values()), "difference": diff,
+                           "tolerance_usd": tol},
+        "steps": len(loop.times),
+        "step_seconds": config.step_seconds,
+        "trades": sum(1 for t in loop.trades if t.ok),
+        "failed_orders": sum(1 for t in loop.trades if not t.ok),
+        "liquidations": sum(1 for e in loop.events if e.kind == "liquidation"),
+        "loop_seconds": elapsed,
+        "steps_per_second": len(loop.times) / elapsed if elapsed > 0 else None,
+        "datasets": {d: {"start": catalog.info(d).start, "end": catalog.info(d).end} for d in datasets},
+        "config": config.model_dump(mode="json"),
+        "deposits": [list(x) for x in req.deposits],
+        "withdrawals": [list(x) for x in req.withdrawals],
+    }

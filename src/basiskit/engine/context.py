@@ -1,0 +1,75 @@
+"""The engine's implementation of ``StrategyContext``: read-only accessors over venue state at the
+current step. It hands out numbers, never venue objects."""
+
+from __future__ import annotations
+
+from basiskit.domain.orders import Operation
+
+
+class EngineContext:
+    def __init__(self, venues: dict, grid_list: list[int]) -> None:
+        self._venues = venues
+        self._grid = grid_list
+        self._i = 0
+        self._pending_withdrawal = 0.0
+        self._equity_cache: float | None = None
+
+    # engine-side setters
+    def _at(self, i: int, pending_withdrawal: float) -> None:
+        self._i = i
+        self._pending_withdrawal = pending_withdrawal
+        self._equity_cache = None
+
+    def _invalidate(self) -> None:
+        self._equity_cache = None
+
+    # StrategyContext
+    @property
+    def time_ns(self) -> int:
+        return self._grid[self._i]
+
+    @property
+    def step(self) -> int:
+        return self._i
+
+    def equity_usd(self) -> float:
+        if self._equity_cache is None:
+            i = self._i
+            self._equity_cache = sum(v.value_usd(i) for v in self._venues.values())
+        return self._equity_cache
+
+    def pending_withdrawal_usd(self) -> float:
+        return self._pending_withdrawal
+
+    def cash(self, account: str, token: str = "USDT") -> float:
+        v = self._venues[account]
+        return v.ledger.get(account, token)
+
+    def withdrawable(self, account: str, token: str = "USDT") -> float:
+        return self._venues[account].withdrawable(token, self._i)
+
+    def spot_price(self, account: str, token: str) -> float:
+        return self._venues[account].price(token, self._i)
+
+    def perp_size(self, account: str, token: str) -> float:
+        return self._venues[account].size(token)
+
+    def perp_mark(self, account: str, token: str) -> float:
+        return self._venues[account].mark_price(token, self._i)
+
+    def margin_balance(self, account: str) -> float:
+        return self._venues[account].margin_balance(self._i)
+
+    def margin_ratio(self, account: str) -> float | None:
+        return self._venues[account].margin_ratio(self._i)
+
+    def cost_rate(self, account: str) -> float:
+        v = self._venues[account]
+        params = getattr(v, "params", None)
+        return (params.taker_fee_bps + params.slippage_bps) * 1e-4 if params is not None and hasattr(params, "taker_fee_bps") else 0.0
+
+    def supplied(self, account: str, token: str) -> float:
+        return self._venues[account].supplied(token, self._i)
+
+    def gas_cost_usd(self, account: str, operation: Operation) -> float:
+        return self._venues[account].gas_cost(operation, self._i)

@@ -1,0 +1,129 @@
+"""The loop: one pass of the shared clock.
+
+    for each step i:
+        deposits/withdrawal requests due at t_i
+        venues.accrue(i)            funding settlements, interest (index), revaluation, liquidations
+        risk monitor                net delta, margin ratios
+        strategy.decide(ctx)        -> Decision (action, orders, reason); repeated in passes while it
+        risk gate                      returns orders (max ``max_passes``), each pass executed before
+        execution manager              the next so the strategy sees its fills
+        pay out withdrawals         from the wallet, as far as cash allows (rest stays pending)
+        record equity point, events
+
+Only this module reads the clock. Equity is the sum of every venue account's value in USD(T).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from basiskit.domain.events import Event
+from basiskit.domain.trades import Trade
+from basiskit.engine.context import EngineContext
+from basiskit.engine.execution import ExecutionManager
+from basiskit.risk.gate import RiskGate
+from basiskit.risk.monitor import RiskMonitor
+from basiskit.strategies.base import BaseStrategy
+from basiskit.venues.ledger import Attribution, Ledger
+
+
+@dataclass
+class LoopResult:
+    times: list[int] = field(default_factory=list)
+    equity: list[float] = field(default_factory=list)
+    net_deposits: list[float] = field(default_factory=list)
+    net_delta: list[float] = field(default_factory=list)
+    margin_ratios: list[tuple] = field(default_factory=list)
+    trades: list[Trade] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(self, grid_list: list[int], venues: dict, strategy: BaseStrategy, execution: ExecutionManager,
+                 monitor: RiskMonitor, gate: RiskGate, ledger: Ledger, attribution: Attribution,
+                 deposits: dict[int, float], withdrawals: dict[int, float], wallet: str = "wallet",
+                 max_passes: int = 6) -> None:
+        self.grid = grid_list
+        self.venues = venues
+        self.strategy = strategy
+        self.execution = execution
+        self.monitor = monitor
+        self.gate = gate
+        self.ledger = ledger
+        self.attr = attribution
+        self.deposits = deposits
+        self.withdrawals = withdrawals
+        self.wallet = wallet
+        self.max_passes = max_passes
+        self.ctx = EngineContext(venues, grid_list)
+
+    def run(self, progress: Callable[[int], None] | None = None, progress_every: int = 0) -> LoopResult:
+        res = LoopResult(times=self.grid)
+        venue_list = list(self.venues.values())
+        ledger, wallet = self.ledger, self.wallet
+        ctx, strategy, monitor = self.ctx, self.strategy, self.monitor
+        events = res.events
+        eq_out, dep_out, delta_out, mr_out = res.equity, res.net_deposits, res.net_delta, res.margin_ratios
+        net_deposits = 0.0
+        pending_w = 0.0
+        deposits, withdrawals = self.deposits, self.withdrawals
+        for i, t in enumerate(self.grid):
+            if deposits and i in deposits:
+                amt = deposits[i]
+                ledger.add(wallet, "USDT", amt)
+                net_deposits += amt
+                events.append(Event(t, "engine", "deposit", {"amount_usd": amt}))
+            if withdrawals and i in withdrawals:
+                pending_w += withdrawals[i]
+                events.append(Event(t, "engine", "withdrawal_requested", {"amount_usd": withdrawals[i]}))
+            for v in venue_list:
+                ev = v.accrue(i)
+                if ev:
+                    events.extend(ev)
+            risk = monitor.observe(i)
+            ctx._at(i, pending_w)
+            for _ in range(self.max_passes):
+                decision = strategy.decide(ctx)
+                if not decision.orders:
+                    break
+                orders, gate_events = self.gate.review(decision.orders, risk, self._sizes(), t)
+                events.extend(gate_events)
+                events.append(Event(t, "strategy", "decision", {"action": decision.action.value, "reason": decision.reason,
+                                                                "orders": len(orders)}))
+                trades = self.execution.execute(orders, i)
+                res.trades.extend(trades)
+                for tr in trades:
+                    if not tr.ok:
+                        events.append(Event(t, tr.order.venue, "order_failed", {"operation": tr.order.operation.value,
+                                                                                "error_code": tr.error_code, "error": tr.error}))
+                ctx._invalidate()
+                risk = monitor.observe(i)
+            else:
+                events.append(Event(t, "engine", "max_passes_reached", {"passes": self.max_passes}))
+            if pending_w > 0.0:
+                paid = min(pending_w, max(0.0, ledger.get(wallet, "USDT")))
+                if paid > 0.0:
+                    ledger.add(wallet, "USDT", -paid)
+                    net_deposits -= paid
+                    pending_w -= paid
+                    events.append(Event(t, "engine", "withdrawal_paid", {"amount_usd": paid, "still_pending_usd": pending_w}))
+            eq = 0.0
+            for v in venue_list:
+                eq += v.value_usd(i)
+            eq_out.append(eq)
+            dep_out.append(net_deposits)
+            delta_out.append(risk.net_delta_usd)
+            mr_out.append(risk.margin_ratios)
+            if progress_every and i % progress_every == 0 and progress is not None:
+                progress(i)
+        return res
+
+    def _sizes(self) -> dict[tuple[str, str], float]:
+        out = {}
+        for name, v in self.venues.items():
+            positions = getattr(v, "positions", None)
+            if positions:
+                for tok, pos in positions.items():
+                    out[(name, tok)] = pos.size
+        return out

@@ -1,0 +1,1 @@
+"""Risk: monitors (exposure, margin) and the pre-trade gate."""

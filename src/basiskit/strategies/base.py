@@ -1,0 +1,71 @@
+"""Base strategy contract.
+
+``decide(ctx)`` returns a ``Decision``: the action chosen (one of the five standard actions, or
+HOLD), the orders implementing it and a one-line reason for the event log. Subclasses implement the
+five actions (``entry_full``, ``entry_partial``, ``exit_full``, ``exit_partial``, ``sell_dust``) each
+returning ``list[Order]``, and ``decide`` to choose among them.
+
+The engine may call ``decide`` several times within one clock step (a *pass*): after each pass's
+orders execute, the strategy sees the new balances and may continue (e.g. sell, then transfer the
+proceeds, then buy). Returning no orders ends the step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from basiskit.domain.actions import Action
+from basiskit.domain.orders import Order
+from basiskit.strategies.context import StrategyContext
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Action
+    orders: list[Order] = field(default_factory=list)
+    reason: str = ""
+
+
+HOLD = Decision(Action.HOLD)
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What a mode needs: venue accounts (name -> kind) and, per account, the instruments.
+
+    ``spot``: account -> tokens priced there; ``perp``: account -> tokens with perps;
+    ``lending``: account -> tokens supplied; ``gas``: whether on-chain gas is paid.
+    """
+
+    spot: dict[str, list[str]] = field(default_factory=dict)
+    perp: dict[str, list[str]] = field(default_factory=dict)
+    lending: dict[str, list[str]] = field(default_factory=dict)
+    gas: bool = False
+
+
+class BaseStrategy:
+    """Five standard actions; each returns ``list[Order]``. Default: nothing to do."""
+
+    def __init__(self, config) -> None:
+        self.config = config
+
+    def requirements(self) -> Requirements:
+        raise NotImplementedError
+
+    def decide(self, ctx: StrategyContext) -> Decision:
+        raise NotImplementedError
+
+    def entry_full(self, ctx: StrategyContext) -> list[Order]:
+        return []
+
+    def entry_partial(self, ctx: StrategyContext) -> list[Order]:
+        return []
+
+    def exit_full(self, ctx: StrategyContext) -> list[Order]:
+        return []
+
+    def exit_partial(self, ctx: StrategyContext) -> list[Order]:
+        return []
+
+    def sell_dust(self, ctx: StrategyContext) -> list[Order]:
+        return []

@@ -1,0 +1,47 @@
+"""The read-only view a strategy decides from.
+
+The engine implements ``StrategyContext``; a strategy only calls these methods and gets floats back
+(never a venue object), so the same strategy runs in a backtest, live, or in a unit test against a
+hand-built fake context. Units: USD(T) for values, token units for sizes/balances, per-unit rates.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from basiskit.domain.orders import Operation
+
+
+class StrategyContext(Protocol):
+    @property
+    def time_ns(self) -> int: ...
+    @property
+    def step(self) -> int: ...
+
+    def equity_usd(self) -> float:
+        """Total equity across accounts, USD(T), at the current step before this pass's orders."""
+        ...
+
+    def pending_withdrawal_usd(self) -> float:
+        """Withdrawals requested and not yet paid out, USD(T)."""
+        ...
+
+    def cash(self, account: str, token: str = "USDT") -> float: ...
+    def withdrawable(self, account: str, token: str = "USDT") -> float: ...
+    def spot_price(self, account: str, token: str) -> float: ...
+    def perp_size(self, account: str, token: str) -> float:
+        """Signed size in base units (negative = short)."""
+        ...
+
+    def perp_mark(self, account: str, token: str) -> float: ...
+    def margin_balance(self, account: str) -> float: ...
+    def margin_ratio(self, account: str) -> float | None: ...
+    def cost_rate(self, account: str) -> float:
+        """Taker fee + slippage of a trade on ``account`` as a fraction of notional."""
+        ...
+
+    def supplied(self, account: str, token: str) -> float:
+        """aToken balance (token units)."""
+        ...
+
+    def gas_cost_usd(self, account: str, operation: Operation) -> float: ...

@@ -1,0 +1,226 @@
+"""``btc_basis`` / ``eth_basis`` (USDT share class): long spot, equal perpetual short.
+
+Economics: the spot long and the perp shorts cancel in price (delta ~ 0); the book earns the funding
+the shorts receive (positive funding = longs pay shorts) plus the spot-perp basis change, less
+trading fees, slippage and transfer fees. Capital splits between the spot purchase and USDT margin
+posted on each perp venue: for equity E, spot price p and margin fraction k (margin / short
+notional), the target spot quantity is Q = E / (p(1+c_s) + sum_v w_v m_v (k + c_v)), the short on
+venue v is -w_v Q (``hedge_allocation`` weights w_v, summing to 1) and its margin k w_v Q m_v.
+
+Rebalancing (when ``rebalance`` is on) re-targets the whole book to the current equity when
+|net delta| / equity exceeds ``delta_drift_threshold`` or a venue's margin ratio (margin balance /
+notional) falls below ``margin_ratio_floor``. Each step runs in passes: reduce positions first, then
+move USDT between accounts, then add positions; targets are frozen for the step. Deposits and
+withdrawals re-target the book whether or not rebalancing is on.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from basiskit.config.modes import ModeConfig
+from basiskit.domain.actions import Action
+from basiskit.domain.orders import Operation, Order, Side
+from basiskit.strategies.base import HOLD, BaseStrategy, Decision, Requirements
+from basiskit.strategies.context import StrategyContext
+
+WALLET = "wallet"
+
+
+class BasisConfig(ModeConfig):
+    mode: Literal["btc_basis", "eth_basis"]
+    asset: Literal["BTC", "ETH"]
+    spot_venue: str = Field(description="CEX whose spot market holds the long")
+    hedge_allocation: dict[str, float] = Field(description="perp venue -> share of the short (sums to 1)")
+    perp_margin_fraction: float = Field(default=0.5, gt=0, le=1, description="USDT margin / short notional")
+    delta_drift_threshold: float = Field(default=0.02, gt=0, description="|net delta| / equity that triggers a rebalance")
+    margin_ratio_floor: float = Field(default=0.25, gt=0, description="margin balance / notional that triggers a top-up")
+    rebalance: bool = True
+
+    @field_validator("hedge_allocation")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v:
+            raise ValueError("at least one venue")
+        for venue, w in v.items():
+            if w < 0:
+                raise ValueError(f"weight of {venue} is negative ({w})")
+        total = sum(v.values())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"weights must sum to 1, got {total}")
+        return v
+
+    @property
+    def active_venues(self) -> dict[str, float]:
+        return {v: w for v, w in self.hedge_allocation.items() if w > 0}
+
+
+class Basis(BaseStrategy):
+    config: BasisConfig
+
+    def __init__(self, config: BasisConfig) -> None:
+        super().__init__(config)
+        self.spot = f"{config.spot_venue}.spot"
+        self.perps = {f"{v}.perp": w for v, w in config.active_venues.items()}
+        self.entered = False
+        self._step = -1
+        self._targets: tuple[float, dict[str, float], dict[str, float]] | None = None
+        self._action = Action.HOLD
+        self._reason = ""
+
+    def requirements(self) -> Requirements:
+        a = self.config.asset
+        return Requirements(spot={self.spot: [a]}, perp={p: [a] for p in self.perps})
+
+    # -- measurements ---------------------------------------------------------------------------
+    def net_delta_usd(self, ctx: StrategyContext) -> float:
+        a = self.config.asset
+        q = ctx.cash(self.spot, a) + sum(ctx.perp_size(p, a) for p in self.perps)
+        return q * ctx.spot_price(self.spot, a)
+
+    def _trigger(self, ctx: StrategyContext) -> tuple[Action, str] | None:
+        c = self.config
+        if not self.entered:
+            return Action.ENTRY_FULL, "initial entry"
+        pending = ctx.pending_withdrawal_usd()
+        if pending > ctx.cash(WALLET) + 1e-9:
+            return Action.EXIT_PARTIAL, f"withdrawal of {pending:.2f} USDT requested"
+        if ctx.cash(WALLET) - pending > max(c.min_trade_usd, 1.0) * 2:
+            return Action.ENTRY_PARTIAL, f"deploy {ctx.cash(WALLET) - pending:.2f} idle USDT"
+        if not c.rebalance:
+            return None
+        eq = ctx.equity_usd()
+        drift = self.net_delta_usd(ctx) / eq if eq > 0 else 0.0
+        if abs(drift) > c.delta_drift_threshold:
+            return Action.ENTRY_PARTIAL if drift < 0 else Action.EXIT_PARTIAL, f"delta drift {drift:+.4f} of equity"
+        for p in self.perps:
+            mr = ctx.margin_ratio(p)
+            if mr is not None and mr < c.margin_ratio_floor:
+                return Action.EXIT_PARTIAL, f"margin ratio {mr:.4f} on {p} below floor {c.margin_ratio_floor}"
+        return None
+
+    # -- decision -------------------------------------------------------------------------------
+    def decide(self, ctx: StrategyContext) -> Decision:
+        if ctx.step != self._step:
+            self._step = ctx.step
+            trig = self._trigger(ctx)
+            if trig is None:
+                self._targets = None
+                return HOLD
+            self._action, self._reason = trig
+            self._targets = self._compute_targets(ctx)
+        if self._targets is None:
+            return HOLD
+        orders = getattr(self, self._action.value)(ctx)
+        if not orders:
+            self._targets = None
+            self.entered = True
+            return HOLD
+        return Decision(self._action, orders, self._reason)
+
+    def _pass(self, ctx: StrategyContext) -> list[Order]:
+        """One pass towards the step's targets: reduce, else transfer, else increase."""
+        return self._reduce(ctx) or self._transfers(ctx) or self._increase(ctx)
+
+    def entry_full(self, ctx: StrategyContext) -> list[Order]:
+        return self._pass(ctx)
+
+    def entry_partial(self, ctx: StrategyContext) -> list[Order]:
+        return self._pass(ctx)
+
+    def exit_partial(self, ctx: StrategyContext) -> list[Order]:
+        return self._pass(ctx)
+
+    def _compute_targets(self, ctx: StrategyContext) -> tuple[float, dict[str, float], dict[str, float]]:
+        c, a = self.config, self.config.asset
+        equity = ctx.equity_usd() - ctx.pending_withdrawal_usd()
+        p = ctx.spot_price(self.spot, a)
+        denom = p * (1 + ctx.cost_rate(self.spot))
+        for v, w in self.perps.items():
+            denom += w * ctx.perp_mark(v, a) * (c.perp_margin_fraction + ctx.cost_rate(v))
+        q = max(equity, 0.0) / denom
+        sizes = {v: -w * q for v, w in self.perps.items()}
+        margins = {v: c.perp_margin_fraction * w * q * ctx.perp_mark(v, a) for v, w in self.perps.items()}
+        return q, sizes, margins
+
+    def _min_qty(self, ctx: StrategyContext) -> float:
+        return self.config.min_trade_usd / ctx.spot_price(self.spot, self.config.asset)
+
+    def _reduce(self, ctx: StrategyContext) -> list[Order]:
+        a = self.config.asset
+        q_t, sizes, _ = self._targets
+        tol = self._min_qty(ctx)
+        out: list[Order] = []
+        excess = ctx.cash(self.spot, a) - q_t
+        if excess > tol:
+            out.append(Order(Operation.SPOT_TRADE, self.spot, excess, a, Side.SELL, reason="reduce spot to target"))
+        for v, target in sizes.items():
+            cover = target - ctx.perp_size(v, a)  # > 0: short larger than target
+            if cover > tol:
+                out.append(Order(Operation.PERP_TRADE, v, cover, a, Side.BUY, reason="reduce short to target"))
+        return out
+
+    def _transfers(self, ctx: StrategyContext) -> list[Order]:
+        a = self.config.asset
+        q_t, sizes, margins = self._targets
+        surplus: dict[str, float] = {}
+        deficit: dict[str, float] = {}
+        pending = ctx.pending_withdrawal_usd()
+        wallet = ctx.cash(WALLET) - pending
+        (surplus if wallet > 0 else deficit)[WALLET] = abs(wallet)
+        buy = max(0.0, q_t - ctx.cash(self.spot, a))
+        spot_need = buy * ctx.spot_price(self.spot, a) * (1 + ctx.cost_rate(self.spot)) * (1 + 1e-6)
+        spot_gap = ctx.cash(self.spot) - spot_need
+        if spot_gap > 0:
+            surplus[self.spot] = min(spot_gap, ctx.withdrawable(self.spot))
+        else:
+            deficit[self.spot] = -spot_gap
+        for v, target in sizes.items():
+            add = abs(target - ctx.perp_size(v, a)) * ctx.perp_mark(v, a) * ctx.cost_rate(v)
+            gap = ctx.margin_balance(v) - margins[v] - add
+            if gap > 0:
+                surplus[v] = min(gap, ctx.withdrawable(v))
+            else:
+                deficit[v] = -gap
+        min_usd = self.config.min_trade_usd
+        out: list[Order] = []
+        for dst, need in sorted(deficit.items(), key=lambda kv: -kv[1]):
+            for src in sorted(surplus, key=lambda s: -surplus[s]):
+                if need <= min_usd:
+                    break
+                amt = min(need, surplus[src])
+                if amt > min_usd:
+                    out.append(Order(Operation.TRANSFER, src, amt, "USDT", to_venue=dst, reason="move USDT to target"))
+                    surplus[src] -= amt
+                    need -= amt
+        return out
+
+    def _increase(self, ctx: StrategyContext) -> list[Order]:
+        a = self.config.asset
+        q_t, sizes, _ = self._targets
+        tol = self._min_qty(ctx)
+        out: list[Order] = []
+        p = ctx.spot_price(self.spot, a)
+        affordable = ctx.cash(self.spot) / (p * (1 + ctx.cost_rate(self.spot)) * (1 + 1e-9))
+        buy = min(q_t - ctx.cash(self.spot, a), affordable)
+        if buy > tol:
+            out.append(Order(Operation.SPOT_TRADE, self.spot, buy, a, Side.BUY, reason="raise spot to target"))
+        for v, target in sizes.items():
+            add = ctx.perp_size(v, a) - target  # > 0: short smaller than target
+            if add > tol:
+                out.append(Order(Operation.PERP_TRADE, v, add, a, Side.SELL, reason="raise short to target"))
+        return out
+
+    def exit_full(self, ctx: StrategyContext) -> list[Order]:
+        a = self.config.asset
+        out = []
+        q = ctx.cash(self.spot, a)
+        if q > 0:
+            out.append(Order(Operation.SPOT_TRADE, self.spot, q, a, Side.SELL, reason="exit"))
+        for v in self.perps:
+            s = ctx.perp_size(v, a)
+            if s < 0:
+                out.append(Order(Operation.PERP_TRADE, v, -s, a, Side.BUY, reason="exit"))
+        return out

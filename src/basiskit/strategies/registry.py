@@ -1,0 +1,61 @@
+"""Mode registry: mode name -> (strategy class, config model, default config file).
+
+Raises ``UnknownModeError`` (listing the known modes) for anything else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from basiskit.config.loader import ConfigError, configs_dir, deep_merge, read_yaml, validate
+from basiskit.config.modes import ModeConfig
+from basiskit.strategies.base import BaseStrategy
+from basiskit.strategies.implementations.basis import Basis, BasisConfig
+from basiskit.strategies.implementations.pure_lending import PureLending, PureLendingConfig
+
+MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
+    "pure_lending": (PureLending, PureLendingConfig),
+    "btc_basis": (Basis, BasisConfig),
+    "eth_basis": (Basis, BasisConfig),
+}
+
+
+class UnknownModeError(ConfigError):
+    """STRAT-003: the mode is not registered."""
+
+
+def known_modes() -> list[str]:
+    return sorted(MODES)
+
+
+def mode_entry(mode: str) -> tuple[type[BaseStrategy], type[ModeConfig]]:
+    try:
+        return MODES[mode]
+    except KeyError:
+        raise UnknownModeError(f"unknown mode {mode!r}; known modes: {', '.join(known_modes())}") from None
+
+
+def mode_config_path(mode: str) -> Path:
+    return configs_dir() / "modes" / f"{mode}.yaml"
+
+
+def load_mode_config(mode: str, overrides: dict[str, Any] | None = None) -> ModeConfig:
+    """Default YAML for ``mode`` merged with ``overrides`` (from ``--set``), validated.
+
+    Raises:
+        UnknownModeError, ConfigError (names the file and the offending key).
+    """
+    _, model = mode_entry(mode)
+    path = mode_config_path(mode)
+    data = read_yaml(path)
+    if data.get("mode", mode) != mode:
+        raise ConfigError(f"{path}: mode is {data.get('mode')!r}, expected {mode!r}")
+    data = deep_merge(data, overrides or {})
+    origin = f"{path.name}" + (" with --set overrides" if overrides else "")
+    return validate(model, data, origin)
+
+
+def build_strategy(config: ModeConfig) -> BaseStrategy:
+    cls, _ = mode_entry(config.mode)
+    return cls(config)

@@ -1,0 +1,1 @@
+"""Venues: one protocol shared by simulators (``sim/``) and, later, live adapters (``live/``)."""

@@ -1,0 +1,1 @@
+"""Simulated venues for backtests."""

@@ -1,0 +1,201 @@
+"""Simulated CEX USDT-margined linear perpetual account (cross margin), e.g. ``binance.perp``.
+
+Per symbol: signed ``size`` (base units, negative = short) and average ``entry`` price (USDT).
+Collateral is the account's USDT balance in the ``Ledger``.
+
+* Mark price: the perp's last-price bar open at the step time (the data has no mark-price series).
+* Funding: settled at the venue's funding timestamps from the data, ``payment = -size x mark x rate``
+  (USDT; longs pay when the rate is positive), the mark being the price at the settlement time
+  (Binance/Bybit/OKX funding docs). Funding between two steps is settled at the later step with the
+  position held in between.
+* Margin balance = collateral + unrealised PnL; position notional = sum |size| x mark;
+  maintenance margin = notional x ``maintenance_margin_rate``.
+* Margin ratio (here) = margin balance / position notional, i.e. the account's collateralisation; the
+  position is liquidated when margin balance < maintenance margin. (Binance's UI shows the inverse,
+  maintenance margin / margin balance, liquidating at 100 %.)
+* Liquidation closes every position at the mark, charges ``liquidation_fee_rate`` x notional and, if
+  the collateral goes negative, the insurance fund absorbs the deficit (collateral floored at 0).
+
+Attribution: ``price_basis`` = size x mark change; ``slippage`` = traded size x (mark - fill);
+``fees``; ``funding``; ``liquidation`` (fee less any insurance-fund cover).
+"""
+
+from __future__ import annotations
+
+from basiskit.config.venues import PerpParams
+from basiskit.data.market import MarketFrame
+from basiskit.domain.events import Event
+from basiskit.domain.orders import Operation, Order, Side
+from basiskit.domain.trades import Trade, TradeStatus
+from basiskit.venues.ledger import FEES, FUNDING, LIQUIDATION, PRICE_BASIS, SLIPPAGE, Attribution, Ledger
+
+
+class _Position:
+    __slots__ = ("size", "entry", "last_mark", "marks", "f_times", "f_rates", "f_marks", "f_ptr")
+
+    def __init__(self, marks: list[float], funding: tuple[list[int], list[float], list[float]]) -> None:
+        self.size = 0.0
+        self.entry = 0.0
+        self.last_mark: float | None = None
+        self.marks = marks
+        self.f_times, self.f_rates, self.f_marks = funding
+        self.f_ptr = 0
+
+
+class CexPerp:
+    def __init__(self, name: str, params: PerpParams, frame: MarketFrame, ledger: Ledger, attribution: Attribution,
+                 symbols: dict[str, tuple[str, str]], quote: str = "USDT") -> None:
+        """``symbols`` maps a base token to ``(mark series key, funding key)`` in ``frame``."""
+        self.name = name
+        self.params = params
+        self.ledger = ledger
+        self.attr = attribution
+        self.quote = quote
+        self.grid = frame.grid
+        self.grid_list = frame.grid.tolist()
+        self.positions = {tok: _Position(frame.series[mk], frame.funding[fk]) for tok, (mk, fk) in symbols.items()}
+        self._fee = params.taker_fee_bps * 1e-4
+        self._slip = params.slippage_bps * 1e-4
+        self._mmr = params.maintenance_margin_rate
+        self._undo: tuple[float, float] = (0.0, 0.0)
+        self.funding_paid: list[tuple[int, str, float, float, float, float]] = []  # (t, token, rate, mark, size, usd)
+
+    # -- per step -------------------------------------------------------------------------------
+    def accrue(self, i: int) -> list[Event]:
+        t = self.grid_list[i]
+        attr = self.attr
+        events: list[Event] = []
+        for tok, pos in self.positions.items():
+            times = pos.f_times
+            while pos.f_ptr < len(times) and times[pos.f_ptr] <= t:
+                k = pos.f_ptr
+                pos.f_ptr += 1
+                if pos.size:
+                    pay = -pos.size * pos.f_marks[k] * pos.f_rates[k]
+                    self.ledger.add(self.name, self.quote, pay)
+                    attr.add(FUNDING, self.name, pay)
+                    self.funding_paid.append((times[k], tok, pos.f_rates[k], pos.f_marks[k], pos.size, pay))
+            m = pos.marks[i]
+            if pos.last_mark is not None and pos.size and m != pos.last_mark:
+                attr.add(PRICE_BASIS, self.name, pos.size * (m - pos.last_mark))
+            pos.last_mark = m
+        if self._has_position() and self.margin_balance(i) < self.maintenance_margin(i):
+            events.append(self._liquidate(i))
+        return events
+
+    def _has_position(self) -> bool:
+        for pos in self.positions.values():
+            if pos.size:
+                return True
+        return False
+
+    # -- risk numbers ---------------------------------------------------------------------------
+    def unrealised_pnl(self, i: int) -> float:
+        return sum(p.size * (p.marks[i] - p.entry) for p in self.positions.values() if p.size)
+
+    def notional(self, i: int) -> float:
+        return sum(abs(p.size) * p.marks[i] for p in self.positions.values() if p.size)
+
+    def margin_balance(self, i: int) -> float:
+        return self.ledger.get(self.name, self.quote) + self.unrealised_pnl(i)
+
+    def maintenance_margin(self, i: int) -> float:
+        return self.notional(i) * self._mmr
+
+    def margin_ratio(self, i: int) -> float | None:
+        """Margin balance / notional (None without a position)."""
+        n = self.notional(i)
+        return self.margin_balance(i) / n if n else None
+
+    def size(self, token: str) -> float:
+        return self.positions[token].size
+
+    def mark_price(self, token: str, i: int) -> float:
+        return self.positions[token].marks[i]
+
+    def withdrawable(self, token: str, i: int) -> float:
+        """USDT that can leave: min(collateral, margin balance - 2 x maintenance margin), >= 0."""
+        if token != self.quote:
+            return 0.0
+        coll = self.ledger.get(self.name, self.quote)
+        return max(0.0, min(coll, self.margin_balance(i) - 2.0 * self.maintenance_margin(i)))
+
+    # -- orders ---------------------------------------------------------------------------------
+    def execute(self, order: Order, i: int) -> Trade:
+        t = self.grid_list[i]
+        if order.operation is not Operation.PERP_TRADE or order.token not in self.positions:
+            return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-001",
+                         error=f"{self.name} cannot {order.operation.value} {order.token}")
+        pos = self.positions[order.token]
+        m = pos.marks[i]
+        delta = order.amount if order.side is Side.BUY else -order.amount
+        fill = m * (1 + self._slip) if delta > 0 else m * (1 - self._slip)
+        fee = abs(delta) * fill * self._fee
+        realised = self._apply_fill(pos, delta, fill)
+        # Initial-margin check after the fill: the account must stay above 2x maintenance.
+        coll = self.ledger.get(self.name, self.quote) + realised - fee
+        mb = coll + self.unrealised_pnl(i)
+        if abs(pos.size) > 0 and mb < 2.0 * self.maintenance_margin(i) and delta * pos.size > 0:
+            self._apply_fill(pos, -delta, fill, undo=True)
+            return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-003",
+                         error=f"insufficient margin on {self.name}: margin balance {mb:.2f} after the trade")
+        self.ledger.add(self.name, self.quote, realised - fee)
+        self.attr.add(SLIPPAGE, self.name, delta * (m - fill))
+        self.attr.add(FEES, self.name, -fee)
+        return Trade(order, t, TradeStatus.FILLED, executed_amount=order.amount, price=fill, fee=fee,
+                     fee_currency=self.quote,
+                     position_deltas={(self.name, f"{order.token}-PERP"): delta, (self.name, self.quote): realised - fee})
+
+    def _apply_fill(self, pos: _Position, delta: float, fill: float, undo: bool = False) -> float:
+        """Update size/entry for a fill; returns realised PnL (USDT)."""
+        if undo:
+            pos.size, pos.entry = self._undo
+            return 0.0
+        self._undo = (pos.size, pos.entry)
+        size = pos.size
+        if size == 0.0 or (size > 0) == (delta > 0):
+            new = size + delta
+            pos.entry = (size * pos.entry + delta * fill) / new
+            pos.size = new
+            return 0.0
+        closing = -delta if abs(delta) <= abs(size) else size  # part of the position closed (sign of size)
+        realised = closing * (fill - pos.entry)
+        rest = delta + closing
+        pos.size = size - closing
+        if abs(pos.size) < 1e-12:
+            pos.size = 0.0
+            pos.entry = 0.0
+        if rest and pos.size == 0.0:
+            pos.size, pos.entry = rest, fill
+        return realised
+
+    def _liquidate(self, i: int) -> Event:
+        t = self.grid_list[i]
+        notional = self.notional(i)
+        fee = notional * self.params.liquidation_fee_rate
+        closed = {}
+        realised = 0.0
+        for tok, pos in self.positions.items():
+            if pos.size:
+                closed[tok] = pos.size
+                realised += pos.size * (pos.marks[i] - pos.entry)
+                pos.size, pos.entry = 0.0, 0.0
+        coll = self.ledger.get(self.name, self.quote) + realised - fee
+        cover = -coll if coll < 0 else 0.0
+        self.ledger.add(self.name, self.quote, realised - fee + cover)
+        self.attr.add(LIQUIDATION, self.name, -fee + cover)
+        return Event(t, self.name, "liquidation", {"closed_sizes": closed, "notional_usd": notional, "fee_usd": fee,
+                                                    "insurance_cover_usd": cover, "loss_usd": fee - cover})
+
+    def value_usd(self, i: int) -> float:
+        return self.ledger.get(self.name, self.quote) + self.unrealised_pnl(i)
+
+    def state(self):
+        return ({tok: (p.size, p.entry, p.last_mark, p.f_ptr) for tok, p in self.positions.items()}, len(self.funding_paid))
+
+    def restore(self, state) -> None:
+        pos_state, n_paid = state
+        for tok, (size, entry, last, ptr) in pos_state.items():
+            p = self.positions[tok]
+            p.size, p.entry, p.last_mark, p.f_ptr = size, entry, last, ptr
+        del self.funding_paid[n_paid:]
