@@ -46,6 +46,7 @@ class SeriesSpec:
     kind: str
     max_staleness_s: int | None = None
     mark_key: str | None = None  # for funding: the bar series giving the mark price at settlement
+    optional: bool = False  # steps without data get NaN instead of an error (e.g. gas: needed only when used)
 
 
 @dataclass
@@ -62,12 +63,17 @@ def _index_ns(df: pd.DataFrame) -> np.ndarray:
     return df.index.as_unit("ns").asi8 if hasattr(df.index, "as_unit") else df.index.asi8
 
 
-def _asof(dataset_id: str, idx_ns: np.ndarray, values: np.ndarray, at_ns: np.ndarray, max_age_ns: int) -> np.ndarray:
+def _asof(dataset_id: str, idx_ns: np.ndarray, values: np.ndarray, at_ns: np.ndarray, max_age_ns: int,
+          optional: bool = False) -> np.ndarray:
     j = np.searchsorted(idx_ns, at_ns, side="right") - 1
     bad = j < 0
     if not bad.all():
         age = at_ns - idx_ns[np.clip(j, 0, None)]
         bad |= age > max_age_ns
+    if optional:
+        out = values[np.clip(j, 0, None)].copy()
+        out[bad] = np.nan
+        return out
     if bad.any():
         first = int(np.argmax(bad))
         t = int(at_ns[first])
@@ -139,5 +145,5 @@ def build_frame(source: FrameSource, grid: np.ndarray, specs: list[SeriesSpec]) 
         max_age = spec.max_staleness_s * 10**9 if spec.max_staleness_s is not None else _median_step_ns(idx)
         if spec.kind == "bar_open":
             max_age = max(max_age - 1, 0)  # strictly less than one bar old
-        frame.series[spec.key] = _asof(spec.dataset_id, idx, vals, grid, max_age).tolist()
+        frame.series[spec.key] = _asof(spec.dataset_id, idx, vals, grid, max_age, spec.optional).tolist()
     return frame

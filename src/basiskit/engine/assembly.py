@@ -64,8 +64,10 @@ def series_specs(req: Requirements, available: set[str]) -> list[SeriesSpec]:
     if req.gas:
         need("gas.ethereum", "on-chain operations need gas prices")
         need("dex.uniswapv3.WETHUSDT", "gas is converted to USDT at the Uniswap v3 WETH/USDT price")
-        specs.append(SeriesSpec("gas.gwei", "gas.ethereum", "gas_price_gwei", "asof", max_staleness_s=3600))
-        specs.append(SeriesSpec("eth.usdt", "dex.uniswapv3.WETHUSDT", "open", "bar_open"))
+        # gas is needed only at steps with on-chain operations: missing steps are NaN and an operation
+        # there fails with a DataError (GasModel), instead of refusing the whole period
+        specs.append(SeriesSpec("gas.gwei", "gas.ethereum", "gas_price_gwei", "asof", max_staleness_s=3600, optional=True))
+        specs.append(SeriesSpec("eth.usdt", "dex.uniswapv3.WETHUSDT", "open", "bar_open", optional=True))
     return specs
 
 

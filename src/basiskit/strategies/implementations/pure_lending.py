@@ -35,7 +35,8 @@ class PureLending(BaseStrategy):
         need = ctx.pending_withdrawal_usd()
         if need > cash + 1e-9:
             return Decision(Action.EXIT_PARTIAL, self.exit_partial(ctx), f"withdrawal of {need:.2f} requested")
-        if cash - need > c.min_trade_usd + ctx.gas_cost_usd(c.lending_venue, Operation.SUPPLY):
+        idle = cash - need
+        if idle > c.min_trade_usd and idle > c.min_trade_usd + ctx.gas_cost_usd(c.lending_venue, Operation.SUPPLY):
             first = ctx.supplied(c.lending_venue, c.token) == 0.0
             action = Action.ENTRY_FULL if first else Action.ENTRY_PARTIAL
             return Decision(action, self.entry_full(ctx), f"supply idle {cash - need:.2f} {c.token}")

@@ -1,0 +1,23 @@
+# Set-up is part of every target: a fresh machine needs only python3 (3.11+) and make.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+.PHONY: run test bench install
+install: $(STAMP)
+
+# Main job: a btc_basis backtest over the whole data period (imports ../shared/data on first use).
+run: $(STAMP)
+	$(VENV)/bin/basiskit backtest btc_basis --start 2024-01-01 --end 2025-09-29 --capital 100000 --out results/main
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) bench/bench_loop.py

@@ -1,0 +1,33 @@
+"""Ground truth read straight from the raw CSVs with the csv module (independent of the catalog)."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def parse_ts(text: str) -> datetime:
+    text = text.strip()
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text), tz=timezone.utc)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as fh:
+        lines = [ln for ln in fh if not ln.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+def one(source: Path, pattern: str) -> Path:
+    files = sorted(source.glob(pattern))
+    assert len(files) == 1, f"expected one file for {pattern}, found {files}"
+    return files[0]
+
+
+def value_at(rows: list[dict[str, str]], ts_col: str, when: datetime, col: str) -> float:
+    for r in rows:
+        if parse_ts(r[ts_col]) == when:
+            return float(r[col])
+    raise KeyError(f"no row at {when}")
