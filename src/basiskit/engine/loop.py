@@ -108,10 +108,8 @@ class Engine:
                     net_deposits -= paid
                     pending_w -= paid
                     events.append(Event(t, "engine", "withdrawal_paid", {"amount_usd": paid, "still_pending_usd": pending_w}))
-            eq = 0.0
-            for v in venue_list:
-                eq += v.value_usd(i)
-            eq_out.append(eq)
+                    ctx._invalidate()
+            eq_out.append(ctx.equity_usd())  # sum of venue values; cached if the strategy already asked
             dep_out.append(net_deposits)
             delta_out.append(risk.net_delta_usd)
             mr_out.append(risk.margin_ratios)

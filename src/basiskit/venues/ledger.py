@@ -60,5 +60,14 @@ class Attribution:
             bv = self.by_venue[venue] = {}
         bv[source] = bv.get(source, 0.0) + amount
 
+    def bucket(self, venue: str) -> dict[str, float]:
+        """The per-venue dict (created with every source at 0), for hot paths that add in place."""
+        bv = self.by_venue.get(venue)
+        if bv is None:
+            bv = self.by_venue[venue] = {}
+        for s in SOURCES:
+            bv.setdefault(s, 0.0)
+        return bv
+
     def sum(self) -> float:
         return sum(self.total.values())

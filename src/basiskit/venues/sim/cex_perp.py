@@ -58,6 +58,10 @@ class CexPerp:
         self._slip = params.slippage_bps * 1e-4
         self._mmr = params.maintenance_margin_rate
         self._undo: tuple[float, float] = (0.0, 0.0)
+        self._cache_i = -1
+        self._cache = (0.0, 0.0)
+        self._cash_key = (name, quote)
+        attribution.bucket(name)
         self.funding_paid: list[tuple[int, str, float, float, float, float]] = []  # (t, token, rate, mark, size, usd)
 
     # -- per step -------------------------------------------------------------------------------
@@ -67,7 +71,8 @@ class CexPerp:
         events: list[Event] = []
         for tok, pos in self.positions.items():
             times = pos.f_times
-            while pos.f_ptr < len(times) and times[pos.f_ptr] <= t:
+            n = len(times)
+            while pos.f_ptr < n and times[pos.f_ptr] <= t:
                 k = pos.f_ptr
                 pos.f_ptr += 1
                 if pos.size:
@@ -76,28 +81,39 @@ class CexPerp:
                     attr.add(FUNDING, self.name, pay)
                     self.funding_paid.append((times[k], tok, pos.f_rates[k], pos.f_marks[k], pos.size, pay))
             m = pos.marks[i]
-            if pos.last_mark is not None and pos.size and m != pos.last_mark:
-                attr.add(PRICE_BASIS, self.name, pos.size * (m - pos.last_mark))
+            last = pos.last_mark
             pos.last_mark = m
-        if self._has_position() and self.margin_balance(i) < self.maintenance_margin(i):
+            if pos.size and last is not None and m != last:
+                pnl = pos.size * (m - last)
+                attr.total[PRICE_BASIS] += pnl
+                attr.by_venue[self.name][PRICE_BASIS] += pnl
+        upnl, notional = self._risk(i)
+        if notional and self.ledger.balances.get(self._cash_key, 0.0) + upnl < notional * self._mmr:
             events.append(self._liquidate(i))
         return events
 
-    def _has_position(self) -> bool:
-        for pos in self.positions.values():
-            if pos.size:
-                return True
-        return False
-
     # -- risk numbers ---------------------------------------------------------------------------
+    def _risk(self, i: int) -> tuple[float, float]:
+        """(unrealised PnL, notional) at step i, cached until positions change."""
+        if self._cache_i == i:
+            return self._cache
+        upnl = notional = 0.0
+        for p in self.positions.values():
+            if p.size:
+                m = p.marks[i]
+                upnl += p.size * (m - p.entry)
+                notional += abs(p.size) * m
+        self._cache_i, self._cache = i, (upnl, notional)
+        return self._cache
+
     def unrealised_pnl(self, i: int) -> float:
-        return sum(p.size * (p.marks[i] - p.entry) for p in self.positions.values() if p.size)
+        return self._risk(i)[0]
 
     def notional(self, i: int) -> float:
-        return sum(abs(p.size) * p.marks[i] for p in self.positions.values() if p.size)
+        return self._risk(i)[1]
 
     def margin_balance(self, i: int) -> float:
-        return self.ledger.get(self.name, self.quote) + self.unrealised_pnl(i)
+        return self.ledger.balances.get(self._cash_key, 0.0) + self._risk(i)[0]
 
     def maintenance_margin(self, i: int) -> float:
         return self.notional(i) * self._mmr
@@ -132,6 +148,7 @@ class CexPerp:
         fill = m * (1 + self._slip) if delta > 0 else m * (1 - self._slip)
         fee = abs(delta) * fill * self._fee
         realised = self._apply_fill(pos, delta, fill)
+        self._cache_i = -1
         # Initial-margin check after the fill: the account must stay above 2x maintenance.
         coll = self.ledger.get(self.name, self.quote) + realised - fee
         mb = coll + self.unrealised_pnl(i)
@@ -150,6 +167,7 @@ class CexPerp:
         """Update size/entry for a fill; returns realised PnL (USDT)."""
         if undo:
             pos.size, pos.entry = self._undo
+            self._cache_i = -1
             return 0.0
         self._undo = (pos.size, pos.entry)
         size = pos.size
@@ -180,6 +198,7 @@ class CexPerp:
                 closed[tok] = pos.size
                 realised += pos.size * (pos.marks[i] - pos.entry)
                 pos.size, pos.entry = 0.0, 0.0
+        self._cache_i = -1
         coll = self.ledger.get(self.name, self.quote) + realised - fee
         cover = -coll if coll < 0 else 0.0
         self.ledger.add(self.name, self.quote, realised - fee + cover)
@@ -188,12 +207,13 @@ class CexPerp:
                                                     "insurance_cover_usd": cover, "loss_usd": fee - cover})
 
     def value_usd(self, i: int) -> float:
-        return self.ledger.get(self.name, self.quote) + self.unrealised_pnl(i)
+        return self.ledger.balances.get(self._cash_key, 0.0) + self._risk(i)[0]
 
     def state(self):
         return ({tok: (p.size, p.entry, p.last_mark, p.f_ptr) for tok, p in self.positions.items()}, len(self.funding_paid))
 
     def restore(self, state) -> None:
+        self._cache_i = -1
         pos_state, n_paid = state
         for tok, (size, entry, last, ptr) in pos_state.items():
             p = self.positions[tok]

@@ -34,6 +34,7 @@ class CexSpot:
         self._last_price: dict[str, float] = {}
         self._fee = params.taker_fee_bps * 1e-4
         self._slip = params.slippage_bps * 1e-4
+        attribution.bucket(name)
 
     def accrue(self, i: int) -> list[Event]:
         self._revalue(i)
@@ -43,14 +44,17 @@ class CexSpot:
         return max(0.0, self.ledger.get(self.name, token))
 
     def _revalue(self, i: int) -> None:
+        balances = self.ledger.balances
         for tok, series in self.prices.items():
             p = series[i]
             last = self._last_price.get(tok)
-            if last is not None and p != last:
-                qty = self.ledger.get(self.name, tok)
-                if qty:
-                    self.attr.add(PRICE_BASIS, self.name, qty * (p - last))
             self._last_price[tok] = p
+            if last is not None and p != last:
+                qty = balances.get((self.name, tok), 0.0)
+                if qty:
+                    pnl = qty * (p - last)
+                    self.attr.total[PRICE_BASIS] += pnl
+                    self.attr.by_venue[self.name][PRICE_BASIS] += pnl
 
     def price(self, token: str, i: int) -> float:
         return self.prices[token][i]

@@ -1,0 +1,1 @@
+"""Results: metrics, attribution reconciliation, exports. Reads loop output; never drives the loop."""

@@ -1,0 +1,66 @@
+"""Run outputs: ``summary.json``, ``equity.csv``, ``trades.csv``, ``events.jsonl``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from basiskit.domain.events import Event
+from basiskit.domain.trades import Trade
+from basiskit.engine.clock import ns_to_iso
+
+TRADE_COLUMNS = ["timestamp", "venue", "operation", "instrument", "side", "amount", "price", "fee", "fee_currency",
+                 "gas", "status", "error_code", "to_venue", "reason"]
+
+
+def _clean(obj):
+    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def write_summary(path: Path, summary: dict) -> None:
+    path.write_text(json.dumps(_clean(summary), indent=2, sort_keys=False))
+
+
+def write_equity(path: Path, times: list[int], equity: list[float], net_deposits: list[float], net_delta: list[float],
+                 margin_ratios: list[tuple], perp_names: list[str]) -> None:
+    df = pd.DataFrame({
+        "timestamp": pd.to_datetime(np.asarray(times, dtype=np.int64), utc=True).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "equity": equity,
+        "net_deposits": net_deposits,
+        "net_delta": net_delta,
+    })
+    if perp_names:
+        mr = np.array([[np.nan if x is None else x for x in row] for row in margin_ratios], dtype=float)
+        for j, name in enumerate(perp_names):
+            df[f"margin_ratio_{name.split('.')[0]}"] = mr[:, j]
+    df.to_csv(path, index=False, float_format="%.10g")
+
+
+def write_trades(path: Path, trades: list[Trade]) -> None:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(TRADE_COLUMNS)
+        for tr in trades:
+            o = tr.order
+            instrument = f"{o.token}{o.quote}" if o.side is not None else o.token
+            w.writerow([ns_to_iso(tr.timestamp), o.venue, o.operation.value, instrument, o.side.value if o.side else "",
+                        repr(tr.executed_amount if tr.ok else o.amount), repr(tr.price), repr(tr.fee), tr.fee_currency,
+                        repr(tr.gas_usd), tr.status.value, tr.error_code or "", o.to_venue or "", o.reason])
+
+
+def write_events(path: Path, events: list[Event], run_id: str) -> None:
+    with path.open("w") as fh:
+        for e in events:
+            fh.write(json.dumps(_clean({"run_id": run_id, "timestamp": ns_to_iso(e.timestamp), "component": e.component,
+                                        "kind": e.kind, **e.data})) + "\n")

@@ -1,0 +1,127 @@
+"""Venue simulators on frames the tests build from stated rules."""
+
+import numpy as np
+import pytest
+
+from basiskit.config.venues import PerpParams, SpotParams
+from basiskit.data.market import MarketFrame
+from basiskit.domain.orders import ExecutionMode, Operation, Order, Side
+from basiskit.domain.trades import TradeStatus
+from basiskit.engine.execution import ExecutionManager
+from basiskit.venues.ledger import Attribution, Ledger
+from basiskit.venues.sim.cex_perp import CexPerp
+from basiskit.venues.sim.cex_spot import CexSpot
+from basiskit.venues.sim.transfer import Transfers
+from basiskit.venues.sim.wallet import Wallet
+
+H = 3600 * 10**9
+
+
+def frame(marks, funding_steps=(), rate=0.001):
+    grid = np.arange(len(marks), dtype=np.int64) * H
+    f = MarketFrame(grid=grid)
+    f.series["perp.x.BTCUSDT"] = list(map(float, marks))
+    f.series["spot.x.BTCUSDT"] = list(map(float, marks))
+    times = [int(grid[i]) for i in funding_steps]
+    f.funding["funding.x.BTCUSDT"] = (times, [rate] * len(times), [float(marks[i]) for i in funding_steps])
+    return f
+
+
+def perp(f, ledger, attr, mmr=0.005, fee_bps=0.0, slip_bps=0.0):
+    params = PerpParams(taker_fee_bps=fee_bps, slippage_bps=slip_bps, funding_interval_hours=8,
+                        maintenance_margin_rate=mmr, liquidation_fee_rate=0.01)
+    return CexPerp("x.perp", params, f, ledger, attr, {"BTC": ("perp.x.BTCUSDT", "funding.x.BTCUSDT")})
+
+
+def test_short_earns_funding_and_attribution_matches_value_change():
+    f = frame([100, 110, 105, 120], funding_steps=(1, 3), rate=0.001)
+    ledger, attr = Ledger(), Attribution()
+    v = perp(f, ledger, attr, fee_bps=5, slip_bps=2)
+    ledger.add("x.perp", "USDT", 1000.0)
+    v.accrue(0)
+    v0 = v.value_usd(0)
+    tr = v.execute(Order(Operation.PERP_TRADE, "x.perp", 2.0, "BTC", Side.SELL), 0)
+    assert tr.ok and tr.price == pytest.approx(100 * (1 - 2e-4))
+    for i in (1, 2, 3):
+        v.accrue(i)
+    # funding: a short receives rate x size x mark at each settlement
+    assert attr.total["funding"] == pytest.approx(0.001 * 2 * 110 + 0.001 * 2 * 120)
+    # price: the short loses 2 x (120 - 100)
+    assert attr.total["price_basis"] == pytest.approx(-2 * 20)
+    assert v.value_usd(3) - v0 == pytest.approx(attr.sum(), abs=1e-9)
+
+
+def test_reducing_a_short_realises_pnl_into_collateral():
+    f = frame([100, 90])
+    ledger, attr = Ledger(), Attribution()
+    v = perp(f, ledger, attr)
+    ledger.add("x.perp", "USDT", 500.0)
+    v.execute(Order(Operation.PERP_TRADE, "x.perp", 3.0, "BTC", Side.SELL), 0)
+    v.accrue(1)
+    v.execute(Order(Operation.PERP_TRADE, "x.perp", 1.0, "BTC", Side.BUY), 1)
+    assert v.size("BTC") == pytest.approx(-2.0)
+    assert ledger.get("x.perp", "USDT") == pytest.approx(510.0)  # 1 BTC closed 10 lower
+    assert v.unrealised_pnl(1) == pytest.approx(20.0)
+    # flip through zero: buy 3 -> long 1 at 90
+    v.execute(Order(Operation.PERP_TRADE, "x.perp", 3.0, "BTC", Side.BUY), 1)
+    assert v.size("BTC") == pytest.approx(1.0)
+    assert ledger.get("x.perp", "USDT") == pytest.approx(530.0)
+
+
+def test_liquidation_when_margin_balance_falls_below_maintenance():
+    # rule: 1 BTC short at 100 with 10 USDT margin; at 109.5 margin balance 0.5 < maintenance 0.5475
+    f = frame([100, 105, 109.5])
+    ledger, attr = Ledger(), Attribution()
+    v = perp(f, ledger, attr, mmr=0.005)
+    ledger.add("x.perp", "USDT", 10.0)
+    v.accrue(0)
+    assert v.execute(Order(Operation.PERP_TRADE, "x.perp", 1.0, "BTC", Side.SELL), 0).ok
+    assert v.accrue(1) == []
+    events = v.accrue(2)
+    assert [e.kind for e in events] == ["liquidation"]
+    fee = 109.5 * 0.01
+    # collateral 10 - 9.5 loss - fee 1.095 < 0: the insurance fund covers the deficit
+    assert ledger.get("x.perp", "USDT") == pytest.approx(0.0, abs=1e-12)
+    assert events[0].data["loss_usd"] == pytest.approx(0.5)
+    assert v.size("BTC") == 0.0
+    assert v.value_usd(2) - 10.0 == pytest.approx(attr.sum(), abs=1e-9)
+
+
+def test_opening_beyond_margin_is_rejected_and_changes_nothing():
+    f = frame([100])
+    ledger, attr = Ledger(), Attribution()
+    v = perp(f, ledger, attr, mmr=0.1)
+    ledger.add("x.perp", "USDT", 10.0)
+    tr = v.execute(Order(Operation.PERP_TRADE, "x.perp", 1.0, "BTC", Side.SELL), 0)
+    assert tr.status is TradeStatus.REJECTED and tr.error_code == "VENUE-003"
+    assert v.size("BTC") == 0.0 and ledger.get("x.perp", "USDT") == 10.0
+
+
+def test_atomic_group_is_all_or_nothing():
+    f = frame([100, 100])
+    ledger, attr = Ledger(), Attribution()
+    spot = CexSpot("x.spot", SpotParams(taker_fee_bps=10, slippage_bps=0), f, ledger, attr, {"BTC": "spot.x.BTCUSDT"})
+    wallet = Wallet("wallet", f, ledger, attr)
+    venues = {"wallet": wallet, "x.spot": spot}
+    ledger.add("wallet", "USDT", 1000.0)
+    em = ExecutionManager(venues, Transfers(venues, {}, ledger, attr, f.grid.tolist()), ledger, attr, f.grid.tolist())
+    before = ledger.snapshot()
+    g = dict(execution_mode=ExecutionMode.ATOMIC, atomic_group_id="g1")
+    trades = em.execute([
+        Order(Operation.TRANSFER, "wallet", 500.0, "USDT", to_venue="x.spot", sequence_in_group=0, **g),
+        Order(Operation.SPOT_TRADE, "x.spot", 4.0, "BTC", Side.BUY, sequence_in_group=1, **g),
+        Order(Operation.SPOT_TRADE, "x.spot", 2.0, "BTC", Side.BUY, sequence_in_group=2, **g),  # 600 > cash left
+    ], 0)
+    assert [t.status for t in trades] == [TradeStatus.FAILED] * 3
+    assert all("leg 2" in t.error for t in trades)
+    assert ledger.snapshot() == before
+    assert attr.sum() == 0.0
+    # sequential orders apply one by one: the first two fill, the third is rejected
+    trades = em.execute([
+        Order(Operation.TRANSFER, "wallet", 500.0, "USDT", to_venue="x.spot"),
+        Order(Operation.SPOT_TRADE, "x.spot", 4.0, "BTC", Side.BUY),
+        Order(Operation.SPOT_TRADE, "x.spot", 2.0, "BTC", Side.BUY),
+    ], 0)
+    assert [t.status for t in trades] == [TradeStatus.FILLED, TradeStatus.FILLED, TradeStatus.REJECTED]
+    assert ledger.get("x.spot", "BTC") == 4.0
+    assert attr.total["fees"] == pytest.approx(-0.4)
