@@ -49,13 +49,21 @@ def data_import(source: Optional[Path] = typer.Option(None, help="raw data folde
             report = service.import_data(data_dir, source, progress=lambda ds: status.update(f"importing {ds}"))
     except DataError as exc:
         _fail(exc)
-    rows = report.to_table_rows()
-    table = Table(title="data import")
-    for col in rows[0].keys() if rows else []:
-        table.add_column(str(col), overflow="fold")
-    for r in rows:
-        table.add_row(*[str(v) for v in r.values()])
+    table = Table(title=f"data import ({report.seconds:.1f} s)")
+    for col in ("dataset", "rows read→kept", "range (UTC)", "dups dropped", "conflicts", "missing steps", "filled",
+                "unfilled gaps", "unsorted"):
+        table.add_column(col, overflow="fold")
+    notes = []
+    for r in report.to_table_rows():
+        conflicts = f"{r['conflicts']}" + (f" ({r['policy']})" if r["policy"] else "")
+        table.add_row(r["dataset"], f"{r['rows_read']:,}→{r['rows_kept']:,}", f"{str(r['start'])[:16]} → {str(r['end'])[:16]}",
+                      str(r["dups_dropped"]), conflicts, f"{r['missing_steps']} in {r['gaps']} gaps" if r["gaps"] else "0",
+                      str(r["filled"]), str(r["unfilled_gaps"]), str(r["unsorted"]))
+        if r["notes"]:
+            notes.append(f"[bold]{r['dataset']}[/] ({r['file']}): {r['notes']}")
     console.print(table)
+    for n in notes:
+        console.print(f"- {n}")
 
 
 @app.command()
