@@ -46,6 +46,10 @@ class FakeContext:
         s = abs(self.sizes.get(account, 0.0))
         return self.cash(account) / (s * self.price) if s else None
 
+    def net_delta_usd(self):
+        spot = sum(v for (a, t), v in self.cash_.items() if t != "USDT")
+        return (spot + sum(self.sizes.values())) * self.price
+
     def cost_rate(self, account):
         return self.cost
 

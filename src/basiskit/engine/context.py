@@ -13,12 +13,17 @@ class EngineContext:
         self._i = 0
         self._pending_withdrawal = 0.0
         self._equity_cache: float | None = None
+        self._risk = None
 
     # engine-side setters
-    def _at(self, i: int, pending_withdrawal: float) -> None:
+    def _at(self, i: int, pending_withdrawal: float, risk) -> None:
         self._i = i
         self._pending_withdrawal = pending_withdrawal
         self._equity_cache = None
+        self._risk = risk
+
+    def _set_risk(self, risk) -> None:
+        self._risk = risk
 
     def _invalidate(self) -> None:
         self._equity_cache = None
@@ -61,7 +66,12 @@ class EngineContext:
         return self._venues[account].margin_balance(self._i)
 
     def margin_ratio(self, account: str) -> float | None:
-        return self._venues[account].margin_ratio(self._i)
+        """From the risk monitor's reading at this step (after the latest pass's fills)."""
+        return self._risk.margin_ratios[account]
+
+    def net_delta_usd(self) -> float:
+        """Net exposure to the underlying's price, USD(T), from the risk monitor."""
+        return self._risk.net_delta_usd
 
     def cost_rate(self, account: str) -> float:
         v = self._venues[account]

@@ -82,7 +82,7 @@ class Engine:
                 if ev:
                     events.extend(ev)
             risk = monitor.observe(i)
-            ctx._at(i, pending_w)
+            ctx._at(i, pending_w, risk)
             for _ in range(self.max_passes):
                 decision = strategy.decide(ctx)
                 if not decision.orders:
@@ -99,6 +99,7 @@ class Engine:
                                                                                 "error_code": tr.error_code, "error": tr.error}))
                 ctx._invalidate()
                 risk = monitor.observe(i)
+                ctx._set_risk(risk)
             else:
                 events.append(Event(t, "engine", "max_passes_reached", {"passes": self.max_passes}))
             if pending_w > 0.0:

@@ -41,9 +41,9 @@ def write_equity(path: Path, times: list[int], equity: list[float], net_deposits
         "net_delta": net_delta,
     })
     if perp_names:
-        mr = np.array([[np.nan if x is None else x for x in row] for row in margin_ratios], dtype=float)
-        for j, name in enumerate(perp_names):
-            df[f"margin_ratio_{name.split('.')[0]}"] = mr[:, j]
+        for name in perp_names:
+            df[f"margin_ratio_{name.split('.')[0]}"] = np.array(
+                [np.nan if row[name] is None else row[name] for row in margin_ratios], dtype=float)
     df.to_csv(path, index=False, float_format="%.10g")
 
 

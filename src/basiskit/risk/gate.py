@@ -18,7 +18,7 @@ class RiskGate:
         self.critical = critical_margin_ratio
 
     def review(self, orders: list[Order], risk: RiskState, sizes: dict[tuple[str, str], float], t: int) -> tuple[list[Order], list[Event]]:
-        critical = {n for n, mr in zip(self.perp_names, risk.margin_ratios) if mr is not None and mr < self.critical}
+        critical = {n for n, mr in risk.margin_ratios.items() if mr is not None and mr < self.critical}
         if not critical:
             return orders, []
         kept, dropped = [], []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class RiskState:
     net_delta_usd: float
-    margin_ratios: tuple[float | None, ...]  # in the order of ``RiskMonitor.perp_names``
+    margin_ratios: dict[str, float | None]  # perp account -> margin balance / notional
 
 
 class RiskMonitor:
@@ -33,4 +33,4 @@ class RiskMonitor:
             for pos in v.positions.values():
                 if pos.size:
                     delta += pos.size * pos.marks[i]
-        return RiskState(delta, tuple(v.margin_ratio(i) for v in self.perps))
+        return RiskState(delta, {v.name: v.margin_ratio(i) for v in self.perps})

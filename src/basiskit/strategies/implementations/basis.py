@@ -74,12 +74,6 @@ class Basis(BaseStrategy):
         a = self.config.asset
         return Requirements(spot={self.spot: [a]}, perp={p: [a] for p in self.perps})
 
-    # -- measurements ---------------------------------------------------------------------------
-    def net_delta_usd(self, ctx: StrategyContext) -> float:
-        a = self.config.asset
-        q = ctx.cash(self.spot, a) + sum(ctx.perp_size(p, a) for p in self.perps)
-        return q * ctx.spot_price(self.spot, a)
-
     def _trigger(self, ctx: StrategyContext) -> tuple[Action, str] | None:
         c = self.config
         if not self.entered:
@@ -92,7 +86,7 @@ class Basis(BaseStrategy):
         if not c.rebalance:
             return None
         eq = ctx.equity_usd()
-        drift = self.net_delta_usd(ctx) / eq if eq > 0 else 0.0
+        drift = ctx.net_delta_usd() / eq if eq > 0 else 0.0
         if abs(drift) > c.delta_drift_threshold:
             return Action.ENTRY_PARTIAL if drift < 0 else Action.EXIT_PARTIAL, f"delta drift {drift:+.4f} of equity"
         for p in self.perps:
