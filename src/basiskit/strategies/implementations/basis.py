@@ -181,7 +181,8 @@ class Basis(BaseStrategy):
         min_usd = self.config.min_trade_usd
         out: list[Order] = []
         for dst, need in sorted(deficit.items(), key=lambda kv: -kv[1]):
-            for src in sorted(surplus, key=lambda s: -surplus[s]):
+            # idle wallet cash first (it is what triggered a deposit re-target), then the largest surplus
+            for src in sorted(surplus, key=lambda s: (s != WALLET, -surplus[s])):
                 if need <= min_usd:
                     break
                 amt = min(need, surplus[src])
