@@ -7,23 +7,20 @@ from basiskit.domain.orders import Operation
 
 
 class EngineContext:
-    def __init__(self, venues: dict, grid_list: list[int]) -> None:
+    def __init__(self, venues: dict, grid_list: list[int], monitor) -> None:
         self._venues = venues
+        self._values = list(venues.values())
         self._grid = grid_list
         self._i = 0
         self._pending_withdrawal = 0.0
         self._equity_cache: float | None = None
-        self._risk = None
+        self._risk = monitor
 
     # engine-side setters
-    def _at(self, i: int, pending_withdrawal: float, risk) -> None:
+    def _at(self, i: int, pending_withdrawal: float) -> None:
         self._i = i
         self._pending_withdrawal = pending_withdrawal
         self._equity_cache = None
-        self._risk = risk
-
-    def _set_risk(self, risk) -> None:
-        self._risk = risk
 
     def _invalidate(self) -> None:
         self._equity_cache = None
@@ -40,7 +37,10 @@ class EngineContext:
     def equity_usd(self) -> float:
         if self._equity_cache is None:
             i = self._i
-            self._equity_cache = sum(v.value_usd(i) for v in self._venues.values())
+            eq = 0.0
+            for v in self._values:
+                eq += v.value_usd(i)
+            self._equity_cache = eq
         return self._equity_cache
 
     def pending_withdrawal_usd(self) -> float:

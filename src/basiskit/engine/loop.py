@@ -34,7 +34,7 @@ class LoopResult:
     equity: list[float] = field(default_factory=list)
     net_deposits: list[float] = field(default_factory=list)
     net_delta: list[float] = field(default_factory=list)
-    margin_ratios: list[tuple] = field(default_factory=list)
+    margin_ratios: dict[str, list] = field(default_factory=dict)  # perp account -> per-step margin ratio
     trades: list[Trade] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
@@ -56,15 +56,17 @@ class Engine:
         self.withdrawals = withdrawals
         self.wallet = wallet
         self.max_passes = max_passes
-        self.ctx = EngineContext(venues, grid_list)
+        self.ctx = EngineContext(venues, grid_list, monitor)
 
     def run(self, progress: Callable[[int], None] | None = None, progress_every: int = 0) -> LoopResult:
         res = LoopResult(times=self.grid)
-        venue_list = list(self.venues.values())
+        venue_list = [v for v in self.venues.values() if getattr(v, "accrues", True)]
         ledger, wallet = self.ledger, self.wallet
         ctx, strategy, monitor = self.ctx, self.strategy, self.monitor
         events = res.events
-        eq_out, dep_out, delta_out, mr_out = res.equity, res.net_deposits, res.net_delta, res.margin_ratios
+        eq_out, dep_out, delta_out = res.equity, res.net_deposits, res.net_delta
+        mr_out = [(name, res.margin_ratios.setdefault(name, [])) for name in monitor.perp_names]
+        readings = monitor.margin_ratios
         net_deposits = 0.0
         pending_w = 0.0
         deposits, withdrawals = self.deposits, self.withdrawals
@@ -82,7 +84,7 @@ class Engine:
                 if ev:
                     events.extend(ev)
             risk = monitor.observe(i)
-            ctx._at(i, pending_w, risk)
+            ctx._at(i, pending_w)
             for _ in range(self.max_passes):
                 decision = strategy.decide(ctx)
                 if not decision.orders:
@@ -99,7 +101,6 @@ class Engine:
                                                                                 "error_code": tr.error_code, "error": tr.error}))
                 ctx._invalidate()
                 risk = monitor.observe(i)
-                ctx._set_risk(risk)
             else:
                 events.append(Event(t, "engine", "max_passes_reached", {"passes": self.max_passes}))
             if pending_w > 0.0:
@@ -112,8 +113,9 @@ class Engine:
                     ctx._invalidate()
             eq_out.append(ctx.equity_usd())  # sum of venue values; cached if the strategy already asked
             dep_out.append(net_deposits)
-            delta_out.append(risk.net_delta_usd)
-            mr_out.append(risk.margin_ratios)
+            delta_out.append(monitor.net_delta_usd)
+            for name, out in mr_out:
+                out.append(readings[name])
             if progress_every and i % progress_every == 0 and progress is not None:
                 progress(i)
         return res

@@ -33,7 +33,7 @@ def write_summary(path: Path, summary: dict) -> None:
 
 
 def write_equity(path: Path, times: list[int], equity: list[float], net_deposits: list[float], net_delta: list[float],
-                 margin_ratios: list[tuple], perp_names: list[str]) -> None:
+                 margin_ratios: dict[str, list], perp_names: list[str]) -> None:
     df = pd.DataFrame({
         "timestamp": pd.to_datetime(np.asarray(times, dtype=np.int64), utc=True).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "equity": equity,
@@ -43,7 +43,7 @@ def write_equity(path: Path, times: list[int], equity: list[float], net_deposits
     if perp_names:
         for name in perp_names:
             df[f"margin_ratio_{name.split('.')[0]}"] = np.array(
-                [np.nan if row[name] is None else row[name] for row in margin_ratios], dtype=float)
+                [np.nan if x is None else x for x in margin_ratios[name]], dtype=float)
     df.to_csv(path, index=False, float_format="%.10g")
 
 

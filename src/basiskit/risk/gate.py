@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from basiskit.domain.events import Event
 from basiskit.domain.orders import Operation, Order
-from basiskit.risk.monitor import RiskState
+from basiskit.risk.monitor import RiskMonitor
 
 
 class RiskGate:
@@ -17,7 +17,7 @@ class RiskGate:
         self.perp_names = perp_names
         self.critical = critical_margin_ratio
 
-    def review(self, orders: list[Order], risk: RiskState, sizes: dict[tuple[str, str], float], t: int) -> tuple[list[Order], list[Event]]:
+    def review(self, orders: list[Order], risk: RiskMonitor, sizes: dict[tuple[str, str], float], t: int) -> tuple[list[Order], list[Event]]:
         critical = {n for n, mr in risk.margin_ratios.items() if mr is not None and mr < self.critical}
         if not critical:
             return orders, []

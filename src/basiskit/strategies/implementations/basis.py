@@ -79,10 +79,11 @@ class Basis(BaseStrategy):
         if not self.entered:
             return Action.ENTRY_FULL, "initial entry"
         pending = ctx.pending_withdrawal_usd()
-        if pending > ctx.cash(WALLET) + 1e-9:
+        wallet = ctx.cash(WALLET)
+        if pending > wallet + 1e-9:
             return Action.EXIT_PARTIAL, f"withdrawal of {pending:.2f} USDT requested"
-        if ctx.cash(WALLET) - pending > max(c.min_trade_usd, 1.0) * 2:
-            return Action.ENTRY_PARTIAL, f"deploy {ctx.cash(WALLET) - pending:.2f} idle USDT"
+        if wallet - pending > max(c.min_trade_usd, 1.0) * 2:
+            return Action.ENTRY_PARTIAL, f"deploy {wallet - pending:.2f} idle USDT"
         if not c.rebalance:
             return None
         eq = ctx.equity_usd()

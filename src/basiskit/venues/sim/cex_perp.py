@@ -31,7 +31,7 @@ from basiskit.venues.ledger import FEES, FUNDING, LIQUIDATION, PRICE_BASIS, SLIP
 
 
 class _Position:
-    __slots__ = ("size", "entry", "last_mark", "marks", "f_times", "f_rates", "f_marks", "f_ptr")
+    __slots__ = ("size", "entry", "last_mark", "marks", "f_times", "f_rates", "f_marks", "f_ptr", "f_n")
 
     def __init__(self, marks: list[float], funding: tuple[list[int], list[float], list[float]]) -> None:
         self.size = 0.0
@@ -40,6 +40,7 @@ class _Position:
         self.marks = marks
         self.f_times, self.f_rates, self.f_marks = funding
         self.f_ptr = 0
+        self.f_n = len(self.f_times)
 
 
 class CexPerp:
@@ -71,8 +72,7 @@ class CexPerp:
         events: list[Event] = []
         for tok, pos in self.positions.items():
             times = pos.f_times
-            n = len(times)
-            while pos.f_ptr < n and times[pos.f_ptr] <= t:
+            while pos.f_ptr < pos.f_n and times[pos.f_ptr] <= t:
                 k = pos.f_ptr
                 pos.f_ptr += 1
                 if pos.size:

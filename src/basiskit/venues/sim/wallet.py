@@ -18,6 +18,8 @@ class Wallet:
         self.quote = quote
         self.grid_list = frame.grid.tolist()
 
+    accrues = False  # nothing to settle: the engine skips it in the accrual phase
+
     def accrue(self, i: int) -> list[Event]:
         return []
 
