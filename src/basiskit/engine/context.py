@@ -74,9 +74,7 @@ class EngineContext:
         return self._risk.net_delta_usd
 
     def cost_rate(self, account: str) -> float:
-        v = self._venues[account]
-        params = getattr(v, "params", None)
-        return (params.taker_fee_bps + params.slippage_bps) * 1e-4 if params is not None and hasattr(params, "taker_fee_bps") else 0.0
+        return self._venues[account].cost_rate()
 
     def supplied(self, account: str, token: str) -> float:
         return self._venues[account].supplied(token, self._i)

@@ -3,8 +3,8 @@
 Every venue is one account. At each clock step the engine calls ``accrue(i)`` (interest, funding
 settlements up to the step time, revalue positions and book the change
 into the attribution, check liquidation), then ``execute(order, i)`` for each order routed to it,
-and ``value_usd(i)`` for equity. ``withdrawable(token, i)`` bounds what a transfer may take out. ``state()``/``restore()`` let the execution manager roll an atomic group
-back. A venue never reads a wall clock: the step index ``i`` into the shared ``MarketFrame`` is the
+and ``value_usd(i)`` for equity. ``withdrawable(token, i)`` bounds what a transfer may take out;
+``state()``/``restore()`` let the execution manager roll an atomic group back. A venue never reads a wall clock: the step index ``i`` into the shared ``MarketFrame`` is the
 only time it knows.
 """
 

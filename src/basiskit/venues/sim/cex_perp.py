@@ -58,7 +58,6 @@ class CexPerp:
         self._fee = params.taker_fee_bps * 1e-4
         self._slip = params.slippage_bps * 1e-4
         self._mmr = params.maintenance_margin_rate
-        self._undo: tuple[float, float] = (0.0, 0.0)
         self._cache_i = -1
         self._cache = (0.0, 0.0)
         self._cash_key = (name, quote)
@@ -129,6 +128,10 @@ class CexPerp:
     def mark_price(self, token: str, i: int) -> float:
         return self.positions[token].marks[i]
 
+    def cost_rate(self) -> float:
+        """Taker fee + slippage as a fraction of traded notional."""
+        return self._fee + self._slip
+
     def withdrawable(self, token: str, i: int) -> float:
         """USDT that can leave: min(collateral, margin balance - 2 x maintenance margin), >= 0."""
         if token != self.quote:
@@ -147,13 +150,14 @@ class CexPerp:
         delta = order.amount if order.side is Side.BUY else -order.amount
         fill = m * (1 + self._slip) if delta > 0 else m * (1 - self._slip)
         fee = abs(delta) * fill * self._fee
+        before = (pos.size, pos.entry)
         realised = self._apply_fill(pos, delta, fill)
-        self._cache_i = -1
         # Initial-margin check after the fill: the account must stay above 2x maintenance.
         coll = self.ledger.get(self.name, self.quote) + realised - fee
         mb = coll + self.unrealised_pnl(i)
         if abs(pos.size) > 0 and mb < 2.0 * self.maintenance_margin(i) and delta * pos.size > 0:
-            self._apply_fill(pos, -delta, fill, undo=True)
+            pos.size, pos.entry = before
+            self._cache_i = -1
             return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-003",
                          error=f"insufficient margin on {self.name}: margin balance {mb:.2f} after the trade")
         self.ledger.add(self.name, self.quote, realised - fee)
@@ -163,13 +167,9 @@ class CexPerp:
                      fee_currency=self.quote,
                      position_deltas={(self.name, f"{order.token}-PERP"): delta, (self.name, self.quote): realised - fee})
 
-    def _apply_fill(self, pos: _Position, delta: float, fill: float, undo: bool = False) -> float:
+    def _apply_fill(self, pos: _Position, delta: float, fill: float) -> float:
         """Update size/entry for a fill; returns realised PnL (USDT)."""
-        if undo:
-            pos.size, pos.entry = self._undo
-            self._cache_i = -1
-            return 0.0
-        self._undo = (pos.size, pos.entry)
+        self._cache_i = -1
         size = pos.size
         if size == 0.0 or (size > 0) == (delta > 0):
             new = size + delta

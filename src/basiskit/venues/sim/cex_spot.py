@@ -40,6 +40,10 @@ class CexSpot:
         self._revalue(i)
         return []
 
+    def cost_rate(self) -> float:
+        """Taker fee + slippage as a fraction of traded notional."""
+        return self._fee + self._slip
+
     def withdrawable(self, token: str, i: int) -> float:
         return max(0.0, self.ledger.get(self.name, token))
 
