@@ -24,7 +24,7 @@ def test_pure_lending_earns_the_liquidity_index_ratio_less_gas(catalog, source_d
     rates = read_rows(one(source_dir, "aave_v3/rates/aave_v3_aave-v3-ethereum_USDT_rates_*[0-9].csv"))
     li_start = value_at(rates, "targetDate", START, "liquidityIndex")
     li_end = value_at(rates, "targetDate", END, "liquidityIndex")
-    gas_units = yaml.safe_load((configs_dir() / "venues" / "aave_v3.yaml").read_text())["aave"]["gas_units"]["supply"]
+    gas_units = yaml.safe_load((configs_dir() / "venues" / "aave_v3_ethereum.yaml").read_text())["aave"]["gas_units"]["supply"]
     gwei = value_at(read_rows(one(source_dir, "ethereum/gas/ethereum_gas_prices_1h_*.csv")), "timestamp", START, "gas_price_gwei")
     eth_usdt = value_at(read_rows(one(source_dir, "dex/uniswapv3_WETHUSDT_1h_*.csv")), "timestamp", START, "open")
     gas_usd = gas_units * gwei * 1e-9 * eth_usdt

@@ -8,10 +8,13 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from basiskit.errors.exceptions import InvalidInput
+
 M = TypeVar("M", bound=BaseModel)
 
 
-class ConfigError(ValueError):
+class ConfigError(InvalidInput, ValueError):
+    code = "CONFIG-001"
     """A configuration file or override is invalid; the message names the file and key."""
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from basiskit.domain.tokens import ShareClass
@@ -15,3 +17,40 @@ class ModeConfig(BaseModel):
     share_class: ShareClass = ShareClass.USDT
     step_seconds: int = Field(default=3600, gt=0, description="clock step, seconds")
     min_trade_usd: float = Field(default=10.0, ge=0, description="smallest trade or transfer worth sending, USD(T)")
+    risk: "RiskConfig" = Field(default_factory=lambda: RiskConfig(), description="risk override thresholds")
+    shock: "Shock | None" = Field(default=None, description="optional stress scenario applied to the data")
+
+
+class RiskConfig(BaseModel):
+    """Risk override thresholds (``risk.*`` keys). The override replaces the strategy's decision with
+    ``exit_partial`` or ``exit_full`` and lets through only orders that reduce risk."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    override: bool = Field(default=False, description="enable the risk override")
+    health_factor_override: float = Field(default=1.03, gt=0, description="AAVE health factor below which the book is cut (exit_partial)")
+    health_factor_exit: float = Field(default=1.01, gt=0, description="AAVE health factor below which the book is closed (exit_full)")
+    margin_ratio_override: float = Field(default=0.08, gt=0, description="perp margin ratio below which shorts are cut (exit_partial)")
+
+
+class Shock(BaseModel):
+    """A stress scenario applied to the market data of one run (``shock.*`` keys or ``--shock``).
+
+    * ``eth_price``: every ETH/USD(T) price (AAVE WETH oracle, CEX spot and perp ETH marks and funding
+      marks, Uniswap WETH/USDT) is multiplied by ``1 + change`` from the first step at or after ``at``
+      on — a jump within one hour that persists. LST/ETH exchange rates do not move.
+    * ``borrow_rate``: the ``token`` reserve's variable borrow rate is multiplied by ``multiplier`` for
+      ``hours`` from ``at`` (the variable borrow index grows ``multiplier`` times as fast per step).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["eth_price", "borrow_rate"]
+    at: str = Field(description="ISO time (UTC) the shock starts")
+    change: float = Field(default=0.0, gt=-1, description="eth_price: relative price change, e.g. -0.3")
+    multiplier: float = Field(default=1.0, ge=0, description="borrow_rate: rate multiplier, e.g. 4")
+    token: str = Field(default="WETH", description="borrow_rate: AAVE reserve")
+    hours: float = Field(default=168.0, gt=0, description="borrow_rate: duration, hours")
+
+
+ModeConfig.model_rebuild()

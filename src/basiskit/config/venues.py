@@ -23,15 +23,71 @@ class PerpParams(_Frozen):
     liquidation_fee_rate: float = Field(ge=0, lt=1, description="liquidation clearance fee / notional")
 
 
+class ReserveParams(_Frozen):
+    """Risk parameters of one AAVE v3 reserve, as fractions (0.805 = 80.5 %)."""
+
+    ltv: float = Field(ge=0, lt=1, description="max loan-to-value: borrowing power per unit of collateral value")
+    liquidation_threshold: float = Field(ge=0, lt=1, description="collateral weight in the health factor")
+    liquidation_bonus: float = Field(ge=0, lt=1, description="extra collateral a liquidator receives, fraction of debt repaid")
+    reserve_factor: float = Field(ge=0, lt=1, description="share of borrow interest kept by the protocol (informational: "
+                                                          "the supply side is read from the real liquidity index)")
+    emode_category: str | None = Field(default=None, description="E-mode category the reserve belongs to")
+
+
+class EmodePeriod(_Frozen):
+    """E-mode parameters in force from ``start`` (ISO date, UTC) until the next period."""
+
+    start: str
+    ltv: float = Field(gt=0, lt=1)
+    liquidation_threshold: float = Field(gt=0, lt=1)
+    liquidation_bonus: float = Field(ge=0, lt=1)
+    source: str
+
+
 class AaveParams(_Frozen):
     gas_units: dict[str, int] = Field(description="gas units per on-chain operation (supply, withdraw, ...)")
+    tx_base_gas: int = Field(default=21000, ge=0, description="base gas of one transaction; counted once per atomic group")
+    flash_loan_fee_bps: float = Field(default=5.0, ge=0, description="flash-loan premium, bps of the amount borrowed")
+    reserves: dict[str, ReserveParams] = Field(default_factory=dict, description="token -> reserve risk parameters")
+    emode_categories: dict[str, list[EmodePeriod]] = Field(default_factory=dict)
+
+
+class StakingParams(_Frozen):
+    """A liquid staking protocol: ETH in, LST out at the protocol exchange rate."""
+
+    lst: str = Field(description="token minted, e.g. weETH")
+    withdrawal_delay_hours: float = Field(ge=0, description="withdrawal-queue delay before ETH can be claimed")
+    stake_fee_bps: float = Field(default=0.0, ge=0)
+    unstake_fee_bps: float = Field(default=0.0, ge=0)
+    gas_units: dict[str, int] = Field(description="gas per operation: stake, unstake")
+
+
+class PoolParams(_Frozen):
+    """One DEX pool. Fill price = pool price x (1 -/+ (fee + slippage)), slippage =
+    ``slippage_bps`` + ``impact_bps_per_million`` x notional (USD) / 1e6."""
+
+    base: str
+    quote: str
+    dataset: str = Field(description="catalog dataset giving the pool price (quote per base)")
+    column: str
+    fee_bps: float = Field(ge=0, description="pool fee tier, bps")
+    slippage_bps: float = Field(default=0.0, ge=0)
+    impact_bps_per_million: float = Field(default=0.0, ge=0)
+
+
+class DexParams(_Frozen):
+    pools: dict[str, PoolParams]
+    gas_units: dict[str, int]
 
 
 class VenueConfig(_Frozen):
     name: str
-    kind: str = Field(pattern="^(cex|defi|wallet)$")
+    kind: str = Field(pattern="^(cex|defi|wallet|staking|dex)$")
     spot: SpotParams | None = None
     perp: PerpParams | None = None
     aave: AaveParams | None = None
+    staking: StakingParams | None = None
+    dex: DexParams | None = None
     transfer_fee_usdt: float = Field(default=0.0, ge=0, description="fee per outgoing transfer, USDT")
+    transfer_delay_seconds: int = Field(default=0, ge=0, description="time an outgoing transfer is in transit")
     sources: list[str] = Field(default_factory=list, description="public sources for the numbers above")

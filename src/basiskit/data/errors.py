@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from basiskit.errors.exceptions import StopRun
 
-class DataError(Exception):
+
+class DataError(StopRun):
+    code = "DATA-003"
     """A data problem that must not be silently ignored.
 
     Attributes:

@@ -154,6 +154,11 @@ def _build() -> dict[str, DatasetSpec]:
         _oracle("wstETH", "USD"),
         _oracle("weETH", "ETH"),
         _oracle("weETH", "USD"),
+        *[
+            DatasetSpec(f"peg.{lst}", f"staking/peg/{lst}_peg_*.csv", "oracle", "timestamp", "iso",
+                        (("market_rate", "market_rate"), ("protocol_rate", "protocol_rate")), HOUR)
+            for lst in ("weETH", "wstETH")
+        ],
         DatasetSpec(
             "gas.ethereum", "ethereum/gas/ethereum_gas_prices_1h_*.csv", "gas", "timestamp", "iso",
             (("gas_price_gwei", "gas_price_gwei"), ("base_fee_gwei", "base_fee_gwei")), HOUR,

@@ -29,6 +29,7 @@ class Trade:
     fee: float = 0.0
     fee_currency: str = "USDT"
     gas_usd: float = 0.0
+    gas_units: int = 0  # gas of this leg; inside an atomic group the transaction pays once (execution manager)
     position_deltas: dict[tuple[str, str], float] = field(default_factory=dict)
     error_code: str | None = None
     error: str | None = None

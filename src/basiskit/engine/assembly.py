@@ -1,7 +1,11 @@
 """Turn a strategy's ``Requirements`` into market series specs and venue simulators.
 
 Dataset ids follow the catalog: ``spot.<venue>.<BASE>USDT``, ``perp.<venue>.<BASE>USDT``,
-``funding.<venue>.<BASE>USDT``, ``aave.<TOKEN>``, ``gas.ethereum``, ``dex.uniswapv3.WETHUSDT``.
+``funding.<venue>.<BASE>USDT``, ``aave.<TOKEN>``, ``oracle.<TOKEN>.<QUOTE>``, ``peg.<LST>``,
+``gas.ethereum``, ``dex.uniswapv3.<POOL>``. Venue configs are ``configs/venues/<file>.yaml`` where the
+file is the account's venue name, except ``aave_v3`` -> ``aave_v3_ethereum``.
+
+Account order matters: the wallet comes first (it must accrue before accounts that pay into it).
 """
 
 from __future__ import annotations
@@ -18,14 +22,27 @@ from basiskit.venues.sim.aave_v3 import AaveV3
 from basiskit.venues.sim.cex_perp import CexPerp
 from basiskit.venues.sim.cex_spot import CexSpot
 from basiskit.venues.sim.gas import GasModel
+from basiskit.venues.sim.dex import Dex, pool_key
+from basiskit.venues.sim.onchain_prices import ETH_USD_KEY, LSTS, REWARD_TOKENS, OnchainPrices, lst_key, reward_key
+from basiskit.venues.sim.rewards import RestakingRewards
+from basiskit.venues.sim.staking import Staking
+from basiskit.venues.sim.transfer import TRANSIT, Transfers
 from basiskit.venues.sim.wallet import Wallet
 
 WALLET = "wallet"
+CONFIG_FILES = {"aave_v3": "aave_v3_ethereum"}
 
 
 def load_venue_config(venue: str) -> VenueConfig:
-    path = configs_dir() / "venues" / f"{venue}.yaml"
+    path = configs_dir() / "venues" / f"{CONFIG_FILES.get(venue, venue)}.yaml"
     return validate(VenueConfig, read_yaml(path), path.name)
+
+
+def _onchain(req: Requirements) -> tuple[list[str], list[str]]:
+    """(LSTs, reward tokens) to price."""
+    lsts = [t for t in LSTS if t in req.onchain_tokens]
+    rewards = [t for t in REWARD_TOKENS if t in req.onchain_tokens]
+    return lsts, rewards
 
 
 def _split(account: str) -> tuple[str, str]:
@@ -61,6 +78,30 @@ def series_specs(req: Requirements, available: set[str]) -> list[SeriesSpec]:
             ds = f"aave.{tok}"
             need(ds, f"{account} needs the {tok} reserve indexes")
             specs.append(SeriesSpec(f"{ds}.liquidity_index", ds, "liquidity_index", "aave_index"))
+    for account, tokens in req.borrowing.items():
+        for tok in tokens:
+            ds = f"aave.{tok}"
+            need(ds, f"{account} needs the {tok} reserve indexes")
+            specs.append(SeriesSpec(f"{ds}.variable_borrow_index", ds, "variable_borrow_index", "aave_index"))
+    if req.onchain_tokens:
+        lsts, rewards = _onchain(req)
+        need("oracle.WETH.USD", "on-chain holdings are valued at the AAVE WETH/USD oracle")
+        specs.append(SeriesSpec(ETH_USD_KEY, "oracle.WETH.USD", "price", "asof", max_staleness_s=3600))
+        for t in lsts:
+            need(f"oracle.{t}.ETH", f"{t} is valued at its AAVE exchange-rate oracle")
+            specs.append(SeriesSpec(lst_key(t), f"oracle.{t}.ETH", "price", "asof", max_staleness_s=3600))
+        for t in rewards:
+            ds = f"dex.uniswapv3.{t}WETH"
+            need(ds, f"{t} rewards are valued at the Uniswap {t}/WETH price")
+            specs.append(SeriesSpec(reward_key(t), ds, "open", "bar_open", optional=True))
+    if req.dex_pools:
+        pools = load_venue_config("dex").dex.pools
+        for name in req.dex_pools:
+            pp = pools[name]
+            need(pp.dataset, f"pool {name} needs its prices")
+            kind = "asof" if pp.dataset.startswith("peg.") else "bar_open"
+            specs.append(SeriesSpec(pool_key(name), pp.dataset, pp.column, kind, max_staleness_s=3600 if kind == "asof" else None,
+                                    optional=True))
     if req.gas:
         need("gas.ethereum", "on-chain operations need gas prices")
         need("dex.uniswapv3.WETHUSDT", "gas is converted to USDT at the Uniswap v3 WETH/USDT price")
@@ -73,16 +114,27 @@ def series_specs(req: Requirements, available: set[str]) -> list[SeriesSpec]:
 
 @dataclass
 class Venues:
-    accounts: dict          # account name -> venue simulator (wallet first)
+    accounts: dict          # account name -> venue simulator (wallet first, transit last)
     spot: list
     perp: list
     transfer_fees: dict[str, float]
+    onchain: list           # accounts with ``eth_exposure(i)`` (wallet, AAVE, staking)
+    aave: list
+    prices: OnchainPrices | None
+    rewards: RestakingRewards | None = None
+    transfers: Transfers | None = None
+    gas: GasModel | None = None
 
 
-def build_venues(req: Requirements, frame: MarketFrame, ledger: Ledger, attr: Attribution) -> Venues:
-    accounts: dict = {WALLET: Wallet(WALLET, frame, ledger, attr)}
-    fees = {WALLET: load_venue_config("wallet").transfer_fee_usdt}
-    spot, perp = [], []
+def build_venues(req: Requirements, frame: MarketFrame, ledger: Ledger, attr: Attribution,
+                 reward_distributions: list | None = None) -> Venues:
+    prices = OnchainPrices(frame, *_onchain(req)) if req.onchain_tokens else None
+    wallet = Wallet(WALLET, frame, ledger, attr, prices=prices)
+    accounts: dict = {WALLET: wallet}
+    wcfg = load_venue_config("wallet")
+    fees = {WALLET: wcfg.transfer_fee_usdt}
+    delays = {WALLET: wcfg.transfer_delay_seconds}
+    spot, perp, onchain, aave = [], [], [wallet] if prices else [], []
     for account, tokens in req.spot.items():
         venue, _ = _split(account)
         cfg = load_venue_config(venue)
@@ -91,6 +143,7 @@ def build_venues(req: Requirements, frame: MarketFrame, ledger: Ledger, attr: At
         v = CexSpot(account, cfg.spot, frame, ledger, attr, {t: f"spot.{venue}.{t}USDT" for t in tokens})
         accounts[account] = v
         fees[account] = cfg.transfer_fee_usdt
+        delays[account] = cfg.transfer_delay_seconds
         spot.append(v)
     for account, tokens in req.perp.items():
         venue, _ = _split(account)
@@ -101,11 +154,46 @@ def build_venues(req: Requirements, frame: MarketFrame, ledger: Ledger, attr: At
                     {t: (f"perp.{venue}.{t}USDT", f"funding.{venue}.{t}USDT") for t in tokens})
         accounts[account] = v
         fees[account] = cfg.transfer_fee_usdt
+        delays[account] = cfg.transfer_delay_seconds
         perp.append(v)
-    if req.lending:
-        gas = GasModel(frame)
-        for account, tokens in req.lending.items():
-            cfg = load_venue_config(account)
-            accounts[account] = AaveV3(account, cfg.aave, frame, ledger, attr, gas,
-                                       {t: f"aave.{t}.liquidity_index" for t in tokens})
-    return Venues(accounts, spot, perp, fees)
+    gas = None
+    if req.gas:
+        gas = GasModel(frame, pay_in=req.gas_token, valuation_eth_usd=prices.eth_usd if prices else None)
+    for account in sorted(set(req.lending) | set(req.borrowing)):
+        cfg = load_venue_config(account)
+        v = AaveV3(account, cfg.aave, frame, ledger, attr, gas,
+                   {t: f"aave.{t}.liquidity_index" for t in req.lending.get(account, [])},
+                   {t: f"aave.{t}.variable_borrow_index" for t in req.borrowing.get(account, [])},
+                   prices=prices, emode=account in req.emode)
+        accounts[account] = v
+        aave.append(v)
+        if prices:
+            onchain.append(v)
+    for account in req.staking:
+        cfg = load_venue_config(account)
+        v = Staking(account, cfg.staking, frame, ledger, attr, gas, prices)
+        accounts[account] = v
+        onchain.append(v)
+    if req.dex_pools:
+        cfg = load_venue_config("dex")
+        accounts["dex"] = Dex("dex", cfg.dex, frame, ledger, attr, gas, prices, list(req.dex_pools))
+    rewards = None
+    if req.restaking_rewards:
+        held = _eeth_held(ledger, prices, aave)
+        rewards = RestakingRewards("restaking", reward_distributions or [], frame, ledger, attr, prices, held,
+                                   include_estimates=req.include_estimated_rewards)
+        accounts["restaking"] = rewards
+    transfers = Transfers(accounts, fees, ledger, attr, frame.grid.tolist(), delays)
+    accounts[TRANSIT] = transfers
+    return Venues(accounts, spot, perp, fees, onchain, aave, prices, rewards, transfers, gas)
+
+
+def _eeth_held(ledger: Ledger, prices: OnchainPrices, aave: list):
+    """eETH held at step i: weETH in the wallet and supplied on AAVE, x the weETH/ETH rate."""
+    def held(i: int) -> float:
+        q = ledger.get(WALLET, "weETH")
+        for v in aave:
+            if "weETH" in v.scaled:
+                q += v.supplied("weETH", i)
+        return q * prices.eth("weETH", i) if q else 0.0
+    return held

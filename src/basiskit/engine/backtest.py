@@ -24,25 +24,32 @@ from basiskit.config.modes import ModeConfig
 from basiskit.data.market import build_frame
 from basiskit.domain.events import Event
 from basiskit.domain.tokens import ShareClass
-from basiskit.engine.assembly import WALLET, build_venues, series_specs
+from basiskit.data.rewards import load_restaking_rewards
+from basiskit.engine.assembly import WALLET, build_venues, load_venue_config, series_specs
 from basiskit.engine.clock import Clock, ns_to_iso, to_ns
+from basiskit.engine.context import EngineContext
 from basiskit.engine.execution import ExecutionManager
+from basiskit.engine.share_class import to_eth
+from basiskit.engine.shocks import apply_shock
 from basiskit.engine.loop import Engine, LoopResult
+from basiskit.errors.exceptions import InvalidInput, StopRun
 from basiskit.results.metrics import compute_metrics
 from basiskit.risk.gate import RiskGate
 from basiskit.risk.monitor import RiskMonitor
+from basiskit.risk.override import RiskOverride
 from basiskit.strategies.registry import build_strategy, load_mode_config
-from basiskit.venues.ledger import Attribution, Ledger
-from basiskit.venues.sim.transfer import Transfers
+from basiskit.venues.ledger import SOURCES, Attribution, Ledger
 
 SUPPORTED_SHARE_CLASSES = {"pure_lending": {ShareClass.USDT}, "btc_basis": {ShareClass.USDT}, "eth_basis": {ShareClass.USDT}}
 
 
-class BacktestInputError(ValueError):
+class BacktestInputError(InvalidInput, ValueError):
+    code = "RUN-001"
     """A request value is invalid; the message names the field."""
 
 
-class AccountingError(RuntimeError):
+class AccountingError(StopRun, RuntimeError):
+    code = "RUN-002"
     """The attribution book and the balances disagree."""
 
 
@@ -65,6 +72,7 @@ class BacktestOutcome:
     loop: LoopResult
     summary: dict
     perp_names: list[str]
+    view: "ShareClassView | None" = None
 
 
 def _flows(items, grid: np.ndarray, what: str) -> dict[int, float]:
@@ -109,18 +117,28 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     withdrawals = _flows(req.withdrawals, grid, "withdrawal")
     strategy = build_strategy(config)
     reqs = strategy.requirements()
+    eth_class = config.share_class is ShareClass.ETH
+    if eth_class and not reqs.onchain_tokens:
+        raise ConfigError(f"share_class ETH needs on-chain ETH prices, which {config.mode} does not use")
     catalog.ensure_imported()
     specs = series_specs(reqs, set(catalog.dataset_ids()))
     frame = build_frame(catalog, grid, specs)
+    shocked = apply_shock(frame, config.shock) if config.shock else []
+    rewards = load_restaking_rewards(catalog.source_dir) if reqs.restaking_rewards else None
     ledger, attr = Ledger(), Attribution()
-    venues = build_venues(reqs, frame, ledger, attr)
+    venues = build_venues(reqs, frame, ledger, attr, rewards)
     grid_list = frame.grid.tolist()
-    ledger.add(WALLET, "USDT", float(req.capital))
-    transfers = Transfers(venues.accounts, venues.transfer_fees, ledger, attr, grid_list)
-    execution = ExecutionManager(venues.accounts, transfers, ledger, attr, grid_list)
-    monitor = RiskMonitor(venues.spot, venues.perp)
+    cash_token = "WETH" if eth_class else "USDT"
+    ledger.add(WALLET, cash_token, float(req.capital))
+    tx_base = load_venue_config("aave_v3").aave.tx_base_gas if venues.aave else 21000
+    execution = ExecutionManager(venues.accounts, venues.transfers, ledger, attr, grid_list, venues.gas, WALLET, tx_base)
+    eth_usd = venues.prices.eth_usd if venues.prices else None
+    monitor = RiskMonitor(venues.spot, venues.perp, venues.onchain, venues.aave, eth_usd)
     gate = RiskGate(monitor.perp_names)
-    engine = Engine(grid_list, venues.accounts, strategy, execution, monitor, gate, ledger, attr, deposits, withdrawals)
+    override = RiskOverride(config.risk, monitor) if config.risk.override else None
+    ctx = EngineContext(venues.accounts, grid_list, monitor, venues.prices)
+    engine = Engine(grid_list, venues.accounts, strategy, execution, monitor, gate, ledger, attr, deposits, withdrawals,
+                    cash_token=cash_token, override=override, record_attribution=eth_class, ctx=ctx)
     n = len(grid_list)
     cb = (lambda i: progress(i, n)) if progress else None
     t0 = time.perf_counter()
@@ -133,24 +151,55 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
             loop.events.append(Event(ft, v.name, "funding", {"token": tok, "rate": rate, "mark": mark, "size": size,
                                                              "payment_usd": pay}))
     loop.events.sort(key=lambda e: e.timestamp)
-    summary = _summarise(req, config, loop, attr, venues, elapsed, tolerance_usd, catalog, specs)
-    return BacktestOutcome(req, config, loop, summary, monitor.perp_names)
+    view = share_class_view(req, config, loop, attr, eth_usd)
+    summary = _summarise(req, config, loop, attr, view, elapsed, tolerance_usd, catalog, specs, shocked)
+    return BacktestOutcome(req, config, loop, summary, monitor.perp_names, view)
 
 
-def _summarise(req, config, loop: LoopResult, attr: Attribution, venues, elapsed: float, tol: float, catalog, specs) -> dict:
-    equity = np.asarray(loop.equity)
-    net_dep = np.asarray(loop.net_deposits)
+@dataclass
+class ShareClassView:
+    """Per-step series and attribution in share-class units (USDT as booked, or ETH)."""
+
+    unit: str
+    equity: np.ndarray
+    net_deposits: np.ndarray
+    net_delta: np.ndarray
+    attribution: dict[str, float]
+    eth_usd: np.ndarray | None
+
+
+def share_class_view(req: BacktestRequest, config: ModeConfig, loop: LoopResult, attr: Attribution,
+                     eth_usd: list[float] | None) -> ShareClassView:
+    equity_usd = np.asarray(loop.equity)
+    dep = np.asarray(loop.net_deposits)
+    p = np.asarray(eth_usd) if eth_usd is not None else None
+    if config.share_class is ShareClass.ETH:
+        eq, attribution = to_eth(equity_usd, p, loop.attribution_steps, SOURCES, float(req.capital))
+        delta = np.asarray(loop.net_delta) / p - eq
+        return ShareClassView("ETH", eq, dep, delta, attribution, p)
+    return ShareClassView("USDT", equity_usd, dep, np.asarray(loop.net_delta), dict(attr.total), p)
+
+
+def _finite(xs) -> list:
+    return [x if x is not None and np.isfinite(x) else None for x in xs]
+
+
+def _summarise(req, config, loop: LoopResult, attr: Attribution, view: ShareClassView, elapsed: float, tol_usd: float,
+               catalog, specs, shocked: list[str]) -> dict:
+    equity, net_dep = view.equity, view.net_deposits
     initial = float(req.capital)
     final = float(equity[-1])
     change = final - initial - float(net_dep[-1])
-    attribution = {k: v for k, v in attr.total.items()}
+    attribution = view.attribution
+    tol = tol_usd if view.unit == "USDT" else tol_usd / float(view.eth_usd[-1])
     diff = sum(attribution.values()) - change
     if abs(diff) > tol:
-        raise AccountingError(f"attribution sums to {sum(attribution.values()):.6f} but equity changed by {change:.6f} "
-                              f"(difference {diff:.6f} USD > {tol})")
+        raise AccountingError(f"attribution sums to {sum(attribution.values()):.9f} but equity changed by {change:.9f} "
+                              f"{view.unit} (difference {diff:.9f} > {tol:.9f})")
     metrics = compute_metrics(np.asarray(loop.times), equity, net_dep, initial)
     datasets = sorted({s.dataset_id for s in specs})
-    return {
+    hf = [h for h in loop.health_factor if np.isfinite(h)]
+    out = {
         "mode": config.mode,
         "start": ns_to_iso(loop.times[0]),
         "end": ns_to_iso(loop.times[-1]),
@@ -160,18 +209,26 @@ def _summarise(req, config, loop: LoopResult, attr: Attribution, venues, elapsed
         "net_deposits": float(net_dep[-1]),
         **{k: metrics[k] for k in ("total_return", "apr", "apy", "sharpe", "sortino", "max_drawdown")},
         "attribution": attribution,
-        "attribution_by_venue": attr.by_venue,
+        ("attribution_by_venue" if view.unit == "USDT" else "attribution_by_venue_usd"): attr.by_venue,
         "reconciliation": {"equity_change": change, "attribution_sum": sum(attribution.values()), "difference": diff,
-                           "tolerance_usd": tol},
+                           "tolerance": tol, "unit": view.unit},
         "steps": len(loop.times),
         "step_seconds": config.step_seconds,
         "trades": sum(1 for t in loop.trades if t.ok),
         "failed_orders": sum(1 for t in loop.trades if not t.ok),
         "liquidations": sum(1 for e in loop.events if e.kind == "liquidation"),
+        "risk_overrides": sum(1 for e in loop.events if e.kind == "risk_override"),
+        "min_health_factor": min(hf) if hf else None,
+        "max_ltv": max(loop.ltv) if loop.ltv else None,
+        "max_abs_net_delta": float(np.max(np.abs(view.net_delta))) if len(view.net_delta) else None,
         "loop_seconds": elapsed,
         "steps_per_second": len(loop.times) / elapsed if elapsed > 0 else None,
         "datasets": {d: {"start": catalog.info(d).start, "end": catalog.info(d).end} for d in datasets},
         "config": config.model_dump(mode="json"),
+        "shocked_series": shocked,
         "deposits": [list(x) for x in req.deposits],
         "withdrawals": [list(x) for x in req.withdrawals],
     }
+    if view.unit != "USDT":
+        out["final_equity_usd"] = float(loop.equity[-1])
+    return out

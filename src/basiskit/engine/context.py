@@ -7,8 +7,9 @@ from basiskit.domain.orders import Operation
 
 
 class EngineContext:
-    def __init__(self, venues: dict, grid_list: list[int], monitor) -> None:
+    def __init__(self, venues: dict, grid_list: list[int], monitor, prices=None) -> None:
         self._venues = venues
+        self._prices = prices
         self._values = list(venues.values())
         self._grid = grid_list
         self._i = 0
@@ -81,3 +82,45 @@ class EngineContext:
 
     def gas_cost_usd(self, account: str, operation: Operation) -> float:
         return self._venues[account].gas_cost(operation, self._i)
+
+    # on-chain (LST / AAVE borrowing modes)
+    def price_usd(self, token: str) -> float:
+        """Valuation price of an on-chain token, USD(T) per unit (``OnchainPrices``)."""
+        return self._prices.usd(token, self._i)
+
+    def eth_per_unit(self, token: str) -> float:
+        """ETH per unit (LST: exchange-rate oracle; WETH: 1)."""
+        return self._prices.eth(token, self._i)
+
+    def eth_usd(self) -> float:
+        return self._prices.eth_usd[self._i]
+
+    def borrowed(self, account: str, token: str) -> float:
+        """Variable debt (token units)."""
+        return self._venues[account].borrowed(token, self._i)
+
+    def health_factor(self, account: str) -> float:
+        return self._risk.health_factors[account]
+
+    def ltv(self, account: str) -> float:
+        return self._risk.ltvs[account]
+
+    def max_ltv(self, account: str, token: str) -> float:
+        return self._venues[account].max_ltv(token, self._i)
+
+    def liquidation_threshold(self, account: str, token: str) -> float:
+        return self._venues[account].liquidation_threshold(token, self._i)
+
+    def flash_fee_rate(self, account: str) -> float:
+        return self._venues[account].flash_fee_rate()
+
+    def pool_price(self, base: str, quote: str) -> float:
+        """DEX pool price, quote per base."""
+        return self._venues["dex"].pool_price(base, quote, self._i)
+
+    def swap_cost_rate(self, base: str, quote: str, notional_usd: float) -> float:
+        return self._venues["dex"].cost_rate(base, quote, notional_usd)
+
+    def net_eth(self) -> float:
+        """Net ETH exposure (on-chain ETH + ETH perps), ETH units, from the risk monitor."""
+        return self._risk.net_eth

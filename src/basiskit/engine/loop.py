@@ -3,14 +3,18 @@
     for each step i:
         deposits/withdrawal requests due at t_i
         venues.accrue(i)            funding settlements, interest (index), revaluation, liquidations
-        risk monitor                net delta, margin ratios
+        risk monitor                net delta, margin ratios, health factors
+        risk override               on a breach: exit_partial/exit_full replace decide, reduce-only
         strategy.decide(ctx)        -> Decision (action, orders, reason); repeated in passes while it
         risk gate                      returns orders (max ``max_passes``), each pass executed before
         execution manager              the next so the strategy sees its fills
         pay out withdrawals         from the wallet, as far as cash allows (rest stays pending)
         record equity point, events
 
-Only this module reads the clock. Equity is the sum of every venue account's value in USD(T).
+Only this module reads the clock. Equity is the sum of every venue account's value in USD(T);
+deposits and withdrawals move the share-class token (USDT, or WETH for the ETH share class) at the
+wallet. With ``record_attribution`` the attribution totals are kept per step (for the share-class
+conversion in ``engine.share_class``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from basiskit.engine.context import EngineContext
 from basiskit.engine.execution import ExecutionManager
 from basiskit.risk.gate import RiskGate
 from basiskit.risk.monitor import RiskMonitor
-from basiskit.strategies.base import BaseStrategy
+from basiskit.strategies.base import BaseStrategy, Decision
 from basiskit.venues.ledger import Attribution, Ledger
 
 
@@ -35,6 +39,10 @@ class LoopResult:
     net_deposits: list[float] = field(default_factory=list)
     net_delta: list[float] = field(default_factory=list)
     margin_ratios: dict[str, list] = field(default_factory=dict)  # perp account -> per-step margin ratio
+    health_factor: list[float] = field(default_factory=list)       # first AAVE account (inf without debt)
+    ltv: list[float] = field(default_factory=list)
+    net_eth: list[float] = field(default_factory=list)
+    attribution_steps: list[tuple] = field(default_factory=list)   # attribution totals after each step
     trades: list[Trade] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
@@ -43,7 +51,8 @@ class Engine:
     def __init__(self, grid_list: list[int], venues: dict, strategy: BaseStrategy, execution: ExecutionManager,
                  monitor: RiskMonitor, gate: RiskGate, ledger: Ledger, attribution: Attribution,
                  deposits: dict[int, float], withdrawals: dict[int, float], wallet: str = "wallet",
-                 max_passes: int = 6) -> None:
+                 max_passes: int = 6, cash_token: str = "USDT", override=None, record_attribution: bool = False,
+                 ctx: EngineContext | None = None) -> None:
         self.grid = grid_list
         self.venues = venues
         self.strategy = strategy
@@ -56,7 +65,10 @@ class Engine:
         self.withdrawals = withdrawals
         self.wallet = wallet
         self.max_passes = max_passes
-        self.ctx = EngineContext(venues, grid_list, monitor)
+        self.cash_token = cash_token
+        self.override = override
+        self.record_attribution = record_attribution
+        self.ctx = ctx or EngineContext(venues, grid_list, monitor)
 
     def run(self, progress: Callable[[int], None] | None = None, progress_every: int = 0) -> LoopResult:
         res = LoopResult(times=self.grid)
@@ -70,26 +82,44 @@ class Engine:
         net_deposits = 0.0
         pending_w = 0.0
         deposits, withdrawals = self.deposits, self.withdrawals
+        cash_tok = self.cash_token
+        aave_name = monitor.aave_names[0] if monitor.aave_names else None
+        override = self.override
+        record_attr = self.record_attribution
+        unit_usd = (lambda i: 1.0) if cash_tok == "USDT" else (lambda i: monitor.eth_usd[i])
         for i, t in enumerate(self.grid):
             if deposits and i in deposits:
                 amt = deposits[i]
-                ledger.add(wallet, "USDT", amt)
-                net_deposits += amt
-                events.append(Event(t, "engine", "deposit", {"amount_usd": amt}))
+                ledger.add(wallet, cash_tok, amt)
+                net_deposits += amt * unit_usd(i)
+                events.append(Event(t, "engine", "deposit", {"amount": amt, "token": cash_tok}))
             if withdrawals and i in withdrawals:
                 pending_w += withdrawals[i]
-                events.append(Event(t, "engine", "withdrawal_requested", {"amount_usd": withdrawals[i]}))
+                events.append(Event(t, "engine", "withdrawal_requested", {"amount": withdrawals[i], "token": cash_tok}))
             for v in venue_list:
                 ev = v.accrue(i)
                 if ev:
                     events.extend(ev)
             risk = monitor.observe(i)
             ctx._at(i, pending_w)
+            forced = override.check() if override is not None else None
+            if forced is not None:
+                events.append(Event(t, "risk", "risk_override", {"action": forced[0].value, "reason": forced[1]}))
             for _ in range(self.max_passes):
-                decision = strategy.decide(ctx)
+                if forced is not None:
+                    action, why = forced
+                    decision = Decision(action, getattr(strategy, action.value)(ctx), f"risk override: {why}")
+                else:
+                    decision = strategy.decide(ctx)
                 if not decision.orders:
                     break
-                orders, gate_events = self.gate.review(decision.orders, risk, self._sizes(), t)
+                if forced is not None:
+                    orders, gate_events = self.gate.reduce_only(decision.orders, self._sizes(), t)
+                    if not orders:
+                        events.extend(gate_events)
+                        break
+                else:
+                    orders, gate_events = self.gate.review(decision.orders, risk, self._sizes(), t)
                 events.extend(gate_events)
                 events.append(Event(t, "strategy", "decision", {"action": decision.action.value, "reason": decision.reason,
                                                                 "orders": len(orders)}))
@@ -104,18 +134,27 @@ class Engine:
             else:
                 events.append(Event(t, "engine", "max_passes_reached", {"passes": self.max_passes}))
             if pending_w > 0.0:
-                paid = min(pending_w, max(0.0, ledger.get(wallet, "USDT")))
+                paid = min(pending_w, max(0.0, ledger.get(wallet, cash_tok)))
                 if paid > 0.0:
-                    ledger.add(wallet, "USDT", -paid)
-                    net_deposits -= paid
+                    ledger.add(wallet, cash_tok, -paid)
+                    net_deposits -= paid * unit_usd(i)
                     pending_w -= paid
-                    events.append(Event(t, "engine", "withdrawal_paid", {"amount_usd": paid, "still_pending_usd": pending_w}))
+                    events.append(Event(t, "engine", "withdrawal_paid", {"amount": paid, "token": cash_tok,
+                                                                         "still_pending": pending_w}))
                     ctx._invalidate()
             eq_out.append(ctx.equity_usd())  # sum of venue values; cached if the strategy already asked
             dep_out.append(net_deposits)
             delta_out.append(monitor.net_delta_usd)
             for name, out in mr_out:
                 out.append(readings[name])
+            if aave_name is not None:
+                res.health_factor.append(monitor.health_factors[aave_name])
+                res.ltv.append(monitor.ltvs[aave_name])
+                res.net_eth.append(monitor.net_eth)
+            elif monitor.onchain:
+                res.net_eth.append(monitor.net_eth)
+            if record_attr:
+                res.attribution_steps.append(tuple(self.attr.total.values()))
             if progress_every and i % progress_every == 0 and progress is not None:
                 progress(i)
         return res

@@ -33,7 +33,9 @@ def write_summary(path: Path, summary: dict) -> None:
 
 
 def write_equity(path: Path, times: list[int], equity: list[float], net_deposits: list[float], net_delta: list[float],
-                 margin_ratios: dict[str, list], perp_names: list[str]) -> None:
+                 margin_ratios: dict[str, list], perp_names: list[str], extra: dict[str, list] | None = None) -> None:
+    """One row per step. ``equity``, ``net_deposits`` and ``net_delta`` are in share-class units;
+    ``extra`` adds columns (``ltv``, ``health_factor`` (empty without debt), ``equity_usd``, ...)."""
     df = pd.DataFrame({
         "timestamp": pd.to_datetime(np.asarray(times, dtype=np.int64), utc=True).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "equity": equity,
@@ -44,6 +46,9 @@ def write_equity(path: Path, times: list[int], equity: list[float], net_deposits
         for name in perp_names:
             df[f"margin_ratio_{name.split('.')[0]}"] = np.array(
                 [np.nan if x is None else x for x in margin_ratios[name]], dtype=float)
+    for col, values in (extra or {}).items():
+        if len(values) == len(times):
+            df[col] = np.array([np.nan if x is None or not np.isfinite(x) else x for x in values], dtype=float)
     df.to_csv(path, index=False, float_format="%.10g")
 
 
@@ -64,3 +69,15 @@ def write_events(path: Path, events: list[Event], run_id: str) -> None:
         for e in events:
             fh.write(json.dumps(_clean({"run_id": run_id, "timestamp": ns_to_iso(e.timestamp), "component": e.component,
                                         "kind": e.kind, **e.data})) + "\n")
+
+
+def write_outcome_equity(path: Path, outcome) -> None:
+    """``equity.csv`` of a ``BacktestOutcome`` in share-class units, with ``ltv``, ``health_factor``,
+    ``net_eth`` and (ETH share class) ``equity_usd``/``eth_usd`` columns when the run has them."""
+    loop, view = outcome.loop, outcome.view
+    extra: dict[str, list] = {"ltv": loop.ltv, "health_factor": loop.health_factor, "net_eth": loop.net_eth}
+    if view.unit != "USDT":
+        extra["equity_usd"] = loop.equity
+        extra["eth_usd"] = list(view.eth_usd)
+    write_equity(path, loop.times, list(view.equity), list(view.net_deposits), list(view.net_delta), loop.margin_ratios,
+                 outcome.perp_names, extra)

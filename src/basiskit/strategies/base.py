@@ -31,16 +31,29 @@ HOLD = Decision(Action.HOLD)
 
 @dataclass(frozen=True)
 class Requirements:
-    """What a mode needs: venue accounts (name -> kind) and, per account, the instruments.
+    """What a mode needs: venue accounts and, per account, the instruments.
 
     ``spot``: account -> tokens priced there; ``perp``: account -> tokens with perps;
-    ``lending``: account -> tokens supplied; ``gas``: whether on-chain gas is paid.
+    ``lending``: account -> tokens supplied; ``borrowing``: account -> tokens borrowed (variable);
+    ``emode``: AAVE accounts that use E-mode; ``staking``: staking accounts (``lido``, ``etherfi``);
+    ``dex_pools``: pool names of ``configs/venues/dex.yaml``; ``onchain_tokens``: non-USDT tokens the
+    wallet may hold (WETH, LSTs, reward tokens); ``restaking_rewards``: credit EIGEN/ETHFI to weETH
+    holders (``include_estimated_rewards`` adds the rows the data marks as estimates); ``gas``: whether
+    on-chain gas is paid and ``gas_token`` in which token (``USDT`` or ``WETH``).
     """
 
     spot: dict[str, list[str]] = field(default_factory=dict)
     perp: dict[str, list[str]] = field(default_factory=dict)
     lending: dict[str, list[str]] = field(default_factory=dict)
+    borrowing: dict[str, list[str]] = field(default_factory=dict)
+    emode: tuple[str, ...] = ()
+    staking: tuple[str, ...] = ()
+    dex_pools: tuple[str, ...] = ()
+    onchain_tokens: tuple[str, ...] = ()
+    restaking_rewards: bool = False
+    include_estimated_rewards: bool = False
     gas: bool = False
+    gas_token: str = "USDT"
 
 
 class BaseStrategy:

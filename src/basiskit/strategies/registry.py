@@ -24,6 +24,9 @@ MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
 class UnknownModeError(ConfigError):
     """STRAT-003: the mode is not registered."""
 
+    code = "STRAT-003"
+    field = "mode"
+
 
 def known_modes() -> list[str]:
     return sorted(MODES)

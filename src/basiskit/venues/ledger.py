@@ -41,7 +41,12 @@ SLIPPAGE = "slippage"
 FEES = "fees"
 GAS = "gas"
 LIQUIDATION = "liquidation"
-SOURCES = (FUNDING, LENDING_INTEREST, PRICE_BASIS, SLIPPAGE, FEES, GAS, LIQUIDATION)
+STAKING = "staking"                      # LST exchange-rate growth (the only way staking yield shows up)
+RESTAKING_REWARDS = "restaking_rewards"  # EIGEN/ETHFI credited, valued at their Uniswap price at credit
+BORROW_COST = "borrow_cost"              # variable-debt growth through the variable borrow index
+FLASH_FEES = "flash_fees"                # flash-loan premiums
+SOURCES = (FUNDING, LENDING_INTEREST, STAKING, RESTAKING_REWARDS, BORROW_COST, PRICE_BASIS, SLIPPAGE, FEES,
+           FLASH_FEES, GAS, LIQUIDATION)
 
 
 class Attribution:

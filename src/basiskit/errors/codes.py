@@ -1,0 +1,148 @@
+"""Registry of error codes: one entry per failure a component can report.
+
+A code is ``<COMPONENT>-<NNN>`` (``STRAT-003``). Each entry gives the component, a severity, a
+one-line message, the resolution a person should apply, the recovery policy (what the run does
+next, see :mod:`basiskit.errors.exceptions`) and the HTTP status the API answers with.
+
+Components: ``STRAT`` strategies, ``DATA`` data catalog and feeds, ``VENUE`` venue adapters,
+``EXEC`` execution manager, ``RISK`` risk monitor and gate, ``CONFIG`` configuration, ``RUN`` run
+requests and run lifecycle, ``STORE`` persistence, ``API`` the HTTP layer.
+
+Raises:
+    KeyError: :func:`lookup` of an unregistered code (the message lists the component's codes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    INFO = "info"          # nothing to do
+    WARNING = "warning"    # the run goes on; look at it when convenient
+    ERROR = "error"        # this request/decision failed; the rest goes on
+    CRITICAL = "critical"  # the run stopped; a person must look
+
+
+class Policy(str, Enum):
+    """What the code's raiser does next (the three branches of the exception tree)."""
+
+    STOP = "stop"    # stop the run (or reject the request) and report
+    SKIP = "skip"    # skip this decision/order, continue with the next step
+    RETRY = "retry"  # retry with exponential backoff, then stop
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    code: str
+    component: str
+    severity: Severity
+    message: str
+    resolution: str
+    policy: Policy
+    http_status: int = 500
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "component": self.component, "severity": self.severity.value,
+                "message": self.message, "resolution": self.resolution, "policy": self.policy.value,
+                "http_status": self.http_status}
+
+
+S, P = Severity, Policy
+_ENTRIES = [
+    # strategies
+    ErrorCode("STRAT-001", "strategy", S.ERROR, "strategy decision failed",
+              "check the strategy's inputs at that step in the event log; the step is skipped", P.SKIP, 500),
+    ErrorCode("STRAT-002", "strategy", S.ERROR, "order generation failed (an order could not be built)",
+              "check the sizes and prices the strategy used; the decision is skipped", P.SKIP, 500),
+    ErrorCode("STRAT-003", "strategy", S.ERROR, "unknown strategy mode",
+              "use one of the modes listed by `basiskit modes` or GET /api/v1/strategies", P.STOP, 422),
+    # data
+    ErrorCode("DATA-001", "data", S.CRITICAL, "data source missing or unreadable",
+              "set BASISKIT_DATA_SOURCE to the raw data folder, then `basiskit data import`", P.STOP, 503),
+    ErrorCode("DATA-002", "data", S.ERROR, "the data does not cover the requested period",
+              "choose a period inside the datasets' ranges (GET /api/v1/strategies/{mode}/requirements) "
+              "or give the venue weight 0", P.STOP, 422),
+    ErrorCode("DATA-003", "data", S.CRITICAL, "data missing or invalid (catalog, source file or series)",
+              "fix the dataset, file or line named in the message, then re-import", P.STOP, 500),
+    ErrorCode("DATA-004", "data", S.WARNING, "live feed stale or unavailable",
+              "retried with backoff; check the feed's connectivity if it persists", P.RETRY, 503),
+    # venues
+    ErrorCode("VENUE-001", "venue", S.WARNING, "venue unreachable or timed out",
+              "retried with backoff; check the venue's status page if it persists", P.RETRY, 503),
+    ErrorCode("VENUE-002", "venue", S.ERROR, "venue rejected the request",
+              "read the venue's reason in the event; the order is skipped", P.SKIP, 500),
+    ErrorCode("VENUE-003", "venue", S.CRITICAL, "unknown venue or instrument",
+              "check the venue names in the mode config and configs/venues/", P.STOP, 422),
+    # execution
+    ErrorCode("EXEC-001", "execution", S.WARNING, "order failed (e.g. insufficient balance)",
+              "the order is skipped; the strategy re-targets at its next decision", P.SKIP, 500),
+    ErrorCode("EXEC-002", "execution", S.ERROR, "atomic group rolled back",
+              "no order of the group took effect; check the failing leg in the event log", P.SKIP, 500),
+    ErrorCode("EXEC-003", "execution", S.WARNING, "execution timed out waiting for a fill",
+              "retried with backoff, then reconciled against the venue's balances", P.RETRY, 503),
+    # risk
+    ErrorCode("RISK-001", "risk", S.WARNING, "risk override: orders that add exposure were dropped",
+              "the book reduces risk first; check margin on the named accounts", P.SKIP, 500),
+    ErrorCode("RISK-002", "risk", S.CRITICAL, "liquidation",
+              "raise margin (perp_margin_fraction) or lower the margin_ratio_floor trigger distance", P.STOP, 500),
+    ErrorCode("RISK-003", "risk", S.CRITICAL, "risk assessment failed",
+              "a position could not be valued; check prices for the named account", P.STOP, 500),
+    # configuration
+    ErrorCode("CONFIG-001", "config", S.ERROR, "invalid configuration (unknown key or bad value)",
+              "fix the key named in the message (see GET /api/v1/strategies/{mode}/config)", P.STOP, 422),
+    # run requests and lifecycle
+    ErrorCode("RUN-001", "run", S.ERROR, "invalid run request",
+              "fix the field named in the message (dates YYYY-MM-DD, end after start, capital > 0)", P.STOP, 422),
+    ErrorCode("RUN-002", "run", S.CRITICAL, "accounting error: attribution does not sum to the equity change",
+              "a bug: report the run id with its config; the results are not trustworthy", P.STOP, 500),
+    ErrorCode("RUN-003", "run", S.WARNING, "run interrupted (the process stopped while it ran)",
+              "submit the run again", P.STOP, 409),
+    ErrorCode("RUN-004", "run", S.INFO, "run not found", "list runs with GET /api/v1/backtests", P.STOP, 404),
+    ErrorCode("RUN-005", "run", S.INFO, "run has no results yet (not finished)",
+              "poll GET /api/v1/backtests/{id} until status is finished", P.STOP, 409),
+    ErrorCode("RUN-006", "run", S.INFO, "run is still running and cannot be deleted",
+              "wait until it ends, then delete it", P.STOP, 409),
+    ErrorCode("RUN-007", "run", S.CRITICAL, "run failed with an unexpected error",
+              "a bug: report the run id; the traceback is in the server log", P.STOP, 500),
+    # persistence
+    ErrorCode("STORE-001", "store", S.CRITICAL, "database unavailable",
+              "check BASISKIT_DATABASE_URL and that the server accepts connections; retried with backoff",
+              P.RETRY, 503),
+    ErrorCode("STORE-002", "store", S.CRITICAL, "database migration failed",
+              "the schema could not be upgraded; restore from backup or fix the migration", P.STOP, 500),
+    # HTTP layer
+    ErrorCode("API-001", "api", S.ERROR, "request does not match the schema",
+              "fix the field named in the message (see /openapi.json)", P.STOP, 422),
+    ErrorCode("API-002", "api", S.ERROR, "missing or wrong API token",
+              "send `Authorization: Bearer <BASISKIT_API_TOKEN>`", P.STOP, 401),
+    ErrorCode("API-003", "api", S.INFO, "no such resource", "check the path (see /openapi.json)", P.STOP, 404),
+    ErrorCode("API-004", "api", S.INFO, "method not allowed", "check the method (see /openapi.json)", P.STOP, 405),
+    ErrorCode("API-005", "api", S.CRITICAL, "internal server error",
+              "a bug: report the request; the traceback is in the server log", P.STOP, 500),
+]
+
+REGISTRY: dict[str, ErrorCode] = {e.code: e for e in _ENTRIES}
+
+
+def lookup(code: str) -> ErrorCode:
+    """The registry entry of ``code``.
+
+    Raises:
+        KeyError: unknown code (message lists the codes of the same component prefix).
+    """
+    try:
+        return REGISTRY[code]
+    except KeyError:
+        prefix = code.split("-")[0]
+        same = [c for c in REGISTRY if c.startswith(prefix + "-")]
+        raise KeyError(f"unknown error code {code!r}; {prefix} codes: {', '.join(same) or 'none'}") from None
+
+
+def by_component() -> dict[str, list[ErrorCode]]:
+    """Codes grouped by component, in registry order."""
+    out: dict[str, list[ErrorCode]] = {}
+    for e in _ENTRIES:
+        out.setdefault(e.component, []).append(e)
+    return out

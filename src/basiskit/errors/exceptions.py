@@ -1,0 +1,143 @@
+"""The exception tree: each branch says what to do next.
+
+::
+
+    BasiskitError                      .code (see codes.py), .field, .policy, .to_dict()
+    ├── StopRun                        stop the run (or reject the request) and report it
+    │   ├── InvalidInput               the request is wrong: fix the named field and resubmit (HTTP 4xx)
+    │   │   ├── BacktestInputError     RUN-001   capital, dates, flows      (engine/backtest.py)
+    │   │   ├── ConfigError            CONFIG-001 unknown key, bad value    (config/loader.py)
+    │   │   │   └── UnknownModeError   STRAT-003                            (strategies/registry.py)
+    │   │   └── DataCoverageError      DATA-002  period not covered (also a DataError; runs/coverage.py)
+    │   ├── DataError                  DATA-003  missing/invalid data       (data/errors.py)
+    │   ├── AccountingError            RUN-002   attribution != equity change (engine/backtest.py)
+    │   ├── RunNotFound                RUN-004
+    │   ├── RunConflict                RUN-005 / RUN-006 (not finished, still running)
+    │   ├── RunInterrupted             RUN-003   the process is stopping
+    │   └── InternalError              RUN-007 / API-005
+    ├── SkipDecision                   skip this decision/order; the next step decides again
+    │   ├── DecisionFailed             STRAT-001
+    │   ├── OrderGenerationFailed      STRAT-002
+    │   └── OrderRejected              VENUE-002 / EXEC-001
+    └── RetryWithBackoff               transient: retry with exponential backoff, then stop
+        ├── VenueUnavailable           VENUE-001
+        ├── FeedUnavailable            DATA-004
+        └── StoreUnavailable           STORE-001
+
+Every class carries a default ``code``; an instance may carry another (``code=`` keyword) and the
+request ``field`` it is about (``field=`` keyword, e.g. ``"capital"`` or ``"config.hedge_allocation"``).
+Constructors otherwise behave like ``Exception`` (positional message arguments).
+"""
+
+from __future__ import annotations
+
+from basiskit.errors.codes import ErrorCode, Policy, lookup
+
+
+class BasiskitError(Exception):
+    """Base of every error the project raises on purpose.
+
+    Attributes:
+        code: registry code (``"RUN-001"``); :attr:`error` is its registry entry.
+        field: dotted name of the request field at fault, or None.
+        http_status: the API status to answer with; None = the registry's.
+    """
+
+    code: str = "API-005"
+    field: str | None = None
+    details: list[dict[str, str]] | None = None  # every field error, when there are several
+    http_status: int | None = None
+
+    def __init__(self, *args: object, code: str | None = None, field: str | None = None) -> None:
+        super().__init__(*args)
+        if code is not None:
+            self.code = code
+        if field is not None:
+            self.field = field
+
+    @property
+    def error(self) -> ErrorCode:
+        return lookup(self.code)
+
+    @property
+    def policy(self) -> Policy:
+        return self.error.policy
+
+    @property
+    def status(self) -> int:
+        return self.http_status or self.error.http_status
+
+    def to_dict(self) -> dict[str, object]:
+        """``{"code", "message", "field", "details", "severity", "resolution"}`` (the API's error body)."""
+        e = self.error
+        return {"code": self.code, "message": str(self) or e.message, "field": self.field, "details": self.details,
+                "severity": e.severity.value, "resolution": e.resolution}
+
+
+class StopRun(BasiskitError):
+    """Stop the run (or reject the request); a person must act on the message."""
+
+    code = "RUN-007"
+
+
+class InvalidInput(StopRun):
+    """The request is wrong; nothing was started or written. Fix ``field`` and resubmit."""
+
+    code = "RUN-001"
+
+
+class RunNotFound(StopRun):
+    code = "RUN-004"
+
+
+class RunConflict(StopRun):
+    """The run is not in a state that allows this (RUN-005 not finished, RUN-006 still running)."""
+
+    code = "RUN-005"
+
+
+class RunInterrupted(StopRun):
+    """The process is shutting down; the run is recorded as ``interrupted``."""
+
+    code = "RUN-003"
+
+
+class InternalError(StopRun):
+    code = "RUN-007"
+
+
+class SkipDecision(BasiskitError):
+    """Skip this decision (or order) and go on with the next clock step."""
+
+    code = "STRAT-001"
+
+
+class DecisionFailed(SkipDecision):
+    code = "STRAT-001"
+
+
+class OrderGenerationFailed(SkipDecision):
+    code = "STRAT-002"
+
+
+class OrderRejected(SkipDecision):
+    code = "VENUE-002"
+
+
+class RetryWithBackoff(BasiskitError):
+    """Transient: retry with exponential backoff (see :func:`basiskit.errors.retry.with_backoff`),
+    then stop with the same code."""
+
+    code = "STORE-001"
+
+
+class VenueUnavailable(RetryWithBackoff):
+    code = "VENUE-001"
+
+
+class FeedUnavailable(RetryWithBackoff):
+    code = "DATA-004"
+
+
+class StoreUnavailable(RetryWithBackoff):
+    code = "STORE-001"

@@ -1,0 +1,136 @@
+"""Simulated on-chain swaps (``dex`` account): Uniswap v3 WETH/USDT and reward-token pools, and the
+LST/ETH market (Curve / Uniswap) at the market rate from the peg data.
+
+A ``SWAP`` order names the pool by its tokens: ``token`` = base, ``quote`` = quote, ``side`` BUY
+(pay quote, receive base) or SELL, ``amount`` in base units. With ``p`` the pool price (quote per
+base) at the step, fee tier ``f`` and slippage ``s = slippage_bps + impact_bps_per_million x notional
+USD / 1e6`` (as fractions)::
+
+    SELL q base -> receive q p (1 - f - s) quote        BUY q base -> pay q p (1 + f + s) quote
+
+Both sides move through the wallet. Attribution (USD(T), at the valuation prices of
+``onchain_prices``): ``fees`` = the fee tier on the notional, ``slippage`` = the slippage on it,
+``price_basis`` = the rest of the equity change, i.e. the gap between the pool price and the
+valuation price (an LST sold at a discount to its exchange rate loses that discount here).
+"""
+
+from __future__ import annotations
+
+import math
+
+from basiskit.config.venues import DexParams, PoolParams
+from basiskit.data.errors import DataError
+from basiskit.data.market import MarketFrame
+from basiskit.domain.events import Event
+from basiskit.domain.orders import ExecutionMode, Operation, Order, Side
+from basiskit.domain.trades import Trade, TradeStatus
+from basiskit.engine.clock import ns_to_iso
+from basiskit.venues.ledger import FEES, PRICE_BASIS, SLIPPAGE, Attribution, Ledger
+from basiskit.venues.sim.gas import GasModel
+from basiskit.venues.sim.onchain_prices import OnchainPrices
+
+
+def pool_key(name: str) -> str:
+    return f"pool.{name}"
+
+
+class Dex:
+    accrues = False
+
+    def __init__(self, name: str, params: DexParams, frame: MarketFrame, ledger: Ledger, attribution: Attribution,
+                 gas: GasModel, prices: OnchainPrices, pools: list[str], wallet: str = "wallet") -> None:
+        self.name = name
+        self.params = params
+        self.ledger = ledger
+        self.attr = attribution
+        self.gas = gas
+        self.prices = prices
+        self.wallet = wallet
+        self.grid_list = frame.grid.tolist()
+        self.pools: dict[tuple[str, str], tuple[str, PoolParams, list[float]]] = {}
+        for p in pools:
+            pp = params.pools[p]
+            self.pools[(pp.base, pp.quote)] = (p, pp, frame.series[pool_key(p)])
+        attribution.bucket(name)
+
+    def accrue(self, i: int) -> list[Event]:
+        return []
+
+    def pool_price(self, base: str, quote: str, i: int) -> float:
+        """Quote per base at step i.
+
+        Raises:
+            DataError: no pool price at the step.
+        """
+        name, pp, series = self.pools[(base, quote)]
+        p = series[i]
+        if math.isnan(p):
+            raise DataError(f"no {name} pool price at {ns_to_iso(self.grid_list[i])} (dataset {pp.dataset})", key=pp.dataset)
+        return p
+
+    def cost_rate(self, base: str, quote: str, notional_usd: float) -> float:
+        """Fee + slippage of a swap as a fraction of notional."""
+        _, pp, _ = self.pools[(base, quote)]
+        return (pp.fee_bps + pp.slippage_bps + pp.impact_bps_per_million * notional_usd / 1e6) * 1e-4
+
+    def withdrawable(self, token: str, i: int) -> float:
+        return 0.0
+
+    def execute(self, order: Order, i: int) -> Trade:
+        t = self.grid_list[i]
+        key = (order.token, order.quote)
+        if order.operation is not Operation.SWAP or key not in self.pools:
+            return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-001",
+                         error=f"{self.name} has no {order.token}/{order.quote} pool in this run")
+        _, pp, _ = self.pools[key]
+        base, quote, q = order.token, order.quote, order.amount
+        p = self.pool_price(base, quote, i)
+        notional_quote = q * p
+        usd_quote = self.prices.usd(quote, i)
+        notional_usd = notional_quote * usd_quote
+        fee_r = pp.fee_bps * 1e-4
+        slip_r = (pp.slippage_bps + pp.impact_bps_per_million * notional_usd / 1e6) * 1e-4
+        w = self.wallet
+        if order.side is Side.SELL:
+            held = self.ledger.get(w, base)
+            if q > held * (1 + 1e-12) + 1e-12:
+                return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-002",
+                             error=f"insufficient {base} in {w}: sell {q:.6f}, have {held:.6f}")
+            q = min(q, held)
+            notional_quote = q * p
+            d_base, d_quote = -q, notional_quote * (1 - fee_r - slip_r)
+        else:
+            pay = notional_quote * (1 + fee_r + slip_r)
+            cash = self.ledger.get(w, quote)
+            if pay > cash * (1 + 1e-12) + 1e-9:
+                return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-002",
+                             error=f"insufficient {quote} in {w}: need {pay:.6f}, have {cash:.6f}")
+            d_base, d_quote = q, -pay
+        self.ledger.add(w, base, d_base)
+        self.ledger.add(w, quote, d_quote)
+        change = d_base * self.prices.usd(base, i) + d_quote * usd_quote
+        fee_usd = notional_quote * fee_r * usd_quote
+        slip_usd = notional_quote * slip_r * usd_quote
+        self.attr.add(FEES, self.name, -fee_usd)
+        self.attr.add(SLIPPAGE, self.name, -slip_usd)
+        self.attr.add(PRICE_BASIS, self.name, change + fee_usd + slip_usd)
+        units = self.params.gas_units.get("swap", 0)
+        gas_usd = 0.0
+        if order.execution_mode is not ExecutionMode.ATOMIC:
+            gas_usd = self.gas.pay(self.ledger, self.attr, w, self.name, units, i)
+        fill = abs(d_quote) / q if q else p
+        return Trade(order, t, TradeStatus.FILLED, executed_amount=q, price=fill, fee=notional_quote * fee_r,
+                     fee_currency=quote, gas_usd=gas_usd, gas_units=units,
+                     position_deltas={(w, base): d_base, (w, quote): d_quote})
+
+    def gas_cost(self, operation: Operation, i: int) -> float:
+        return self.gas.cost_usd(self.params.gas_units["swap"], i)
+
+    def value_usd(self, i: int) -> float:
+        return 0.0
+
+    def state(self) -> None:
+        return None
+
+    def restore(self, state: None) -> None:
+        return None
