@@ -85,8 +85,10 @@ def series_specs(req: Requirements, available: set[str]) -> list[SeriesSpec]:
             specs.append(SeriesSpec(f"{ds}.variable_borrow_index", ds, "variable_borrow_index", "aave_index"))
     if req.onchain_tokens:
         lsts, rewards = _onchain(req)
-        need("oracle.WETH.USD", "on-chain holdings are valued at the AAVE WETH/USD oracle")
-        specs.append(SeriesSpec(ETH_USD_KEY, "oracle.WETH.USD", "price", "asof", max_staleness_s=3600))
+        # ETH/USD: the Uniswap v3 WETH/USDT hourly price, not the AAVE WETH/USD oracle file, which is a linear
+        # interpolation of daily points (up to 17 % off the market within a day; see onchain_prices)
+        need("dex.uniswapv3.WETHUSDT", "on-chain holdings are valued at the Uniswap v3 WETH/USDT price")
+        specs.append(SeriesSpec(ETH_USD_KEY, "dex.uniswapv3.WETHUSDT", "open", "bar_open"))
         for t in lsts:
             need(f"oracle.{t}.ETH", f"{t} is valued at its AAVE exchange-rate oracle")
             specs.append(SeriesSpec(lst_key(t), f"oracle.{t}.ETH", "price", "asof", max_staleness_s=3600))

@@ -40,7 +40,12 @@ from basiskit.risk.override import RiskOverride
 from basiskit.strategies.registry import build_strategy, load_mode_config
 from basiskit.venues.ledger import SOURCES, Attribution, Ledger
 
-SUPPORTED_SHARE_CLASSES = {"pure_lending": {ShareClass.USDT}, "btc_basis": {ShareClass.USDT}, "eth_basis": {ShareClass.USDT}}
+SUPPORTED_SHARE_CLASSES = {
+    "pure_lending": {ShareClass.USDT}, "btc_basis": {ShareClass.USDT}, "eth_basis": {ShareClass.USDT},
+    "eth_staking_only": {ShareClass.ETH, ShareClass.USDT}, "eth_leveraged": {ShareClass.ETH, ShareClass.USDT},
+    "eth_leveraged_restaking": {ShareClass.ETH, ShareClass.USDT},
+    "usdt_market_neutral_no_leverage": {ShareClass.USDT}, "usdt_market_neutral": {ShareClass.USDT},
+}
 
 
 class BacktestInputError(InvalidInput, ValueError):
@@ -125,11 +130,39 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     frame = build_frame(catalog, grid, specs)
     shocked = apply_shock(frame, config.shock) if config.shock else []
     rewards = load_restaking_rewards(catalog.source_dir) if reqs.restaking_rewards else None
+    sim = simulate(config, strategy, frame, float(req.capital), deposits, withdrawals, rewards, progress)
+    loop, attr, venues, monitor, elapsed = sim.loop, sim.attr, sim.venues, sim.monitor, sim.elapsed
+    eth_usd = venues.prices.eth_usd if venues.prices else None
+    loop.events.sort(key=lambda e: e.timestamp)
+    view = share_class_view(req, config, loop, attr, eth_usd)
+    summary = _summarise(req, config, loop, attr, view, elapsed, tolerance_usd, catalog, specs, shocked)
+    return BacktestOutcome(req, config, loop, summary, monitor.perp_names, view)
+
+
+@dataclass
+class Simulation:
+    loop: LoopResult
+    attr: Attribution
+    venues: object
+    monitor: RiskMonitor
+    elapsed: float
+
+
+def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict[int, float] | None = None,
+             withdrawals: dict[int, float] | None = None, reward_distributions: list | None = None,
+             progress: Callable[[int, int], None] | None = None, patch_venues: Callable | None = None) -> Simulation:
+    """Run ``strategy`` on an aligned ``MarketFrame`` (from the catalog, or built by a test from stated
+    rules). ``capital`` is in share-class units; ``patch_venues(venues)`` may adjust the built venues
+    (tests: e.g. a zero flash-loan fee)."""
+    reqs = strategy.requirements()
+    eth_class = config.share_class is ShareClass.ETH
     ledger, attr = Ledger(), Attribution()
-    venues = build_venues(reqs, frame, ledger, attr, rewards)
+    venues = build_venues(reqs, frame, ledger, attr, reward_distributions)
+    if patch_venues is not None:
+        patch_venues(venues)
     grid_list = frame.grid.tolist()
     cash_token = "WETH" if eth_class else "USDT"
-    ledger.add(WALLET, cash_token, float(req.capital))
+    ledger.add(WALLET, cash_token, capital)
     tx_base = load_venue_config("aave_v3").aave.tx_base_gas if venues.aave else 21000
     execution = ExecutionManager(venues.accounts, venues.transfers, ledger, attr, grid_list, venues.gas, WALLET, tx_base)
     eth_usd = venues.prices.eth_usd if venues.prices else None
@@ -137,8 +170,8 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     gate = RiskGate(monitor.perp_names)
     override = RiskOverride(config.risk, monitor) if config.risk.override else None
     ctx = EngineContext(venues.accounts, grid_list, monitor, venues.prices)
-    engine = Engine(grid_list, venues.accounts, strategy, execution, monitor, gate, ledger, attr, deposits, withdrawals,
-                    cash_token=cash_token, override=override, record_attribution=eth_class, ctx=ctx)
+    engine = Engine(grid_list, venues.accounts, strategy, execution, monitor, gate, ledger, attr, deposits or {},
+                    withdrawals or {}, cash_token=cash_token, override=override, record_attribution=eth_class, ctx=ctx)
     n = len(grid_list)
     cb = (lambda i: progress(i, n)) if progress else None
     t0 = time.perf_counter()
@@ -150,10 +183,7 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
         for (ft, tok, rate, mark, size, pay) in v.funding_paid:
             loop.events.append(Event(ft, v.name, "funding", {"token": tok, "rate": rate, "mark": mark, "size": size,
                                                              "payment_usd": pay}))
-    loop.events.sort(key=lambda e: e.timestamp)
-    view = share_class_view(req, config, loop, attr, eth_usd)
-    summary = _summarise(req, config, loop, attr, view, elapsed, tolerance_usd, catalog, specs, shocked)
-    return BacktestOutcome(req, config, loop, summary, monitor.perp_names, view)
+    return Simulation(loop, attr, venues, monitor, elapsed)
 
 
 @dataclass

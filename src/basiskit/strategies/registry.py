@@ -12,12 +12,18 @@ from basiskit.config.loader import ConfigError, configs_dir, deep_merge, read_ya
 from basiskit.config.modes import ModeConfig
 from basiskit.strategies.base import BaseStrategy
 from basiskit.strategies.implementations.basis import Basis, BasisConfig
+from basiskit.strategies.implementations.lst_book import LstBook, LstConfig
 from basiskit.strategies.implementations.pure_lending import PureLending, PureLendingConfig
 
 MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
     "pure_lending": (PureLending, PureLendingConfig),
     "btc_basis": (Basis, BasisConfig),
     "eth_basis": (Basis, BasisConfig),
+    "eth_staking_only": (LstBook, LstConfig),
+    "eth_leveraged": (LstBook, LstConfig),
+    "eth_leveraged_restaking": (LstBook, LstConfig),
+    "usdt_market_neutral_no_leverage": (LstBook, LstConfig),
+    "usdt_market_neutral": (LstBook, LstConfig),
 }
 
 

@@ -10,9 +10,10 @@ Balances (AAVE v3 docs, "aTokens" and "Variable debt tokens"):
 
 Indexes come from the catalog's daily snapshots, interpolated geometrically (``data.aave_index``).
 
-Prices (AAVE oracle): WETH at the WETH/USD oracle; an LST at its LST/ETH oracle x WETH/USD (the
-LST/ETH oracle is an exchange-rate feed, not a market price, so a DEX depeg does not move the health
-factor); USDT at 1 USD(T). See ``onchain_prices``.
+Prices: an LST at its AAVE LST/ETH oracle (an exchange-rate feed, not a market price, so a DEX depeg
+does not move the health factor) x ETH/USD; WETH at ETH/USD; USDT at 1 USD(T). ETH/USD is the
+on-chain market price of ``onchain_prices`` (the data's AAVE WETH/USD oracle file is a daily
+interpolation); health factors of LST-collateral/WETH-debt positions do not depend on it.
 
 Risk (AAVE v3 docs, "Health factor" and "Liquidations"), with ``c_k`` collateral and ``d_k`` debt in USD:
 

@@ -59,7 +59,7 @@ class GasModel:
         cost = self.cost_eth(gas_units, i) * self.eth_usd[i]
         if math.isnan(cost):
             raise DataError(f"no ETH/USD price at {ns_to_iso(int(self.grid[i]))} to pay gas "
-                            f"(dataset {'dex.uniswapv3.WETHUSDT' if self.pay_in == 'USDT' else 'oracle.WETH.USD'})",
+                            f"(dataset dex.uniswapv3.WETHUSDT)",
                             key="gas")
         return cost
 

@@ -7,7 +7,11 @@ Every on-chain token is valued in ETH, then in USD(T) with one ETH/USD price:
   from the staking protocol's own rate, not a market price; the DEX market rate is the ``peg.*``
   series the swap venue uses);
 * a reward token (``EIGEN``, ``ETHFI``): its Uniswap v3 pool price in WETH (bar open at the step);
-* ETH/USD: the AAVE WETH/USD oracle (the price AAVE itself uses for health factors);
+* ETH/USD: the Uniswap v3 WETH/USDT pool price (bar open at the step). Not the AAVE WETH/USD oracle
+  file: in the data it is a linear interpolation between daily points and strays up to 17 % from the
+  market within a day (seen 2025-03-10), which would put fake swings between on-chain ETH and perp
+  hedges. Health factors of ETH-correlated positions (LST collateral, WETH debt) do not depend on
+  the ETH/USD price at all; the LST/ETH exchange-rate oracle is smooth and is used as is;
 * ``USDT``: 1 USD(T) (the share-class unit of USDT modes).
 
 Revaluation of ``q`` units held from step ``a`` to step ``b`` (``u`` = ETH per unit, ``P`` = ETH/USD)::
@@ -54,7 +58,7 @@ class OnchainPrices:
         self.grid = frame.grid
         self.eth_usd = frame.series[ETH_USD_KEY]
         self._unit: dict[str, list[float] | None] = {ETH: None}
-        self._dataset: dict[str, str] = {ETH: "oracle.WETH.USD"}
+        self._dataset: dict[str, str] = {ETH: "dex.uniswapv3.WETHUSDT"}
         for t in lsts:
             self._unit[t] = frame.series[lst_key(t)]
             self._dataset[t] = f"oracle.{t}.ETH"
@@ -84,7 +88,7 @@ class OnchainPrices:
         v = self.usd(token, i)
         if math.isnan(v):
             raise DataError(f"no {token} price at {ns_to_iso(int(self.grid[i]))} for a non-zero holding "
-                            f"(datasets {self._dataset.get(token)}, oracle.WETH.USD)", key=self._dataset.get(token))
+                            f"(datasets {self._dataset.get(token)}, dex.uniswapv3.WETHUSDT)", key=self._dataset.get(token))
 
     def unit_source(self, token: str) -> str:
         return STAKING if token in LSTS else PRICE_BASIS

@@ -1,0 +1,416 @@
+"""Liquid-staking books: staked ETH, optionally levered on AAVE v3 in E-mode, optionally hedged with
+ETH perpetual shorts. One strategy class; the modes (``lst_modes``) differ only in configuration.
+
+Economics. With equity ``E`` (USD(T)), ETH price ``P``, target LTV ``t`` and, when hedged, CEX margin
+fraction ``k`` (USDT margin / short notional):
+
+* on-chain equity ``E_on = E / (1 + k)`` when hedged (the rest is perp margin), else ``E``;
+* net on-chain ETH ``N = E_on / P``: LST collateral worth ``C = N / (1 - t)`` ETH and WETH debt
+  ``D = N t / (1 - t)`` (with ``t = 0``: ``N`` ETH of LST held in the wallet, no AAVE);
+* perp shorts ``-w_v N`` ETH on each venue (``hedge_allocation`` weights ``w_v``), margin ``k w_v N P``.
+
+Yield: staking ``y`` and supply ``s`` on ``C``, borrow ``b`` on ``D``, i.e. ``(y + s - b t) / (1 - t)``
+a year on ``E_on`` before costs, plus funding on the shorts when hedged, plus restaking rewards on
+weETH. Risk: the LST/ETH exchange rate is the AAVE oracle, so an ETH price move does not change the
+health factor of an LST/WETH loop; debt growing faster than the collateral does.
+
+Entering and changing leverage is one atomic flash-loan transaction:
+``flash_borrow WETH -> stake (wallet WETH + loan) -> supply LST -> borrow WETH -> flash_repay``; cutting
+it is ``flash_borrow WETH -> repay -> withdraw LST -> swap LST->WETH (DEX, market rate) -> flash_repay``.
+
+Rebalancing re-targets the whole book to the current equity when (priority order) a perp margin ratio
+is below ``margin_ratio_floor``, |net delta| / equity exceeds ``delta_drift_threshold`` (hedged), the
+LTV leaves ``target_ltv +/- ltv_band``, cash is idle (deposits, rewards sold) or a withdrawal is
+pending. A step runs in passes: reduce (cover shorts, cut leverage) -> move (CEX <-> wallet
+transfers, WETH <-> USDT swaps) -> increase (lever up, add shorts), with targets frozen for the step.
+Reward tokens worth more than ``dust_delta`` x equity are sold for WETH (``sell_dust``).
+``reserve_ratio`` x equity stays in the wallet as share-class cash.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from basiskit.config.modes import ModeConfig, RiskConfig
+from basiskit.domain.actions import Action
+from basiskit.domain.orders import ExecutionMode, Operation, Order, Side
+from basiskit.domain.tokens import ShareClass
+from basiskit.strategies.base import HOLD, BaseStrategy, Decision, Requirements
+from basiskit.strategies.context import StrategyContext
+
+WALLET = "wallet"
+AAVE = "aave_v3"
+WETH = "WETH"
+USDT = "USDT"
+REWARD_TOKENS = ("EIGEN", "ETHFI")
+STAKING_ACCOUNT = {"weETH": "etherfi", "wstETH": "lido"}
+LstMode = Literal["eth_staking_only", "eth_leveraged", "eth_leveraged_restaking", "usdt_market_neutral_no_leverage",
+                  "usdt_market_neutral"]
+
+
+class LstConfig(ModeConfig):
+    mode: LstMode
+    lst_type: Literal["weETH", "wstETH"] = Field(default="weETH", description="LST staked and used as collateral")
+    target_ltv: float = Field(default=0.0, ge=0, lt=0.95, description="AAVE debt / collateral target (0 = no leverage)")
+    ltv_band: float = Field(default=0.02, gt=0, description="re-target when |LTV - target| exceeds this")
+    hedge: bool = Field(default=False, description="short ETH perps equal to the net ETH exposure")
+    hedge_allocation: dict[str, float] = Field(default_factory=lambda: {"binance": 0.5, "bybit": 0.5},
+                                               description="perp venue -> share of the short (sums to 1)")
+    perp_margin_fraction: float = Field(default=0.5, gt=0, le=2, description="USDT margin / short notional")
+    delta_drift_threshold: float = Field(default=0.02, gt=0, description="|net delta| / equity that triggers a rebalance")
+    margin_ratio_floor: float = Field(default=0.25, gt=0, description="perp margin ratio that triggers a re-target")
+    rebalance: bool = True
+    rewards: Literal["base_only", "base_and_restaking"] = Field(default="base_only",
+                                                                description="credit EIGEN/ETHFI restaking rewards (weETH)")
+    include_estimated_rewards: bool = Field(default=False, description="also credit rows the data marks as estimates")
+    dust_delta: float = Field(default=0.001, ge=0, description="sell reward tokens worth more than this x equity")
+    reserve_ratio: float = Field(default=0.0, ge=0, lt=1, description="share-class cash kept in the wallet / equity")
+    gas_reserve_eth: float = Field(default=0.05, ge=0, description="WETH kept in the wallet for gas")
+    onchain_min_trade_fraction: float = Field(default=0.002, ge=0,
+                                              description="smallest on-chain adjustment worth its gas, fraction of equity")
+    risk: RiskConfig = Field(default_factory=lambda: RiskConfig(override=True))
+
+    @field_validator("hedge_allocation")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in v.values()):
+            raise ValueError("weights must be >= 0")
+        if v and abs(sum(v.values()) - 1.0) > 1e-9:
+            raise ValueError(f"weights must sum to 1, got {sum(v.values())}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "LstConfig":
+        if self.hedge and self.share_class is not ShareClass.USDT:
+            raise ValueError("hedge: perp shorts hedge a USDT book; use share_class USDT")
+        if self.rewards == "base_and_restaking" and self.lst_type != "weETH":
+            raise ValueError("rewards: restaking rewards are paid on weETH only (lst_type weETH)")
+        return self
+
+
+class LstBook(BaseStrategy):
+    config: LstConfig
+
+    def __init__(self, config: LstConfig) -> None:
+        super().__init__(config)
+        c = config
+        self.lst = c.lst_type
+        self.staking = STAKING_ACCOUNT[c.lst_type]
+        self.levered = c.target_ltv > 0
+        self.usdt = c.share_class is ShareClass.USDT
+        self.cash_token = USDT if self.usdt else WETH
+        self.perps = {f"{v}.perp": w for v, w in c.hedge_allocation.items() if w > 0} if c.hedge else {}
+        self.entered = False
+        self._step = -1
+        self._targets: dict | None = None
+        self._action = Action.HOLD
+        self._reason = ""
+        self._group = 0
+
+    def requirements(self) -> Requirements:
+        c = self.config
+        pools = [f"{self.lst}WETH"]
+        if self.usdt:
+            pools.append("WETHUSDT")
+        tokens = [WETH, self.lst]
+        restaking = c.rewards == "base_and_restaking"
+        if restaking:
+            tokens += list(REWARD_TOKENS)
+            pools += [f"{t}WETH" for t in REWARD_TOKENS]
+        return Requirements(
+            perp={p: ["ETH"] for p in self.perps},
+            lending={AAVE: [self.lst]} if self.levered else {},
+            borrowing={AAVE: [WETH]} if self.levered else {},
+            emode=(AAVE,) if self.levered else (),
+            staking=(self.staking,),
+            dex_pools=tuple(pools),
+            onchain_tokens=tuple(tokens),
+            restaking_rewards=restaking,
+            include_estimated_rewards=c.include_estimated_rewards,
+            gas=True,
+            gas_token=WETH,
+        )
+
+    # -- readings -------------------------------------------------------------------------------------
+    def _positions(self, ctx: StrategyContext) -> tuple[float, float]:
+        """(collateral in ETH, debt in ETH) of the LST position (wallet LST when unlevered)."""
+        r = ctx.eth_per_unit(self.lst)
+        if self.levered:
+            return ctx.supplied(AAVE, self.lst) * r + ctx.cash(WALLET, self.lst) * r, ctx.borrowed(AAVE, WETH)
+        return ctx.cash(WALLET, self.lst) * r, 0.0
+
+    def _pending_usd(self, ctx: StrategyContext) -> float:
+        p = ctx.pending_withdrawal_usd()
+        return p if self.usdt else p * ctx.eth_usd()
+
+    def _reward_value_usd(self, ctx: StrategyContext) -> float:
+        if self.config.rewards != "base_and_restaking":
+            return 0.0
+        return sum(ctx.cash(WALLET, t) * ctx.price_usd(t) for t in REWARD_TOKENS if ctx.cash(WALLET, t) > 0)
+
+    def _trigger(self, ctx: StrategyContext) -> tuple[Action, str] | None:
+        c = self.config
+        if not self.entered:
+            return Action.ENTRY_FULL, "initial entry"
+        eq = ctx.equity_usd()
+        if self._reward_value_usd(ctx) > c.dust_delta * eq > 0:
+            return Action.SELL_DUST, "reward tokens above dust threshold"
+        pending = ctx.pending_withdrawal_usd()
+        cash = ctx.cash(WALLET, self.cash_token)
+        if pending > cash + 1e-9:
+            return Action.EXIT_PARTIAL, f"withdrawal of {pending:.6g} {self.cash_token} requested"
+        p = ctx.eth_usd()
+        min_usd = max(c.min_trade_usd, 1.0) * 2
+        idle_usd = (cash - pending) * (1.0 if self.usdt else p) - c.reserve_ratio * eq
+        if self.usdt:
+            idle_usd += max(0.0, ctx.cash(WALLET, WETH) - c.gas_reserve_eth) * p
+        else:
+            idle_usd -= c.gas_reserve_eth * p
+        if idle_usd > min_usd:
+            return Action.ENTRY_PARTIAL, f"deploy {idle_usd:.2f} USD of idle cash"
+        if not c.rebalance:
+            return None
+        for v in self.perps:
+            mr = ctx.margin_ratio(v)
+            if mr is not None and mr < c.margin_ratio_floor:
+                return Action.EXIT_PARTIAL, f"margin ratio {mr:.4f} on {v} below {c.margin_ratio_floor}"
+        if self.perps and eq > 0:
+            drift = ctx.net_delta_usd() / eq
+            if abs(drift) > c.delta_drift_threshold:
+                return Action.ENTRY_PARTIAL if drift < 0 else Action.EXIT_PARTIAL, f"delta drift {drift:+.4f} of equity"
+        if self.levered:
+            ltv = ctx.ltv(AAVE)
+            if abs(ltv - c.target_ltv) > c.ltv_band:
+                return (Action.EXIT_PARTIAL if ltv > c.target_ltv else Action.ENTRY_PARTIAL,
+                        f"LTV {ltv:.4f} outside {c.target_ltv} +/- {c.ltv_band}")
+        return None
+
+    # -- decision -------------------------------------------------------------------------------------
+    def decide(self, ctx: StrategyContext) -> Decision:
+        if ctx.step != self._step:
+            self._step = ctx.step
+            trig = self._trigger(ctx)
+            if trig is None:
+                self._targets = None
+                return HOLD
+            self._action, self._reason = trig
+            self._targets = None if self._action is Action.SELL_DUST else self._compute_targets(ctx)
+        if self._action is Action.SELL_DUST:
+            orders = self.sell_dust(ctx)
+            if orders:
+                return Decision(Action.SELL_DUST, orders, self._reason)
+            self._action, self._reason = Action.ENTRY_PARTIAL, "deploy proceeds of reward sales"
+            self._targets = self._compute_targets(ctx)
+        if self._targets is None:
+            return HOLD
+        orders = self._reduce(ctx) or self._move(ctx) or self._increase(ctx)
+        if not orders:
+            self._targets = None
+            self.entered = True
+            return HOLD
+        return Decision(self._action, orders, self._reason)
+
+    def _compute_targets(self, ctx: StrategyContext, scale: float = 1.0) -> dict:
+        c = self.config
+        p = ctx.eth_usd()
+        eq = ctx.equity_usd()
+        e = max(0.0, eq - self._pending_usd(ctx) - c.reserve_ratio * eq - c.gas_reserve_eth * p) * scale
+        k = c.perp_margin_fraction if self.perps else 0.0
+        # costs of getting there are small against the tolerances; the next re-target absorbs them
+        n = e / (1 + k) / p
+        t = c.target_ltv
+        return {
+            "collateral_eth": n / (1 - t),
+            "debt_eth": n * t / (1 - t),
+            "shorts": {v: -w * n for v, w in self.perps.items()},
+            "margins": {v: k * w * n * p for v, w in self.perps.items()},
+            "net_eth": n,
+        }
+
+    def _tol_eth(self, ctx: StrategyContext) -> float:
+        """Smallest on-chain or perp adjustment, ETH: min_trade_usd or onchain_min_trade_fraction x equity."""
+        c = self.config
+        return max(c.min_trade_usd, 1.0, c.onchain_min_trade_fraction * ctx.equity_usd()) / ctx.eth_usd()
+
+    def _gid(self, ctx: StrategyContext, what: str) -> str:
+        self._group += 1
+        return f"{what}-{ctx.step}-{self._group}"
+
+    # -- reduce ---------------------------------------------------------------------------------------
+    def _reduce(self, ctx: StrategyContext) -> list[Order]:
+        tg = self._targets
+        tol = self._tol_eth(ctx)
+        out: list[Order] = []
+        for v, target in tg["shorts"].items():
+            cover = target - ctx.perp_size(v, "ETH")
+            if cover > tol:
+                out.append(Order(Operation.PERP_TRADE, v, cover, "ETH", Side.BUY, reason="reduce short to target"))
+        coll, debt = self._positions(ctx)
+        if coll - tg["collateral_eth"] > tol or debt - tg["debt_eth"] > tol:
+            out += self._delever(ctx, max(0.0, debt - tg["debt_eth"]), max(0.0, coll - tg["collateral_eth"]))
+        return out
+
+    def _delever(self, ctx: StrategyContext, repay_eth: float, release_eth: float) -> list[Order]:
+        """Cut debt by ``repay_eth`` and collateral by at least ``release_eth`` (ETH worth); one atomic
+        transaction when levered (flash loan unless the wallet can repay), a DEX sale otherwise."""
+        lst, r = self.lst, ctx.eth_per_unit(self.lst)
+        mkt = ctx.pool_price(lst, WETH)
+        cost = ctx.swap_cost_rate(lst, WETH, release_eth * ctx.eth_usd())
+        if not self.levered:
+            units = min(release_eth / r, ctx.cash(WALLET, lst))
+            return [Order(Operation.SWAP, "dex", units, lst, Side.SELL, quote=WETH, reason="sell LST above target")] if units > 0 else []
+        fee = ctx.flash_fee_rate(AAVE)
+        # borrow what the wallet's WETH above the gas reserve cannot repay (also refills a spent reserve)
+        flash = max(0.0, repay_eth - (ctx.cash(WALLET, WETH) - self.config.gas_reserve_eth)) if repay_eth > 0 else 0.0
+        need_units = flash * (1 + fee) / (mkt * (1 - cost)) * (1 + 1e-6)
+        supplied = ctx.supplied(AAVE, lst)
+        units = min(max(release_eth / r, need_units), supplied)
+        gid = self._gid(ctx, "delever")
+        legs: list[tuple[Operation, str, float, str, Side | None]] = []
+        if flash > 0:
+            legs.append((Operation.FLASH_BORROW, AAVE, flash, WETH, None))
+        if repay_eth > 0:
+            legs.append((Operation.REPAY, AAVE, repay_eth, WETH, None))
+        if units > 0:
+            legs.append((Operation.WITHDRAW, AAVE, units, lst, None))
+            legs.append((Operation.SWAP, "dex", units, lst, Side.SELL))
+        if flash > 0:
+            legs.append((Operation.FLASH_REPAY, AAVE, flash * (1 + fee), WETH, None))
+        return [Order(op, venue, amt, tok, side, quote=WETH if op is Operation.SWAP else USDT,
+                      execution_mode=ExecutionMode.ATOMIC, atomic_group_id=gid, sequence_in_group=k,
+                      reason="cut leverage to target") for k, (op, venue, amt, tok, side) in enumerate(legs)]
+
+    # -- move -----------------------------------------------------------------------------------------
+    def _move(self, ctx: StrategyContext) -> list[Order]:
+        if not self.usdt:
+            return []
+        c, tg = self.config, self._targets
+        p = ctx.eth_usd()
+        min_usd = c.min_trade_usd
+        out: list[Order] = []
+        wallet_usdt = ctx.cash(WALLET, USDT) - ctx.pending_withdrawal_usd() - c.reserve_ratio * ctx.equity_usd()
+        deficits: dict[str, float] = {}
+        for v, target in tg["shorts"].items():
+            add = abs(target - ctx.perp_size(v, "ETH")) * ctx.perp_mark(v, "ETH") * ctx.cost_rate(v)
+            gap = ctx.margin_balance(v) - tg["margins"][v] - add
+            if gap > min_usd:
+                amt = min(gap, ctx.withdrawable(v))
+                if amt > min_usd:
+                    out.append(Order(Operation.TRANSFER, v, amt, USDT, to_venue=WALLET, reason="release surplus margin"))
+                    wallet_usdt += amt
+            elif gap < -min_usd:
+                deficits[v] = -gap
+        coll, debt = self._positions(ctx)
+        onchain_short = max(0.0, (tg["collateral_eth"] - coll) - (tg["debt_eth"] - debt))  # ETH to put on-chain
+        weth_target = c.gas_reserve_eth + onchain_short
+        weth_gap = ctx.cash(WALLET, WETH) - weth_target
+        swap_min = max(min_usd, c.gas_reserve_eth * p)  # the gas buffer absorbs smaller gaps (each swap burns gas)
+        if weth_gap * p > swap_min:
+            sell = weth_gap
+            out.append(Order(Operation.SWAP, "dex", sell, WETH, Side.SELL, quote=USDT, reason="WETH above target to USDT"))
+            wallet_usdt += sell * ctx.pool_price(WETH, USDT) * (1 - ctx.swap_cost_rate(WETH, USDT, sell * p))
+        for v, need in sorted(deficits.items(), key=lambda kv: -kv[1]):
+            amt = min(need, wallet_usdt)
+            if amt > min_usd:
+                out.append(Order(Operation.TRANSFER, WALLET, amt, USDT, to_venue=v, reason="top up margin"))
+                wallet_usdt -= amt
+        if weth_gap * p < -swap_min and wallet_usdt > min_usd:
+            px = ctx.pool_price(WETH, USDT)
+            cost = ctx.swap_cost_rate(WETH, USDT, -weth_gap * px)
+            qty = min(-weth_gap, wallet_usdt / (px * (1 + cost) * (1 + 1e-9)))
+            out.append(Order(Operation.SWAP, "dex", qty, WETH, Side.BUY, quote=USDT, reason="buy WETH to stake"))
+        return out
+
+    # -- increase -------------------------------------------------------------------------------------
+    def _increase(self, ctx: StrategyContext) -> list[Order]:
+        c, tg = self.config, self._targets
+        tol = self._tol_eth(ctx)
+        out: list[Order] = []
+        coll, debt = self._positions(ctx)
+        reserve_weth = c.gas_reserve_eth
+        if not self.usdt:
+            reserve_weth += ctx.pending_withdrawal_usd() + c.reserve_ratio * ctx.equity_usd() / ctx.eth_usd()
+        free = max(0.0, ctx.cash(WALLET, WETH) - reserve_weth)
+        add_debt = max(0.0, tg["debt_eth"] - debt)
+        add_coll = tg["collateral_eth"] - coll
+        if add_coll > tol:
+            fee = ctx.flash_fee_rate(AAVE) if self.levered else 0.0
+            own = min(free, max(0.0, add_coll - add_debt / (1 + fee)))
+            out += self._lever_up(ctx, own, add_debt if add_debt > tol else 0.0)
+        for v, target in tg["shorts"].items():
+            add = ctx.perp_size(v, "ETH") - target
+            if add > tol:
+                out.append(Order(Operation.PERP_TRADE, v, add, "ETH", Side.SELL, reason="raise short to target"))
+        return out
+
+    def _lever_up(self, ctx: StrategyContext, free_weth: float, add_debt: float) -> list[Order]:
+        """Stake ``free_weth`` (+ a flash loan repaid by borrowing ``add_debt``) and supply the LST."""
+        lst = self.lst
+        if not self.levered:
+            return [Order(Operation.STAKE, self.staking, free_weth, WETH, reason="stake idle WETH")] if free_weth > 0 else []
+        fee = ctx.flash_fee_rate(AAVE)
+        flash = add_debt / (1 + fee)
+        stake = free_weth + flash
+        r = ctx.eth_per_unit(lst)
+        supply = stake / r * (1 - 1e-9) + ctx.cash(WALLET, lst)
+        gid = self._gid(ctx, "lever")
+        legs: list[tuple[Operation, str, float, str]] = []
+        if flash > 0:
+            legs.append((Operation.FLASH_BORROW, AAVE, flash, WETH))
+        if stake > 0:
+            legs.append((Operation.STAKE, self.staking, stake, WETH))
+        if supply > 0:
+            legs.append((Operation.SUPPLY, AAVE, supply, lst))
+        if flash > 0:
+            legs.append((Operation.BORROW, AAVE, flash * (1 + fee), WETH))
+            legs.append((Operation.FLASH_REPAY, AAVE, flash * (1 + fee), WETH))
+        return [Order(op, venue, amt, tok, execution_mode=ExecutionMode.ATOMIC, atomic_group_id=gid, sequence_in_group=k,
+                      reason="lever up to target") for k, (op, venue, amt, tok) in enumerate(legs)]
+
+    # -- standard actions -----------------------------------------------------------------------------
+    def entry_full(self, ctx: StrategyContext) -> list[Order]:
+        return self.decide(ctx).orders
+
+    def entry_partial(self, ctx: StrategyContext) -> list[Order]:
+        return self.decide(ctx).orders
+
+    def exit_partial(self, ctx: StrategyContext) -> list[Order]:
+        """Risk reduction (also the risk override's): re-target to the current equity, then cover shorts on
+        venues whose margin ratio is below the floor in proportion; reduce and move passes only."""
+        if self._step != ctx.step or self._targets is None:
+            self._step = ctx.step
+            self._targets = self._compute_targets(ctx)
+            for v in self.perps:
+                mr = ctx.margin_ratio(v)
+                if mr is not None and mr < self.config.margin_ratio_floor:
+                    self._targets["shorts"][v] = ctx.perp_size(v, "ETH") * max(mr, 0.0) / self.config.margin_ratio_floor
+        return self._reduce(ctx) or self._move(ctx)
+
+    def exit_full(self, ctx: StrategyContext) -> list[Order]:
+        """Close everything: cover all shorts, repay all debt and sell all LST for WETH (one flash-loan
+        transaction when levered)."""
+        out: list[Order] = []
+        for v in self.perps:
+            s = ctx.perp_size(v, "ETH")
+            if s < 0:
+                out.append(Order(Operation.PERP_TRADE, v, -s, "ETH", Side.BUY, reason="exit"))
+        coll, debt = self._positions(ctx)
+        if coll > 0 or debt > 0:
+            if self.levered:
+                out += self._delever(ctx, debt, coll)
+            elif ctx.cash(WALLET, self.lst) > 0:
+                out.append(Order(Operation.SWAP, "dex", ctx.cash(WALLET, self.lst), self.lst, Side.SELL, quote=WETH,
+                                 reason="exit"))
+        return out
+
+    def sell_dust(self, ctx: StrategyContext) -> list[Order]:
+        """Sell reward tokens (EIGEN, ETHFI) for WETH when worth more than ``dust_delta`` x equity."""
+        eq = ctx.equity_usd()
+        out = []
+        for tok in REWARD_TOKENS:
+            q = ctx.cash(WALLET, tok) if self.config.rewards == "base_and_restaking" else 0.0
+            if q > 0 and q * ctx.price_usd(tok) > self.config.dust_delta * eq:
+                out.append(Order(Operation.SWAP, "dex", q, tok, Side.SELL, quote=WETH, reason="sell reward tokens"))
+        return out
