@@ -80,7 +80,7 @@ class ExecutionManager:
             if open_loans:
                 failed = Trade(group[-1], self.grid_list[i], TradeStatus.REJECTED, error_code="EXEC-003",
                                error=f"flash loan not repaid by the end of the group: {open_loans}")
-        units = tx_gas_units([tr.gas_units for tr in done], self.tx_base_gas)
+        units = tx_gas_units([tr.gas_units if tr.ok else self._leg_units(tr.order) for tr in done], self.tx_base_gas)
         if failed is None:
             gas_usd = self._pay_gas(group[0].venue, units, i)
             return [replace(tr, gas_usd=gas_usd) if k == 0 else tr for k, tr in enumerate(done)]
@@ -93,6 +93,11 @@ class ExecutionManager:
         reason = f"atomic group {group[0].atomic_group_id} failed at leg {leg}: {failed.error}"
         return [Trade(x, self.grid_list[i], TradeStatus.FAILED, error_code=failed.error_code or "EXEC-001", error=reason,
                       gas_usd=gas_usd if k == 0 else 0.0) for k, x in enumerate(group)]
+
+    def _leg_units(self, order: Order) -> int:
+        """Gas of a leg that reverted: the call still ran up to the revert."""
+        venue = self.venues.get(order.venue)
+        return venue.gas_units(order.operation) if venue is not None and hasattr(venue, "gas_units") else 0
 
     def _pay_gas(self, venue: str, units: int, i: int) -> float:
         if not units or self.gas is None:

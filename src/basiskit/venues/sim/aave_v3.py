@@ -226,6 +226,10 @@ class AaveV3:
             "loss_usd": loss, "health_factor_after": self.health_factor(i)})
 
     # -- orders ---------------------------------------------------------------------------------------
+    def gas_units(self, operation: Operation) -> int:
+        """Gas units of ``operation`` as a whole transaction (config)."""
+        return self.params.gas_units.get(operation.value, 0)
+
     def gas_cost(self, operation: Operation, i: int) -> float:
         return self.gas.cost_usd(self.params.gas_units[operation.value], i)
 

@@ -123,6 +123,9 @@ class Dex:
                      fee_currency=quote, gas_usd=gas_usd, gas_units=units,
                      position_deltas={(w, base): d_base, (w, quote): d_quote})
 
+    def gas_units(self, operation: Operation) -> int:
+        return self.params.gas_units.get("swap", 0) if operation is Operation.SWAP else 0
+
     def gas_cost(self, operation: Operation, i: int) -> float:
         return self.gas.cost_usd(self.params.gas_units["swap"], i)
 

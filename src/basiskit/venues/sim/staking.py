@@ -106,6 +106,9 @@ class Staking:
         return Trade(order, t, TradeStatus.FILLED, executed_amount=a, price=price, fee=fee_eth, fee_currency=ETH,
                      gas_usd=gas_usd, gas_units=units, position_deltas=deltas)
 
+    def gas_units(self, operation: Operation) -> int:
+        return self.params.gas_units.get(operation.value, 0)
+
     def gas_cost(self, operation: Operation, i: int) -> float:
         return self.gas.cost_usd(self.params.gas_units[operation.value], i)
 

@@ -1,0 +1,150 @@
+"""AAVE borrowing, flash-loan atomic groups and the leveraged book on market data built by the test.
+
+Rules of the built data: hourly grid; ETH/USD constant 2,000; weETH/ETH rate ``1.05 e^{y t}``, weETH
+liquidity index ``e^{s t}``, WETH variable borrow index ``e^{b t}`` (t in years, continuously
+compounded constant rates); gas price as given; the weETH/WETH pool at the exchange rate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from basiskit.data.market import MarketFrame
+from basiskit.domain.orders import ExecutionMode, Operation, Order
+from basiskit.domain.trades import TradeStatus
+from basiskit.engine.backtest import simulate
+from basiskit.engine.clock import SECONDS_PER_YEAR, to_ns
+from basiskit.engine.execution import ExecutionManager
+from basiskit.engine.assembly import build_venues
+from basiskit.strategies.registry import build_strategy, load_mode_config
+from basiskit.venues.ledger import Attribution, Ledger
+
+ETH_USD = 2000.0
+HOUR_NS = 3600 * 10**9
+
+
+def built_frame(hours: int, y: float, s: float, b: float, gwei: float = 0.0, start: str = "2024-06-01") -> MarketFrame:
+    grid = to_ns(start) + np.arange(hours + 1, dtype=np.int64) * HOUR_NS
+    t = (grid - grid[0]) / 1e9 / SECONDS_PER_YEAR
+    rate = 1.05 * np.exp(y * t)
+    return MarketFrame(grid=grid, series={
+        "eth.usd.oracle": [ETH_USD] * len(grid),
+        "eth.usdt": [ETH_USD] * len(grid),
+        "lst.weETH.eth": rate.tolist(),
+        "aave.weETH.liquidity_index": np.exp(s * t).tolist(),
+        "aave.WETH.variable_borrow_index": np.exp(b * t).tolist(),
+        "pool.weETHWETH": rate.tolist(),
+        "gas.gwei": [gwei] * len(grid),
+    })
+
+
+def no_flash_fee(venues) -> None:
+    venues.accounts["aave_v3"]._fee = 0.0
+
+
+@pytest.mark.parametrize("t", [0.5, 0.8, 0.9])
+def test_levered_return_is_y_plus_s_minus_bt_over_one_minus_t(t):
+    y, s, b = 0.030, 0.001, 0.022
+    cfg = load_mode_config("eth_leveraged", {"target_ltv": t, "ltv_band": 1e-7, "min_trade_usd": 0,
+                                             "onchain_min_trade_fraction": 0, "gas_reserve_eth": 0,
+                                             "risk": {"override": False}})
+    hours = 24 * 365
+    frame = built_frame(hours, y, s, b)
+    capital = 1000.0
+    sim = simulate(cfg, build_strategy(cfg), frame, capital, patch_venues=no_flash_fee)
+    equity_eth = np.asarray(sim.loop.equity) / ETH_USD
+    years = hours * 3600 / SECONDS_PER_YEAR
+    growth = math.log(equity_eth[-1] / capital) / years  # continuously compounded, per year
+    assert equity_eth[0] == pytest.approx(capital, rel=1e-12)  # no costs at entry
+    assert growth == pytest.approx((y + s - b * t) / (1 - t), abs=1e-6)
+    assert max(sim.loop.ltv[1:]) == pytest.approx(t, abs=1e-6)
+    assert sum(1 for tr in sim.loop.trades if not tr.ok) == 0
+
+
+def _setup(gwei: float):
+    cfg = load_mode_config("eth_leveraged", {"target_ltv": 0.85})
+    strategy = build_strategy(cfg)
+    frame = built_frame(3, 0.03, 0.001, 0.02, gwei=gwei)
+    ledger, attr = Ledger(), Attribution()
+    venues = build_venues(strategy.requirements(), frame, ledger, attr)
+    ledger.add("wallet", "WETH", 10.0)
+    for v in venues.accounts.values():
+        v.accrue(0)
+    ex = ExecutionManager(venues.accounts, venues.transfers, ledger, attr, frame.grid.tolist(), venues.gas)
+    return venues, ledger, attr, ex
+
+
+def _loop_group(borrow: float, gid: str = "g1") -> list[Order]:
+    rate = 1.05
+    legs = [(Operation.FLASH_BORROW, "aave_v3", 40.0, "WETH"), (Operation.STAKE, "etherfi", 50.0, "WETH"),
+            (Operation.SUPPLY, "aave_v3", 50.0 / rate, "weETH"), (Operation.BORROW, "aave_v3", borrow, "WETH"),
+            (Operation.FLASH_REPAY, "aave_v3", 40.02, "WETH")]
+    return [Order(op, v, a, tok, execution_mode=ExecutionMode.ATOMIC, atomic_group_id=gid, sequence_in_group=k)
+            for k, (op, v, a, tok) in enumerate(legs)]
+
+
+@pytest.mark.parametrize("gwei", [0.0, 20.0])
+def test_atomic_group_whose_borrow_breaks_max_ltv_changes_no_balance_but_pays_gas(gwei):
+    venues, ledger, attr, ex = _setup(gwei)
+    aave, staking = venues.accounts["aave_v3"], venues.accounts["etherfi"]
+    before = (ledger.snapshot(), aave.state(), staking.state(), dict(attr.total))
+    # 50 ETH of weETH collateral, E-mode max LTV 93 %: borrowing 48 ETH is 96 %
+    trades = ex.execute(_loop_group(borrow=48.0), 0)
+    assert [tr.status for tr in trades] == [TradeStatus.FAILED] * 5
+    assert all("max LTV" in tr.error and "leg 3" in tr.error for tr in trades)
+    units = 90_000 + 150_000 + 180_000 + 250_000 - 3 * 21_000  # one transaction up to the failing leg
+    gas_eth = units * gwei * 1e-9
+    after = ledger.snapshot()
+    assert after.pop(("wallet", "WETH")) == pytest.approx(10.0 - gas_eth, rel=1e-12)
+    snap = dict(before[0])
+    snap.pop(("wallet", "WETH"))
+    assert after == snap
+    assert aave.state() == before[1] and staking.state() == before[2]
+    assert attr.total["gas"] == pytest.approx(-gas_eth * ETH_USD, rel=1e-12)
+    assert {k: v for k, v in attr.total.items() if k != "gas"} == {k: v for k, v in before[3].items() if k != "gas"}
+
+
+def test_the_same_group_within_max_ltv_fills_and_pays_gas_once():
+    venues, ledger, attr, ex = _setup(20.0)
+    aave = venues.accounts["aave_v3"]
+    trades = ex.execute(_loop_group(borrow=40.02), 0)
+    assert all(tr.ok for tr in trades)
+    units = 90_000 + 150_000 + 180_000 + 250_000 + 21_000 - 4 * 21_000
+    assert attr.total["gas"] == pytest.approx(-units * 20e-9 * ETH_USD, rel=1e-12)
+    assert attr.total["flash_fees"] == pytest.approx(-0.02 * ETH_USD, rel=1e-9)  # 5 bps of 40 WETH
+    assert aave.borrowed("WETH", 0) == pytest.approx(40.02)
+    assert aave.ltv(0) == pytest.approx(40.02 / 50.0)
+    assert aave.health_factor(0) == pytest.approx(50.0 * 0.95 / 40.02)  # E-mode liquidation threshold 95 %
+
+
+def test_a_flash_loan_left_open_fails_the_group():
+    venues, ledger, attr, ex = _setup(0.0)
+    group = _loop_group(borrow=40.02)[:-1]  # no flash_repay
+    before = ledger.snapshot()
+    trades = ex.execute(group, 0)
+    assert all(tr.status is TradeStatus.FAILED for tr in trades)
+    assert "not repaid" in trades[0].error
+    assert ledger.snapshot() == before
+
+
+def test_liquidation_follows_the_aave_close_factor_and_bonus():
+    """Debt pushed above the liquidation threshold: half the debt is repaid (HF >= 0.95) and collateral worth
+    the repaid debt x (1 + 1 % E-mode bonus) is seized; the loss is the bonus on the repaid debt."""
+    venues, ledger, attr, ex = _setup(0.0)
+    aave = venues.accounts["aave_v3"]
+    assert all(tr.ok for tr in ex.execute(_loop_group(borrow=40.02), 0))
+    aave.scaled_debt["WETH"] *= 48.5 / 40.02  # as if the debt had grown to 48.5 ETH: HF = 47.5/48.5 < 1
+    hf = aave.health_factor(1)
+    assert 0.95 < hf < 1
+    events = aave.accrue(1)
+    (ev,) = [e for e in events if e.kind == "liquidation"]
+    debt = aave.borrow_index["WETH"][1] * (aave.scaled_debt["WETH"]) + ev.data["debt_repaid"]
+    assert ev.data["close_factor"] == 0.5
+    assert ev.data["debt_repaid"] == pytest.approx(0.5 * debt, rel=1e-12)
+    rate = aave.prices.eth("weETH", 1)
+    assert ev.data["collateral_seized"] * rate == pytest.approx(ev.data["debt_repaid"] * 1.01, rel=1e-12)
+    assert ev.data["loss_usd"] == pytest.approx(ev.data["debt_repaid"] * 0.01 * ETH_USD, rel=1e-9)
+    assert attr.total["liquidation"] == pytest.approx(-ev.data["loss_usd"], rel=1e-12)
