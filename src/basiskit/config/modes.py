@@ -54,3 +54,36 @@ class Shock(BaseModel):
 
 
 ModeConfig.model_rebuild()
+
+
+def parse_shock(text: str) -> dict:
+    """``--shock`` text to a ``shock`` config mapping.
+
+    Forms: ``eth_price:-0.3@2024-06-10T00:00`` (relative change) and
+    ``borrow_rate:4@2024-06-10T00:00`` or ``borrow_rate:4@2024-06-10T00:00/168h`` (multiplier, duration;
+    reserve WETH unless ``borrow_rate:wstETH:4@...``).
+
+    Raises:
+        ValueError: naming the expected form.
+    """
+    form = "expected eth_price:CHANGE@TIME or borrow_rate[:TOKEN]:MULTIPLIER@TIME[/HOURSh]"
+    head, sep, when = text.partition("@")
+    parts = head.split(":")
+    if not sep or len(parts) < 2:
+        raise ValueError(f"--shock {text!r}: {form}")
+    hours = None
+    if "/" in when:
+        when, _, dur = when.partition("/")
+        hours = float(dur.rstrip("h"))
+    try:
+        if parts[0] == "eth_price" and len(parts) == 2:
+            return {"kind": "eth_price", "change": float(parts[1]), "at": when}
+        if parts[0] == "borrow_rate" and len(parts) in (2, 3):
+            out = {"kind": "borrow_rate", "multiplier": float(parts[-1].lstrip("x")), "at": when,
+                   "token": parts[1] if len(parts) == 3 else "WETH"}
+            if hours is not None:
+                out["hours"] = hours
+            return out
+    except ValueError:
+        pass
+    raise ValueError(f"--shock {text!r}: {form}")
