@@ -54,8 +54,7 @@ class RiskMonitor:
             delta += onchain_eth * self.eth_usd[i]
             eth += onchain_eth
         for v in self.aave:
-            self.health_factors[v.name] = v.health_factor(i)
-            self.ltvs[v.name] = v.ltv(i)
+            self.health_factors[v.name], self.ltvs[v.name] = v.risk_readings(i)
         self.net_delta_usd = delta
         self.net_eth = eth
         return self

@@ -144,6 +144,13 @@ class AaveV3:
         coll, _, _, debt = self._totals(i)
         return debt / coll if coll > 0 else (INF if debt > 0 else 0.0)
 
+    def risk_readings(self, i: int) -> tuple[float, float]:
+        """(health factor, LTV) at step i from one pass over the reserves."""
+        coll, _, weighted, debt = self._totals(i)
+        if debt <= 0:
+            return INF, 0.0
+        return weighted / debt, (debt / coll if coll > 0 else INF)
+
     def max_ltv(self, token: str, i: int) -> float:
         return self._risk_params(token, i)[0]
 

@@ -40,36 +40,41 @@ class RestakingRewards:
         self.credited = [False] * len(self.dists)
         self.credits: list[tuple[int, str, float, float, int]] = []  # (t, token, amount, usd, source line)
         self._last_t: int | None = None
+        self._open = sorted(range(len(self.dists)), key=lambda k: self.dists[k].start_ns)
         attribution.bucket(name)
 
     def accrue(self, i: int) -> list[Event]:
         t = self.grid_list[i]
         t0, self._last_t = self._last_t, t
         events: list[Event] = []
-        if t0 is not None and t > t0:
-            held = self.eeth_held(i)
-            if held > 0:
-                for k, d in enumerate(self.dists):
-                    lo, hi = max(t0, d.start_ns), min(t, d.end_ns)
-                    if hi > lo and not self.credited[k]:
-                        self.accrued[k] += held * (hi - lo) / (d.end_ns - d.start_ns)
-        for k, d in enumerate(self.dists):
-            if not self.credited[k] and t >= d.payout_ns and t0 is not None:
-                self.credited[k] = True
-                share = self.accrued[k]
-                if share <= 0:
-                    continue
-                if math.isnan(d.per_eeth):
-                    amount = share * d.per_eeth_eth_value / self.prices.eth(d.token, i)
-                else:
-                    amount = share * d.per_eeth
-                self.prices.check(d.token, i)
-                usd = amount * self.prices.usd(d.token, i)
-                self.ledger.add(self.wallet, d.token, amount)
-                self.attr.add(RESTAKING_REWARDS, self.name, usd)
-                self.credits.append((t, d.token, amount, usd, d.line))
-                events.append(Event(t, self.name, "restaking_reward", {"token": d.token, "amount": amount, "usd": usd,
-                                                                       "eeth_weighted": share, "source_line": d.line}))
+        if t0 is None:
+            return events
+        held = None
+        for k in self._open:  # uncredited distributions, by window start
+            d = self.dists[k]
+            if d.start_ns >= t:
+                break
+            lo, hi = max(t0, d.start_ns), min(t, d.end_ns)
+            if hi > lo:
+                if held is None:
+                    held = self.eeth_held(i)
+                if held > 0:
+                    self.accrued[k] += held * (hi - lo) / (d.end_ns - d.start_ns)
+        for k in [k for k in self._open if t >= self.dists[k].payout_ns]:
+            self._open.remove(k)
+            self.credited[k] = True
+            d = self.dists[k]
+            share = self.accrued[k]
+            if share <= 0:
+                continue
+            amount = share * d.per_eeth_eth_value / self.prices.eth(d.token, i) if math.isnan(d.per_eeth) else share * d.per_eeth
+            self.prices.check(d.token, i)
+            usd = amount * self.prices.usd(d.token, i)
+            self.ledger.add(self.wallet, d.token, amount)
+            self.attr.add(RESTAKING_REWARDS, self.name, usd)
+            self.credits.append((t, d.token, amount, usd, d.line))
+            events.append(Event(t, self.name, "restaking_reward", {"token": d.token, "amount": amount, "usd": usd,
+                                                                   "eeth_weighted": share, "source_line": d.line}))
         return events
 
     def withdrawable(self, token: str, i: int) -> float:
@@ -83,8 +88,9 @@ class RestakingRewards:
         return 0.0
 
     def state(self):
-        return list(self.accrued), list(self.credited), len(self.credits), self._last_t
+        return list(self.accrued), list(self.credited), len(self.credits), self._last_t, list(self._open)
 
     def restore(self, state) -> None:
-        self.accrued, self.credited, n, self._last_t = list(state[0]), list(state[1]), state[2], state[3]
+        self.accrued, self.credited, n, self._last_t, self._open = (list(state[0]), list(state[1]), state[2], state[3],
+                                                                    list(state[4]))
         del self.credits[n:]
