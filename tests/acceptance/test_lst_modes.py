@@ -112,7 +112,8 @@ def _series_unix(source_dir, pattern: str) -> dict[datetime, float]:
 def test_every_lst_mode_runs_over_the_whole_period_and_reconciles(catalog, mode):
     share = "USDT" if mode.startswith("usdt") else "ETH"
     capital = 100_000.0 if share == "USDT" else 50.0
-    s = run_backtest(BacktestRequest(mode, *WHOLE, capital), catalog).summary
+    out = run_backtest(BacktestRequest(mode, *WHOLE, capital), catalog)
+    s = out.summary
     assert s["share_class"] == share
     assert s["steps"] == 12001
     tol = s["reconciliation"]["tolerance"]
@@ -121,6 +122,12 @@ def test_every_lst_mode_runs_over_the_whole_period_and_reconciles(catalog, mode)
     assert s["liquidations"] == 0
     assert s["failed_orders"] == 0
     assert s["total_return"] > 0
+    if mode == "eth_leveraged_restaking":
+        assert s["attribution"]["restaking_rewards"] > 0
+        sold = {tr.order.token for tr in out.loop.trades if tr.ok and tr.order.reason == "sell reward tokens"}
+        assert sold == {"EIGEN", "ETHFI"}
+        entry = [tr for tr in out.loop.trades if tr.timestamp == out.loop.times[0]]
+        assert {tr.order.atomic_group_id for tr in entry} == {entry[0].order.atomic_group_id}  # one flash-loan transaction
 
 
 def test_usdt_market_neutral_keeps_net_eth_delta_within_its_threshold(catalog, tmp_path):

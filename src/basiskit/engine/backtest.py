@@ -171,7 +171,8 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
     override = RiskOverride(config.risk, monitor) if config.risk.override else None
     ctx = EngineContext(venues.accounts, grid_list, monitor, venues.prices)
     engine = Engine(grid_list, venues.accounts, strategy, execution, monitor, gate, ledger, attr, deposits or {},
-                    withdrawals or {}, cash_token=cash_token, override=override, record_attribution=eth_class, ctx=ctx)
+                    withdrawals or {}, cash_token=cash_token, override=override, record_attribution=eth_class, ctx=ctx,
+                    reserve_ratio=getattr(config, "reserve_ratio", 0.0))
     n = len(grid_list)
     cb = (lambda i: progress(i, n)) if progress else None
     t0 = time.perf_counter()

@@ -9,7 +9,8 @@
         risk gate                      returns orders (max ``max_passes``), each pass executed before
         execution manager              the next so the strategy sees its fills
         pay out withdrawals         from the wallet, as far as cash allows (rest stays pending)
-        record equity point, events
+        record equity point, events; reserve_low when wallet cash falls below 95 % of reserve_ratio x
+                                    equity (once, re-armed when the reserve is back at target)
 
 Only this module reads the clock. Equity is the sum of every venue account's value in USD(T);
 deposits and withdrawals move the share-class token (USDT, or WETH for the ETH share class) at the
@@ -32,6 +33,9 @@ from basiskit.strategies.base import BaseStrategy, Decision
 from basiskit.venues.ledger import Attribution, Ledger
 
 
+RESERVE_LOW_FRACTION = 0.95  # hysteresis: equity moves make cash flicker around an exact target
+
+
 @dataclass
 class LoopResult:
     times: list[int] = field(default_factory=list)
@@ -52,7 +56,7 @@ class Engine:
                  monitor: RiskMonitor, gate: RiskGate, ledger: Ledger, attribution: Attribution,
                  deposits: dict[int, float], withdrawals: dict[int, float], wallet: str = "wallet",
                  max_passes: int = 6, cash_token: str = "USDT", override=None, record_attribution: bool = False,
-                 ctx: EngineContext | None = None) -> None:
+                 ctx: EngineContext | None = None, reserve_ratio: float = 0.0) -> None:
         self.grid = grid_list
         self.venues = venues
         self.strategy = strategy
@@ -68,6 +72,7 @@ class Engine:
         self.cash_token = cash_token
         self.override = override
         self.record_attribution = record_attribution
+        self.reserve_ratio = reserve_ratio  # share-class cash / equity the wallet should keep (reserve_low events)
         self.ctx = ctx or EngineContext(venues, grid_list, monitor)
 
     def run(self, progress: Callable[[int], None] | None = None, progress_every: int = 0) -> LoopResult:
@@ -87,6 +92,7 @@ class Engine:
         override = self.override
         record_attr = self.record_attribution
         unit_usd = (lambda i: 1.0) if cash_tok == "USDT" else (lambda i: monitor.eth_usd[i])
+        reserve_ratio, reserve_was_low = self.reserve_ratio, False
         for i, t in enumerate(self.grid):
             if deposits and i in deposits:
                 amt = deposits[i]
@@ -142,7 +148,17 @@ class Engine:
                     events.append(Event(t, "engine", "withdrawal_paid", {"amount": paid, "token": cash_tok,
                                                                          "still_pending": pending_w}))
                     ctx._invalidate()
-            eq_out.append(ctx.equity_usd())  # sum of venue values; cached if the strategy already asked
+            eq = ctx.equity_usd()  # sum of venue values; cached if the strategy already asked
+            eq_out.append(eq)
+            if reserve_ratio:
+                have, want = ledger.get(wallet, cash_tok) * unit_usd(i), reserve_ratio * eq
+                if have < want * RESERVE_LOW_FRACTION and not reserve_was_low:
+                    events.append(Event(t, "risk", "reserve_low", {
+                        "cash": ledger.get(wallet, cash_tok), "token": cash_tok,
+                        "target": want / unit_usd(i), "reserve_ratio": reserve_ratio}))
+                    reserve_was_low = True
+                elif have >= want:
+                    reserve_was_low = False
             dep_out.append(net_deposits)
             delta_out.append(monitor.net_delta_usd)
             for name, out in mr_out:

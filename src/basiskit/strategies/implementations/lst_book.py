@@ -170,6 +170,8 @@ class LstBook(BaseStrategy):
             idle_usd -= c.gas_reserve_eth * p
         if idle_usd > min_usd:
             return Action.ENTRY_PARTIAL, f"deploy {idle_usd:.2f} USD of idle cash"
+        if c.reserve_ratio and -idle_usd > 0.5 * c.reserve_ratio * eq:
+            return Action.EXIT_PARTIAL, f"cash reserve {c.reserve_ratio * eq + idle_usd:.2f} USD below half its target"
         if not c.rebalance:
             return None
         for v in self.perps:
@@ -338,7 +340,9 @@ class LstBook(BaseStrategy):
         if add_coll > tol:
             fee = ctx.flash_fee_rate(AAVE) if self.levered else 0.0
             own = min(free, max(0.0, add_coll - add_debt / (1 + fee)))
-            out += self._lever_up(ctx, own, add_debt if add_debt > tol else 0.0)
+            add_debt = add_debt if add_debt > tol else 0.0
+            if own > tol or add_debt > 0:  # else the gap is costs already paid: nothing worth a transaction
+                out += self._lever_up(ctx, own, add_debt)
         for v, target in tg["shorts"].items():
             add = ctx.perp_size(v, "ETH") - target
             if add > tol:
