@@ -125,3 +125,34 @@ def test_atomic_group_is_all_or_nothing():
     assert [t.status for t in trades] == [TradeStatus.FILLED, TradeStatus.FILLED, TradeStatus.REJECTED]
     assert ledger.get("x.spot", "BTC") == 4.0
     assert attr.total["fees"] == pytest.approx(-0.4)
+
+
+def test_a_delayed_transfer_is_in_transit_then_lands_and_equity_never_jumps():
+    from basiskit.domain.orders import Operation, Order
+    from basiskit.venues.ledger import Attribution, Ledger
+    from basiskit.venues.sim.transfer import Transfers
+
+    class Account:
+        def __init__(self, name, ledger):
+            self.name, self.ledger = name, ledger
+
+        def withdrawable(self, token, i):
+            return self.ledger.get(self.name, token)
+
+    ledger, attr = Ledger(), Attribution()
+    ledger.add("wallet", "USDT", 1000.0)
+    hour = 3600 * 10**9
+    grid = [0, hour, 2 * hour, 3 * hour]
+    accounts = {"wallet": Account("wallet", ledger), "bybit.perp": Account("bybit.perp", ledger)}
+    tr = Transfers(accounts, {"wallet": 1.0}, ledger, attr, grid, delays_s={"wallet": 2 * 3600})
+    fill = tr.execute(Order(Operation.TRANSFER, "wallet", 400.0, "USDT", to_venue="bybit.perp"), 0)
+    assert fill.ok
+    total = lambda i: ledger.get("wallet", "USDT") + ledger.get("bybit.perp", "USDT") + tr.value_usd(i)  # noqa: E731
+    assert ledger.get("wallet", "USDT") == 599.0 and tr.value_usd(0) == 400.0 and total(0) == 999.0
+    assert tr.accrue(1) == [] and ledger.get("bybit.perp", "USDT") == 0.0
+    (ev,) = tr.accrue(2)
+    assert ev.kind == "transfer_arrived" and ledger.get("bybit.perp", "USDT") == 400.0 and tr.value_usd(2) == 0.0
+    assert total(2) == 999.0 and attr.total["fees"] == -1.0
+    ledger.add("wallet", "WETH", 20.0)
+    refused = tr.execute(Order(Operation.TRANSFER, "wallet", 10.0, "WETH", to_venue="bybit.perp"), 2)
+    assert not refused.ok and "USDT only" in refused.error
