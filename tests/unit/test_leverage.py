@@ -148,3 +148,20 @@ def test_liquidation_follows_the_aave_close_factor_and_bonus():
     assert ev.data["collateral_seized"] * rate == pytest.approx(ev.data["debt_repaid"] * 1.01, rel=1e-12)
     assert ev.data["loss_usd"] == pytest.approx(ev.data["debt_repaid"] * 0.01 * ETH_USD, rel=1e-9)
     assert attr.total["liquidation"] == pytest.approx(-ev.data["loss_usd"], rel=1e-12)
+
+
+def test_unstaking_goes_through_the_withdrawal_queue_at_the_request_rate():
+    venues, ledger, attr, ex = _setup(0.0)
+    staking = venues.accounts["etherfi"]
+    assert ex.execute([Order(Operation.STAKE, "etherfi", 10.0, "WETH")], 0)[0].ok
+    weeth = ledger.get("wallet", "weETH")
+    assert weeth == pytest.approx(10.0 / 1.05)  # minted at the exchange rate
+    staking.delay_ns = 2 * HOUR_NS
+    assert ex.execute([Order(Operation.UNSTAKE, "etherfi", weeth, "weETH")], 1)[0].ok
+    rate_1 = staking.rate(1)
+    assert ledger.get("wallet", "weETH") == 0.0 and staking.queued_eth() == pytest.approx(weeth * rate_1)
+    assert staking.value_usd(1) == pytest.approx(weeth * rate_1 * ETH_USD)
+    assert staking.accrue(2) == []  # not claimable yet
+    (claim,) = staking.accrue(3)
+    assert claim.kind == "withdrawal_claimed"
+    assert ledger.get("wallet", "WETH") == pytest.approx(weeth * rate_1)  # no yield while queued
