@@ -148,3 +148,13 @@ def test_usdt_market_neutral_keeps_net_eth_delta_within_its_threshold(catalog, t
     target, band = run.outcome.config.target_ltv, run.outcome.config.ltv_band
     assert max(ltv) <= target + band + 0.01
     assert json.loads((tmp_path / "umn" / "summary.json").read_text())["reconciliation"]["difference"] <= 0.01
+
+
+@pytest.mark.parametrize("mode", ["eth_staking_only", "eth_leveraged"])
+def test_eth_share_class_deposits_and_withdrawals_reconcile_in_eth(catalog, mode):
+    req = BacktestRequest(mode, "2024-06-01", "2024-09-01", 100.0, deposits=(("2024-07-01", 10.0),),
+                          withdrawals=(("2024-08-01", 20.0),))
+    s = run_backtest(req, catalog).summary
+    assert s["net_deposits"] == pytest.approx(-10.0)  # ETH: paid in full
+    assert sum(s["attribution"].values()) == pytest.approx(s["final_equity"] - 100.0 + 10.0, abs=s["reconciliation"]["tolerance"])
+    assert 0 < s["total_return"] < 0.05

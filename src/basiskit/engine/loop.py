@@ -1,8 +1,8 @@
 """The loop: one pass of the shared clock.
 
     for each step i:
-        deposits/withdrawal requests due at t_i
         venues.accrue(i)            funding settlements, interest (index), revaluation, liquidations
+        deposits/withdrawal requests due at t_i
         risk monitor                net delta, margin ratios, health factors
         risk override               on a breach: exit_partial/exit_full replace decide, reduce-only
         strategy.decide(ctx)        -> Decision (action, orders, reason); repeated in passes while it
@@ -94,18 +94,19 @@ class Engine:
         unit_usd = (lambda i: 1.0) if cash_tok == "USDT" else (lambda i: monitor.eth_usd[i])
         reserve_ratio, reserve_was_low = self.reserve_ratio, False
         for i, t in enumerate(self.grid):
-            if deposits and i in deposits:
-                amt = deposits[i]
-                ledger.add(wallet, cash_tok, amt)
-                net_deposits += amt * unit_usd(i)
-                events.append(Event(t, "engine", "deposit", {"amount": amt, "token": cash_tok}))
-            if withdrawals and i in withdrawals:
-                pending_w += withdrawals[i]
-                events.append(Event(t, "engine", "withdrawal_requested", {"amount": withdrawals[i], "token": cash_tok}))
             for v in venue_list:
                 ev = v.accrue(i)
                 if ev:
                     events.extend(ev)
+            # flows after accrual: a WETH deposit must not be revalued from the previous step's price
+            if deposits and i in deposits:
+                amt = deposits[i]
+                ledger.add(wallet, cash_tok, amt)
+                net_deposits += amt  # share-class units
+                events.append(Event(t, "engine", "deposit", {"amount": amt, "token": cash_tok}))
+            if withdrawals and i in withdrawals:
+                pending_w += withdrawals[i]
+                events.append(Event(t, "engine", "withdrawal_requested", {"amount": withdrawals[i], "token": cash_tok}))
             risk = monitor.observe(i)
             ctx._at(i, pending_w)
             forced = override.check() if override is not None else None
@@ -143,7 +144,7 @@ class Engine:
                 paid = min(pending_w, max(0.0, ledger.get(wallet, cash_tok)))
                 if paid > 0.0:
                     ledger.add(wallet, cash_tok, -paid)
-                    net_deposits -= paid * unit_usd(i)
+                    net_deposits -= paid
                     pending_w -= paid
                     events.append(Event(t, "engine", "withdrawal_paid", {"amount": paid, "token": cash_tok,
                                                                          "still_pending": pending_w}))
