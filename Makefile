@@ -9,7 +9,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: run test bench install
+.PHONY: run test bench bench-api install
 install: $(STAMP)
 
 # Main job: a btc_basis backtest over the whole data period (imports ../shared/data on first use).
@@ -21,3 +21,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_loop.py
+
+# API latency with 50 concurrent clients (SQLite, then PostgreSQL at 127.0.0.1:5432); see bench/RESULTS.md.
+bench-api: $(STAMP)
+	$(PY) bench/bench_api.py
+	$(PY) bench/bench_api.py --postgres

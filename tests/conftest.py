@@ -31,3 +31,6 @@ def catalog(source_dir: Path, tmp_path_factory) -> Catalog:
     cat = Catalog(tmp_path_factory.mktemp("basiskit_home"), source_dir)
     cat.import_all()
     return cat
+
+
+from dbfixtures import db_url, pg_database, pg_url  # noqa: E402,F401  (database fixtures, see dbfixtures.py)

@@ -1,22 +1,43 @@
-"""Use cases shared by the CLI and (later) the API: import data, list modes, run a backtest.
+"""Use cases shared by the CLI and the API: import data, list modes, describe and validate a mode's
+config, check data coverage, run a backtest (synchronously, or queued in the background), and
+query or delete stored runs. The CLI and the API only parse and format; everything else is here.
 
 Paths: the data directory is ``BASISKIT_HOME`` or ``./.basiskit``; the raw data source is
-``BASISKIT_DATA_SOURCE`` or ``../shared/data`` (resolved by the catalog).
+``BASISKIT_DATA_SOURCE`` or ``../shared/data`` (resolved by the catalog). The run store is
+``BASISKIT_DATABASE_URL`` (PostgreSQL) or SQLite at ``<data dir>/basiskit.db``.
+
+Errors: every function raises ``basiskit.errors.BasiskitError`` subclasses with a registry code
+(``InvalidInput`` with the ``field`` named for bad requests; ``RunNotFound``/``RunConflict`` for run
+lookups) -- see ``basiskit.errors``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from basiskit.data.catalog import Catalog
-from basiskit.engine.backtest import BacktestOutcome, BacktestRequest, run_backtest
-from basiskit.results.export import write_equity, write_events, write_summary, write_trades
-from basiskit.strategies.registry import MODES, load_mode_config
+from basiskit.engine.backtest import BacktestInputError, BacktestRequest
+from basiskit.engine.clock import Clock, to_ns
+from basiskit.errors.exceptions import RunConflict, RunNotFound
+from basiskit.persistence.protocol import RunStore
+from basiskit.persistence.records import NewRun, Page, RunRecord, RunStatus
+from basiskit.persistence.sql import SqlRunStore
+from basiskit.persistence.url import database_url
+from basiskit.runs.background import BackgroundRunner
+from basiskit.runs.coverage import check_coverage, dataset_coverage, venues
+from basiskit.runs.execute import RunResult, execute_backtest, owner_alive, owner_id, request_json
+from basiskit.runs.validate import DEFAULT_MAX_STEPS, ValidRequest, validate_config, validate_request
+from basiskit.strategies.registry import MODES, load_mode_config, mode_entry
+
+__all__ = ["RunResult", "data_dir", "open_catalog", "import_data", "list_modes", "mode_config", "mode_requirements",
+           "validate_mode_config", "validate_backtest", "new_run_id", "backtest", "open_store", "recover_interrupted", "submit_backtest",
+           "list_runs", "get_run", "run_summary", "run_equity", "run_trades", "run_events", "delete_run"]
 
 
 def data_dir(explicit: str | Path | None = None) -> Path:
@@ -31,36 +52,159 @@ def import_data(data: str | Path | None = None, source: str | Path | None = None
     return open_catalog(data, source).import_all(progress=progress)
 
 
+# -- modes ------------------------------------------------------------------------------------------
 def list_modes() -> list[dict]:
+    """``[{"mode", "description"}]`` sorted by mode."""
     return [{"mode": m, "description": load_mode_config(m).description} for m in sorted(MODES)]
 
 
-@dataclass
-class RunResult:
-    run_id: str
-    out_dir: Path
-    outcome: BacktestOutcome
+def mode_config(mode: str) -> dict[str, Any]:
+    """``{"mode", "description", "default_config", "json_schema"}``. Raises UnknownModeError."""
+    _, model = mode_entry(mode)
+    cfg = load_mode_config(mode)
+    return {"mode": mode, "description": cfg.description, "default_config": cfg.model_dump(mode="json"),
+            "json_schema": model.model_json_schema()}
 
 
+def mode_requirements(mode: str, catalog: Catalog, start: str | None = None, end: str | None = None,
+                      max_steps: int | None = DEFAULT_MAX_STEPS, refresh: bool = True) -> dict[str, Any]:
+    """Venue accounts and datasets of ``mode`` (default config); with ``start`` and ``end`` (both or
+    neither), whether the catalog covers that period per dataset and overall (``covered``).
+
+    Raises: UnknownModeError; BacktestInputError (field ``start``/``end``) for bad or inverted dates,
+    or (field ``end``) a period of more than ``max_steps`` clock steps.
+    """
+    config = load_mode_config(mode)
+    clock = None
+    if (start is None) != (end is None):
+        missing = "end" if end is None else "start"
+        raise BacktestInputError(f"give both start and end to check coverage ({missing} is missing)", field=missing)
+    if start is not None and end is not None:
+        s, e = _parse(start, "start"), _parse(end, "end")
+        if e <= s:
+            raise BacktestInputError(f"end {end} must be after start {start}", field="end")
+        clock = Clock(s, e, config.step_seconds)
+        steps = (e - s) // (config.step_seconds * 1_000_000_000) + 1
+        if max_steps is not None and steps > max_steps:
+            raise BacktestInputError(f"end: the period {start} .. {end} has {steps:,} steps of {config.step_seconds} s; "
+                                     f"at most {max_steps:,} can be checked", field="end")
+    if refresh:  # import new or changed source files first (a server imports at start-up instead)
+        catalog.ensure_imported()
+    rows = dataset_coverage(catalog, config, clock)
+    covered = None if clock is None else all(r.covered or r.optional for r in rows)
+    return {"mode": mode, "venues": venues(config), "datasets": [asdict(r) for r in rows],
+            "period": None if clock is None else {"start": start, "end": end}, "covered": covered}
+
+
+def _parse(value: str, field: str) -> int:
+    try:
+        return to_ns(value)
+    except (ValueError, OverflowError) as exc:  # OverflowError: outside the ns range (years 1677..2262)
+        raise BacktestInputError(f"{field}: cannot use date {value!r}: {exc}", field=field) from exc
+
+
+def validate_mode_config(mode: str, overrides: dict | None = None, share_class: str | None = None):
+    """The mode's config with ``overrides`` applied, validated (errors name ``config.<key>``)."""
+    return validate_config(mode, overrides, share_class)
+
+
+def validate_backtest(req: BacktestRequest, catalog: Catalog | None = None,
+                      max_steps: int | None = DEFAULT_MAX_STEPS, refresh: bool = True) -> ValidRequest:
+    """Field-by-field validation (see ``basiskit.runs.validate``); with ``catalog``, also that the data
+    covers the period (``DataCoverageError``, DATA-002), after importing new or changed source files
+    when ``refresh``. Writes nothing."""
+    valid = validate_request(req, max_steps)
+    if catalog is not None:
+        if refresh:
+            catalog.ensure_imported()
+        check_coverage(catalog, valid.config, valid.clock)
+    return valid
+
+
+# -- running ----------------------------------------------------------------------------------------
 def new_run_id(mode: str) -> str:
     return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{mode}-{uuid.uuid4().hex[:6]}"
 
 
 def backtest(req: BacktestRequest, out_dir: str | Path | None = None, data: str | Path | None = None,
              source: str | Path | None = None, progress: Callable[[int, int], None] | None = None,
-             catalog: Catalog | None = None) -> RunResult:
-    """Run and write ``summary.json``, ``equity.csv``, ``trades.csv``, ``events.jsonl`` to ``out_dir``
-    (default ``results/<run-id>/``)."""
+             catalog: Catalog | None = None, *, store: RunStore | None = None, run_id: str | None = None,
+             origin: str = "cli") -> RunResult:
+    """Validate, run and write ``summary.json``, ``equity.csv``, ``trades.csv``, ``events.jsonl``,
+    ``events/<component>_events.jsonl`` and ``events.csv`` to ``out_dir`` (default
+    ``results/<run-id>/``); with ``store``, record the run there (nothing is recorded for a request
+    that fails validation)."""
     catalog = catalog or open_catalog(data, source)
-    run_id = new_run_id(req.mode)
-    outcome = run_backtest(req, catalog, progress)
+    validate_backtest(req, catalog, max_steps=None)
+    run_id = run_id or new_run_id(req.mode)
     out = Path(out_dir) if out_dir else Path("results") / run_id
-    out.mkdir(parents=True, exist_ok=True)
-    outcome.summary["run_id"] = run_id
-    loop = outcome.loop
-    write_summary(out / "summary.json", outcome.summary)
-    write_equity(out / "equity.csv", loop.times, loop.equity, loop.net_deposits, loop.net_delta, loop.margin_ratios,
-                 outcome.perp_names)
-    write_trades(out / "trades.csv", loop.trades)
-    write_events(out / "events.jsonl", loop.events, run_id)
-    return RunResult(run_id, out, outcome)
+    return execute_backtest(req, catalog, run_id=run_id, out_dir=out, store=store, origin=origin, progress=progress)
+
+
+def open_store(data: str | Path | None = None, url: str | None = None) -> SqlRunStore:
+    """The run store: ``url``, else ``$BASISKIT_DATABASE_URL``, else SQLite in the data dir (created,
+    migrated). Raises StoreUnavailable (STORE-001) when the database cannot be reached."""
+    d = data_dir(data)
+    if url is None and not os.environ.get("BASISKIT_DATABASE_URL"):
+        d.mkdir(parents=True, exist_ok=True)
+    return SqlRunStore(database_url(d, url))
+
+
+def recover_interrupted(store: RunStore) -> list[str]:
+    """Mark runs left ``queued``/``running`` by a process that no longer runs as ``interrupted``."""
+    return store.mark_interrupted(owner_alive)
+
+
+def submit_backtest(req: BacktestRequest, store: RunStore, runner: BackgroundRunner, catalog: Catalog,
+                    max_steps: int | None = DEFAULT_MAX_STEPS) -> RunRecord:
+    """Validate (data coverage included, on the catalog as imported; the run itself re-checks the
+    source files), record the run ``queued`` and hand it to ``runner``."""
+    validate_backtest(req, catalog, max_steps, refresh=False)
+    run_id = new_run_id(req.mode)
+    rec = store.create_run(NewRun(run_id, req.mode, request_json(req), origin="api", status=RunStatus.QUEUED,
+                                  owner=owner_id(), out_dir=str(runner.out_dir(run_id))))
+    runner.submit(run_id, req)
+    return rec
+
+
+# -- stored runs ------------------------------------------------------------------------------------
+def list_runs(store: RunStore, status: RunStatus | None = None, mode: str | None = None, limit: int = 50,
+              offset: int = 0) -> Page:
+    return store.list_runs(status, mode, limit, offset)
+
+
+def get_run(store: RunStore, run_id: str) -> RunRecord:
+    rec = store.get_run(run_id)
+    if rec is None:
+        raise RunNotFound(f"run {run_id} not found")
+    return rec
+
+
+def run_summary(store: RunStore, run_id: str) -> dict[str, Any]:
+    return store.summary(run_id)
+
+
+def run_equity(store: RunStore, run_id: str, limit: int = 1000, offset: int = 0) -> Page:
+    return store.equity(run_id, limit, offset)
+
+
+def run_trades(store: RunStore, run_id: str, limit: int = 1000, offset: int = 0) -> Page:
+    return store.trades(run_id, limit, offset)
+
+
+def run_events(store: RunStore, run_id: str, component: str | None = None, kind: str | None = None,
+               limit: int = 1000, offset: int = 0) -> Page:
+    return store.events(run_id, component, kind, limit, offset)
+
+
+def delete_run(store: RunStore, run_id: str, remove_files: bool = True) -> None:
+    """Delete the run's rows and (``remove_files``) its output folder if it holds only run files.
+    Raises RunNotFound, RunConflict (RUN-006) while it runs."""
+    rec = get_run(store, run_id)
+    if rec.status is RunStatus.RUNNING:
+        raise RunConflict(f"run {run_id} is running; delete it once it has ended", code="RUN-006")
+    store.delete_run(run_id)
+    if remove_files and rec.out_dir:
+        out = Path(rec.out_dir)
+        if out.is_dir() and out.name == run_id:  # only folders named after the run (never a user's --out)
+            shutil.rmtree(out, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -13,8 +14,11 @@ from rich.table import Table
 
 from basiskit import service
 from basiskit.config.loader import ConfigError, parse_overrides
+from basiskit.config.modes import parse_shock
 from basiskit.data.errors import DataError
 from basiskit.engine.backtest import AccountingError, BacktestInputError, BacktestRequest
+from basiskit.errors.exceptions import BasiskitError
+from basiskit.persistence.records import RunStatus
 
 app = typer.Typer(add_completion=False, help="Backtest market-neutral crypto yield strategies on real data.")
 data_app = typer.Typer(help="Data catalog.")
@@ -24,7 +28,9 @@ err = Console(stderr=True)
 
 
 def _fail(exc: Exception, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {escape(str(exc))}")
+    tag = f" [{exc.code}]" if isinstance(exc, BasiskitError) else ""
+    field = f" (field {exc.field})" if isinstance(exc, BasiskitError) and exc.field else ""
+    err.print(f"[bold red]error{escape(tag)}:[/] {escape(str(exc))}{escape(field)}")
     raise typer.Exit(code)
 
 
@@ -39,6 +45,15 @@ def _flows(items: list[str], what: str) -> tuple[tuple[str, float], ...]:
         if not sep:
             raise BacktestInputError(f"--{what} expects YYYY-MM-DD:AMOUNT, got {item!r}")
     return tuple(out)
+
+
+def _with_shock(overrides: dict, shock: str | None) -> dict:
+    if shock is None:
+        return overrides
+    try:
+        return {**overrides, "shock": parse_shock(shock)}
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 @data_app.command("import")
@@ -83,15 +98,21 @@ def backtest(mode: str = typer.Argument(..., help="strategy mode, see `basiskit 
              capital: float = typer.Option(100_000.0, help="initial capital in share-class units"),
              share_class: Optional[str] = typer.Option(None, "--share-class", help="USDT or ETH"),
              set_: list[str] = typer.Option([], "--set", help="config override key=value (repeatable)"),
+             shock: Optional[str] = typer.Option(None, help="stress scenario: eth_price:-0.3@2024-06-10T00:00 or "
+                                                             "borrow_rate:4@2024-06-10T00:00/168h"),
              deposit: list[str] = typer.Option([], help="YYYY-MM-DD:AMOUNT (repeatable)"),
              withdraw: list[str] = typer.Option([], help="YYYY-MM-DD:AMOUNT (repeatable)"),
              out: Optional[Path] = typer.Option(None, help="output folder (default results/<run-id>)"),
              data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
-             source: Optional[Path] = typer.Option(None, help="raw data folder for the first import")) -> None:
-    """Run a backtest, print its summary and write summary.json, equity.csv, trades.csv, events.jsonl."""
+             source: Optional[Path] = typer.Option(None, help="raw data folder for the first import"),
+             record: bool = typer.Option(True, help="record the run in the database ($BASISKIT_DATABASE_URL or "
+                                                     "SQLite in the data dir)")) -> None:
+    """Run a backtest, print its summary and write summary.json, equity.csv, trades.csv, events.jsonl,
+    events/<component>_events.jsonl and events.csv; record it in the run database."""
+    store = None
     try:
         req = BacktestRequest(mode=mode, start=start, end=end, capital=capital, share_class=share_class,
-                              overrides=parse_overrides(set_), deposits=_flows(deposit, "deposit"),
+                              overrides=_with_shock(parse_overrides(set_), shock), deposits=_flows(deposit, "deposit"),
                               withdrawals=_flows(withdraw, "withdraw"))
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
                       TimeRemainingColumn(), console=err, transient=True) as bar:
@@ -100,10 +121,63 @@ def backtest(mode: str = typer.Argument(..., help="strategy mode, see `basiskit 
             def progress(i: int, n: int) -> None:
                 bar.update(task, completed=i, total=n)
 
-            result = service.backtest(req, out, data_dir, source, progress)
-    except (ConfigError, DataError, BacktestInputError, AccountingError) as exc:
+            store = service.open_store(data_dir) if record else None
+            if store is not None:
+                service.recover_interrupted(store)
+            result = service.backtest(req, out, data_dir, source, progress, store=store)
+    except (ConfigError, DataError, BacktestInputError, AccountingError, BasiskitError) as exc:
         _fail(exc)
+    finally:
+        if store is not None:
+            store.close()
     print_summary(result.outcome.summary, result.out_dir)
+    console.print(f"run id {result.run_id}" + (" (recorded)" if record else ""))
+
+
+@app.command()
+def runs(status: Optional[RunStatus] = typer.Option(None, help="only runs with this status"),
+         mode: Optional[str] = typer.Option(None, help="only runs of this mode"),
+         limit: int = typer.Option(20, min=1, max=500),
+         data_dir: Optional[Path] = typer.Option(None, "--data-dir")) -> None:
+    """List recorded runs, newest first."""
+    try:
+        store = service.open_store(data_dir)
+        try:
+            page = service.list_runs(store, status, mode, limit, 0)
+        finally:
+            store.close()
+    except BasiskitError as exc:
+        _fail(exc)
+    table = Table("id", "mode", "status", "origin", "created (UTC)", "progress", "seconds", title=f"{page.total} run(s)")
+    for r in page.items:
+        prog = f"{r.progress_done}/{r.progress_total}" if r.progress_total else str(r.progress_done)
+        table.add_row(r.id, r.mode, r.status.value, r.origin, r.created_at.strftime("%Y-%m-%d %H:%M:%S"), prog,
+                      "" if r.duration_seconds is None else f"{r.duration_seconds:.2f}")
+    console.print(table)
+
+
+@app.command()
+def api(host: str = typer.Option("127.0.0.1", help="bind address; anything but loopback needs BASISKIT_API_TOKEN"),
+        port: int = typer.Option(8000, min=1, max=65535),
+        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="catalog, SQLite database and results/"),
+        source: Optional[Path] = typer.Option(None, help="raw data folder for the first import"),
+        workers: int = typer.Option(1, min=1, max=16, help="background backtest threads"),
+        log_level: str = typer.Option("info", help="uvicorn log level")) -> None:
+    """Serve the REST API (OpenAPI at /openapi.json, docs at /docs, health at /health)."""
+    import uvicorn
+
+    from basiskit.api.app import create_app
+    from basiskit.api.settings import ApiSettings
+
+    try:
+        settings = ApiSettings.from_env(service.data_dir(data_dir), host=host, source_dir=source, workers=workers)
+        application = create_app(settings)
+    except (BasiskitError, DataError, ConfigError) as exc:
+        _fail(exc)
+    # Backtests run in threads of this process: a 1 ms GIL switch interval (default 5 ms) keeps request
+    # latency low while one runs (bench/RESULTS.md); a lone backtest thread is not slowed by it.
+    sys.setswitchinterval(0.001)
+    uvicorn.run(application, host=host, port=port, log_level=log_level)
 
 
 def print_summary(s: dict, out_dir: Path) -> None:

@@ -1,0 +1,95 @@
+"""``/api/v1/backtests``: submit (runs in the background), list, status, results, delete."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from basiskit import service
+from basiskit.api.context import AppContext, ctx
+from basiskit.api.errors import responses
+from basiskit.api.routes.common import LIMIT_ROWS, LIMIT_RUNS, NAME, OFFSET, RUN_ID_PATH, clock_time, to_request
+from basiskit.api.schemas import BacktestIn, EquityPage, EventPage, RunList, RunOut, Submitted, TradePage
+from basiskit.persistence.records import RunRecord, RunStatus
+
+router = APIRouter(prefix="/api/v1", tags=["backtests"])
+
+
+def links(run_id: str) -> dict[str, str]:
+    base = f"/api/v1/backtests/{run_id}"
+    return {"self": base, "summary": f"{base}/summary", "equity": f"{base}/equity", "trades": f"{base}/trades",
+            "events": f"{base}/events"}
+
+
+def run_out(r: RunRecord) -> dict[str, Any]:
+    total = r.progress_total
+    return {"id": r.id, "kind": r.kind, "mode": r.mode, "status": r.status, "origin": r.origin,
+            "created_at": r.created_at, "started_at": r.started_at, "finished_at": r.finished_at,
+            "duration_seconds": r.duration_seconds,
+            "progress": {"done": r.progress_done, "total": total,
+                         "fraction": (r.progress_done / total) if total else None},
+            "request": r.request, "error": r.error, "out_dir": r.out_dir, "links": links(r.id)}
+
+
+@router.post("/backtests", status_code=202, response_model=Submitted, responses=responses(400, 422),
+             summary="Submit a backtest; it runs in the background (poll GET /api/v1/backtests/{id})")
+def submit(body: BacktestIn, response: Response, c: AppContext = Depends(ctx)) -> Submitted:
+    rec = service.submit_backtest(to_request(body.mode, body), c.store, c.runner, c.catalog, c.settings.max_steps)
+    response.headers["Location"] = links(rec.id)["self"]
+    return Submitted(id=rec.id, status=rec.status, links=links(rec.id))
+
+
+@router.get("/backtests", response_model=RunList, responses=responses(422), summary="List runs, newest first")
+def list_backtests(status: RunStatus | None = Query(None), mode: str | None = Query(None, pattern=NAME),
+                   limit: int = LIMIT_RUNS, offset: int = OFFSET, c: AppContext = Depends(ctx)) -> dict:
+    page = service.list_runs(c.store, status, mode, limit, offset)
+    return {"items": [run_out(r) for r in page.items], "total": page.total, "limit": limit, "offset": offset}
+
+
+@router.get("/backtests/{run_id}", response_model=RunOut, responses=responses(404, 422),
+            summary="Status, progress (steps done/total), timings, request and error of a run")
+def get_backtest(run_id: str = RUN_ID_PATH, c: AppContext = Depends(ctx)) -> dict:
+    return run_out(service.get_run(c.store, run_id))
+
+
+@router.get("/backtests/{run_id}/summary", response_model=dict[str, Any], responses=responses(404, 409, 422),
+            summary="The run's summary.json (409 until the run has finished)")
+def get_summary(run_id: str = RUN_ID_PATH, c: AppContext = Depends(ctx)) -> dict:
+    return service.run_summary(c.store, run_id)
+
+
+@router.get("/backtests/{run_id}/equity", response_model=EquityPage, responses=responses(404, 422),
+            summary="Equity points (one per clock step)")
+def get_equity(run_id: str = RUN_ID_PATH, limit: int = LIMIT_ROWS, offset: int = OFFSET,
+               c: AppContext = Depends(ctx)) -> dict:
+    page = service.run_equity(c.store, run_id, limit, offset)
+    items = [{**asdict(p), **clock_time(p.timestamp)} for p in page.items]
+    return {"items": items, "total": page.total, "limit": limit, "offset": offset}
+
+
+@router.get("/backtests/{run_id}/trades", response_model=TradePage, responses=responses(404, 422),
+            summary="Trades (one per order: fills and failures)")
+def get_trades(run_id: str = RUN_ID_PATH, limit: int = LIMIT_ROWS, offset: int = OFFSET,
+               c: AppContext = Depends(ctx)) -> dict:
+    page = service.run_trades(c.store, run_id, limit, offset)
+    items = [{**asdict(t), **clock_time(t.timestamp)} for t in page.items]
+    return {"items": items, "total": page.total, "limit": limit, "offset": offset}
+
+
+@router.get("/backtests/{run_id}/events", response_model=EventPage, responses=responses(404, 422),
+            summary="The run's event log, optionally one component or kind")
+def get_events(run_id: str = RUN_ID_PATH, component: str | None = Query(None, pattern=NAME),
+               kind: str | None = Query(None, pattern=NAME), limit: int = LIMIT_ROWS, offset: int = OFFSET,
+               c: AppContext = Depends(ctx)) -> dict:
+    page = service.run_events(c.store, run_id, component, kind, limit, offset)
+    items = [{**asdict(e), **clock_time(e.timestamp)} for e in page.items]
+    return {"items": items, "total": page.total, "limit": limit, "offset": offset}
+
+
+@router.delete("/backtests/{run_id}", status_code=204, response_class=Response, responses=responses(404, 409, 422),
+               summary="Delete a run (its rows and its results folder); 409 while it runs")
+def delete_backtest(run_id: str = RUN_ID_PATH, c: AppContext = Depends(ctx)) -> Response:
+    service.delete_run(c.store, run_id)
+    return Response(status_code=204)

@@ -1,0 +1,176 @@
+"""Plain records the run stores take and return (no SQLAlchemy objects leak out of a store).
+
+Units as in :mod:`basiskit.persistence.models`: ``timestamp`` int ns UTC (clock time), wall times
+timezone-aware UTC datetimes, money in the share-class currency (USDT), amounts in token units.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from basiskit.errors.exceptions import RunInterrupted
+
+
+class RunStatus(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def interrupted_error() -> dict[str, Any]:
+    """The error body of a run whose process stopped while it was queued or running (RUN-003)."""
+    return RunInterrupted("the process running this run stopped before it finished").to_dict()
+
+
+def clean_json(obj: Any) -> Any:
+    """``obj`` with NaN/inf floats replaced by None and keys as strings (PostgreSQL JSON rejects NaN)."""
+    if isinstance(obj, float):
+        return None if math.isnan(obj) or math.isinf(obj) else obj
+    if isinstance(obj, dict):
+        return {str(k): clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean_json(v) for v in obj]
+    return obj
+
+
+def finite_or_none(x: float | None) -> float | None:
+    return None if x is None or math.isnan(x) or math.isinf(x) else float(x)
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """A run to create. ``request``: the run request as JSON (mode, start, end, capital, overrides...)."""
+
+    id: str
+    mode: str
+    request: dict[str, Any]
+    origin: str = "api"  # cli | api
+    kind: str = "backtest"
+    status: RunStatus = RunStatus.QUEUED
+    owner: str | None = None
+    out_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    kind: str
+    mode: str
+    status: RunStatus
+    origin: str
+    request: dict[str, Any]
+    config: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    progress_done: int
+    progress_total: int | None
+    error: dict[str, Any] | None
+    out_dir: str | None
+    owner: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EquityPoint:
+    step: int
+    timestamp: int
+    equity: float | None
+    net_deposits: float | None
+    net_delta: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    seq: int
+    timestamp: int
+    venue: str
+    operation: str
+    token: str
+    side: str | None
+    amount: float
+    to_venue: str | None = None
+    atomic_group_id: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRecord:
+    seq: int
+    timestamp: int
+    venue: str
+    operation: str
+    instrument: str
+    side: str | None
+    amount: float
+    price: float | None
+    fee: float | None
+    fee_currency: str
+    gas: float | None
+    status: str
+    error_code: str | None = None
+    to_venue: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    seq: int
+    timestamp: int
+    component: str
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRecord:
+    venue: str
+    instrument: str
+    size: float
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRecord:
+    strategy_id: str
+    timestamp: int
+    kind: str  # deposit | withdrawal | transfer
+    token: str
+    amount: float
+    from_venue: str | None = None
+    to_venue: str | None = None
+    status: str = "filled"
+    run_id: str | None = None
+
+
+@dataclass
+class RunResults:
+    """Everything a finished run stores besides its summary."""
+
+    equity: list[EquityPoint] = field(default_factory=list)
+    orders: list[OrderRecord] = field(default_factory=list)
+    trades: list[TradeRecord] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
+    transfers: list[TransferRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing: ``items`` from ``offset``, ``total`` rows in all."""
+
+    items: list
+    total: int
+    limit: int
+    offset: int
