@@ -20,29 +20,15 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import re
 from pathlib import Path
 from typing import IO, Any
 
-import pandas as pd
+from basiskit.engine.clock import ns_to_iso
+from basiskit.results.export import json_safe
 
 CSV_COLUMNS = ["run_id", "seq", "timestamp", "clock_ns", "component", "kind", "data"]
 _HEAD = ("run_id", "seq", "timestamp", "clock_ns", "component", "kind")
-
-
-def _iso(ns: int) -> str:
-    return pd.Timestamp(int(ns), tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
 
 
 def component_file(component: str) -> str:
@@ -79,8 +65,8 @@ class EventLog:
         if self._files is None:
             raise ValueError("event log is closed")
         data = {(f"{k}_" if k in _HEAD else k): v for k, v in (data or {}).items()}
-        rec = {"run_id": self.run_id, "seq": self._seq, "timestamp": _iso(clock_ns), "clock_ns": int(clock_ns),
-               "component": component, "kind": kind, **_clean(data)}
+        rec = {"run_id": self.run_id, "seq": self._seq, "timestamp": ns_to_iso(clock_ns), "clock_ns": int(clock_ns),
+               "component": component, "kind": kind, **json_safe(data)}
         self._seq += 1
         line = json.dumps(rec, separators=(",", ":")) + "\n"
         if self.buffered:

@@ -211,10 +211,6 @@ def share_class_view(req: BacktestRequest, config: ModeConfig, loop: LoopResult,
     return ShareClassView("USDT", equity_usd, dep, np.asarray(loop.net_delta), dict(attr.total), p)
 
 
-def _finite(xs) -> list:
-    return [x if x is not None and np.isfinite(x) else None for x in xs]
-
-
 def _summarise(req, config, loop: LoopResult, attr: Attribution, view: ShareClassView, elapsed: float, tol_usd: float,
                catalog, specs, shocked: list[str]) -> dict:
     equity, net_dep = view.equity, view.net_deposits

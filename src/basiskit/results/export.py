@@ -18,18 +18,19 @@ TRADE_COLUMNS = ["timestamp", "venue", "operation", "instrument", "side", "amoun
                  "gas", "status", "error_code", "to_venue", "reason"]
 
 
-def _clean(obj):
+def json_safe(obj):
+    """``obj`` with NaN/inf floats as None and dict keys as strings (strict JSON)."""
     if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
         return None
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [json_safe(v) for v in obj]
     return obj
 
 
 def write_summary(path: Path, summary: dict) -> None:
-    path.write_text(json.dumps(_clean(summary), indent=2, sort_keys=False))
+    path.write_text(json.dumps(json_safe(summary), indent=2, sort_keys=False))
 
 
 def write_equity(path: Path, times: list[int], equity: list[float], net_deposits: list[float], net_delta: list[float],
@@ -67,7 +68,7 @@ def write_trades(path: Path, trades: list[Trade]) -> None:
 def write_events(path: Path, events: list[Event], run_id: str) -> None:
     with path.open("w") as fh:
         for e in events:
-            fh.write(json.dumps(_clean({"run_id": run_id, "timestamp": ns_to_iso(e.timestamp), "component": e.component,
+            fh.write(json.dumps(json_safe({"run_id": run_id, "timestamp": ns_to_iso(e.timestamp), "component": e.component,
                                         "kind": e.kind, **e.data})) + "\n")
 
 

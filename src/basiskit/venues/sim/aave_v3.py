@@ -41,7 +41,6 @@ Attribution: ``lending_interest`` (aToken growth), ``borrow_cost`` (debt growth)
 from __future__ import annotations
 
 import bisect
-import math
 from datetime import datetime, timezone
 
 from basiskit.config.venues import AaveParams
@@ -340,8 +339,3 @@ class AaveV3:
 
     def restore(self, state) -> None:
         self.scaled, self.scaled_debt, self.flash_owed, self._last_i = dict(state[0]), dict(state[1]), dict(state[2]), state[3]
-
-
-def finite(x: float) -> float | None:
-    """``x`` or None when infinite/NaN (for CSV/JSON output)."""
-    return x if math.isfinite(x) else None
