@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from basiskit.data.catalog import Catalog
-from basiskit.engine.backtest import BacktestInputError, BacktestRequest
+from basiskit.config.loader import ConfigError
+from basiskit.engine.backtest import SUPPORTED_SHARE_CLASSES, BacktestInputError, BacktestRequest
 from basiskit.engine.clock import Clock, to_ns
 from basiskit.errors.exceptions import RunConflict, RunNotFound
 from basiskit.persistence.protocol import RunStore
-from basiskit.persistence.records import NewRun, Page, RunRecord, RunStatus
+from basiskit.persistence.records import EquityPoint, NewRun, Page, RunRecord, RunStatus
 from basiskit.persistence.sql import SqlRunStore
 from basiskit.persistence.url import database_url
 from basiskit.runs.background import BackgroundRunner
@@ -37,7 +38,8 @@ from basiskit.strategies.registry import MODES, load_mode_config, mode_entry
 
 __all__ = ["RunResult", "data_dir", "open_catalog", "import_data", "list_modes", "mode_config", "mode_requirements",
            "validate_mode_config", "validate_backtest", "new_run_id", "backtest", "open_store", "recover_interrupted", "submit_backtest",
-           "list_runs", "get_run", "run_summary", "run_equity", "run_trades", "run_events", "delete_run"]
+           "list_runs", "get_run", "run_summary", "run_equity", "run_trades", "run_events", "delete_run",
+           "mode_share_classes", "METRIC_KEYS", "run_metrics", "runs_metrics", "run_equity_curve", "run_report"]
 
 
 def data_dir(explicit: str | Path | None = None) -> Path:
@@ -59,11 +61,24 @@ def list_modes() -> list[dict]:
 
 
 def mode_config(mode: str) -> dict[str, Any]:
-    """``{"mode", "description", "default_config", "json_schema"}``. Raises UnknownModeError."""
+    """``{"mode", "description", "default_config", "json_schema", "share_classes"}``. Raises UnknownModeError."""
     _, model = mode_entry(mode)
     cfg = load_mode_config(mode)
     return {"mode": mode, "description": cfg.description, "default_config": cfg.model_dump(mode="json"),
-            "json_schema": model.model_json_schema()}
+            "json_schema": model.model_json_schema(), "share_classes": mode_share_classes(mode)}
+
+
+def mode_share_classes(mode: str) -> list[str]:
+    """The share classes ``mode`` runs in with its default config, its default first. Raises UnknownModeError."""
+    default = load_mode_config(mode).share_class.value
+    ok = []
+    for sc in sorted(SUPPORTED_SHARE_CLASSES.get(mode, ()), key=lambda c: (c.value != default, c.value)):
+        try:
+            validate_config(mode, None, sc.value)
+        except ConfigError:  # e.g. a hedged mode refuses the ETH share class
+            continue
+        ok.append(sc.value)
+    return ok or [default]
 
 
 def mode_requirements(mode: str, catalog: Catalog, start: str | None = None, end: str | None = None,
@@ -184,8 +199,80 @@ def run_summary(store: RunStore, run_id: str) -> dict[str, Any]:
     return store.summary(run_id)
 
 
+METRIC_KEYS = ("share_class", "initial_equity", "final_equity", "net_deposits", "total_return", "apr", "apy", "sharpe",
+               "max_drawdown", "min_health_factor", "liquidations")
+
+
+def run_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The key metrics (``METRIC_KEYS``) of a run's summary; missing ones are None."""
+    return {k: summary.get(k) for k in METRIC_KEYS}
+
+
+def runs_metrics(store: RunStore, runs: list[RunRecord]) -> dict[str, dict[str, Any]]:
+    """Key metrics of the finished ones among ``runs`` (one store query), by run id."""
+    ids = [r.id for r in runs if r.status is RunStatus.FINISHED]
+    return {rid: run_metrics(s) for rid, s in store.summaries(ids).items()} if ids else {}
+
+
 def run_equity(store: RunStore, run_id: str, limit: int = 1000, offset: int = 0) -> Page:
     return store.equity(run_id, limit, offset)
+
+
+def _pick(n: int, points: int) -> list[int]:
+    """``points`` indices spread evenly over ``range(n)``, first and last included (all when n <= points)."""
+    if n <= points:
+        return list(range(n))
+    if points == 1:
+        return [n - 1]
+    return sorted({round(k * (n - 1) / (points - 1)) for k in range(points)})
+
+
+def run_equity_curve(store: RunStore, run_id: str, points: int = 1000) -> dict[str, Any]:
+    """A finished run's equity curve in share-class units, at most ``points`` evenly spaced clock steps
+    (first and last included): ``{"run_id", "share_class", "initial_equity", "steps", "step", "timestamp"
+    (clock ns), "equity", "net_deposits"}`` with ``steps`` the run's total step count.
+
+    Raises: RunNotFound (RUN-004); RunConflict (RUN-005) when the run has not finished.
+    """
+    summary = store.summary(run_id)  # RUN-004 / RUN-005
+    first = store.equity(run_id, limit=1, offset=0)
+    wanted = _pick(first.total, points)
+    rows: list[EquityPoint] = []
+    page_size = 50_000
+    want = iter(wanted)
+    nxt = next(want, None)
+    offset = 0
+    while nxt is not None:
+        offset = nxt - nxt % page_size
+        page = store.equity(run_id, limit=page_size, offset=offset)
+        while nxt is not None and nxt < offset + len(page.items):
+            rows.append(page.items[nxt - offset])
+            nxt = next(want, None)
+        if not page.items:
+            break
+    return {"run_id": run_id, "share_class": summary.get("share_class"), "initial_equity": summary.get("initial_equity"),
+            "steps": first.total, "step": [p.step for p in rows], "timestamp": [p.timestamp for p in rows],
+            "equity": [p.equity for p in rows], "net_deposits": [p.net_deposits for p in rows]}
+
+
+def run_report(store: RunStore, run_id: str, catalog: Catalog | None = None) -> Path:
+    """The path of a finished run's ``report.html`` (in its results folder); when the folder lacks
+    one, it is written first by ``basiskit.reports.write_report`` (benchmarks from ``catalog``).
+
+    Raises: RunNotFound (RUN-004) for an unknown run or one without a results folder; RunConflict
+    (RUN-005) when the run has not finished; RunFilesMissing (RUN-008, from the report writer) when
+    its results files are gone.
+    """
+    rec = get_run(store, run_id)
+    if rec.status is not RunStatus.FINISHED:
+        raise RunConflict(f"run {run_id} is {rec.status.value}: it has no report", code="RUN-005")
+    if not rec.out_dir:
+        raise RunNotFound(f"run {run_id} has no results folder recorded")
+    path = Path(rec.out_dir) / "report.html"
+    if not path.is_file():
+        from basiskit.reports import write_report  # plotly loads only when a report must be written
+        path = write_report(Path(rec.out_dir), catalog=catalog)
+    return path
 
 
 def run_trades(store: RunStore, run_id: str, limit: int = 1000, offset: int = 0) -> Page:
@@ -208,3 +295,28 @@ def delete_run(store: RunStore, run_id: str, remove_files: bool = True) -> None:
         out = Path(rec.out_dir)
         if out.is_dir() and out.name == run_id:  # only folders named after the run (never a user's --out)
             shutil.rmtree(out, ignore_errors=True)
+
+
+# -- reports ----------------------------------------------------------------------------------------
+def run_dir(ref: str | Path, store: RunStore | None = None) -> Path:
+    """The results folder of ``ref``: a folder path, or a run id looked up in ``store``.
+    Raises RunNotFound (RUN-004) when it is neither (the message says what was tried)."""
+    path = Path(ref)
+    if path.is_dir():
+        return path
+    if store is not None:
+        rec = store.get_run(str(ref))
+        if rec is not None and rec.out_dir:
+            return Path(rec.out_dir)
+    raise RunNotFound(f"{ref}: neither a results folder nor a recorded run id (list runs with `basiskit runs`)")
+
+
+def report(out_dir: Path, catalog: Catalog, png: bool = False, png_dir: Path | None = None) -> dict[str, Any]:
+    """(Re)write ``report.html`` of the run in ``out_dir`` and, with ``png``, its charts as PNG files
+    (``png_dir``, default ``out_dir/png``). Returns ``{"html": path, "png": [paths]}``.
+    Raises RunFilesMissing (RUN-008), PngExportError (RUN-009)."""
+    from basiskit.reports import write_pngs, write_report  # plotly loads only when a report is asked for
+
+    html = write_report(out_dir, catalog=catalog)
+    pngs = write_pngs(out_dir, catalog=catalog, dest=png_dir) if png else []
+    return {"html": html, "png": pngs}

@@ -107,8 +107,9 @@ def backtest(mode: str = typer.Argument(..., help="strategy mode, see `basiskit 
              source: Optional[Path] = typer.Option(None, help="raw data folder for the first import"),
              record: bool = typer.Option(True, help="record the run in the database ($BASISKIT_DATABASE_URL or "
                                                      "SQLite in the data dir)")) -> None:
-    """Run a backtest, print its summary and write summary.json, equity.csv, trades.csv, events.jsonl,
-    events/<component>_events.jsonl and events.csv; record it in the run database."""
+    """Run a backtest, print its summary and write summary.json, equity.csv, trades.csv, attribution.csv,
+    venues.csv, events.jsonl, events/<component>_events.jsonl, events.csv and report.html; record it in
+    the run database."""
     store = None
     try:
         req = BacktestRequest(mode=mode, start=start, end=end, capital=capital, share_class=share_class,
@@ -180,6 +181,31 @@ def api(host: str = typer.Option("127.0.0.1", help="bind address; anything but l
     uvicorn.run(application, host=host, port=port, log_level=log_level)
 
 
+@app.command()
+def report(run: str = typer.Argument(..., help="results folder, or a recorded run id (`basiskit runs`)"),
+           png: bool = typer.Option(False, "--png", help="also write the main charts as PNG files"),
+           png_dir: Optional[Path] = typer.Option(None, "--png-dir", help="folder for the PNGs (default RUN/png)"),
+           data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
+           source: Optional[Path] = typer.Option(None, help="raw data folder (benchmarks)")) -> None:
+    """(Re)write a run's report.html (self-contained, opens offline) and, with --png, its charts as PNGs."""
+    store = None
+    try:
+        path = Path(run)
+        if not path.is_dir():
+            store = service.open_store(data_dir)
+        folder = service.run_dir(run, store)
+        with console.status("rendering the report"):
+            out = service.report(folder, service.open_catalog(data_dir, source), png=png, png_dir=png_dir)
+    except (BasiskitError, DataError) as exc:
+        _fail(exc)
+    finally:
+        if store is not None:
+            store.close()
+    console.print(f"report: {out['html']}")
+    for p in out["png"]:
+        console.print(f"png: {p}")
+
+
 def print_summary(s: dict, out_dir: Path) -> None:
     table = Table(title=f"{s['mode']}  {s['start']} → {s['end']}  ({s['share_class']})", show_header=False)
     table.add_column(style="bold")
@@ -198,7 +224,7 @@ def print_summary(s: dict, out_dir: Path) -> None:
     table.add_row("  = equity change", num(s["reconciliation"]["equity_change"]))
     console.print(table)
     console.print(f"loop: {s['steps']} steps, {s['steps_per_second']:,.0f} steps/s")
-    console.print(f"results written to {out_dir}")
+    console.print(f"results written to {out_dir} (report: {out_dir / 'report.html'})")
 
 
 if __name__ == "__main__":

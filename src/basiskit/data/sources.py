@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-Kind = Literal["ohlcv", "funding", "aave", "oracle", "gas"]
+Kind = Literal["ohlcv", "funding", "aave", "oracle", "gas", "rate"]
 TimeFormat = Literal["iso", "unix_s"]
 
 HOUR = 3600
@@ -33,7 +33,8 @@ class DatasetSpec:
     Attributes:
         dataset_id: catalog id, e.g. ``"spot.binance.BTCUSDT"``.
         pattern: glob relative to the source dir. Must match exactly one file unless ``multi_file``.
-        kind: ``ohlcv`` (forward-fillable price candles), ``funding``, ``aave``, ``oracle`` or ``gas``.
+        kind: ``ohlcv`` (forward-fillable price candles), ``funding``, ``aave``, ``oracle``, ``gas`` or
+            ``rate`` (an annual yield series, e.g. a benchmark's APY).
         time_column: source column holding the timestamp (UTC).
         time_format: ``"iso"`` (ISO-8601 strings; naive means UTC) or ``"unix_s"`` (unix seconds).
         columns: ``(source column, output column)`` pairs; every output column is float64.
@@ -167,6 +168,9 @@ def _build() -> dict[str, DatasetSpec]:
             _ohlcv(f"dex.uniswapv3.{p}", f"dex/uniswapv3_{p}_1h_*.csv", time_format="unix_s")
             for p in ("WETHUSDT", "EIGENWETH", "ETHFIWETH")
         ],
+        # Ethena sUSDe daily APY (DefiLlama export): the reports' passive market-neutral benchmark
+        DatasetSpec("benchmark.ethena.sUSDe", "benchmarks/ethena_susde_apr_daily_*.csv", "rate", "date", "iso",
+                    (("apy_decimal", "apy"),), DAY),
     ]
     return {s.dataset_id: s for s in specs}
 

@@ -29,7 +29,7 @@ from basiskit.engine.assembly import WALLET, build_venues, load_venue_config, se
 from basiskit.engine.clock import Clock, ns_to_iso, to_ns
 from basiskit.engine.context import EngineContext
 from basiskit.engine.execution import ExecutionManager
-from basiskit.engine.share_class import to_eth
+from basiskit.engine.share_class import to_eth_steps
 from basiskit.engine.shocks import apply_shock
 from basiskit.engine.loop import Engine, LoopResult
 from basiskit.errors.exceptions import InvalidInput, StopRun
@@ -139,6 +139,9 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     return BacktestOutcome(req, config, loop, summary, monitor.perp_names, view)
 
 
+SNAPSHOT_SECONDS = 86_400  # venue snapshots (report: positions and funding by venue) once a clock day
+
+
 @dataclass
 class Simulation:
     loop: LoopResult
@@ -171,8 +174,9 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
     override = RiskOverride(config.risk, monitor) if config.risk.override else None
     ctx = EngineContext(venues.accounts, grid_list, monitor, venues.prices)
     engine = Engine(grid_list, venues.accounts, strategy, execution, monitor, gate, ledger, attr, deposits or {},
-                    withdrawals or {}, cash_token=cash_token, override=override, record_attribution=eth_class, ctx=ctx,
-                    reserve_ratio=getattr(config, "reserve_ratio", 0.0))
+                    withdrawals or {}, cash_token=cash_token, override=override, record_attribution=True, ctx=ctx,
+                    reserve_ratio=getattr(config, "reserve_ratio", 0.0),
+                    snapshot_every=max(1, SNAPSHOT_SECONDS // config.step_seconds))
     n = len(grid_list)
     cb = (lambda i: progress(i, n)) if progress else None
     t0 = time.perf_counter()
@@ -189,7 +193,10 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
 
 @dataclass
 class ShareClassView:
-    """Per-step series and attribution in share-class units (USDT as booked, or ETH)."""
+    """Per-step series and attribution in share-class units (USDT as booked, or ETH).
+
+    ``attribution_steps``: cumulative attribution after each step, shape (steps, len(SOURCES)),
+    columns in ``SOURCES`` order; its last row is ``attribution``."""
 
     unit: str
     equity: np.ndarray
@@ -197,6 +204,7 @@ class ShareClassView:
     net_delta: np.ndarray
     attribution: dict[str, float]
     eth_usd: np.ndarray | None
+    attribution_steps: np.ndarray | None = None
 
 
 def share_class_view(req: BacktestRequest, config: ModeConfig, loop: LoopResult, attr: Attribution,
@@ -205,10 +213,12 @@ def share_class_view(req: BacktestRequest, config: ModeConfig, loop: LoopResult,
     dep = np.asarray(loop.net_deposits)
     p = np.asarray(eth_usd) if eth_usd is not None else None
     if config.share_class is ShareClass.ETH:
-        eq, attribution = to_eth(equity_usd, p, loop.attribution_steps, SOURCES, float(req.capital))
+        eq, steps = to_eth_steps(equity_usd, p, loop.attribution_steps, SOURCES, float(req.capital))
+        attribution = {s: float(v) for s, v in zip(SOURCES, steps[-1])}
         delta = np.asarray(loop.net_delta) / p - eq
-        return ShareClassView("ETH", eq, dep, delta, attribution, p)
-    return ShareClassView("USDT", equity_usd, dep, np.asarray(loop.net_delta), dict(attr.total), p)
+        return ShareClassView("ETH", eq, dep, delta, attribution, p, steps)
+    steps = np.asarray(loop.attribution_steps, dtype=np.float64) if loop.attribution_steps else None
+    return ShareClassView("USDT", equity_usd, dep, np.asarray(loop.net_delta), dict(attr.total), p, steps)
 
 
 def _summarise(req, config, loop: LoopResult, attr: Attribution, view: ShareClassView, elapsed: float, tol_usd: float,

@@ -15,7 +15,8 @@
 Only this module reads the clock. Equity is the sum of every venue account's value in USD(T);
 deposits and withdrawals move the share-class token (USDT, or WETH for the ETH share class) at the
 wallet. With ``record_attribution`` the attribution totals are kept per step (for the share-class
-conversion in ``engine.share_class``).
+conversion in ``engine.share_class`` and the report's attribution over time); with ``snapshot_every``
+venue snapshots are taken every that many steps and at the last (``engine.snapshots``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from basiskit.domain.events import Event
 from basiskit.domain.trades import Trade
 from basiskit.engine.context import EngineContext
 from basiskit.engine.execution import ExecutionManager
+from basiskit.engine.snapshots import SnapshotTaker, VenueSnapshots
 from basiskit.risk.gate import RiskGate
 from basiskit.risk.monitor import RiskMonitor
 from basiskit.strategies.base import BaseStrategy, Decision
@@ -47,6 +49,7 @@ class LoopResult:
     ltv: list[float] = field(default_factory=list)
     net_eth: list[float] = field(default_factory=list)
     attribution_steps: list[tuple] = field(default_factory=list)   # attribution totals after each step
+    snapshots: VenueSnapshots = field(default_factory=VenueSnapshots)
     trades: list[Trade] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
@@ -56,7 +59,7 @@ class Engine:
                  monitor: RiskMonitor, gate: RiskGate, ledger: Ledger, attribution: Attribution,
                  deposits: dict[int, float], withdrawals: dict[int, float], wallet: str = "wallet",
                  max_passes: int = 6, cash_token: str = "USDT", override=None, record_attribution: bool = False,
-                 ctx: EngineContext | None = None, reserve_ratio: float = 0.0) -> None:
+                 ctx: EngineContext | None = None, reserve_ratio: float = 0.0, snapshot_every: int = 0) -> None:
         self.grid = grid_list
         self.venues = venues
         self.strategy = strategy
@@ -74,6 +77,7 @@ class Engine:
         self.record_attribution = record_attribution
         self.reserve_ratio = reserve_ratio  # share-class cash / equity the wallet should keep (reserve_low events)
         self.ctx = ctx or EngineContext(venues, grid_list, monitor)
+        self.snapshot_every = snapshot_every
 
     def run(self, progress: Callable[[int], None] | None = None, progress_every: int = 0) -> LoopResult:
         res = LoopResult(times=self.grid)
@@ -93,6 +97,7 @@ class Engine:
         record_attr = self.record_attribution
         unit_usd = (lambda i: 1.0) if cash_tok == "USDT" else (lambda i: monitor.eth_usd[i])
         reserve_ratio, reserve_was_low = self.reserve_ratio, False
+        snap = SnapshotTaker(self.venues, self.attr, len(self.grid), self.snapshot_every) if self.snapshot_every else None
         for i, t in enumerate(self.grid):
             for v in venue_list:
                 ev = v.accrue(i)
@@ -172,8 +177,12 @@ class Engine:
                 res.net_eth.append(monitor.net_eth)
             if record_attr:
                 res.attribution_steps.append(tuple(self.attr.total.values()))
+            if snap is not None and snap.due(i):
+                snap.take(i)
             if progress_every and i % progress_every == 0 and progress is not None:
                 progress(i)
+        if snap is not None:
+            res.snapshots = snap.out
         return res
 
     def _sizes(self) -> dict[tuple[str, str], float]:

@@ -18,9 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def to_eth(equity_usd: np.ndarray, eth_usd: np.ndarray, attribution_steps: list[tuple], sources: tuple[str, ...],
-           capital_eth: float, price_source: str = "price_basis") -> tuple[np.ndarray, dict[str, float]]:
-    """Returns (equity in ETH per step, attribution by source in ETH).
+def to_eth_steps(equity_usd: np.ndarray, eth_usd: np.ndarray, attribution_steps: list[tuple] | np.ndarray,
+                 sources: tuple[str, ...], capital_eth: float, price_source: str = "price_basis"
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (equity in ETH per step, shape (n,); cumulative attribution in ETH after each step,
+    shape (n, len(sources)), columns in ``sources`` order, the revaluation on ``price_source``).
 
     Raises:
         ValueError: a step without an ETH price (the run's data should have refused it earlier).
@@ -31,10 +33,9 @@ def to_eth(equity_usd: np.ndarray, eth_usd: np.ndarray, attribution_steps: list[
     e = np.asarray(equity_usd, dtype=np.float64)
     a = np.asarray(attribution_steps, dtype=np.float64)
     d = np.diff(a, axis=0, prepend=np.zeros((1, a.shape[1])))
-    booked = (d / p[:, None]).sum(axis=0)
+    booked = np.cumsum(d / p[:, None], axis=0)
     prev_e = np.concatenate(([capital_eth * p[0]], e[:-1]))
     prev_p = np.concatenate(([p[0]], p[:-1]))
-    fx = float((prev_e * (1.0 / p - 1.0 / prev_p)).sum())
-    out = {s: float(v) for s, v in zip(sources, booked)}
-    out[price_source] += fx
-    return e / p, out
+    booked[:, sources.index(price_source)] += np.cumsum(prev_e * (1.0 / p - 1.0 / prev_p))
+    return e / p, booked
+

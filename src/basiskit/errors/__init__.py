@@ -3,10 +3,10 @@
 from basiskit.errors.codes import REGISTRY, ErrorCode, Policy, Severity, lookup
 from basiskit.errors.exceptions import (BasiskitError, DecisionFailed, FeedUnavailable, InternalError, InvalidInput,
                                         OrderGenerationFailed, OrderRejected, RetryWithBackoff, RunConflict,
-                                        RunInterrupted, RunNotFound, SkipDecision, StopRun, StoreUnavailable,
+                                        RunFilesMissing, RunInterrupted, RunNotFound, SkipDecision, StopRun, StoreUnavailable,
                                         VenueUnavailable)
 
 __all__ = ["REGISTRY", "ErrorCode", "Policy", "Severity", "lookup", "BasiskitError", "StopRun", "InvalidInput",
-           "RunNotFound", "RunConflict", "RunInterrupted", "InternalError", "SkipDecision", "DecisionFailed",
+           "RunNotFound", "RunConflict", "RunInterrupted", "RunFilesMissing", "InternalError", "SkipDecision", "DecisionFailed",
            "OrderGenerationFailed", "OrderRejected", "RetryWithBackoff", "VenueUnavailable", "FeedUnavailable",
            "StoreUnavailable"]

@@ -106,6 +106,10 @@ _ENTRIES = [
               "wait until it ends, then delete it", P.STOP, 409),
     ErrorCode("RUN-007", "run", S.CRITICAL, "run failed with an unexpected error",
               "a bug: report the run id; the traceback is in the server log", P.STOP, 500),
+    ErrorCode("RUN-008", "run", S.ERROR, "run results missing or unreadable (a file a report needs)",
+              "the message names the file; run the backtest again to rewrite its results folder", P.STOP, 404),
+    ErrorCode("RUN-009", "run", S.ERROR, "PNG export failed (no Chrome/Chromium for the image engine)",
+              "install Chromium (`apt-get install -y chromium`) or set BROWSER_PATH to a Chrome binary", P.STOP, 500),
     # persistence
     ErrorCode("STORE-001", "store", S.CRITICAL, "database unavailable",
               "check BASISKIT_DATABASE_URL and that the server accepts connections; retried with backoff",

@@ -14,6 +14,8 @@
     │   ├── RunNotFound                RUN-004
     │   ├── RunConflict                RUN-005 / RUN-006 (not finished, still running)
     │   ├── RunInterrupted             RUN-003   the process is stopping
+    │   ├── RunFilesMissing            RUN-008   a results file a report needs (reports/rundata.py)
+    │   ├── PngExportError             RUN-009   no browser for the PNG export (reports/png.py)
     │   └── InternalError              RUN-007 / API-005
     ├── SkipDecision                   skip this decision/order; the next step decides again
     │   ├── DecisionFailed             STRAT-001
@@ -100,6 +102,11 @@ class RunInterrupted(StopRun):
     """The process is shutting down; the run is recorded as ``interrupted``."""
 
     code = "RUN-003"
+
+
+class RunFilesMissing(StopRun):
+    """A run's results folder lacks a file (or it cannot be parsed); the message names it."""
+    code = "RUN-008"
 
 
 class InternalError(StopRun):

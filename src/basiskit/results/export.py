@@ -82,3 +82,41 @@ def write_outcome_equity(path: Path, outcome) -> None:
         extra["eth_usd"] = list(view.eth_usd)
     write_equity(path, loop.times, list(view.equity), list(view.net_deposits), list(view.net_delta), loop.margin_ratios,
                  outcome.perp_names, extra)
+
+
+def _iso(times) -> list[str]:
+    return pd.to_datetime(np.asarray(times, dtype=np.int64), utc=True).strftime("%Y-%m-%dT%H:%M:%SZ").tolist()
+
+
+def write_outcome_attribution(path: Path, outcome, sources: tuple[str, ...]) -> None:
+    """``attribution.csv``: cumulative attribution by source in share-class units at each venue
+    snapshot step (daily and the last step); the last row equals ``summary.json``'s attribution."""
+    view, snaps = outcome.view, outcome.loop.snapshots
+    if view.attribution_steps is None or not snaps.steps:
+        return
+    rows = view.attribution_steps[snaps.steps]
+    df = pd.DataFrame(rows, columns=list(sources))
+    df.insert(0, "timestamp", _iso([outcome.loop.times[i] for i in snaps.steps]))
+    df.to_csv(path, index=False, float_format="%.15g")
+
+
+def write_outcome_venues(path: Path, outcome) -> None:
+    """``venues.csv`` (long format): per venue snapshot step and venue account, ``value`` (share-class
+    units), ``value_usd``, cumulative ``funding_usd``, signed ``perp_notional_usd`` (perps),
+    ``collateral_usd`` and ``debt_usd`` (AAVE); empty where the account has no such reading."""
+    loop, view, snaps = outcome.loop, outcome.view, outcome.loop.snapshots
+    if not snaps.steps:
+        return
+    steps = np.asarray(snaps.steps)
+    ts = _iso([loop.times[i] for i in snaps.steps])
+    unit = np.ones(len(steps)) if view.eth_usd is None or view.unit == "USDT" else np.asarray(view.eth_usd)[steps]
+    nan = np.full(len(steps), np.nan)
+    frames = []
+    for name, values in snaps.value_usd.items():
+        v = np.asarray(values)
+        frames.append(pd.DataFrame({
+            "timestamp": ts, "venue": name, "value": v / unit, "value_usd": v,
+            "funding_usd": snaps.funding_usd[name],
+            "perp_notional_usd": snaps.perp_notional_usd.get(name, nan),
+            "collateral_usd": snaps.collateral_usd.get(name, nan), "debt_usd": snaps.debt_usd.get(name, nan)}))
+    pd.concat(frames, ignore_index=True).to_csv(path, index=False, float_format="%.15g")

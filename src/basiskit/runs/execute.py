@@ -2,9 +2,10 @@
 ``RunStore`` (when given). The CLI and the API's background runner both come through here, so the
 same request gives the same ``summary.json`` either way.
 
-Files written to ``out_dir``: ``summary.json``, ``equity.csv``, ``trades.csv``, ``events.jsonl`` (see
-``basiskit.results.export``), ``events/<component>_events.jsonl`` and ``events.csv`` (see
-``basiskit.eventlog``).
+Files written to ``out_dir``: ``summary.json``, ``equity.csv``, ``trades.csv``, ``attribution.csv``,
+``venues.csv``, ``events.jsonl`` (see ``basiskit.results.export``), ``events/<component>_events.jsonl``
+and ``events.csv`` (see ``basiskit.eventlog``), and last ``report.html`` (``basiskit.reports``; the
+benchmarks come from the run's catalog).
 
 Store rows: the run goes ``running`` -> ``finished`` (summary, config, equity points, orders,
 trades, events, fund transfers) or ``failed`` / ``interrupted`` with the error body
@@ -31,7 +32,10 @@ from basiskit.errors.retry import with_backoff
 from basiskit.eventlog import EventLog, export_csv
 from basiskit.persistence.protocol import RunStore
 from basiskit.persistence.records import NewRun, RunStatus
-from basiskit.results.export import write_events, write_outcome_equity, write_summary, write_trades
+from basiskit.reports import write_report
+from basiskit.results.export import (write_events, write_outcome_attribution, write_outcome_equity, write_outcome_venues,
+                                     write_summary, write_trades)
+from basiskit.venues.ledger import SOURCES
 from basiskit.runs.results import run_results, write_events as write_event_log
 
 log = logging.getLogger(__name__)
@@ -81,17 +85,20 @@ def request_json(req: BacktestRequest) -> dict[str, Any]:
             "withdrawals": [{"date": d, "amount": a} for d, a in req.withdrawals]}
 
 
-def write_outputs(out: Path, run_id: str, outcome: BacktestOutcome) -> list:
-    """Write the run's files; returns the event records for the store."""
+def write_outputs(out: Path, run_id: str, outcome: BacktestOutcome, catalog=None) -> list:
+    """Write the run's files (the report last, from the files); returns the event records for the store."""
     out.mkdir(parents=True, exist_ok=True)
     loop = outcome.loop
     write_summary(out / "summary.json", outcome.summary)
     write_outcome_equity(out / "equity.csv", outcome)  # share-class units, with ltv/health_factor columns
     write_trades(out / "trades.csv", loop.trades)
+    write_outcome_attribution(out / "attribution.csv", outcome, SOURCES)
+    write_outcome_venues(out / "venues.csv", outcome)
     write_events(out / "events.jsonl", loop.events, run_id)
     with EventLog(out, run_id, buffered=True) as elog:
         records = write_event_log(elog, outcome)
     export_csv(out / "events", out / "events.csv")
+    write_report(out, catalog=catalog, benchmarks=catalog is not None)
     return records
 
 
@@ -144,7 +151,7 @@ def execute_backtest(req: BacktestRequest, catalog, *, run_id: str, out_dir: str
     try:
         outcome = run_backtest(req, catalog, _progress_writer(store, run_id, progress, should_stop, progress_every_s))
         outcome.summary["run_id"] = run_id
-        events = write_outputs(out, run_id, outcome)
+        events = write_outputs(out, run_id, outcome, catalog)
         results = run_results(outcome, run_id, events) if store is not None else None
     except BasiskitError as exc:
         _fail(store, run_id, out, exc)

@@ -133,6 +133,11 @@ class AaveV3:
                 debt += q * self.usd(tok, i)
         return coll, power, weighted, debt
 
+    def collateral_and_debt_usd(self, i: int) -> tuple[float, float]:
+        """(supplied collateral USD, variable debt USD) at step i."""
+        coll, _, _, debt = self._totals(i)
+        return coll, debt
+
     def health_factor(self, i: int) -> float:
         """AAVE health factor at step i (inf without debt)."""
         _, _, weighted, debt = self._totals(i)

@@ -1,0 +1,131 @@
+"""Benchmarks on the run's own axes: what the same money would have made passively.
+
+Each benchmark is a growth index ``G`` on the run's clock steps (``G_0 = 1`` at the first step) in
+the run's share class. The benchmark equity receives the run's own deposits and withdrawals::
+
+    B_i = G_i * (C + sum_{j<=i} f_j / G_j)        C = initial capital, f_j = net deposit at step j
+
+USDT share class:
+
+* ``AAVE v3 USDT supply``: ``liquidityIndex`` of the USDT reserve, geometric between the daily
+  snapshots (``data.aave_index``): a supply earns exactly the index ratio (AAVE v3 docs, aTokens).
+* ``Ethena sUSDe``: the daily APY of the DefiLlama export (``benchmarks/ethena_susde_apr_daily``),
+  compounded over the hours of each day: ``G`` grows by ``(1 + apy_d) ** (1 / 8760)`` per hour of
+  day ``d``. A missing day takes the previous day's APY; the report lists such days.
+* ``Hold BTC`` / ``Hold ETH``: Binance BTC/USDT and Bybit ETH/USDT spot close.
+
+ETH share class: ``Hold ETH`` (flat), ``AAVE v3 WETH supply`` (WETH liquidityIndex) and ``Hold BTC``
+(BTC/USDT over ETH/USDT).
+
+A benchmark whose data does not cover the run's first step is left out; one whose data ends before
+the run ends stops there. Both are reported in ``notes`` -- nothing is extrapolated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from basiskit.data.aave_index import interpolate_index
+from basiskit.data.errors import DataError
+
+HOURS_PER_YEAR = 8760
+NS_PER_HOUR = 3_600_000_000_000
+
+
+@dataclass
+class Benchmarks:
+    curves: dict[str, pd.Series] = field(default_factory=dict)  # name -> equity in share-class units
+    notes: list[str] = field(default_factory=list)
+
+
+def with_flows(growth: np.ndarray, net_deposits: np.ndarray, capital: float) -> np.ndarray:
+    """Benchmark equity from a growth index and the run's cumulative net deposits (module formula)."""
+    flows = np.diff(np.concatenate(([0.0], net_deposits)))
+    return growth * (capital + np.cumsum(flows / growth))
+
+
+def _aave_growth(catalog, token: str, at_ns: np.ndarray) -> np.ndarray:
+    df = catalog.load(f"aave.{token}")
+    snap_ns = pd.DatetimeIndex(df.index).as_unit("ns").asi8
+    inside = (at_ns >= snap_ns[0]) & (at_ns <= snap_ns[-1])
+    out = np.full(len(at_ns), np.nan)
+    out[inside] = interpolate_index(snap_ns, df["liquidity_index"].to_numpy(), at_ns[inside])
+    return out
+
+
+def _close(catalog, dataset_id: str, at_ns: np.ndarray) -> np.ndarray:
+    df = catalog.load(dataset_id)
+    s = pd.Series(df["close"].to_numpy(), index=pd.DatetimeIndex(df.index).as_unit("ns").asi8)
+    return s.reindex(at_ns).to_numpy(dtype=float)
+
+
+def _susde_growth(catalog, at_ns: np.ndarray, notes: list[str]) -> np.ndarray:
+    df = catalog.load("benchmark.ethena.sUSDe")
+    days = pd.DatetimeIndex(df.index).as_unit("ns").asi8
+    full = np.arange(days[0], days[-1] + 1, 24 * NS_PER_HOUR)
+    missing = np.setdiff1d(full, days)
+    if len(missing):
+        notes.append("Ethena sUSDe: no APY in the data for " + ", ".join(
+            pd.to_datetime(missing, utc=True).strftime("%Y-%m-%d")) + "; the previous day's APY is used there")
+    end = days[-1] + 24 * NS_PER_HOUR  # the last day's APY covers that day
+    out = np.full(len(at_ns), np.nan)
+    inside = (at_ns >= days[0]) & (at_ns <= end)
+    if not inside.any():
+        return out
+    t = at_ns[inside]
+    k = np.searchsorted(days, t[:-1], side="right") - 1  # APY in force over each step (t_j, t_j+1]
+    hours = np.diff(t) / NS_PER_HOUR
+    log_g = np.log1p(df["apy"].to_numpy()[k]) * hours / HOURS_PER_YEAR
+    out[inside] = np.exp(np.concatenate(([0.0], np.cumsum(log_g))))
+    return out
+
+
+def _normalise(name: str, raw: np.ndarray, times: pd.DatetimeIndex, notes: list[str]) -> np.ndarray | None:
+    if not np.isfinite(raw[0]) or raw[0] <= 0:
+        notes.append(f"{name}: the data does not cover the run's start {times[0]:%Y-%m-%d %H:%M}; left out")
+        return None
+    ok = np.isfinite(raw)
+    last = len(raw) - 1 - int(np.argmax(ok[::-1]))
+    if last < len(raw) - 1:
+        notes.append(f"{name}: the data ends before the run does; drawn up to {times[last]:%Y-%m-%d %H:%M}")
+    gaps = int((~ok[:last]).sum())
+    if gaps:
+        notes.append(f"{name}: {gaps} clock step(s) without data inside the run are left blank")
+    return raw / raw[0]
+
+
+def benchmark_curves(catalog, times: pd.DatetimeIndex, net_deposits: np.ndarray, capital: float,
+                     unit: str) -> Benchmarks:
+    """Benchmarks for a run with clock ``times`` (UTC), ``net_deposits`` (cumulative, share-class
+    units, shape like ``times``) and ``capital`` in share-class ``unit`` (``USDT`` or ``ETH``).
+    A dataset that is not in the catalog is reported in ``notes`` and skipped."""
+    at = pd.DatetimeIndex(times).as_unit("ns").asi8
+    out = Benchmarks()
+    sources = {}
+
+    def add(name: str, fn) -> None:
+        try:
+            sources[name] = fn()
+        except DataError as exc:
+            out.notes.append(f"{name}: not available ({exc})")
+
+    if unit == "ETH":
+        add("Hold ETH", lambda: np.ones(len(at)))
+        add("AAVE v3 WETH supply", lambda: _aave_growth(catalog, "WETH", at))
+        add("Hold BTC", lambda: _close(catalog, "spot.binance.BTCUSDT", at) / _close(catalog, "spot.bybit.ETHUSDT", at))
+    else:
+        add("AAVE v3 USDT supply", lambda: _aave_growth(catalog, "USDT", at))
+        add("Ethena sUSDe", lambda: _susde_growth(catalog, at, out.notes))
+        add("Hold BTC", lambda: _close(catalog, "spot.binance.BTCUSDT", at))
+        add("Hold ETH", lambda: _close(catalog, "spot.bybit.ETHUSDT", at))
+    for name, raw in sources.items():
+        g = _normalise(name, raw, times, out.notes)
+        if g is not None:
+            ok = np.isfinite(g)
+            eq = np.full(len(g), np.nan)
+            eq[ok] = with_flows(g[ok], np.asarray(net_deposits, dtype=float)[ok], capital)
+            out.curves[name] = pd.Series(eq, index=times)
+    return out
