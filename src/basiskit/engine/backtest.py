@@ -174,7 +174,7 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
     override = RiskOverride(config.risk, monitor) if config.risk.override else None
     ctx = EngineContext(venues.accounts, grid_list, monitor, venues.prices)
     engine = Engine(grid_list, venues.accounts, strategy, execution, monitor, gate, ledger, attr, deposits or {},
-                    withdrawals or {}, cash_token=cash_token, override=override, record_attribution=True, ctx=ctx,
+                    withdrawals or {}, cash_token=cash_token, override=override, record_attribution=eth_class, ctx=ctx,
                     reserve_ratio=getattr(config, "reserve_ratio", 0.0),
                     snapshot_every=max(1, SNAPSHOT_SECONDS // config.step_seconds))
     n = len(grid_list)
@@ -196,7 +196,9 @@ class ShareClassView:
     """Per-step series and attribution in share-class units (USDT as booked, or ETH).
 
     ``attribution_steps``: cumulative attribution after each step, shape (steps, len(SOURCES)),
-    columns in ``SOURCES`` order; its last row is ``attribution``."""
+    columns in ``SOURCES`` order, its last row is ``attribution`` -- kept for the ETH share class
+    only (it needs every step for the conversion; a USDT run's totals at the venue snapshot steps are
+    in ``loop.snapshots.attribution_usd``)."""
 
     unit: str
     equity: np.ndarray
@@ -217,8 +219,7 @@ def share_class_view(req: BacktestRequest, config: ModeConfig, loop: LoopResult,
         attribution = {s: float(v) for s, v in zip(SOURCES, steps[-1])}
         delta = np.asarray(loop.net_delta) / p - eq
         return ShareClassView("ETH", eq, dep, delta, attribution, p, steps)
-    steps = np.asarray(loop.attribution_steps, dtype=np.float64) if loop.attribution_steps else None
-    return ShareClassView("USDT", equity_usd, dep, np.asarray(loop.net_delta), dict(attr.total), p, steps)
+    return ShareClassView("USDT", equity_usd, dep, np.asarray(loop.net_delta), dict(attr.total), p)
 
 
 def _summarise(req, config, loop: LoopResult, attr: Attribution, view: ShareClassView, elapsed: float, tol_usd: float,

@@ -15,7 +15,7 @@
 Only this module reads the clock. Equity is the sum of every venue account's value in USD(T);
 deposits and withdrawals move the share-class token (USDT, or WETH for the ETH share class) at the
 wallet. With ``record_attribution`` the attribution totals are kept per step (for the share-class
-conversion in ``engine.share_class`` and the report's attribution over time); with ``snapshot_every``
+conversion in ``engine.share_class``); with ``snapshot_every``
 venue snapshots are taken every that many steps and at the last (``engine.snapshots``).
 """
 
@@ -98,6 +98,7 @@ class Engine:
         unit_usd = (lambda i: 1.0) if cash_tok == "USDT" else (lambda i: monitor.eth_usd[i])
         reserve_ratio, reserve_was_low = self.reserve_ratio, False
         snap = SnapshotTaker(self.venues, self.attr, len(self.grid), self.snapshot_every) if self.snapshot_every else None
+        snap_at = snap.next_step if snap is not None else -1
         for i, t in enumerate(self.grid):
             for v in venue_list:
                 ev = v.accrue(i)
@@ -177,8 +178,9 @@ class Engine:
                 res.net_eth.append(monitor.net_eth)
             if record_attr:
                 res.attribution_steps.append(tuple(self.attr.total.values()))
-            if snap is not None and snap.due(i):
+            if i == snap_at:
                 snap.take(i)
+                snap_at = snap.next_step
             if progress_every and i % progress_every == 0 and progress is not None:
                 progress(i)
         if snap is not None:

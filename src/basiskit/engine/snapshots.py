@@ -6,7 +6,9 @@ decisions and trades):
 * ``value_usd``: the account's value (its contribution to equity; AAVE: collateral - variable debt),
 * ``funding_usd``: cumulative funding booked on the account so far (perps; 0 elsewhere),
 * ``perp_notional_usd``: signed perp notional, sum of size (token units, short < 0) x mark price,
-* ``collateral_usd`` / ``debt_usd``: AAVE supplied and borrowed value.
+* ``collateral_usd`` / ``debt_usd``: AAVE supplied and borrowed value,
+
+and the attribution totals by source (USD(T), ``SOURCES`` order) so far.
 
 The report (``basiskit.reports``) draws positions and funding by venue from these. Sampling keeps
 the loop fast; the per-step series (equity, margin ratios, health factor, LTV) are recorded by the
@@ -30,10 +32,12 @@ class VenueSnapshots:
     perp_notional_usd: dict[str, list[float]] = field(default_factory=dict)
     collateral_usd: dict[str, list[float]] = field(default_factory=dict)
     debt_usd: dict[str, list[float]] = field(default_factory=dict)
+    attribution_usd: list[tuple] = field(default_factory=list)
 
 
 class SnapshotTaker:
-    """Takes a :class:`VenueSnapshots` row when ``due(i)``. ``every`` in clock steps (>= 1)."""
+    """Takes a :class:`VenueSnapshots` row at step ``next_step`` (then moves it on). ``every`` in clock
+    steps (>= 1); the loop compares one int per step."""
 
     def __init__(self, venues: dict, attribution: Attribution, n_steps: int, every: int) -> None:
         if every < 1:
@@ -43,13 +47,13 @@ class SnapshotTaker:
         self.every = every
         self.last = n_steps - 1
         self.out = VenueSnapshots()
-
-    def due(self, i: int) -> bool:
-        return i % self.every == 0 or i == self.last
+        self.next_step = 0
 
     def take(self, i: int) -> None:
         out = self.out
         out.steps.append(i)
+        self.next_step = min(i + self.every, self.last) if i < self.last else -1
+        out.attribution_usd.append(tuple(self.attr.total.values()))
         for name, v in self.venues.items():
             out.value_usd.setdefault(name, []).append(v.value_usd(i))
             out.funding_usd.setdefault(name, []).append(self.attr.by_venue.get(name, {}).get("funding", 0.0))

@@ -32,6 +32,10 @@ SOURCE_LABELS = {"funding": "funding", "lending_interest": "lending interest", "
                  "restaking_rewards": "restaking rewards", "borrow_cost": "borrow cost", "price_basis": "price / basis",
                  "slippage": "slippage", "fees": "trading fees", "flash_fees": "flash-loan fees", "gas": "gas",
                  "liquidation": "liquidation"}
+SOURCE_COLORS = {"funding": "#1f77b4", "lending_interest": "#17becf", "staking": "#2ca02c",
+                 "restaking_rewards": "#bcbd22", "borrow_cost": "#d62728", "price_basis": "#9467bd",
+                 "slippage": "#8c564b", "fees": "#e377c2", "flash_fees": "#ff7f0e", "gas": "#7f7f7f",
+                 "liquidation": "#000000"}
 LAYOUT = dict(template="plotly_white", margin=dict(l=70, r=30, t=80, b=40), hovermode="x unified",
               legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0), font=dict(size=12))
 
@@ -100,13 +104,11 @@ def attribution_figure(run: RunData) -> go.Figure | None:
     step.iloc[0] = at_end.iloc[0]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     x = ms(step.index)
-    k = 0
-    for src in a.columns:
+    for k, src in enumerate(a.columns):
         if np.abs(a[src].to_numpy()).max() <= 0:
             continue
         fig.add_trace(go.Bar(x=x, y=step[src].to_numpy(), name=SOURCE_LABELS.get(src, src),
-                             marker_color=PALETTE[k % len(PALETTE)]), secondary_y=False)
-        k += 1
+                             marker_color=SOURCE_COLORS.get(src, PALETTE[k % len(PALETTE)])), secondary_y=False)
     fig.add_trace(go.Scatter(x=ms(a.index), y=a.sum(axis=1).to_numpy(), name="cumulative total",
                              line=dict(color="#111111", width=2)), secondary_y=True)
     fig.update_layout(barmode="relative", bargap=0.1)

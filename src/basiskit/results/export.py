@@ -92,9 +92,9 @@ def write_outcome_attribution(path: Path, outcome, sources: tuple[str, ...]) -> 
     """``attribution.csv``: cumulative attribution by source in share-class units at each venue
     snapshot step (daily and the last step); the last row equals ``summary.json``'s attribution."""
     view, snaps = outcome.view, outcome.loop.snapshots
-    if view.attribution_steps is None or not snaps.steps:
+    if not snaps.steps:
         return
-    rows = view.attribution_steps[snaps.steps]
+    rows = view.attribution_steps[snaps.steps] if view.attribution_steps is not None else np.asarray(snaps.attribution_usd)
     df = pd.DataFrame(rows, columns=list(sources))
     df.insert(0, "timestamp", _iso([outcome.loop.times[i] for i in snaps.steps]))
     df.to_csv(path, index=False, float_format="%.15g")
