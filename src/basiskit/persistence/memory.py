@@ -122,6 +122,10 @@ class MemoryRunStore:
                 raise RunConflict(f"run {run_id} is {rec.status.value}: it has no summary", code="RUN-005")
             return copy.deepcopy(self._summaries[run_id])
 
+    def summaries(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {rid: copy.deepcopy(self._summaries[rid]) for rid in run_ids if rid in self._summaries}
+
     def equity(self, run_id: str, limit: int = 1000, offset: int = 0) -> Page:
         with self._lock:
             return _page(self._finished(run_id).equity, limit, offset)

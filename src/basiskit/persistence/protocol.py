@@ -47,6 +47,9 @@ class RunStore(Protocol):
     # -- results --------------------------------------------------------------------------------
     def summary(self, run_id: str) -> dict[str, Any]: ...
 
+    def summaries(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The summaries of those of ``run_ids`` that have one (unknown or unfinished ids are left out)."""
+
     def equity(self, run_id: str, limit: int = 1000, offset: int = 0) -> Page: ...
 
     def orders(self, run_id: str, limit: int = 1000, offset: int = 0) -> Page: ...

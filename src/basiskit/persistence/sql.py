@@ -227,6 +227,15 @@ class SqlRunStore:
             raise RunConflict(f"run {run_id} is {row.status}: it has no summary", code="RUN-005")
         return row.summary
 
+    def summaries(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        ids = list(dict.fromkeys(run_ids))
+        if not ids:
+            return {}
+        with self._conn() as c:
+            rows = c.execute(select(RunRow.id, RunRow.summary)
+                             .where(RunRow.id.in_(ids), RunRow.summary.is_not(None))).all()
+        return {rid: summary for rid, summary in rows if summary is not None}
+
     def _page(self, run_id: str, model: type, order: Any, convert: Callable[[Any], Any], limit: int, offset: int,
               where: tuple = ()) -> Page:
         with self._conn() as c:

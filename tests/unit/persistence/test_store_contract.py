@@ -60,6 +60,16 @@ def test_lifecycle_queued_running_finished(store):
     assert store.summary("r1") == {"final_equity": 104.0, "sharpe": None}  # inf is not JSON
 
 
+def test_summaries_in_one_call_only_for_runs_that_have_one(store):
+    for rid in ("a", "b", "c"):
+        store.create_run(NewRun(rid, "btc_basis", {}))
+    store.finish_run("a", {"apr": 0.1}, None, RunResults())
+    store.finish_run("c", {"apr": float("nan"), "final_equity": 5.0}, None, RunResults())
+    store.fail_run("b", {"code": "DATA-002", "message": "x"})
+    assert store.summaries(["c", "b", "a", "missing", "a"]) == {"a": {"apr": 0.1}, "c": {"apr": None, "final_equity": 5.0}}
+    assert store.summaries([]) == {}
+
+
 def test_results_pages_in_order(store):
     store.create_run(NewRun("r1", "btc_basis", {}))
     store.finish_run("r1", {}, None, _results("r1"))
