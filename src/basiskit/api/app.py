@@ -1,4 +1,5 @@
-"""``create_app(settings)``: the FastAPI application (OpenAPI at ``/openapi.json``, docs at ``/docs``).
+"""``create_app(settings)``: the FastAPI application (OpenAPI at ``/openapi.json``, docs at ``/docs``,
+the web dashboard at ``/``).
 
 Built per call, no module state: the app owns its run store (migrated on creation), catalog,
 background runner and health registry (``app.state.ctx``). Start-up marks runs left
@@ -21,9 +22,10 @@ from fastapi import Depends, FastAPI
 
 from basiskit import __version__, service
 from basiskit.api import errors
+from basiskit.api.assets import Assets
 from basiskit.api.auth import token_dependency
 from basiskit.api.context import AppContext
-from basiskit.api.routes import backtests, strategies, system
+from basiskit.api.routes import backtests, dashboard, strategies, system
 from basiskit.api.settings import ApiSettings, is_loopback
 from basiskit.config.loader import ConfigError
 from basiskit.data.catalog import Catalog
@@ -113,8 +115,9 @@ def create_app(settings: ApiSettings, *, store: RunStore | None = None, catalog:
     errors.install(app)
     protected = [Depends(token_dependency(settings.token))] if settings.token else []
     auth_responses = errors.responses(401) if settings.token else {}
-    for router in (strategies.router, backtests.router, system.errors_router):
+    for router in (strategies.router, backtests.router, dashboard.report_router, system.errors_router):
         app.include_router(router, dependencies=protected, responses=auth_responses)
     app.include_router(system.health_router)
+    app.include_router(dashboard.page_router(Assets()))  # pages hold no data: no token
     app.add_middleware(_RequestMetrics, check=api_check)
     return app

@@ -58,6 +58,7 @@ class ModeConfigOut(BaseModel):
     description: str
     default_config: dict[str, Any]
     json_schema: dict[str, Any]
+    share_classes: list[str] = Field(description="share classes the mode runs in (its default first)")
 
 
 class Flow(BaseModel):
@@ -121,6 +122,22 @@ class Progress(BaseModel):
     fraction: float | None
 
 
+class RunMetrics(BaseModel):
+    """Key numbers of a finished run's summary (GET .../summary has them all)."""
+
+    share_class: str | None = Field(None, description="unit of the equity figures (USDT or ETH)")
+    initial_equity: float | None = None
+    final_equity: float | None = None
+    net_deposits: float | None = None
+    total_return: float | None = Field(None, description="compounded time-weighted return, fraction")
+    apr: float | None = None
+    apy: float | None = None
+    sharpe: float | None = None
+    max_drawdown: float | None = Field(None, description="negative fraction")
+    min_health_factor: float | None = Field(None, description="lowest AAVE health factor (None without debt)")
+    liquidations: int | None = None
+
+
 class RunOut(BaseModel):
     id: str
     kind: str
@@ -136,6 +153,7 @@ class RunOut(BaseModel):
     error: ErrorBody | None
     out_dir: str | None
     links: dict[str, str]
+    metrics: RunMetrics | None = Field(None, description="key metrics, once the run has finished")
 
 
 class RunList(BaseModel):
@@ -165,6 +183,19 @@ class EquityPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class EquityCurveOut(BaseModel):
+    """Columns of evenly spaced equity points (first and last step included)."""
+
+    run_id: str
+    share_class: str | None = Field(description="unit of equity and net_deposits")
+    initial_equity: float | None
+    steps: int = Field(description="clock steps of the whole run")
+    step: list[int]
+    timestamp: list[str] = Field(description="clock time, ISO 8601 UTC")
+    equity: list[float | None]
+    net_deposits: list[float | None]
 
 
 class TradeOut(BaseModel):

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+import pandas as pd
 from fastapi import APIRouter, Depends, Query, Response
 
 from basiskit import service
 from basiskit.api.context import AppContext, ctx
 from basiskit.api.errors import responses
 from basiskit.api.routes.common import LIMIT_ROWS, LIMIT_RUNS, NAME, OFFSET, RUN_ID_PATH, clock_time, to_request
-from basiskit.api.schemas import BacktestIn, EquityPage, EventPage, RunList, RunOut, Submitted, TradePage
+from basiskit.api.schemas import (BacktestIn, EquityCurveOut, EquityPage, EventPage, RunList, RunOut, Submitted,
+                                  TradePage)
 from basiskit.persistence.records import RunRecord, RunStatus
 
 router = APIRouter(prefix="/api/v1", tags=["backtests"])
@@ -20,17 +22,17 @@ router = APIRouter(prefix="/api/v1", tags=["backtests"])
 def links(run_id: str) -> dict[str, str]:
     base = f"/api/v1/backtests/{run_id}"
     return {"self": base, "summary": f"{base}/summary", "equity": f"{base}/equity", "trades": f"{base}/trades",
-            "events": f"{base}/events"}
+            "events": f"{base}/events", "equity_curve": f"{base}/equity/curve", "report": f"{base}/report"}
 
 
-def run_out(r: RunRecord) -> dict[str, Any]:
+def run_out(r: RunRecord, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
     total = r.progress_total
     return {"id": r.id, "kind": r.kind, "mode": r.mode, "status": r.status, "origin": r.origin,
             "created_at": r.created_at, "started_at": r.started_at, "finished_at": r.finished_at,
             "duration_seconds": r.duration_seconds,
             "progress": {"done": r.progress_done, "total": total,
                          "fraction": (r.progress_done / total) if total else None},
-            "request": r.request, "error": r.error, "out_dir": r.out_dir, "links": links(r.id)}
+            "request": r.request, "error": r.error, "out_dir": r.out_dir, "links": links(r.id), "metrics": metrics}
 
 
 @router.post("/backtests", status_code=202, response_model=Submitted, responses=responses(400, 422),
@@ -45,13 +47,16 @@ def submit(body: BacktestIn, response: Response, c: AppContext = Depends(ctx)) -
 def list_backtests(status: RunStatus | None = Query(None), mode: str | None = Query(None, pattern=NAME),
                    limit: int = LIMIT_RUNS, offset: int = OFFSET, c: AppContext = Depends(ctx)) -> dict:
     page = service.list_runs(c.store, status, mode, limit, offset)
-    return {"items": [run_out(r) for r in page.items], "total": page.total, "limit": limit, "offset": offset}
+    metrics = service.runs_metrics(c.store, page.items)
+    return {"items": [run_out(r, metrics.get(r.id)) for r in page.items], "total": page.total, "limit": limit,
+            "offset": offset}
 
 
 @router.get("/backtests/{run_id}", response_model=RunOut, responses=responses(404, 422),
             summary="Status, progress (steps done/total), timings, request and error of a run")
 def get_backtest(run_id: str = RUN_ID_PATH, c: AppContext = Depends(ctx)) -> dict:
-    return run_out(service.get_run(c.store, run_id))
+    rec = service.get_run(c.store, run_id)
+    return run_out(rec, service.runs_metrics(c.store, [rec]).get(rec.id))
 
 
 @router.get("/backtests/{run_id}/summary", response_model=dict[str, Any], responses=responses(404, 409, 422),
@@ -67,6 +72,16 @@ def get_equity(run_id: str = RUN_ID_PATH, limit: int = LIMIT_ROWS, offset: int =
     page = service.run_equity(c.store, run_id, limit, offset)
     items = [{**asdict(p), **clock_time(p.timestamp)} for p in page.items]
     return {"items": items, "total": page.total, "limit": limit, "offset": offset}
+
+
+@router.get("/backtests/{run_id}/equity/curve", response_model=EquityCurveOut, responses=responses(404, 409, 422),
+            summary="A finished run's equity curve in share-class units, downsampled to at most `points` steps")
+def get_equity_curve(run_id: str = RUN_ID_PATH,
+                     points: int = Query(1000, ge=2, le=20_000, description="largest number of points returned"),
+                     c: AppContext = Depends(ctx)) -> dict:
+    curve = service.run_equity_curve(c.store, run_id, points)
+    times = pd.to_datetime(pd.Series(curve["timestamp"], dtype="int64"), unit="ns", utc=True)
+    return {**curve, "timestamp": times.dt.strftime("%Y-%m-%dT%H:%M:%SZ").tolist()}
 
 
 @router.get("/backtests/{run_id}/trades", response_model=TradePage, responses=responses(404, 422),
