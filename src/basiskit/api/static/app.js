@@ -241,7 +241,7 @@
         input = el("input", { id, type: "checkbox", "data-config-key": key, "data-kind": "boolean" });
         input.checked = value;
         const wrap = el("div", { class: "field bool", "data-param": key },
-          el("label", { class: "check", for: id, title }, input, key),
+          el("label", { class: "check", for: id, title: `${key}: ${title}` }, input, el("span", { text: key })),
           el("div", { class: "field-error", "data-field": field, hidden: true }));
         input.addEventListener("change", () => wrap.classList.toggle("changed", input.checked !== value));
         return wrap;
@@ -321,7 +321,8 @@
         box.textContent = box.textContent ? `${box.textContent}; ${message}` : message;
         box.title = err.code;
         box.hidden = false;
-        const input = box.closest(".field") && $("input, select", box.closest(".field"));
+        const input = box.dataset.input ? document.getElementById(box.dataset.input)
+          : box.closest(".field") && $("input, select", box.closest(".field"));
         if (input) input.classList.add("invalid");
       }
       if (unplaced.length) {
