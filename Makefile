@@ -9,15 +9,22 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: run test bench bench-api install
+.PHONY: run test bench bench-api install chromium
 install: $(STAMP)
 
 # Main job: a btc_basis backtest over the whole data period (imports ../shared/data on first use).
 run: $(STAMP)
 	$(VENV)/bin/basiskit backtest btc_basis --start 2024-01-01 --end 2025-09-29 --capital 100000 --out results/main
 
-test: $(STAMP)
+# The browser tests (tests/e2e, report PNGs) drive Debian's Chromium: installed here when missing and root.
+test: $(STAMP) chromium
 	$(PY) -m pytest
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; } || \
+	  { echo "the browser tests need Chromium: sudo apt-get install -y chromium chromium-driver"; exit 1; }
 
 bench: $(STAMP)
 	$(PY) bench/bench_loop.py
