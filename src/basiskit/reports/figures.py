@@ -20,6 +20,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from basiskit.config.loader import ConfigError
+from basiskit.engine.assembly import load_venue_config
 from basiskit.reports.benchmarks import Benchmarks
 from basiskit.reports.rundata import RunData
 from basiskit.results.metrics import twr_index
@@ -183,9 +185,8 @@ def ltv_health_figure(run: RunData) -> go.Figure | None:
 
 def _maintenance_margin(venue: str) -> float | None:
     try:
-        from basiskit.engine.assembly import load_venue_config
         perp = load_venue_config(venue).perp
-    except Exception:  # noqa: BLE001 - a venue without a config file simply gets no line
+    except ConfigError:  # a venue without a config file simply gets no line
         return None
     return perp.maintenance_margin_rate if perp is not None else None
 

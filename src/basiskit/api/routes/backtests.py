@@ -14,7 +14,7 @@ from basiskit.api.errors import responses
 from basiskit.api.routes.common import LIMIT_ROWS, LIMIT_RUNS, NAME, OFFSET, RUN_ID_PATH, clock_time, to_request
 from basiskit.api.schemas import (BacktestIn, EquityCurveOut, EquityPage, EventPage, RunList, RunOut, Submitted,
                                   TradePage)
-from basiskit.persistence.records import RunRecord, RunStatus
+from basiskit.persistence.records import Page, RunRecord, RunStatus
 
 router = APIRouter(prefix="/api/v1", tags=["backtests"])
 
@@ -23,6 +23,13 @@ def links(run_id: str) -> dict[str, str]:
     base = f"/api/v1/backtests/{run_id}"
     return {"self": base, "summary": f"{base}/summary", "equity": f"{base}/equity", "trades": f"{base}/trades",
             "events": f"{base}/events", "equity_curve": f"{base}/equity/curve", "report": f"{base}/report"}
+
+
+def timed_page(page: Page, limit: int, offset: int) -> dict[str, Any]:
+    """A page of stored rows (dataclasses with a ``timestamp`` in ns) as the API returns it, each row
+    with its clock time added."""
+    items = [{**asdict(x), **clock_time(x.timestamp)} for x in page.items]
+    return {"items": items, "total": page.total, "limit": limit, "offset": offset}
 
 
 def run_out(r: RunRecord, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -69,9 +76,7 @@ def get_summary(run_id: str = RUN_ID_PATH, c: AppContext = Depends(ctx)) -> dict
             summary="Equity points (one per clock step)")
 def get_equity(run_id: str = RUN_ID_PATH, limit: int = LIMIT_ROWS, offset: int = OFFSET,
                c: AppContext = Depends(ctx)) -> dict:
-    page = service.run_equity(c.store, run_id, limit, offset)
-    items = [{**asdict(p), **clock_time(p.timestamp)} for p in page.items]
-    return {"items": items, "total": page.total, "limit": limit, "offset": offset}
+    return timed_page(service.run_equity(c.store, run_id, limit, offset), limit, offset)
 
 
 @router.get("/backtests/{run_id}/equity/curve", response_model=EquityCurveOut, responses=responses(404, 409, 422),
@@ -88,9 +93,7 @@ def get_equity_curve(run_id: str = RUN_ID_PATH,
             summary="Trades (one per order: fills and failures)")
 def get_trades(run_id: str = RUN_ID_PATH, limit: int = LIMIT_ROWS, offset: int = OFFSET,
                c: AppContext = Depends(ctx)) -> dict:
-    page = service.run_trades(c.store, run_id, limit, offset)
-    items = [{**asdict(t), **clock_time(t.timestamp)} for t in page.items]
-    return {"items": items, "total": page.total, "limit": limit, "offset": offset}
+    return timed_page(service.run_trades(c.store, run_id, limit, offset), limit, offset)
 
 
 @router.get("/backtests/{run_id}/events", response_model=EventPage, responses=responses(404, 422),
@@ -98,9 +101,7 @@ def get_trades(run_id: str = RUN_ID_PATH, limit: int = LIMIT_ROWS, offset: int =
 def get_events(run_id: str = RUN_ID_PATH, component: str | None = Query(None, pattern=NAME),
                kind: str | None = Query(None, pattern=NAME), limit: int = LIMIT_ROWS, offset: int = OFFSET,
                c: AppContext = Depends(ctx)) -> dict:
-    page = service.run_events(c.store, run_id, component, kind, limit, offset)
-    items = [{**asdict(e), **clock_time(e.timestamp)} for e in page.items]
-    return {"items": items, "total": page.total, "limit": limit, "offset": offset}
+    return timed_page(service.run_events(c.store, run_id, component, kind, limit, offset), limit, offset)
 
 
 @router.delete("/backtests/{run_id}", status_code=204, response_class=Response, responses=responses(404, 409, 422),
