@@ -93,7 +93,7 @@ def test_eth_run_has_aave_collateral_debt_and_liquidation_ltv(eth_run):
     assert np.allclose(aave["value_usd"], aave["collateral_usd"] - aave["debt_usd"], rtol=0, atol=1e-6)
     fig = build_charts(run, Benchmarks())["ltv_health"]
     ltv, liq = fig.data[0], fig.data[1]
-    # E-mode LST/WETH liquidation threshold 95 % (AAVE v3 Ethereum, configs/venues/aave_v3_ethereum.yaml)
+    # E-mode LST/WETH liquidation threshold 95 % (AAVE v3 Ethereum, basiskit/configs/venues/aave_v3_ethereum.yaml)
     assert np.nanmax(np.abs(np.asarray(liq.y) - 95.0)) < 1e-6
     assert np.allclose(np.asarray(ltv.y), run.equity["ltv"].to_numpy() * 100)
 

@@ -1,4 +1,4 @@
-"""configs/venues/aave_v3_ethereum.yaml must carry the reserve parameters of the data's params snapshot."""
+"""basiskit/configs/venues/aave_v3_ethereum.yaml must carry the reserve parameters of the data's params snapshot."""
 
 from __future__ import annotations
 

@@ -19,12 +19,12 @@ class ConfigError(InvalidInput, ValueError):
 
 
 def configs_dir() -> Path:
-    """``configs/`` shipped inside the package (``basiskit/configs``) or at the repo root."""
-    here = Path(__file__).resolve()
-    for cand in (here.parents[1] / "configs", here.parents[3] / "configs"):
-        if cand.is_dir():
-            return cand
-    raise ConfigError(f"configs directory not found near {here}")
+    """``basiskit/configs``: the mode and venue YAML files shipped inside the package (so a wheel
+    installed anywhere finds them). Raises ConfigError if the package was installed without them."""
+    path = Path(__file__).resolve().parents[1] / "configs"
+    if not path.is_dir():
+        raise ConfigError("the package's configs directory (basiskit/configs) is missing: reinstall basiskit")
+    return path
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

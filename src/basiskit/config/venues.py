@@ -1,5 +1,5 @@
 """Venue parameters (fees, funding interval, margin rates, gas units) as data, loaded from
-``configs/venues/*.yaml``. Every number there cites its public source in the YAML file."""
+``basiskit/configs/venues/*.yaml``. Every number there cites its public source in the YAML file."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Dataset ids follow the catalog: ``spot.<venue>.<BASE>USDT``, ``perp.<venue>.<BASE>USDT``,
 ``funding.<venue>.<BASE>USDT``, ``aave.<TOKEN>``, ``oracle.<TOKEN>.<QUOTE>``, ``peg.<LST>``,
-``gas.ethereum``, ``dex.uniswapv3.<POOL>``. Venue configs are ``configs/venues/<file>.yaml`` where the
+``gas.ethereum``, ``dex.uniswapv3.<POOL>``. Venue configs are ``basiskit/configs/venues/<file>.yaml`` where the
 file is the account's venue name, except ``aave_v3`` -> ``aave_v3_ethereum``.
 
 Account order matters: the wallet comes first (it must accrue before accounts that pay into it).
@@ -141,7 +141,7 @@ def build_venues(req: Requirements, frame: MarketFrame, ledger: Ledger, attr: At
         venue, _ = _split(account)
         cfg = load_venue_config(venue)
         if cfg.spot is None:
-            raise DataError(f"venue {venue} has no spot parameters in configs/venues/{venue}.yaml", key=venue)
+            raise DataError(f"venue {venue} has no spot parameters in basiskit/configs/venues/{venue}.yaml", key=venue)
         v = CexSpot(account, cfg.spot, frame, ledger, attr, {t: f"spot.{venue}.{t}USDT" for t in tokens})
         accounts[account] = v
         fees[account] = cfg.transfer_fee_usdt
@@ -151,7 +151,7 @@ def build_venues(req: Requirements, frame: MarketFrame, ledger: Ledger, attr: At
         venue, _ = _split(account)
         cfg = load_venue_config(venue)
         if cfg.perp is None:
-            raise DataError(f"venue {venue} has no perp parameters in configs/venues/{venue}.yaml", key=venue)
+            raise DataError(f"venue {venue} has no perp parameters in basiskit/configs/venues/{venue}.yaml", key=venue)
         v = CexPerp(account, cfg.perp, frame, ledger, attr,
                     {t: (f"perp.{venue}.{t}USDT", f"funding.{venue}.{t}USDT") for t in tokens})
         accounts[account] = v

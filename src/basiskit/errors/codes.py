@@ -74,7 +74,7 @@ _ENTRIES = [
     ErrorCode("VENUE-002", "venue", S.ERROR, "venue rejected the request",
               "read the venue's reason in the event; the order is skipped", P.SKIP, 500),
     ErrorCode("VENUE-003", "venue", S.CRITICAL, "unknown venue or instrument",
-              "check the venue names in the mode config and configs/venues/", P.STOP, 422),
+              "check the venue names in the mode config and basiskit/configs/venues/", P.STOP, 422),
     # execution
     ErrorCode("EXEC-001", "execution", S.WARNING, "order failed (e.g. insufficient balance)",
               "the order is skipped; the strategy re-targets at its next decision", P.SKIP, 500),

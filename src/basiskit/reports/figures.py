@@ -7,7 +7,7 @@ margin ratio = margin balance / notional (%); health factor unitless.
 
 Thresholds drawn: liquidation at health factor 1 and at LTV = the collateral's weighted liquidation
 threshold (= LTV x health factor; AAVE v3 docs, health factor); the risk override levels of the
-run's config (``risk.*``); the perp venue's maintenance margin rate (configs/venues/<venue>.yaml);
+run's config (``risk.*``); the perp venue's maintenance margin rate (basiskit/configs/venues/<venue>.yaml);
 the strategy's delta drift threshold and target LTV band when its config has them.
 
 Time axes carry milliseconds since the epoch (plotly ``date`` axes), which keeps the report small.

@@ -36,7 +36,7 @@ class Requirements:
     ``spot``: account -> tokens priced there; ``perp``: account -> tokens with perps;
     ``lending``: account -> tokens supplied; ``borrowing``: account -> tokens borrowed (variable);
     ``emode``: AAVE accounts that use E-mode; ``staking``: staking accounts (``lido``, ``etherfi``);
-    ``dex_pools``: pool names of ``configs/venues/dex.yaml``; ``onchain_tokens``: non-USDT tokens the
+    ``dex_pools``: pool names of ``basiskit/configs/venues/dex.yaml``; ``onchain_tokens``: non-USDT tokens the
     wallet may hold (WETH, LSTs, reward tokens); ``restaking_rewards``: credit EIGEN/ETHFI to weETH
     holders (``include_estimated_rewards`` adds the rows the data marks as estimates); ``gas``: whether
     on-chain gas is paid and ``gas_token`` in which token (``USDT`` or ``WETH``).

@@ -22,7 +22,7 @@ Risk (AAVE v3 docs, "Health factor" and "Liquidations"), with ``c_k`` collateral
 * health factor ``HF = sum c_k LT_k / sum d_k`` (infinite without debt); a withdrawal that leaves
   HF < 1 is rejected;
 * in E-mode (``emode`` on), reserves of the account's category use the category's LTV, LT and bonus in
-  force at the step (``configs/venues/aave_v3_ethereum.yaml`` with dates and sources);
+  force at the step (``basiskit/configs/venues/aave_v3_ethereum.yaml`` with dates and sources);
 * liquidation when HF < 1 at a step: a liquidator repays up to 50 % of the debt (100 % when
   HF < 0.95, the close-factor threshold) and seizes collateral worth the repaid debt x (1 + bonus);
   the account loses ``repaid x bonus`` (booked ``liquidation``); one liquidation call per step.
