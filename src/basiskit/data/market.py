@@ -12,6 +12,13 @@ the ``open`` of the latest bar opened at or before t (the price at t); it must b
 old, otherwise the data has a hole at t and building fails naming the dataset and time. Point series
 (oracles, gas) use the latest value at or before t within ``max_staleness``. AAVE indexes are
 interpolated geometrically between daily snapshots (see ``aave_index``).
+
+Bars that did not trade (``filled`` rows of the catalog: forward-filled gaps, repaired rows) are
+re-priced from a reference venue (``gap_reference``) and flagged per step in ``stale[key]``: venues
+value positions there but never fill an order at such a price. With ``extremes`` a bar series also
+gives ``highs[key][i]`` / ``lows[key][i]``: the highest high and lowest low of the bars that *closed*
+in ``(t_{i-1}, t_i]`` (NaN when none did, e.g. at step 0 or between the bar closes of a finer clock);
+that is what a venue checks intrabar at step i (liquidations) without looking ahead.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import pandas as pd
 
 from basiskit.data.aave_index import interpolate_index
 from basiskit.data.errors import DataError
+from basiskit.data.gap_reference import GapValuation, value_gaps
 from basiskit.engine.clock import ns_to_iso
 
 
@@ -47,13 +55,24 @@ class SeriesSpec:
     max_staleness_s: int | None = None
     mark_key: str | None = None  # for funding: the bar series giving the mark price at settlement
     optional: bool = False  # steps without data get NaN instead of an error (e.g. gas: needed only when used)
+    extremes: bool = False  # bar_open: also record the highs/lows of the bars closed since the previous step
+    references: tuple[str, ...] = ()  # bar_open: datasets that price this instrument's filled bars (best first)
 
 
 @dataclass
 class MarketFrame:
+    """Grid-aligned market data (see module docstring). ``stale[key][i]``: the bar behind
+    ``series[key][i]`` did not trade (valued from a reference, never filled at); ``highs``/``lows``:
+    intrabar extremes per step (NaN where no bar closed); ``gaps``: how each stretch of non-traded
+    bars of the datasets used was valued."""
+
     grid: np.ndarray
     series: dict[str, list[float]] = field(default_factory=dict)
     funding: dict[str, tuple[list[int], list[float], list[float]]] = field(default_factory=dict)
+    stale: dict[str, list[bool]] = field(default_factory=dict)
+    highs: dict[str, list[float]] = field(default_factory=dict)
+    lows: dict[str, list[float]] = field(default_factory=dict)
+    gaps: list[GapValuation] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.grid)
@@ -96,6 +115,20 @@ def _median_step_ns(idx_ns: np.ndarray) -> int:
     return int(np.median(np.diff(idx_ns)))
 
 
+def _bar_extremes(idx_ns: np.ndarray, high: np.ndarray, low: np.ndarray, grid: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Per grid step i: max high / min low of the bars whose close (open + bar length) lies in
+    ``(grid[i-1], grid[i]]``; NaN where no bar closed (and at step 0)."""
+    close = idx_ns + _median_step_ns(idx_ns)
+    step = np.searchsorted(grid, close, side="left")  # first grid time at or after the bar's close
+    ok = (step >= 1) & (step < len(grid))
+    hi_out = np.full(len(grid), np.nan)
+    lo_out = np.full(len(grid), np.nan)
+    np.fmax.at(hi_out, step[ok], high[ok])
+    np.fmin.at(lo_out, step[ok], low[ok])
+    return hi_out, lo_out
+
+
 def build_frame(source: FrameSource, grid: np.ndarray, specs: list[SeriesSpec]) -> MarketFrame:
     """Align every spec to ``grid``.
 
@@ -105,8 +138,19 @@ def build_frame(source: FrameSource, grid: np.ndarray, specs: list[SeriesSpec]) 
     """
     frame = MarketFrame(grid=grid)
     grid_start, grid_end = int(grid[0]), int(grid[-1])
-    for spec in specs:
-        df = source.load(spec.dataset_id)
+    priced: dict[str, pd.DataFrame] = {}  # bar datasets with their non-traded bars re-priced
+
+    def bars(dataset_id: str, references: tuple[str, ...] = ()) -> pd.DataFrame:
+        if dataset_id not in priced:
+            df = source.load(dataset_id)
+            if references and "filled" in df.columns and df["filled"].any():
+                df, report = value_gaps(dataset_id, df, [(r, source.load(r)) for r in references])
+                frame.gaps.extend(g for g in report if g.last_ns >= grid_start and g.first_ns <= grid_end)
+            priced[dataset_id] = df
+        return priced[dataset_id]
+
+    for spec in sorted(specs, key=lambda sp: sp.kind == "funding"):  # marks of funding come from the priced bars
+        df = bars(spec.dataset_id, spec.references) if spec.kind == "bar_open" else source.load(spec.dataset_id)
         if spec.column not in df.columns:
             raise DataError(f"dataset {spec.dataset_id} has no column {spec.column!r}", key=spec.dataset_id)
         idx = _index_ns(df)
@@ -125,10 +169,10 @@ def build_frame(source: FrameSource, grid: np.ndarray, specs: list[SeriesSpec]) 
                     key=spec.dataset_id,
                 )
             times = idx[sel]
-            mark_df = source.load(spec.mark_key.split("|")[0])
-            mark_col = spec.mark_key.split("|")[1]
+            mark_ds, _, mark_col = spec.mark_key.partition("|")
+            mark_df = bars(mark_ds)
             m_idx = _index_ns(mark_df)
-            marks = _asof(spec.mark_key.split("|")[0], m_idx, mark_df[mark_col].to_numpy(np.float64), times, _median_step_ns(m_idx))
+            marks = _asof(mark_ds, m_idx, mark_df[mark_col].to_numpy(np.float64), times, _median_step_ns(m_idx))
             frame.funding[spec.key] = (times.tolist(), vals[sel].tolist(), marks.tolist())
             continue
         if spec.kind == "aave_index":
@@ -146,4 +190,11 @@ def build_frame(source: FrameSource, grid: np.ndarray, specs: list[SeriesSpec]) 
         if spec.kind == "bar_open":
             max_age = max(max_age - 1, 0)  # strictly less than one bar old
         frame.series[spec.key] = _asof(spec.dataset_id, idx, vals, grid, max_age, spec.optional).tolist()
+        if spec.kind == "bar_open" and "filled" in df.columns:
+            filled = df["filled"].to_numpy(dtype=np.float64)
+            stale = _asof(spec.dataset_id, idx, filled, grid, max_age, optional=True)
+            frame.stale[spec.key] = (stale == 1.0).tolist()  # NaN (no bar) is not a filled bar: it fails elsewhere
+        if spec.extremes:
+            hi, lo = _bar_extremes(idx, df["high"].to_numpy(np.float64), df["low"].to_numpy(np.float64), grid)
+            frame.highs[spec.key], frame.lows[spec.key] = hi.tolist(), lo.tolist()
     return frame

@@ -15,8 +15,9 @@ from basiskit.domain.orders import Order
 
 class TradeStatus(str, Enum):
     FILLED = "filled"
-    FAILED = "failed"
-    REJECTED = "rejected"
+    FAILED = "failed"      # a leg of an atomic group that was rolled back
+    REJECTED = "rejected"  # the venue refused the order (balance, margin, limits)
+    DEFERRED = "deferred"  # not filled: the venue had no traded price at the step (data gap); nothing changed
 
 
 @dataclass(frozen=True, slots=True)

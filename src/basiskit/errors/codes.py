@@ -75,6 +75,12 @@ _ENTRIES = [
               "read the venue's reason in the event; the order is skipped", P.SKIP, 500),
     ErrorCode("VENUE-003", "venue", S.CRITICAL, "unknown venue or instrument",
               "check the venue names in the mode config and basiskit/configs/venues/", P.STOP, 422),
+    ErrorCode("VENUE-004", "venue", S.ERROR, "borrow would exceed the maximum LTV",
+              "the order is skipped; borrow less or supply more collateral first", P.SKIP, 500),
+    ErrorCode("VENUE-005", "venue", S.ERROR, "withdrawal would leave the health factor below 1",
+              "the order is skipped; repay debt before withdrawing collateral", P.SKIP, 500),
+    ErrorCode("VENUE-006", "venue", S.WARNING, "no traded price at this step (data gap): order deferred",
+              "nothing changed; the strategy decides again when the venue's data resumes", P.SKIP, 500),
     # execution
     ErrorCode("EXEC-001", "execution", S.WARNING, "order failed (e.g. insufficient balance)",
               "the order is skipped; the strategy re-targets at its next decision", P.SKIP, 500),
@@ -110,6 +116,8 @@ _ENTRIES = [
               "the message names the file; run the backtest again to rewrite its results folder", P.STOP, 404),
     ErrorCode("RUN-009", "run", S.ERROR, "PNG export failed (no Chrome/Chromium for the image engine)",
               "install Chromium (`apt-get install -y chromium`) or set BROWSER_PATH to a Chrome binary", P.STOP, 500),
+    ErrorCode("RUN-010", "run", S.ERROR, "a withdrawal cannot be paid (above the equity at its date, or unpaid at the end)",
+              "lower or move the withdrawal, or set allow_partial_withdrawals=true to pay what can be paid", P.STOP, 422),
     # persistence
     ErrorCode("STORE-001", "store", S.CRITICAL, "database unavailable",
               "check BASISKIT_DATABASE_URL and that the server accepts connections; retried with backoff",

@@ -46,6 +46,7 @@ from datetime import datetime, timezone
 from basiskit.config.venues import AaveParams
 from basiskit.data.market import MarketFrame
 from basiskit.domain.events import Event
+from basiskit.domain.money import fmt_amounts, within
 from basiskit.domain.orders import ExecutionMode, Operation, Order
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.venues.ledger import BORROW_COST, FLASH_FEES, LENDING_INTEREST, LIQUIDATION, Attribution, Ledger
@@ -262,16 +263,16 @@ class AaveV3:
         cash = self.ledger.get(w, tok)
         deltas: dict[tuple[str, str], float] = {}
         if op is Operation.SUPPLY:
-            if a > cash * (1 + 1e-12) + 1e-9:
-                return self._reject(order, i, "VENUE-002", f"insufficient {tok} in {w}: supply {a:.6f}, have {cash:.6f}")
+            if not within(a, cash):
+                return self._reject(order, i, "VENUE-002", f"insufficient {tok} in {w}: supply {fmt_amounts(a, cash)}")
             a = min(a, cash)
             self.scaled[tok] += a / self.index[tok][i]
             self.ledger.add(w, tok, -a)
             deltas = {(self.name, f"a{tok}"): a, (w, tok): -a}
         elif op is Operation.WITHDRAW:
             bal = self.supplied(tok, i)
-            if a > bal * (1 + 1e-12) + 1e-9:
-                return self._reject(order, i, "VENUE-002", f"withdraw {a:.6f} {tok} exceeds the aToken balance {bal:.6f}")
+            if not within(a, bal):
+                return self._reject(order, i, "VENUE-002", f"withdraw {tok} exceeds the aToken balance: {fmt_amounts(a, bal)}")
             a = min(a, bal)
             _, power, weighted, debt = self._totals(i, d_coll={tok: -a})
             if debt > 0 and weighted < debt * (1 - 1e-12):
@@ -292,8 +293,9 @@ class AaveV3:
         elif op is Operation.REPAY:
             debt = self.borrowed(tok, i)
             a = min(a, debt)
-            if a > cash * (1 + 1e-12) + 1e-9:
-                return self._reject(order, i, "VENUE-002", f"insufficient {tok} in {w} to repay {a:.6f}, have {cash:.6f}")
+            if not within(a, cash):
+                return self._reject(order, i, "VENUE-002", f"insufficient {tok} in {w} to repay: {fmt_amounts(a, cash)}")
+            a = min(a, cash)
             self.scaled_debt[tok] -= a / self.borrow_index[tok][i]
             if self.scaled_debt[tok] * self.borrow_index[tok][i] < 1e-12:
                 self.scaled_debt[tok] = 0.0

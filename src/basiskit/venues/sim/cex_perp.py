@@ -27,17 +27,24 @@ from basiskit.data.market import MarketFrame
 from basiskit.domain.events import Event
 from basiskit.domain.orders import Operation, Order, Side
 from basiskit.domain.trades import Trade, TradeStatus
+from basiskit.engine.clock import ns_to_iso
 from basiskit.venues.ledger import FEES, FUNDING, LIQUIDATION, PRICE_BASIS, SLIPPAGE, Attribution, Ledger
 
 
 class _Position:
-    __slots__ = ("size", "entry", "last_mark", "marks", "f_times", "f_rates", "f_marks", "f_ptr", "f_n")
+    __slots__ = ("size", "entry", "last_mark", "marks", "stale", "highs", "lows", "f_times", "f_rates", "f_marks",
+                 "f_ptr", "f_n")
 
-    def __init__(self, marks: list[float], funding: tuple[list[int], list[float], list[float]]) -> None:
+    def __init__(self, marks: list[float], funding: tuple[list[int], list[float], list[float]],
+                 stale: list[bool] | None = None, highs: list[float] | None = None,
+                 lows: list[float] | None = None) -> None:
         self.size = 0.0
         self.entry = 0.0
         self.last_mark: float | None = None
         self.marks = marks
+        self.stale = stale
+        self.highs = highs
+        self.lows = lows
         self.f_times, self.f_rates, self.f_marks = funding
         self.f_ptr = 0
         self.f_n = len(self.f_times)
@@ -54,7 +61,9 @@ class CexPerp:
         self.quote = quote
         self.grid = frame.grid
         self.grid_list = frame.grid.tolist()
-        self.positions = {tok: _Position(frame.series[mk], frame.funding[fk]) for tok, (mk, fk) in symbols.items()}
+        self.positions = {tok: _Position(frame.series[mk], frame.funding[fk], frame.stale.get(mk), frame.highs.get(mk),
+                                         frame.lows.get(mk)) for tok, (mk, fk) in symbols.items()}
+        self._intrabar = all(p.highs is not None for p in self.positions.values())
         self._fee = params.taker_fee_bps * 1e-4
         self._slip = params.slippage_bps * 1e-4
         self._mmr = params.maintenance_margin_rate
@@ -69,6 +78,10 @@ class CexPerp:
         t = self.grid_list[i]
         attr = self.attr
         events: list[Event] = []
+        if self._intrabar and i > 0:
+            ev = self._check_intrabar(i)
+            if ev is not None:
+                events.append(ev)
         for tok, pos in self.positions.items():
             times = pos.f_times
             while pos.f_ptr < pos.f_n and times[pos.f_ptr] <= t:
@@ -79,6 +92,10 @@ class CexPerp:
                     self.ledger.add(self.name, self.quote, pay)
                     attr.add(FUNDING, self.name, pay)
                     self.funding_paid.append((times[k], tok, pos.f_rates[k], pos.f_marks[k], pos.size, pay))
+        upnl, notional = self._risk(i)
+        if notional and self.ledger.balances.get(self._cash_key, 0.0) + upnl < notional * self._mmr:
+            events.append(self._liquidate(i, {tok: p.marks[i] for tok, p in self.positions.items()}, "bar_open"))
+        for pos in self.positions.values():
             m = pos.marks[i]
             last = pos.last_mark
             pos.last_mark = m
@@ -86,10 +103,33 @@ class CexPerp:
                 pnl = pos.size * (m - last)
                 attr.total[PRICE_BASIS] += pnl
                 attr.by_venue[self.name][PRICE_BASIS] += pnl
-        upnl, notional = self._risk(i)
-        if notional and self.ledger.balances.get(self._cash_key, 0.0) + upnl < notional * self._mmr:
-            events.append(self._liquidate(i))
         return events
+
+    def _check_intrabar(self, i: int) -> Event | None:
+        """Liquidate if the bar(s) closed since step i-1 took margin balance below maintenance at their
+        adverse extreme (module docstring); the path is linear from the last mark to the extreme, so
+        ``f(θ) = margin balance - maintenance margin`` is linear in θ and its root is the liquidation point."""
+        f0 = self.ledger.balances.get(self._cash_key, 0.0)
+        df = 0.0
+        mmr = self._mmr
+        for pos in self.positions.values():
+            s = pos.size
+            if not s or pos.last_mark is None:
+                continue
+            p0 = pos.last_mark
+            f0 += s * (p0 - pos.entry) - mmr * abs(s) * p0
+            x = pos.highs[i] if s < 0 else pos.lows[i]
+            if x == x:  # else NaN: no bar closed in (t_{i-1}, t_i]
+                df += (s - mmr * abs(s)) * (x - p0)
+        if f0 + df >= 0.0:
+            return None
+        theta = f0 / -df if f0 > 0.0 else 0.0
+        prices = {}
+        for tok, pos in self.positions.items():
+            if pos.size and pos.last_mark is not None:
+                x = pos.highs[i] if pos.size < 0 else pos.lows[i]
+                prices[tok] = pos.last_mark if x != x else pos.last_mark + theta * (x - pos.last_mark)
+        return self._liquidate(i, prices, "intrabar")
 
     # -- risk numbers ---------------------------------------------------------------------------
     def _risk(self, i: int) -> tuple[float, float]:
@@ -129,8 +169,17 @@ class CexPerp:
         return self.positions[token].marks[i]
 
     def cost_rate(self) -> float:
-        """Taker fee + slippage as a fraction of traded notional."""
-        return self._fee + self._slip
+        """Cost of a trade as a fraction of its notional at the mark: (1 + slippage)(1 + taker fee) - 1."""
+        return (1.0 + self._slip) * (1.0 + self._fee) - 1.0
+
+    def stale_at(self, i: int) -> bool:
+        """Whether a held position's price at step i did not trade (valued from a reference venue)."""
+        return any(p.size and p.stale is not None and p.stale[i] for p in self.positions.values())
+
+    def is_stale(self, token: str, i: int) -> bool:
+        """Whether ``token``'s price at step i did not trade (an order there is deferred)."""
+        st = self.positions[token].stale
+        return bool(st is not None and st[i])
 
     def withdrawable(self, token: str, i: int) -> float:
         """USDT that can leave: min(collateral, margin balance - 2 x maintenance margin), >= 0."""
@@ -147,6 +196,10 @@ class CexPerp:
                          error=f"{self.name} cannot {order.operation.value} {order.token}")
         pos = self.positions[order.token]
         m = pos.marks[i]
+        if pos.stale is not None and pos.stale[i]:
+            return Trade(order, t, TradeStatus.DEFERRED, error_code="VENUE-006",
+                         error=f"no traded {order.token} price on {self.name} at {ns_to_iso(t)} (data gap, valued at "
+                               f"{m:.2f} from a reference venue): not filled")
         delta = order.amount if order.side is Side.BUY else -order.amount
         fill = m * (1 + self._slip) if delta > 0 else m * (1 - self._slip)
         fee = abs(delta) * fill * self._fee
@@ -187,24 +240,37 @@ class CexPerp:
             pos.size, pos.entry = rest, fill
         return realised
 
-    def _liquidate(self, i: int) -> Event:
-        t = self.grid_list[i]
-        notional = self.notional(i)
-        fee = notional * self.params.liquidation_fee_rate
-        closed = {}
-        realised = 0.0
+    def _liquidate(self, i: int, prices: dict[str, float], trigger: str) -> Event:
+        """Close every position at ``prices`` (token -> liquidation price) and book it (module docstring)."""
+        coll = self.ledger.get(self.name, self.quote)
+        before = coll
+        move = notional = 0.0
+        closed, at = {}, {}
         for tok, pos in self.positions.items():
-            if pos.size:
-                closed[tok] = pos.size
-                realised += pos.size * (pos.marks[i] - pos.entry)
-                pos.size, pos.entry = 0.0, 0.0
+            if not pos.size:
+                continue
+            p = prices[tok]
+            last = pos.last_mark if pos.last_mark is not None else p
+            before += pos.size * (last - pos.entry)
+            move += pos.size * (p - last)
+            notional += abs(pos.size) * p
+            closed[tok], at[tok] = pos.size, p
+            pos.size, pos.entry = 0.0, 0.0
+            pos.last_mark = pos.marks[i]
         self._cache_i = -1
-        coll = self.ledger.get(self.name, self.quote) + realised - fee
-        cover = -coll if coll < 0 else 0.0
-        self.ledger.add(self.name, self.quote, realised - fee + cover)
-        self.attr.add(LIQUIDATION, self.name, -fee + cover)
-        return Event(t, self.name, "liquidation", {"closed_sizes": closed, "notional_usd": notional, "fee_usd": fee,
-                                                    "insurance_cover_usd": cover, "loss_usd": fee - cover})
+        margin = before + move                      # margin balance at the liquidation prices
+        fee = notional * self.params.liquidation_fee_rate
+        after = max(0.0, margin - fee)
+        charged = min(fee, max(margin, 0.0))
+        booked_move = after - before + charged     # = move, or -before when the price passed bankruptcy
+        self.ledger.add(self.name, self.quote, after - coll)
+        self.attr.add(PRICE_BASIS, self.name, booked_move)
+        self.attr.add(LIQUIDATION, self.name, -charged)
+        return Event(self.grid_list[i], self.name, "liquidation", {
+            "trigger": trigger, "bar_open": ns_to_iso(self.grid_list[i - 1] if trigger == "intrabar" else self.grid_list[i]),
+            "closed_sizes": closed, "liquidation_prices": at, "notional_usd": notional, "clearance_fee_usd": fee,
+            "fee_charged_usd": charged, "insurance_cover_usd": max(0.0, -margin),
+            "loss_usd": before - after})
 
     def value_usd(self, i: int) -> float:
         return self.ledger.balances.get(self._cash_key, 0.0) + self._risk(i)[0]

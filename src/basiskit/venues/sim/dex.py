@@ -22,6 +22,7 @@ from basiskit.config.venues import DexParams, PoolParams
 from basiskit.data.errors import DataError
 from basiskit.data.market import MarketFrame
 from basiskit.domain.events import Event
+from basiskit.domain.money import fmt_amounts, within
 from basiskit.domain.orders import ExecutionMode, Operation, Order, Side
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.engine.clock import ns_to_iso
@@ -93,18 +94,21 @@ class Dex:
         w = self.wallet
         if order.side is Side.SELL:
             held = self.ledger.get(w, base)
-            if q > held * (1 + 1e-12) + 1e-12:
+            if not within(q, held):
                 return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-002",
-                             error=f"insufficient {base} in {w}: sell {q:.6f}, have {held:.6f}")
+                             error=f"insufficient {base} in {w}: sell {fmt_amounts(q, held)}")
             q = min(q, held)
             notional_quote = q * p
             d_base, d_quote = -q, notional_quote * (1 - fee_r - slip_r)
         else:
             pay = notional_quote * (1 + fee_r + slip_r)
             cash = self.ledger.get(w, quote)
-            if pay > cash * (1 + 1e-12) + 1e-9:
+            if not within(pay, cash):
                 return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-002",
-                             error=f"insufficient {quote} in {w}: need {pay:.6f}, have {cash:.6f}")
+                             error=f"insufficient {quote} in {w}: {fmt_amounts(pay, cash)}")
+            if pay > cash:  # within tolerance: buy what the cash pays for
+                q, pay = q * cash / pay, cash
+                notional_quote = q * p
             d_base, d_quote = q, -pay
         self.ledger.add(w, base, d_base)
         self.ledger.add(w, quote, d_quote)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from basiskit.config.venues import StakingParams
 from basiskit.data.market import MarketFrame
 from basiskit.domain.events import Event
+from basiskit.domain.money import fmt_amounts, within
 from basiskit.domain.orders import ExecutionMode, Operation, Order
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.venues.ledger import FEES, Attribution, Ledger
@@ -72,9 +73,9 @@ class Staking:
         w = self.wallet
         if op is Operation.STAKE and order.token == ETH:
             cash = self.ledger.get(w, ETH)
-            if a > cash * (1 + 1e-12) + 1e-12:
+            if not within(a, cash):
                 return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-002",
-                             error=f"insufficient WETH in {w}: stake {a:.6f}, have {cash:.6f}")
+                             error=f"insufficient WETH in {w}: stake {fmt_amounts(a, cash)}")
             a = min(a, cash)
             fee_eth = a * self.params.stake_fee_bps * 1e-4
             out = (a - fee_eth) / r
@@ -84,9 +85,9 @@ class Staking:
             price = r
         elif op is Operation.UNSTAKE and order.token == self.lst:
             held = self.ledger.get(w, self.lst)
-            if a > held * (1 + 1e-12) + 1e-12:
+            if not within(a, held):
                 return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-002",
-                             error=f"insufficient {self.lst} in {w}: unstake {a:.6f}, have {held:.6f}")
+                             error=f"insufficient {self.lst} in {w}: unstake {fmt_amounts(a, held)}")
             a = min(a, held)
             gross = a * r
             fee_eth = gross * self.params.unstake_fee_bps * 1e-4
