@@ -10,11 +10,26 @@ from basiskit.strategies.registry import build_strategy, load_mode_config
 class FakeContext:
     """Rule: spot and perp prices are ``price``; fees are ``cost``; balances are plain dicts."""
 
-    def __init__(self, price=100.0, cost=0.0, cash=None, sizes=None, step=0):
+    def __init__(self, price=100.0, cost=0.0, cash=None, sizes=None, step=0, stale=(), transit=None, fee=0.0):
         self.price, self.cost, self.step = price, cost, step
         self.cash_ = cash or {}
         self.sizes = sizes or {}
         self.time_ns = 0
+        self.stale = set(stale)        # accounts whose price did not trade at this step
+        self.transit = transit or {}   # account -> USDT on its way there
+        self.fee = fee                 # transfer fee between venues, USDT
+
+    def price_live(self, account, token):
+        return account not in self.stale
+
+    def in_transit(self, account, token="USDT"):
+        return self.transit.get(account, 0.0)
+
+    def transfer_fee(self, src, dst, token="USDT"):
+        return 0.0 if src.split(".")[0] == dst.split(".")[0] else self.fee
+
+    def transfer_delay_s(self, src, dst, token="USDT"):
+        return 0
 
     def equity_usd(self):
         usd = sum(v for (a, t), v in self.cash_.items() if t == "USDT")

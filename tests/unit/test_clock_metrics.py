@@ -44,8 +44,28 @@ def test_drawdown_and_annualisation():
     eq[: hours // 2] = 100.0
     eq[hours // 2:] = 90.0  # one 10 % fall, then flat
     eq[-1] = 110.0
-    m = compute_metrics(times, eq, np.zeros(hours + 1), 100.0)
+    m, reasons = compute_metrics(times, eq, np.zeros(hours + 1), 100.0)
     assert m["max_drawdown"] == pytest.approx(-0.10)
     assert m["total_return"] == pytest.approx(0.10)
     assert m["apr"] == pytest.approx(0.10)  # exactly one 365-day year
     assert m["apy"] == pytest.approx(0.10)
+    # under water from the middle of the year (the fall) to the last step (back above the peak)
+    assert m["longest_drawdown_days"] == pytest.approx((hours - hours // 2 + 1) / 24)
+    assert m["calmar"] == pytest.approx(0.10 / 0.10)
+
+
+def test_short_runs_are_not_annualised_and_nothing_is_nan():
+    # rule: a 10-day run that gains 1 %: a yearly figure from it would be noise
+    steps = 24 * 10
+    times = to_ns("2024-01-01") + np.arange(steps + 1, dtype=np.int64) * 3600 * 10**9
+    eq = np.linspace(100.0, 101.0, steps + 1)
+    m, reasons = compute_metrics(times, eq, np.zeros(steps + 1), 100.0)
+    assert m["total_return"] == pytest.approx(0.01)
+    for k in ("apr", "apy", "sharpe", "sortino", "volatility", "calmar"):
+        assert m[k] is None and "shorter than 30" in reasons[k]
+    m, reasons = compute_metrics(times, eq, np.zeros(steps + 1), 100.0, annualise_short=True)
+    assert m["apr"] == pytest.approx(0.01 * 36.5)
+    # a straight line never falls: no drawdown, so no Calmar ratio, said so
+    assert m["calmar"] is None and reasons["calmar"] == "no drawdown"
+    assert m["sortino"] is None and reasons["sortino"] == "no day with a negative return"
+    assert all(v is None or np.isfinite(v) for v in m.values())

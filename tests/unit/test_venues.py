@@ -11,7 +11,8 @@ from basiskit.engine.execution import ExecutionManager
 from basiskit.venues.ledger import Attribution, Ledger
 from basiskit.venues.sim.cex_perp import CexPerp
 from basiskit.venues.sim.cex_spot import CexSpot
-from basiskit.venues.sim.transfer import Transfers
+from basiskit.config.venues import NetworkTransfer
+from basiskit.venues.sim.transfer import TransferCosts, Transfers
 from basiskit.venues.sim.wallet import Wallet
 
 H = 3600 * 10**9
@@ -79,10 +80,14 @@ def test_liquidation_when_margin_balance_falls_below_maintenance():
     assert v.accrue(1) == []
     events = v.accrue(2)
     assert [e.kind for e in events] == ["liquidation"]
-    fee = 109.5 * 0.01
-    # collateral 10 - 9.5 loss - fee 1.095 < 0: the insurance fund covers the deficit
+    # no intrabar data in this frame: liquidated at the open of 109.5, where the margin balance is
+    # 10 - 9.5 = 0.5; the clearance fee 109.5 x 1 % = 1.095 is charged on what is left (0.5), the
+    # account ends at 0 and loses its whole value at the previous mark (10 - 5 = 5)
     assert ledger.get("x.perp", "USDT") == pytest.approx(0.0, abs=1e-12)
-    assert events[0].data["loss_usd"] == pytest.approx(0.5)
+    assert events[0].data["fee_charged_usd"] == pytest.approx(0.5)
+    assert events[0].data["loss_usd"] == pytest.approx(5.0)
+    assert attr.total["liquidation"] == pytest.approx(-0.5)
+    assert attr.total["price_basis"] == pytest.approx(-9.5)
     assert v.size("BTC") == 0.0
     assert v.value_usd(2) - 10.0 == pytest.approx(attr.sum(), abs=1e-9)
 
@@ -104,7 +109,9 @@ def test_atomic_group_is_all_or_nothing():
     wallet = Wallet("wallet", f, ledger, attr)
     venues = {"wallet": wallet, "x.spot": spot}
     ledger.add("wallet", "USDT", 1000.0)
-    em = ExecutionManager(venues, Transfers(venues, {}, ledger, attr, f.grid.tolist()), ledger, attr, f.grid.tolist())
+    free = {"USDT": {"ERC20": NetworkTransfer(withdrawal_fee=0.0, withdrawal_delay_seconds=0, deposit_delay_seconds=0)}}
+    costs = TransferCosts({"wallet": free, "x": free})
+    em = ExecutionManager(venues, Transfers(venues, costs, ledger, attr, f.grid.tolist()), ledger, attr, f.grid.tolist())
     before = ledger.snapshot()
     g = dict(execution_mode=ExecutionMode.ATOMIC, atomic_group_id="g1")
     trades = em.execute([
@@ -144,7 +151,12 @@ def test_a_delayed_transfer_is_in_transit_then_lands_and_equity_never_jumps():
     hour = 3600 * 10**9
     grid = [0, hour, 2 * hour, 3 * hour]
     accounts = {"wallet": Account("wallet", ledger), "bybit.perp": Account("bybit.perp", ledger)}
-    tr = Transfers(accounts, {"wallet": 1.0}, ledger, attr, grid, delays_s={"wallet": 2 * 3600})
+    # rule: the wallet withdraws on ERC20 for 1 USDT, on chain after 1 h; bybit credits after another 1 h
+    out = NetworkTransfer(withdrawal_fee=1.0, withdrawal_delay_seconds=3600, deposit_delay_seconds=0)
+    into = NetworkTransfer(withdrawal_fee=5.0, withdrawal_delay_seconds=0, deposit_delay_seconds=3600)
+    costs = TransferCosts({"wallet": {"USDT": {"ERC20": out}, "WETH": {"ERC20": out}},
+                           "bybit": {"USDT": {"ERC20": into}, "WETH": {"ERC20": into}}})
+    tr = Transfers(accounts, costs, ledger, attr, grid)
     fill = tr.execute(Order(Operation.TRANSFER, "wallet", 400.0, "USDT", to_venue="bybit.perp"), 0)
     assert fill.ok
     total = lambda i: ledger.get("wallet", "USDT") + ledger.get("bybit.perp", "USDT") + tr.value_usd(i)  # noqa: E731

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +19,15 @@ class ModeConfig(BaseModel):
     min_trade_usd: float = Field(default=10.0, ge=0, description="smallest trade or transfer worth sending, USD(T)")
     risk: "RiskConfig" = Field(default_factory=lambda: RiskConfig(), description="risk override thresholds")
     shock: "Shock | None" = Field(default=None, description="optional stress scenario applied to the data")
+    annualise_short_runs: bool = Field(
+        default=False, description="give APR, APY, Sharpe, Sortino, volatility and Calmar also for runs shorter "
+                                   "than 30 days (otherwise null, with the reason)")
+    allow_partial_withdrawals: bool = Field(
+        default=False, description="pay a withdrawal larger than what can be paid in part and report the rest "
+                                   "(summary unpaid_withdrawals, non-zero exit code) instead of failing the run")
+    venues: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per-venue overrides of basiskit/configs/venues/<venue>.yaml, e.g. "
+                                          "venues.binance.perp.taker_fee_bps=4 (unknown keys are errors)")
 
 
 class RiskConfig(BaseModel):

@@ -80,6 +80,19 @@ class DexParams(_Frozen):
     gas_units: dict[str, int]
 
 
+class NetworkTransfer(_Frozen):
+    """Moving a token off or onto this venue over one network (a chain: ERC20 = Ethereum, TRC20 = Tron).
+
+    ``withdrawal_fee``: token units this venue charges per withdrawal (a CEX's flat network fee; for the
+    on-chain wallet, the gas of a token transfer expressed in the token); ``withdrawal_delay_seconds``:
+    typical time from the request until the transaction is on chain; ``deposit_delay_seconds``: the
+    confirmations this venue waits for before crediting a deposit on this network."""
+
+    withdrawal_fee: float = Field(ge=0)
+    withdrawal_delay_seconds: int = Field(ge=0)
+    deposit_delay_seconds: int = Field(ge=0)
+
+
 class VenueConfig(_Frozen):
     name: str
     kind: str = Field(pattern="^(cex|defi|wallet|staking|dex)$")
@@ -88,6 +101,6 @@ class VenueConfig(_Frozen):
     aave: AaveParams | None = None
     staking: StakingParams | None = None
     dex: DexParams | None = None
-    transfer_fee_usdt: float = Field(default=0.0, ge=0, description="fee per outgoing transfer, USDT")
-    transfer_delay_seconds: int = Field(default=0, ge=0, description="time an outgoing transfer is in transit")
+    transfers: dict[str, dict[str, NetworkTransfer]] = Field(
+        default_factory=dict, description="token -> network -> withdrawal fee and delays (see venues.sim.transfer)")
     sources: list[str] = Field(default_factory=list, description="public sources for the numbers above")

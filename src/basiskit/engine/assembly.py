@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from basiskit.config.loader import configs_dir, read_yaml, validate
+from basiskit.config.loader import ConfigError, configs_dir, deep_merge, read_yaml, validate
 from basiskit.config.venues import VenueConfig
 from basiskit.data.errors import DataError
+from basiskit.data.gap_reference import reference_candidates
 from basiskit.data.market import MarketFrame, SeriesSpec
 from basiskit.strategies.base import Requirements
 from basiskit.venues.ledger import Attribution, Ledger
@@ -26,16 +27,24 @@ from basiskit.venues.sim.dex import Dex, pool_key
 from basiskit.venues.sim.onchain_prices import ETH_USD_KEY, LSTS, REWARD_TOKENS, OnchainPrices, lst_key, reward_key
 from basiskit.venues.sim.rewards import RestakingRewards
 from basiskit.venues.sim.staking import Staking
-from basiskit.venues.sim.transfer import TRANSIT, Transfers
+from basiskit.venues.sim.transfer import TRANSIT, TransferCosts, Transfers
 from basiskit.venues.sim.wallet import Wallet
 
 WALLET = "wallet"
 CONFIG_FILES = {"aave_v3": "aave_v3_ethereum"}
 
 
-def load_venue_config(venue: str) -> VenueConfig:
+def load_venue_config(venue: str, overrides: dict | None = None) -> VenueConfig:
+    """``basiskit/configs/venues/<venue>.yaml`` with a run's ``venues.<venue>.*`` overrides merged in.
+
+    Raises:
+        ConfigError: a missing file, or a bad or unknown key (named with the file and the key path).
+    """
     path = configs_dir() / "venues" / f"{CONFIG_FILES.get(venue, venue)}.yaml"
-    return validate(VenueConfig, read_yaml(path), path.name)
+    data = read_yaml(path)
+    if overrides:
+        data = deep_merge(data, overrides)
+    return validate(VenueConfig, data, path.name + (" with venues." + venue + " overrides" if overrides else ""))
 
 
 def _onchain(req: Requirements) -> tuple[list[str], list[str]]:
@@ -64,14 +73,16 @@ def series_specs(req: Requirements, available: set[str]) -> list[SeriesSpec]:
         for tok in tokens:
             ds = f"spot.{venue}.{tok}USDT"
             need(ds, f"spot account {account} needs {tok}USDT prices")
-            specs.append(SeriesSpec(ds, ds, "open", "bar_open"))
+            specs.append(SeriesSpec(ds, ds, "open", "bar_open", references=tuple(reference_candidates(ds, available))))
     for account, tokens in req.perp.items():
         venue, _ = _split(account)
         for tok in tokens:
             ds, fds = f"perp.{venue}.{tok}USDT", f"funding.{venue}.{tok}USDT"
             need(ds, f"perp account {account} needs {tok}USDT perp prices")
             need(fds, f"perp account {account} needs {tok}USDT funding rates")
-            specs.append(SeriesSpec(ds, ds, "open", "bar_open"))
+            # intrabar extremes: liquidation is checked against each bar's adverse extreme (venues.sim.cex_perp)
+            specs.append(SeriesSpec(ds, ds, "open", "bar_open", extremes=True,
+                                    references=tuple(reference_candidates(ds, available))))
             specs.append(SeriesSpec(fds, fds, "funding_rate", "funding", mark_key=f"{ds}|open"))
     for account, tokens in req.lending.items():
         for tok in tokens:
@@ -88,7 +99,8 @@ def series_specs(req: Requirements, available: set[str]) -> list[SeriesSpec]:
         # ETH/USD: the Uniswap v3 WETH/USDT hourly price, not the AAVE WETH/USD oracle file, which is a linear
         # interpolation of daily points (up to 17 % off the market within a day; see onchain_prices)
         need("dex.uniswapv3.WETHUSDT", "on-chain holdings are valued at the Uniswap v3 WETH/USDT price")
-        specs.append(SeriesSpec(ETH_USD_KEY, "dex.uniswapv3.WETHUSDT", "open", "bar_open"))
+        # extremes: an AAVE health factor that depends on ETH/USD is checked intrabar (venues.sim.aave_v3)
+        specs.append(SeriesSpec(ETH_USD_KEY, "dex.uniswapv3.WETHUSDT", "open", "bar_open", extremes=bool(req.borrowing)))
         for t in lsts:
             need(f"oracle.{t}.ETH", f"{t} is valued at its AAVE exchange-rate oracle")
             specs.append(SeriesSpec(lst_key(t), f"oracle.{t}.ETH", "price", "asof", max_staleness_s=3600))
@@ -119,7 +131,7 @@ class Venues:
     accounts: dict          # account name -> venue simulator (wallet first, transit last)
     spot: list
     perp: list
-    transfer_fees: dict[str, float]
+    transfer_costs: TransferCosts
     onchain: list           # accounts with ``eth_exposure(i)`` (wallet, AAVE, staking)
     aave: list
     prices: OnchainPrices | None
@@ -129,40 +141,49 @@ class Venues:
 
 
 def build_venues(req: Requirements, frame: MarketFrame, ledger: Ledger, attr: Attribution,
-                 reward_distributions: list | None = None) -> Venues:
+                 reward_distributions: list | None = None, venue_overrides: dict | None = None) -> Venues:
+    """The run's venue accounts. ``venue_overrides``: venue name -> mapping merged into that venue's YAML
+    (a run's ``venues.*`` config).
+
+    Raises:
+        ConfigError: an override names a venue the run does not use, or a bad key.
+    """
+    overrides = dict(venue_overrides or {})
+    used: set[str] = set()
+
+    def cfg_of(venue: str) -> VenueConfig:
+        used.add(venue)
+        return load_venue_config(venue, overrides.get(venue))
+
     prices = OnchainPrices(frame, *_onchain(req)) if req.onchain_tokens else None
     wallet = Wallet(WALLET, frame, ledger, attr, prices=prices)
     accounts: dict = {WALLET: wallet}
-    wcfg = load_venue_config("wallet")
-    fees = {WALLET: wcfg.transfer_fee_usdt}
-    delays = {WALLET: wcfg.transfer_delay_seconds}
+    networks = {WALLET: cfg_of(WALLET).transfers}
     spot, perp, onchain, aave = [], [], [wallet] if prices else [], []
     for account, tokens in req.spot.items():
         venue, _ = _split(account)
-        cfg = load_venue_config(venue)
+        cfg = cfg_of(venue)
         if cfg.spot is None:
             raise DataError(f"venue {venue} has no spot parameters in basiskit/configs/venues/{venue}.yaml", key=venue)
         v = CexSpot(account, cfg.spot, frame, ledger, attr, {t: f"spot.{venue}.{t}USDT" for t in tokens})
         accounts[account] = v
-        fees[account] = cfg.transfer_fee_usdt
-        delays[account] = cfg.transfer_delay_seconds
+        networks[venue] = cfg.transfers
         spot.append(v)
     for account, tokens in req.perp.items():
         venue, _ = _split(account)
-        cfg = load_venue_config(venue)
+        cfg = cfg_of(venue)
         if cfg.perp is None:
             raise DataError(f"venue {venue} has no perp parameters in basiskit/configs/venues/{venue}.yaml", key=venue)
         v = CexPerp(account, cfg.perp, frame, ledger, attr,
                     {t: (f"perp.{venue}.{t}USDT", f"funding.{venue}.{t}USDT") for t in tokens})
         accounts[account] = v
-        fees[account] = cfg.transfer_fee_usdt
-        delays[account] = cfg.transfer_delay_seconds
+        networks[venue] = cfg.transfers
         perp.append(v)
     gas = None
     if req.gas:
         gas = GasModel(frame, pay_in=req.gas_token, valuation_eth_usd=prices.eth_usd if prices else None)
     for account in sorted(set(req.lending) | set(req.borrowing)):
-        cfg = load_venue_config(account)
+        cfg = cfg_of(account)
         v = AaveV3(account, cfg.aave, frame, ledger, attr, gas,
                    {t: f"aave.{t}.liquidity_index" for t in req.lending.get(account, [])},
                    {t: f"aave.{t}.variable_borrow_index" for t in req.borrowing.get(account, [])},
@@ -172,12 +193,12 @@ def build_venues(req: Requirements, frame: MarketFrame, ledger: Ledger, attr: At
         if prices:
             onchain.append(v)
     for account in req.staking:
-        cfg = load_venue_config(account)
+        cfg = cfg_of(account)
         v = Staking(account, cfg.staking, frame, ledger, attr, gas, prices)
         accounts[account] = v
         onchain.append(v)
     if req.dex_pools:
-        cfg = load_venue_config("dex")
+        cfg = cfg_of("dex")
         accounts["dex"] = Dex("dex", cfg.dex, frame, ledger, attr, gas, prices, list(req.dex_pools))
     rewards = None
     if req.restaking_rewards:
@@ -185,9 +206,13 @@ def build_venues(req: Requirements, frame: MarketFrame, ledger: Ledger, attr: At
         rewards = RestakingRewards("restaking", reward_distributions or [], frame, ledger, attr, prices, held,
                                    include_estimates=req.include_estimated_rewards)
         accounts["restaking"] = rewards
-    transfers = Transfers(accounts, fees, ledger, attr, frame.grid.tolist(), delays)
+    unknown = sorted(set(overrides) - used)
+    if unknown:
+        raise ConfigError(f"venues.{unknown[0]}: this run uses no venue {unknown[0]!r} (it uses {', '.join(sorted(used))})")
+    costs = TransferCosts(networks)
+    transfers = Transfers(accounts, costs, ledger, attr, frame.grid.tolist())
     accounts[TRANSIT] = transfers
-    return Venues(accounts, spot, perp, fees, onchain, aave, prices, rewards, transfers, gas)
+    return Venues(accounts, spot, perp, costs, onchain, aave, prices, rewards, transfers, gas)
 
 
 def _eeth_held(ledger: Ledger, prices: OnchainPrices, aave: list):

@@ -23,9 +23,11 @@ from basiskit.config.loader import ConfigError
 from basiskit.config.modes import ModeConfig
 from basiskit.data.market import build_frame
 from basiskit.domain.events import Event
+from basiskit.data.errors import DataError
 from basiskit.domain.tokens import ShareClass
+from basiskit.domain.trades import TradeStatus
 from basiskit.data.rewards import load_restaking_rewards
-from basiskit.engine.assembly import WALLET, build_venues, load_venue_config, series_specs
+from basiskit.engine.assembly import WALLET, build_venues, series_specs
 from basiskit.engine.clock import Clock, ns_to_iso, to_ns
 from basiskit.engine.context import EngineContext
 from basiskit.engine.execution import ExecutionManager
@@ -33,6 +35,8 @@ from basiskit.engine.share_class import to_eth_steps
 from basiskit.engine.shocks import apply_shock
 from basiskit.engine.loop import Engine, LoopResult
 from basiskit.errors.exceptions import InvalidInput, StopRun
+from basiskit.results.benchmark_growth import aave_growth, susde_growth
+from basiskit.results.book_metrics import book_metrics, excess_returns
 from basiskit.results.metrics import compute_metrics
 from basiskit.risk.gate import RiskGate
 from basiskit.risk.monitor import RiskMonitor
@@ -135,7 +139,8 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     eth_usd = venues.prices.eth_usd if venues.prices else None
     loop.events.sort(key=lambda e: e.timestamp)
     view = share_class_view(req, config, loop, attr, eth_usd)
-    summary = _summarise(req, config, loop, attr, view, elapsed, tolerance_usd, catalog, specs, shocked)
+    facts = market_facts(frame, venues, config.step_seconds)
+    summary = _summarise(req, config, loop, attr, view, elapsed, tolerance_usd, catalog, specs, shocked, facts)
     return BacktestOutcome(req, config, loop, summary, monitor.perp_names, view)
 
 
@@ -160,13 +165,13 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
     reqs = strategy.requirements()
     eth_class = config.share_class is ShareClass.ETH
     ledger, attr = Ledger(), Attribution()
-    venues = build_venues(reqs, frame, ledger, attr, reward_distributions)
+    venues = build_venues(reqs, frame, ledger, attr, reward_distributions, config.venues)
     if patch_venues is not None:
         patch_venues(venues)
     grid_list = frame.grid.tolist()
     cash_token = "WETH" if eth_class else "USDT"
     ledger.add(WALLET, cash_token, capital)
-    tx_base = load_venue_config("aave_v3").aave.tx_base_gas if venues.aave else 21000
+    tx_base = venues.aave[0].params.tx_base_gas if venues.aave else 21000
     execution = ExecutionManager(venues.accounts, venues.transfers, ledger, attr, grid_list, venues.gas, WALLET, tx_base)
     eth_usd = venues.prices.eth_usd if venues.prices else None
     monitor = RiskMonitor(venues.spot, venues.perp, venues.onchain, venues.aave, eth_usd)
@@ -176,7 +181,8 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
     engine = Engine(grid_list, venues.accounts, strategy, execution, monitor, gate, ledger, attr, deposits or {},
                     withdrawals or {}, cash_token=cash_token, override=override, record_attribution=eth_class, ctx=ctx,
                     reserve_ratio=getattr(config, "reserve_ratio", 0.0),
-                    snapshot_every=max(1, SNAPSHOT_SECONDS // config.step_seconds))
+                    snapshot_every=max(1, SNAPSHOT_SECONDS // config.step_seconds),
+                    allow_partial_withdrawals=config.allow_partial_withdrawals)
     n = len(grid_list)
     cb = (lambda i: progress(i, n)) if progress else None
     t0 = time.perf_counter()
@@ -223,7 +229,7 @@ def share_class_view(req: BacktestRequest, config: ModeConfig, loop: LoopResult,
 
 
 def _summarise(req, config, loop: LoopResult, attr: Attribution, view: ShareClassView, elapsed: float, tol_usd: float,
-               catalog, specs, shocked: list[str]) -> dict:
+               catalog, specs, shocked: list[str], market: MarketFacts | None = None) -> dict:
     equity, net_dep = view.equity, view.net_deposits
     initial = float(req.capital)
     final = float(equity[-1])
@@ -234,9 +240,24 @@ def _summarise(req, config, loop: LoopResult, attr: Attribution, view: ShareClas
     if abs(diff) > tol:
         raise AccountingError(f"attribution sums to {sum(attribution.values()):.9f} but equity changed by {change:.9f} "
                               f"{view.unit} (difference {diff:.9f} > {tol:.9f})")
-    metrics = compute_metrics(np.asarray(loop.times), equity, net_dep, initial)
+    times = np.asarray(loop.times)
+    annualise_short = getattr(config, "annualise_short_runs", False)
+    metrics, null_reasons = compute_metrics(times, equity, net_dep, initial, annualise_short)
+    annualise = metrics["apr"] is not None or annualise_short
     datasets = sorted({s.dataset_id for s in specs})
     hf = [h for h in loop.health_factor if np.isfinite(h)]
+    funding_usd = {v: b.get("funding", 0.0) for v, b in attr.by_venue.items() if v in loop.perp_notional}
+    book, book_reasons = book_metrics(
+        times_ns=times, years=metrics["years"], equity_usd=loop.equity, equity_sc=equity, attribution_sc=attribution,
+        funding_usd_by_venue=funding_usd, perp_notional=loop.perp_notional, margin_ratios=loop.margin_ratios,
+        net_delta_usd=loop.net_delta, idle_cash_usd=loop.idle_cash_usd,
+        perp_margin_fraction=getattr(config, "perp_margin_fraction", None) if loop.perp_notional else None,
+        trades=loop.trades, eth_usd=None if view.eth_usd is None else list(view.eth_usd), annualise=annualise)
+    null_reasons.update(book_reasons)
+    excess, excess_reasons = excess_returns(times, metrics["total_return"], metrics["apr"],
+                                            _benchmark_growth(catalog, times, view.unit))
+    null_reasons.update(excess_reasons)
+    market = market or MarketFacts()
     out = {
         "mode": config.mode,
         "start": ns_to_iso(loop.times[0]),
@@ -245,15 +266,24 @@ def _summarise(req, config, loop: LoopResult, attr: Attribution, view: ShareClas
         "initial_equity": initial,
         "final_equity": final,
         "net_deposits": float(net_dep[-1]),
-        **{k: metrics[k] for k in ("total_return", "apr", "apy", "sharpe", "sortino", "max_drawdown")},
+        **{k: metrics[k] for k in ("total_return", "apr", "apy", "sharpe", "sortino", "volatility", "max_drawdown",
+                                   "calmar", "longest_drawdown_days")},
         "attribution": attribution,
         ("attribution_by_venue" if view.unit == "USDT" else "attribution_by_venue_usd"): attr.by_venue,
         "reconciliation": {"equity_change": change, "attribution_sum": sum(attribution.values()), "difference": diff,
                            "tolerance": tol, "unit": view.unit},
+        **book,
+        "excess_return": excess,
+        "rebalances_by_trigger": dict(sorted(loop.rebalances.items())),
         "steps": len(loop.times),
         "step_seconds": config.step_seconds,
         "trades": sum(1 for t in loop.trades if t.ok),
-        "failed_orders": sum(1 for t in loop.trades if not t.ok),
+        "failed_orders": sum(1 for t in loop.trades if t.status in (TradeStatus.REJECTED, TradeStatus.FAILED)),
+        "orders_deferred": sum(1 for t in loop.trades if t.status is TradeStatus.DEFERRED),
+        "decisions_deferred": loop.decisions_deferred,
+        "stale_hours": market.stale_hours,
+        "gap_valuations": market.gaps,
+        "unpaid_withdrawals": loop.unpaid_withdrawals,
         "liquidations": sum(1 for e in loop.events if e.kind == "liquidation"),
         "risk_overrides": sum(1 for e in loop.events if e.kind == "risk_override"),
         "min_health_factor": min(hf) if hf else None,
@@ -266,7 +296,47 @@ def _summarise(req, config, loop: LoopResult, attr: Attribution, view: ShareClas
         "shocked_series": shocked,
         "deposits": [list(x) for x in req.deposits],
         "withdrawals": [list(x) for x in req.withdrawals],
+        "null_reasons": {k: v for k, v in sorted(null_reasons.items())},
     }
     if view.unit != "USDT":
         out["final_equity_usd"] = float(loop.equity[-1])
+    return out
+
+
+@dataclass
+class MarketFacts:
+    """What the run's market data was like: hours without a traded price per venue account (valued
+    from a reference, never filled at) and how each data gap was valued."""
+
+    stale_hours: dict[str, float] = field(default_factory=dict)
+    gaps: list[dict] = field(default_factory=list)
+
+
+def market_facts(frame, venues, step_seconds: int) -> MarketFacts:
+    """Stale hours per spot/perp account: clock steps where any of its instruments' bar did not trade."""
+    hours = {}
+    for v in [*venues.spot, *venues.perp]:
+        series = list(v.stale.values()) if hasattr(v, "stale") else [p.stale for p in v.positions.values()]
+        series = [s for s in series if s is not None]
+        if not series:
+            hours[v.name] = 0.0
+            continue
+        any_stale = np.logical_or.reduce([np.asarray(s, dtype=bool) for s in series])
+        hours[v.name] = float(any_stale.sum()) * step_seconds / 3600
+    return MarketFacts(hours, [g.as_dict() for g in frame.gaps])
+
+
+def _benchmark_growth(catalog, times: np.ndarray, unit: str) -> dict[str, np.ndarray]:
+    """Growth of the benchmarks a desk compares with: AAVE v3 USDT supply and Ethena sUSDe (USDT class),
+    AAVE v3 WETH supply (ETH class); a benchmark missing from the catalog is left out."""
+    notes: list[str] = []
+    out = {}
+    wanted = {"aave_v3_weth_supply": lambda: aave_growth(catalog, "WETH", times)} if unit == "ETH" else {
+        "aave_v3_usdt_supply": lambda: aave_growth(catalog, "USDT", times),
+        "ethena_susde": lambda: susde_growth(catalog, times, notes)}
+    for name, fn in wanted.items():
+        try:
+            out[name] = fn()
+        except DataError:
+            continue
     return out

@@ -54,6 +54,21 @@ class EngineContext:
     def withdrawable(self, account: str, token: str = "USDT") -> float:
         return self._venues[account].withdrawable(token, self._i)
 
+    def in_transit(self, account: str, token: str = "USDT") -> float:
+        transit = self._venues.get("transit")
+        return transit.in_transit(account, token) if transit is not None and transit.pending else 0.0
+
+    def transfer_fee(self, source: str, destination: str, token: str = "USDT") -> float:
+        route = self._venues["transit"].costs.route(source, destination, token)
+        return route.fee if route is not None else float("inf")
+
+    def transfer_delay_s(self, source: str, destination: str, token: str = "USDT") -> int:
+        route = self._venues["transit"].costs.route(source, destination, token)
+        return route.delay_ns // 1_000_000_000 if route is not None else 0
+
+    def price_live(self, account: str, token: str) -> bool:
+        return not self._venues[account].is_stale(token, self._i)
+
     def spot_price(self, account: str, token: str) -> float:
         return self._venues[account].price(token, self._i)
 

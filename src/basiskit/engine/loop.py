@@ -8,7 +8,10 @@
         strategy.decide(ctx)        -> Decision (action, orders, reason); repeated in passes while it
         risk gate                      returns orders (max ``max_passes``), each pass executed before
         execution manager              the next so the strategy sees its fills
-        pay out withdrawals         from the wallet, as far as cash allows (rest stays pending)
+        pay out withdrawals         from the wallet, as far as cash allows (rest stays pending); a
+                                    withdrawal request above the equity at its step is an error
+                                    (``WithdrawalError``) unless ``allow_partial`` (then it stays
+                                    pending and is reported unpaid)
         record equity point, events; reserve_low when wallet cash falls below 95 % of reserve_ratio x
                                     equity (once, re-armed when the reserve is back at target)
 
@@ -25,17 +28,27 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from basiskit.domain.events import Event
-from basiskit.domain.trades import Trade
+from basiskit.domain.trades import Trade, TradeStatus
+from basiskit.engine.clock import ns_to_iso
 from basiskit.engine.context import EngineContext
 from basiskit.engine.execution import ExecutionManager
 from basiskit.engine.snapshots import SnapshotTaker, VenueSnapshots
+from basiskit.errors.exceptions import StopRun
 from basiskit.risk.gate import RiskGate
 from basiskit.risk.monitor import RiskMonitor
 from basiskit.strategies.base import BaseStrategy, Decision
 from basiskit.venues.ledger import Attribution, Ledger
 
 
+REBALANCE_ACTIONS = ("entry_partial", "exit_partial")
 RESERVE_LOW_FRACTION = 0.95  # hysteresis: equity moves make cash flicker around an exact target
+
+
+class WithdrawalError(StopRun):
+    """RUN-010: a withdrawal cannot be paid (larger than the equity at its date, or still unpaid at the
+    end of the run); the message names the withdrawal, its date and the equity then."""
+
+    code = "RUN-010"
 
 
 @dataclass
@@ -50,8 +63,13 @@ class LoopResult:
     net_eth: list[float] = field(default_factory=list)
     attribution_steps: list[tuple] = field(default_factory=list)   # attribution totals after each step
     snapshots: VenueSnapshots = field(default_factory=VenueSnapshots)
+    perp_notional: dict[str, list[float]] = field(default_factory=dict)  # perp account -> per-step notional, USD(T)
     trades: list[Trade] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    decisions_deferred: int = 0     # re-targets a strategy postponed (a venue it needs had no traded price)
+    rebalances: dict[str, int] = field(default_factory=dict)  # trigger -> steps whose decisions re-targeted the book
+    idle_cash_usd: list[float] = field(default_factory=list)  # per step: wallet cash + spot-account USDT + in transit
+    unpaid_withdrawals: float = 0.0  # share-class units still pending at the end (allow_partial only)
 
 
 class Engine:
@@ -59,7 +77,8 @@ class Engine:
                  monitor: RiskMonitor, gate: RiskGate, ledger: Ledger, attribution: Attribution,
                  deposits: dict[int, float], withdrawals: dict[int, float], wallet: str = "wallet",
                  max_passes: int = 6, cash_token: str = "USDT", override=None, record_attribution: bool = False,
-                 ctx: EngineContext | None = None, reserve_ratio: float = 0.0, snapshot_every: int = 0) -> None:
+                 ctx: EngineContext | None = None, reserve_ratio: float = 0.0, snapshot_every: int = 0,
+                 allow_partial_withdrawals: bool = False) -> None:
         self.grid = grid_list
         self.venues = venues
         self.strategy = strategy
@@ -78,6 +97,7 @@ class Engine:
         self.reserve_ratio = reserve_ratio  # share-class cash / equity the wallet should keep (reserve_low events)
         self.ctx = ctx or EngineContext(venues, grid_list, monitor)
         self.snapshot_every = snapshot_every
+        self.allow_partial = allow_partial_withdrawals
 
     def run(self, progress: Callable[[int], None] | None = None, progress_every: int = 0) -> LoopResult:
         res = LoopResult(times=self.grid)
@@ -86,8 +106,9 @@ class Engine:
         ctx, strategy, monitor = self.ctx, self.strategy, self.monitor
         events = res.events
         eq_out, dep_out, delta_out = res.equity, res.net_deposits, res.net_delta
-        mr_out = [(name, res.margin_ratios.setdefault(name, [])) for name in monitor.perp_names]
-        readings = monitor.margin_ratios
+        mr_out = [(name, res.margin_ratios.setdefault(name, []), res.perp_notional.setdefault(name, []))
+                  for name in monitor.perp_names]
+        readings, notionals = monitor.margin_ratios, monitor.notionals
         net_deposits = 0.0
         pending_w = 0.0
         deposits, withdrawals = self.deposits, self.withdrawals
@@ -97,6 +118,8 @@ class Engine:
         record_attr = self.record_attribution
         unit_usd = (lambda i: 1.0) if cash_tok == "USDT" else (lambda i: monitor.eth_usd[i])
         reserve_ratio, reserve_was_low = self.reserve_ratio, False
+        spot_accounts = [v.name for v in monitor.spot_venues]
+        transit = self.venues.get("transit")
         snap = SnapshotTaker(self.venues, self.attr, len(self.grid), self.snapshot_every) if self.snapshot_every else None
         snap_at = snap.next_step if snap is not None else -1
         for i, t in enumerate(self.grid):
@@ -113,11 +136,20 @@ class Engine:
             if withdrawals and i in withdrawals:
                 pending_w += withdrawals[i]
                 events.append(Event(t, "engine", "withdrawal_requested", {"amount": withdrawals[i], "token": cash_tok}))
+                ctx._at(i, pending_w)
+                equity_sc = ctx.equity_usd() / unit_usd(i)
+                if pending_w > equity_sc * (1 + 1e-9) and not self.allow_partial:
+                    raise WithdrawalError(
+                        f"withdrawal of {withdrawals[i]:,.6g} {cash_tok} on {ns_to_iso(t)} cannot be paid: the equity then is "
+                        f"{equity_sc:,.6g} {cash_tok}" + (f" and {pending_w - withdrawals[i]:,.6g} {cash_tok} of earlier "
+                                                           "withdrawals are still pending" if pending_w > withdrawals[i] else "")
+                        + " (set allow_partial_withdrawals=true to pay what can be paid and report the rest)")
             risk = monitor.observe(i)
             ctx._at(i, pending_w)
             forced = override.check() if override is not None else None
             if forced is not None:
                 events.append(Event(t, "risk", "risk_override", {"action": forced[0].value, "reason": forced[1]}))
+            first_pass = True
             for _ in range(self.max_passes):
                 if forced is not None:
                     action, why = forced
@@ -125,6 +157,10 @@ class Engine:
                 else:
                     decision = strategy.decide(ctx)
                 if not decision.orders:
+                    if decision.deferred:
+                        res.decisions_deferred += 1
+                        events.append(Event(t, "strategy", "decision_deferred", {"action": decision.action.value,
+                                                                                 "reason": decision.reason}))
                     break
                 if forced is not None:
                     orders, gate_events = self.gate.reduce_only(decision.orders, self._sizes(), t)
@@ -135,13 +171,18 @@ class Engine:
                     orders, gate_events = self.gate.review(decision.orders, risk, self._sizes(), t)
                 events.extend(gate_events)
                 events.append(Event(t, "strategy", "decision", {"action": decision.action.value, "reason": decision.reason,
-                                                                "orders": len(orders)}))
+                                                                "orders": len(orders), "trigger": decision.trigger}))
+                if first_pass and decision.action.value in REBALANCE_ACTIONS:
+                    key = decision.trigger or "other"
+                    res.rebalances[key] = res.rebalances.get(key, 0) + 1
+                first_pass = False
                 trades = self.execution.execute(orders, i)
                 res.trades.extend(trades)
                 for tr in trades:
                     if not tr.ok:
-                        events.append(Event(t, tr.order.venue, "order_failed", {"operation": tr.order.operation.value,
-                                                                                "error_code": tr.error_code, "error": tr.error}))
+                        kind = "order_deferred" if tr.status is TradeStatus.DEFERRED else "order_failed"
+                        events.append(Event(t, tr.order.venue, kind, {"operation": tr.order.operation.value,
+                                                                      "error_code": tr.error_code, "error": tr.error}))
                 ctx._invalidate()
                 risk = monitor.observe(i)
             else:
@@ -167,9 +208,16 @@ class Engine:
                 elif have >= want:
                     reserve_was_low = False
             dep_out.append(net_deposits)
+            idle = ledger.get(wallet, cash_tok) * unit_usd(i)
+            for sv in spot_accounts:
+                idle += ledger.get(sv, "USDT")
+            if transit is not None and transit.pending:
+                idle += transit.value_usd(i)
+            res.idle_cash_usd.append(idle)
             delta_out.append(monitor.net_delta_usd)
-            for name, out in mr_out:
+            for name, out, n_out in mr_out:
                 out.append(readings[name])
+                n_out.append(notionals[name])
             if aave_name is not None:
                 res.health_factor.append(monitor.health_factors[aave_name])
                 res.ltv.append(monitor.ltvs[aave_name])
@@ -185,6 +233,12 @@ class Engine:
                 progress(i)
         if snap is not None:
             res.snapshots = snap.out
+        if pending_w > 1e-9:
+            if not self.allow_partial:
+                raise WithdrawalError(f"{pending_w:,.6g} {cash_tok} of withdrawals were still unpaid at the end of the run "
+                                      f"({ns_to_iso(self.grid[-1])}; equity then {eq_out[-1] / unit_usd(len(self.grid) - 1):,.6g} "
+                                      f"{cash_tok}): end the run later or set allow_partial_withdrawals=true")
+            res.unpaid_withdrawals = pending_w
         return res
 
     def _sizes(self) -> dict[tuple[str, str], float]:

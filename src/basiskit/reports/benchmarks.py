@@ -28,12 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from basiskit.data.aave_index import interpolate_index
 from basiskit.data.errors import DataError
-
-HOURS_PER_YEAR = 8760
-NS_PER_HOUR = 3_600_000_000_000
-
+from basiskit.results.benchmark_growth import aave_growth as _aave_growth
+from basiskit.results.benchmark_growth import close as _close
+from basiskit.results.benchmark_growth import susde_growth as _susde_growth
 
 @dataclass
 class Benchmarks:
@@ -45,42 +43,6 @@ def with_flows(growth: np.ndarray, net_deposits: np.ndarray, capital: float) -> 
     """Benchmark equity from a growth index and the run's cumulative net deposits (module formula)."""
     flows = np.diff(np.concatenate(([0.0], net_deposits)))
     return growth * (capital + np.cumsum(flows / growth))
-
-
-def _aave_growth(catalog, token: str, at_ns: np.ndarray) -> np.ndarray:
-    df = catalog.load(f"aave.{token}")
-    snap_ns = pd.DatetimeIndex(df.index).as_unit("ns").asi8
-    inside = (at_ns >= snap_ns[0]) & (at_ns <= snap_ns[-1])
-    out = np.full(len(at_ns), np.nan)
-    out[inside] = interpolate_index(snap_ns, df["liquidity_index"].to_numpy(), at_ns[inside])
-    return out
-
-
-def _close(catalog, dataset_id: str, at_ns: np.ndarray) -> np.ndarray:
-    df = catalog.load(dataset_id)
-    s = pd.Series(df["close"].to_numpy(), index=pd.DatetimeIndex(df.index).as_unit("ns").asi8)
-    return s.reindex(at_ns).to_numpy(dtype=float)
-
-
-def _susde_growth(catalog, at_ns: np.ndarray, notes: list[str]) -> np.ndarray:
-    df = catalog.load("benchmark.ethena.sUSDe")
-    days = pd.DatetimeIndex(df.index).as_unit("ns").asi8
-    full = np.arange(days[0], days[-1] + 1, 24 * NS_PER_HOUR)
-    missing = np.setdiff1d(full, days)
-    if len(missing):
-        notes.append("Ethena sUSDe: no APY in the data for " + ", ".join(
-            pd.to_datetime(missing, utc=True).strftime("%Y-%m-%d")) + "; the previous day's APY is used there")
-    end = days[-1] + 24 * NS_PER_HOUR  # the last day's APY covers that day
-    out = np.full(len(at_ns), np.nan)
-    inside = (at_ns >= days[0]) & (at_ns <= end)
-    if not inside.any():
-        return out
-    t = at_ns[inside]
-    k = np.searchsorted(days, t[:-1], side="right") - 1  # APY in force over each step (t_j, t_j+1]
-    hours = np.diff(t) / NS_PER_HOUR
-    log_g = np.log1p(df["apy"].to_numpy()[k]) * hours / HOURS_PER_YEAR
-    out[inside] = np.exp(np.concatenate(([0.0], np.cumsum(log_g))))
-    return out
 
 
 def _normalise(name: str, raw: np.ndarray, times: pd.DatetimeIndex, notes: list[str]) -> np.ndarray | None:

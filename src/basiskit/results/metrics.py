@@ -6,7 +6,15 @@
   annualisation. ``apy``: (1 + total_return) ** (year / duration) - 1. Year = 365 days.
 * ``sharpe`` / ``sortino``: from daily TWR returns (last point of each UTC day), annualised with
   sqrt(365), risk-free rate 0; sortino uses the downside deviation (returns below 0).
-* ``max_drawdown``: largest peak-to-trough fall of the TWR index, as a negative fraction.
+* ``volatility``: standard deviation of those daily returns x sqrt(365) (annualised).
+* ``max_drawdown``: largest peak-to-trough fall of the TWR index, as a negative fraction;
+  ``calmar`` = apy / |max_drawdown|; ``longest_drawdown_days``: the longest time the TWR index
+  spent below its previous peak (from the peak to the step it is regained, or to the end), days.
+
+Annualised figures (apr, apy, sharpe, sortino, volatility, calmar) from a run shorter than
+``MIN_DAYS_ANNUALISED`` days are not given (None, with the reason in ``null_reasons``) unless
+``annualise_short`` is set: a week's return x 52 is noise, not a yield. No metric is ever NaN: an
+undefined one is None with its reason.
 """
 
 from __future__ import annotations
@@ -18,6 +26,9 @@ import pandas as pd
 
 from basiskit.engine.clock import SECONDS_PER_YEAR
 
+MIN_DAYS_ANNUALISED = 30
+ANNUALISED = ("apr", "apy", "sharpe", "sortino", "volatility", "calmar")
+
 
 def twr_index(equity: np.ndarray, net_deposits: np.ndarray, initial_equity: float) -> np.ndarray:
     """Cumulative TWR index (starts at 1 before step 0), shape like ``equity``."""
@@ -28,24 +39,77 @@ def twr_index(equity: np.ndarray, net_deposits: np.ndarray, initial_equity: floa
     return np.cumprod(1.0 + r)
 
 
-def compute_metrics(times_ns: np.ndarray, equity: np.ndarray, net_deposits: np.ndarray, initial_equity: float) -> dict:
+def longest_drawdown_days(times_ns: np.ndarray, idx: np.ndarray, rtol: float = 1e-12) -> float:
+    """Longest stretch (days) the index spends below its running peak (module docstring)."""
+    t = np.concatenate(([int(times_ns[0])], np.asarray(times_ns, dtype=np.int64)))
+    x = np.concatenate(([1.0], idx))
+    peak = np.maximum.accumulate(x)
+    at_peak = x >= peak * (1 - rtol)
+    peak_time = np.maximum.accumulate(np.where(at_peak, t, t[0]))
+    under = ~at_peak
+    if not under.any():
+        return 0.0
+    # a drawdown lasts from its peak until the first step back at a peak (or the run's end)
+    durations = np.where(under, t - peak_time, 0)
+    ends = np.flatnonzero(under[:-1] & at_peak[1:]) + 1  # recovery steps
+    longest = int(durations.max())
+    if len(ends):
+        longest = max(longest, int((t[ends] - peak_time[ends - 1]).max()))
+    return longest / 86_400e9
+
+
+def compute_metrics(times_ns: np.ndarray, equity: np.ndarray, net_deposits: np.ndarray, initial_equity: float,
+                    annualise_short: bool = False) -> tuple[dict, dict[str, str]]:
+    """``(metrics, null_reasons)``; see the module docstring. ``metrics`` values are floats or None."""
+    reasons: dict[str, str] = {}
     idx = twr_index(equity, net_deposits, initial_equity)
     total = float(idx[-1] - 1.0)
     duration_s = (int(times_ns[-1]) - int(times_ns[0])) / 1e9
     years = duration_s / SECONDS_PER_YEAR
-    apr = total / years if years > 0 else float("nan")
-    apy = (1.0 + total) ** (1.0 / years) - 1.0 if years > 0 and total > -1 else float("nan")
+    days = duration_s / 86_400
+    out: dict[str, float | None] = {"total_return": total, "years": years}
+    out["apr"] = total / years if years > 0 else None
+    out["apy"] = (1.0 + total) ** (1.0 / years) - 1.0 if years > 0 and total > -1 else None
     s = pd.Series(idx, index=pd.to_datetime(times_ns, utc=True))
     daily = s.resample("1D").last().dropna()
     daily = pd.concat([pd.Series([1.0], index=[daily.index[0] - pd.Timedelta(days=1)]), daily])
     dr = daily.pct_change().dropna().to_numpy()
-    sharpe = sortino = float("nan")
+    out["sharpe"] = out["sortino"] = out["volatility"] = None
     if len(dr) > 1:
         sd = dr.std(ddof=1)
-        sharpe = float(dr.mean() / sd * math.sqrt(365)) if sd > 0 else float("nan")
+        out["volatility"] = float(sd * math.sqrt(365))
+        if sd > 0:
+            out["sharpe"] = float(dr.mean() / sd * math.sqrt(365))
+        else:
+            reasons["sharpe"] = "daily returns do not vary"
         downside = np.sqrt(np.mean(np.minimum(dr, 0.0) ** 2))
-        sortino = float(dr.mean() / downside * math.sqrt(365)) if downside > 0 else float("nan")
+        if downside > 0:
+            out["sortino"] = float(dr.mean() / downside * math.sqrt(365))
+        else:
+            reasons["sortino"] = "no day with a negative return"
+    else:
+        for k in ("sharpe", "sortino", "volatility"):
+            reasons[k] = "fewer than two daily returns"
     peak = np.maximum.accumulate(np.concatenate(([1.0], idx)))[1:]
     mdd = float(np.min(idx / peak - 1.0))
-    return {"total_return": total, "apr": apr, "apy": apy, "sharpe": sharpe, "sortino": sortino,
-            "max_drawdown": mdd, "years": years}
+    out["max_drawdown"] = mdd
+    out["longest_drawdown_days"] = longest_drawdown_days(times_ns, idx)
+    if out["apy"] is not None and mdd < 0:
+        out["calmar"] = out["apy"] / abs(mdd)
+    else:
+        out["calmar"] = None
+        reasons["calmar"] = "no drawdown" if mdd >= 0 else "APY undefined"
+    if years <= 0:
+        reasons.setdefault("apr", "the run has a single step")
+        reasons.setdefault("apy", "the run has a single step")
+    if days < MIN_DAYS_ANNUALISED and not annualise_short:
+        why = (f"run of {days:.1f} days is shorter than {MIN_DAYS_ANNUALISED}: not annualised "
+               "(set annualise_short_runs=true to see it anyway)")
+        for k in ANNUALISED:
+            out[k] = None
+            reasons[k] = why
+    for k, v in out.items():  # never NaN or inf
+        if isinstance(v, float) and not math.isfinite(v):
+            out[k] = None
+            reasons.setdefault(k, "not a finite number")
+    return out, {k: v for k, v in reasons.items() if out.get(k) is None}

@@ -7,6 +7,7 @@ Readings (updated in place, read through the strategy context and recorded per s
   AAVE collateral - debt, queued withdrawals; ETH units x the on-chain ETH/USD price);
 * ``net_eth``: the on-chain part in ETH units plus ETH perp sizes (ETH modes);
 * ``margin_ratios[account]``: margin balance / notional per perp account (None without a position);
+  ``notionals[account]``: sum of |size| x mark, USD(T);
 * ``health_factors[account]`` / ``ltvs[account]``: AAVE health factor (inf without debt) and
   debt / collateral per AAVE account.
 """
@@ -18,6 +19,7 @@ class RiskMonitor:
     def __init__(self, spot_venues: list, perp_venues: list, onchain: list | None = None, aave: list | None = None,
                  eth_usd: list[float] | None = None) -> None:
         self.spot = [(v, list(v.prices)) for v in spot_venues]
+        self.spot_venues = list(spot_venues)
         self.perps = perp_venues
         self.perp_names = [v.name for v in perp_venues]
         self.onchain = onchain or []
@@ -27,6 +29,7 @@ class RiskMonitor:
         self.net_delta_usd = 0.0
         self.net_eth = 0.0
         self.margin_ratios: dict[str, float | None] = {n: None for n in self.perp_names}
+        self.notionals: dict[str, float] = {n: 0.0 for n in self.perp_names}
         self.health_factors: dict[str, float] = {n: float("inf") for n in self.aave_names}
         self.ltvs: dict[str, float] = {n: 0.0 for n in self.aave_names}
 
@@ -47,6 +50,7 @@ class RiskMonitor:
                     if tok == "ETH":
                         eth += pos.size
             mr[v.name] = v.margin_ratio(i)
+            self.notionals[v.name] = v.notional(i)
         if self.onchain:
             onchain_eth = 0.0
             for v in self.onchain:

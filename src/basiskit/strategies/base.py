@@ -21,9 +21,15 @@ from basiskit.strategies.context import StrategyContext
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """``action`` and the ``orders`` implementing it, with a one-line ``reason``. ``deferred``: the
+    strategy wanted to act but waits (e.g. a venue it must trade on has no traded price at this step);
+    the engine logs it (``decision_deferred``) and counts it; ``orders`` is then empty."""
+
     action: Action
     orders: list[Order] = field(default_factory=list)
     reason: str = ""
+    deferred: bool = False
+    trigger: str = ""  # what set it off, a short key (delta_drift, margin_floor, margin_ceiling, idle_cash, ...)
 
 
 HOLD = Decision(Action.HOLD)

@@ -29,6 +29,23 @@ class StrategyContext(Protocol):
 
     def cash(self, account: str, token: str = "USDT") -> float: ...
     def withdrawable(self, account: str, token: str = "USDT") -> float: ...
+    def in_transit(self, account: str, token: str = "USDT") -> float:
+        """Token units sent to ``account`` that have not landed yet (counted in equity, not usable)."""
+        ...
+
+    def transfer_fee(self, source: str, destination: str, token: str = "USDT") -> float:
+        """Fee of a transfer in token units (charged on top of the amount; 0 between accounts of one venue)."""
+        ...
+
+    def transfer_delay_s(self, source: str, destination: str, token: str = "USDT") -> int:
+        """Seconds a transfer is in transit (0: it lands at once and can be used in the same step)."""
+        ...
+
+    def price_live(self, account: str, token: str) -> bool:
+        """Whether ``token`` traded on ``account`` at this step. False in a data gap: the price is an
+        estimate from a reference venue and an order there would not be filled (deferred)."""
+        ...
+
     def spot_price(self, account: str, token: str) -> float: ...
     def perp_size(self, account: str, token: str) -> float:
         """Signed size in base units (negative = short)."""

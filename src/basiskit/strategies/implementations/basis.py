@@ -8,23 +8,34 @@ notional), the target spot quantity is Q = E / (p(1+c_s) + sum_v w_v m_v (k + c_
 venue v is -w_v Q (``hedge_allocation`` weights w_v, summing to 1) and its margin k w_v Q m_v.
 
 Rebalancing (when ``rebalance`` is on) re-targets the whole book to the current equity when
-|net delta| / equity exceeds ``delta_drift_threshold`` or a venue's margin ratio (margin balance /
-notional) falls below ``margin_ratio_floor``. Each step runs in passes: reduce positions first, then
-move USDT between accounts, then add positions; targets are frozen for the step. Deposits and
-withdrawals re-target the book whether or not rebalancing is on.
+|net delta| / equity exceeds ``delta_drift_threshold``, a venue's margin ratio (margin balance /
+notional) falls below ``margin_ratio_floor`` (top up) or rises above ``margin_ratio_ceiling`` (margin
+both ways: the excess a winning short leaves idle goes back to the spot leg). Each step runs in
+passes: reduce positions first, then move USDT between accounts, then add positions; targets are
+frozen for the step. Deposits and withdrawals re-target the book whether or not rebalancing is on.
+
+Transfers between venues cost the source's withdrawal fee and take time (``venues.sim.transfer``):
+money in transit counts toward its destination's target (nothing is sent twice) and the spot leg
+buys only what cash on the spot account pays for; the shorts follow the spot held, so the book stays
+delta neutral while cash is on its way, and cash that lands re-triggers the re-target ("deploy").
+
+Data gaps: a re-target that would trade on an account whose price did not trade at the step (a
+venue's data gap, valued from a reference venue) is deferred (``Decision.deferred``) until the data
+resumes; the book is held as it is meanwhile.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from basiskit.config.modes import ModeConfig
 from basiskit.domain.actions import Action
 from basiskit.domain.orders import Operation, Order, Side
 from basiskit.strategies.base import HOLD, BaseStrategy, Decision, Requirements
 from basiskit.strategies.context import StrategyContext
+from basiskit.strategies.transfer_rules import margin_tolerance, worth_sending
 
 WALLET = "wallet"
 
@@ -37,6 +48,8 @@ class BasisConfig(ModeConfig):
     perp_margin_fraction: float = Field(default=0.5, gt=0, le=1, description="USDT margin / short notional")
     delta_drift_threshold: float = Field(default=0.02, gt=0, description="|net delta| / equity that triggers a rebalance")
     margin_ratio_floor: float = Field(default=0.25, gt=0, description="margin balance / notional that triggers a top-up")
+    margin_ratio_ceiling: float = Field(default=0.6, gt=0, description="margin balance / notional above which the "
+                                                                         "excess margin goes back to the spot leg")
     rebalance: bool = True
 
     @field_validator("hedge_allocation")
@@ -52,6 +65,13 @@ class BasisConfig(ModeConfig):
             raise ValueError(f"weights must sum to 1, got {total}")
         return v
 
+    @model_validator(mode="after")
+    def _band(self) -> "BasisConfig":
+        if not self.margin_ratio_floor < self.perp_margin_fraction < self.margin_ratio_ceiling:
+            raise ValueError(f"margin_ratio_floor ({self.margin_ratio_floor}) < perp_margin_fraction "
+                             f"({self.perp_margin_fraction}) < margin_ratio_ceiling ({self.margin_ratio_ceiling}) must hold")
+        return self
+
     @property
     def active_venues(self) -> dict[str, float]:
         return {v: w for v, w in self.hedge_allocation.items() if w > 0}
@@ -65,55 +85,92 @@ class Basis(BaseStrategy):
         self.spot = f"{config.spot_venue}.spot"
         self.perps = {f"{v}.perp": w for v, w in config.active_venues.items()}
         self.entered = False
+        self._awaiting = False
         self._step = -1
         self._targets: tuple[float, dict[str, float], dict[str, float]] | None = None
         self._action = Action.HOLD
         self._reason = ""
+        self._why = ""
 
     def requirements(self) -> Requirements:
         a = self.config.asset
         return Requirements(spot={self.spot: [a]}, perp={p: [a] for p in self.perps})
 
-    def _trigger(self, ctx: StrategyContext) -> tuple[Action, str] | None:
+    def _accounts(self) -> list[str]:
+        return [self.spot, *self.perps]
+
+    def _stale(self, ctx: StrategyContext) -> list[str]:
+        a = self.config.asset
+        return [acc for acc in self._accounts() if not ctx.price_live(acc, a)]
+
+    def _trigger(self, ctx: StrategyContext) -> tuple[Action, str, str] | None:
         c = self.config
         if not self.entered:
-            return Action.ENTRY_FULL, "initial entry"
+            return Action.ENTRY_FULL, "initial entry", "initial_entry"
         pending = ctx.pending_withdrawal_usd()
-        wallet = ctx.cash(WALLET)
+        wallet = ctx.cash(WALLET) + ctx.in_transit(WALLET)
         if pending > wallet + 1e-9:
-            return Action.EXIT_PARTIAL, f"withdrawal of {pending:.2f} USDT requested"
-        if wallet - pending > max(c.min_trade_usd, 1.0) * 2:
-            return Action.ENTRY_PARTIAL, f"deploy {wallet - pending:.2f} idle USDT"
+            return Action.EXIT_PARTIAL, f"withdrawal of {pending:.2f} USDT requested", "withdrawal"
+        min_usd = max(c.min_trade_usd, 1.0) * 2
+        if wallet - pending > min_usd and ctx.cash(WALLET) > min_usd:
+            return Action.ENTRY_PARTIAL, f"deploy {wallet - pending:.2f} idle USDT", "idle_cash"
+        spot_cash = ctx.cash(self.spot)
+        if spot_cash > min_usd and not ctx.in_transit(self.spot):
+            return Action.ENTRY_PARTIAL, f"deploy {spot_cash:.2f} USDT that landed on {self.spot}", "idle_cash"
         if not c.rebalance:
             return None
         eq = ctx.equity_usd()
         drift = ctx.net_delta_usd() / eq if eq > 0 else 0.0
         if abs(drift) > c.delta_drift_threshold:
-            return Action.ENTRY_PARTIAL if drift < 0 else Action.EXIT_PARTIAL, f"delta drift {drift:+.4f} of equity"
+            return Action.ENTRY_PARTIAL if drift < 0 else Action.EXIT_PARTIAL, f"delta drift {drift:+.4f} of equity", "delta_drift"
         for p in self.perps:
             mr = ctx.margin_ratio(p)
             if mr is not None and mr < c.margin_ratio_floor:
-                return Action.EXIT_PARTIAL, f"margin ratio {mr:.4f} on {p} below floor {c.margin_ratio_floor}"
+                return Action.EXIT_PARTIAL, f"margin ratio {mr:.4f} on {p} below floor {c.margin_ratio_floor}", "margin_floor"
+        if not any(ctx.in_transit(acc) for acc in self._accounts()):  # excess margin already on its way
+            for p in self.perps:
+                mr = ctx.margin_ratio(p)
+                if mr is not None and mr > c.margin_ratio_ceiling:
+                    return Action.ENTRY_PARTIAL, f"margin ratio {mr:.4f} on {p} above ceiling {c.margin_ratio_ceiling}", "margin_ceiling"
         return None
 
     # -- decision -------------------------------------------------------------------------------
+    def _in_transit(self, ctx: StrategyContext) -> bool:
+        return any(ctx.in_transit(acc) for acc in (WALLET, *self._accounts()))
+
     def decide(self, ctx: StrategyContext) -> Decision:
         if ctx.step != self._step:
             self._step = ctx.step
-            trig = self._trigger(ctx)
-            if trig is None:
+            if self._awaiting:  # a re-target sent USDT between venues: finish it once the money has landed
+                if self._in_transit(ctx):
+                    return HOLD
+                self._awaiting = False
+                self._reason = f"{self._reason}; transfers landed"
+            else:
+                trig = self._trigger(ctx)
+                if trig is None:
+                    self._targets = None
+                    return HOLD
+                self._action, self._reason, self._why = trig
                 self._targets = None
-                return HOLD
-            self._action, self._reason = trig
-            self._targets = self._compute_targets(ctx)
+            stale = self._stale(ctx)
+            if stale:
+                self._targets = None
+                return Decision(self._action, [], f"{self._reason}: deferred, no traded price on {', '.join(stale)}",
+                                deferred=True, trigger=self._why)
+            if self._targets is None:
+                self._targets = self._compute_targets(ctx)
         if self._targets is None:
             return HOLD
         orders = getattr(self, self._action.value)(ctx)
         if not orders:
+            if self._in_transit(ctx):
+                self._awaiting = True  # keep the targets; the spot leg and the shorts follow when the cash lands
+                return HOLD
             self._targets = None
             self.entered = True
             return HOLD
-        return Decision(self._action, orders, self._reason)
+        return Decision(self._action, orders, self._reason, trigger=self._why)
 
     def _pass(self, ctx: StrategyContext) -> list[Order]:
         """One pass towards the step's targets: reduce, else transfer, else increase."""
@@ -163,20 +220,26 @@ class Basis(BaseStrategy):
         surplus: dict[str, float] = {}
         deficit: dict[str, float] = {}
         pending = ctx.pending_withdrawal_usd()
-        wallet = ctx.cash(WALLET) - pending
-        (surplus if wallet > 0 else deficit)[WALLET] = abs(wallet)
+        wallet_transit = ctx.in_transit(WALLET)
+        wallet = ctx.cash(WALLET) + wallet_transit - pending
+        if wallet > 0:
+            surplus[WALLET] = max(0.0, min(wallet, ctx.cash(WALLET)))
+        else:
+            deficit[WALLET] = -wallet
         buy = max(0.0, q_t - ctx.cash(self.spot, a))
         spot_need = buy * ctx.spot_price(self.spot, a) * (1 + ctx.cost_rate(self.spot)) * (1 + 1e-6)
-        spot_gap = ctx.cash(self.spot) - spot_need
+        spot_gap = ctx.cash(self.spot) + ctx.in_transit(self.spot) - spot_need
         if spot_gap > 0:
-            surplus[self.spot] = min(spot_gap, ctx.withdrawable(self.spot))
+            surplus[self.spot] = max(0.0, min(spot_gap, ctx.withdrawable(self.spot)))
         else:
             deficit[self.spot] = -spot_gap
         for v, target in sizes.items():
             add = abs(target - ctx.perp_size(v, a)) * ctx.perp_mark(v, a) * ctx.cost_rate(v)
-            gap = ctx.margin_balance(v) - margins[v] - add
+            gap = ctx.margin_balance(v) + ctx.in_transit(v) - margins[v] - add
+            if abs(gap) <= margin_tolerance(margins[v], self.config.min_trade_usd):
+                continue  # close enough to its target: not worth a transfer
             if gap > 0:
-                surplus[v] = min(gap, ctx.withdrawable(v))
+                surplus[v] = max(0.0, min(gap, ctx.withdrawable(v)))
             else:
                 deficit[v] = -gap
         min_usd = self.config.min_trade_usd
@@ -186,10 +249,12 @@ class Basis(BaseStrategy):
             for src in sorted(surplus, key=lambda s: (s != WALLET, -surplus[s])):
                 if need <= min_usd:
                     break
-                amt = min(need, surplus[src])
-                if amt > min_usd:
+                fee = ctx.transfer_fee(src, dst)
+                amt = min(need, surplus[src] - fee)  # the source pays the fee on top of the amount
+                # a withdrawal is paid whatever the fee; other moves only when worth their fee
+                if worth_sending(amt, fee, min_usd) or (dst == WALLET and pending > 0 and amt > 0):
                     out.append(Order(Operation.TRANSFER, src, amt, "USDT", to_venue=dst, reason="move USDT to target"))
-                    surplus[src] -= amt
+                    surplus[src] -= amt + fee
                     need -= amt
         return out
 
@@ -200,11 +265,14 @@ class Basis(BaseStrategy):
         out: list[Order] = []
         p = ctx.spot_price(self.spot, a)
         affordable = ctx.cash(self.spot) / (p * (1 + ctx.cost_rate(self.spot)) * (1 + 1e-9))
-        buy = min(q_t - ctx.cash(self.spot, a), affordable)
+        held = ctx.cash(self.spot, a)
+        buy = min(q_t - held, affordable)
         if buy > tol:
             out.append(Order(Operation.SPOT_TRADE, self.spot, buy, a, Side.BUY, reason="raise spot to target"))
+        # the shorts follow the spot actually held (cash for the rest may still be in transit)
+        hedged = min(q_t, held + max(buy, 0.0)) / q_t if q_t > 0 else 0.0
         for v, target in sizes.items():
-            add = ctx.perp_size(v, a) - target  # > 0: short smaller than target
+            add = ctx.perp_size(v, a) - target * hedged  # > 0: short smaller than target
             if add > tol:
                 out.append(Order(Operation.PERP_TRADE, v, add, a, Side.SELL, reason="raise short to target"))
         return out

@@ -20,8 +20,13 @@ it is ``flash_borrow WETH -> repay -> withdraw LST -> swap LST->WETH (DEX, marke
 
 Rebalancing re-targets the whole book to the current equity when (priority order) a perp margin ratio
 is below ``margin_ratio_floor``, |net delta| / equity exceeds ``delta_drift_threshold`` (hedged), the
-LTV leaves ``target_ltv +/- ltv_band``, cash is idle (deposits, rewards sold) or a withdrawal is
-pending. A step runs in passes: reduce (cover shorts, cut leverage) -> move (CEX <-> wallet
+LTV leaves ``target_ltv +/- ltv_band``, a perp margin ratio is above ``margin_ratio_ceiling`` (margin
+both ways: what a winning short leaves idle goes back on chain), cash is idle (deposits, rewards sold,
+a transfer that landed) or a withdrawal is pending. CEX <-> wallet transfers cost the source's
+withdrawal fee and take time (``venues.sim.transfer``); while USDT is on its way to the wallet the
+increase pass waits for it (no leverage or shorts added on money that is not there yet) and the cash
+that lands re-triggers the re-target. A re-target that would trade on a perp whose price did not
+trade at the step (a data gap) is deferred until the data resumes. A step runs in passes: reduce (cover shorts, cut leverage) -> move (CEX <-> wallet
 transfers, WETH <-> USDT swaps) -> increase (lever up, add shorts), with targets frozen for the step.
 Reward tokens worth more than ``dust_delta`` x equity are sold for WETH (``sell_dust``).
 ``reserve_ratio`` x equity stays in the wallet as share-class cash.
@@ -39,6 +44,8 @@ from basiskit.domain.orders import ExecutionMode, Operation, Order, Side
 from basiskit.domain.tokens import ShareClass
 from basiskit.strategies.base import HOLD, BaseStrategy, Decision, Requirements
 from basiskit.strategies.context import StrategyContext
+from basiskit.strategies.margin_reserve import MarginReserve
+from basiskit.strategies.transfer_rules import margin_tolerance, worth_sending
 
 WALLET = "wallet"
 AAVE = "aave_v3"
@@ -61,6 +68,8 @@ class LstConfig(ModeConfig):
     perp_margin_fraction: float = Field(default=0.5, gt=0, le=2, description="USDT margin / short notional")
     delta_drift_threshold: float = Field(default=0.02, gt=0, description="|net delta| / equity that triggers a rebalance")
     margin_ratio_floor: float = Field(default=0.25, gt=0, description="perp margin ratio that triggers a re-target")
+    margin_ratio_ceiling: float = Field(default=0.6, gt=0, description="perp margin ratio above which the excess "
+                                                                         "margin goes back on chain")
     rebalance: bool = True
     rewards: Literal["base_only", "base_and_restaking"] = Field(default="base_only",
                                                                 description="credit EIGEN/ETHFI restaking rewards (weETH)")
@@ -70,6 +79,13 @@ class LstConfig(ModeConfig):
     gas_reserve_eth: float = Field(default=0.05, ge=0, description="WETH kept in the wallet for gas")
     onchain_min_trade_fraction: float = Field(default=0.002, ge=0,
                                               description="smallest on-chain adjustment worth its gas, fraction of equity")
+    margin_reserve: Literal["none", "aave_usdt"] = Field(
+        default="none", description="aave_usdt: margin above the ceiling is parked as a USDT supply on AAVE v3 and "
+                                    "tops up margin below the floor, instead of resizing the levered loop "
+                                    "(strategies.margin_reserve)")
+    deploy_min_fraction: float = Field(default=0.01, ge=0,
+                                       description="idle cash below this share of equity waits (each deployment is a "
+                                                   "flash-loan transaction with its gas and swap costs)")
     risk: RiskConfig = Field(default_factory=lambda: RiskConfig(override=True))
 
     @field_validator("hedge_allocation")
@@ -87,6 +103,11 @@ class LstConfig(ModeConfig):
             raise ValueError("hedge: perp shorts hedge a USDT book; use share_class USDT")
         if self.rewards == "base_and_restaking" and self.lst_type != "weETH":
             raise ValueError("rewards: restaking rewards are paid on weETH only (lst_type weETH)")
+        if self.margin_reserve != "none" and not (self.hedge and self.target_ltv > 0):
+            raise ValueError("margin_reserve: a reserve on AAVE needs a hedged, levered book (hedge and target_ltv > 0)")
+        if self.hedge and not self.margin_ratio_floor < self.perp_margin_fraction < self.margin_ratio_ceiling:
+            raise ValueError(f"margin_ratio_floor ({self.margin_ratio_floor}) < perp_margin_fraction "
+                             f"({self.perp_margin_fraction}) < margin_ratio_ceiling ({self.margin_ratio_ceiling}) must hold")
         return self
 
 
@@ -107,7 +128,11 @@ class LstBook(BaseStrategy):
         self._targets: dict | None = None
         self._action = Action.HOLD
         self._reason = ""
+        self._why = ""
+        self._plan = "retarget"  # or a MarginReserve move: release, park, top_up
         self._group = 0
+        self.reserve = (MarginReserve(AAVE, WALLET, list(self.perps), c.perp_margin_fraction, c.min_trade_usd)
+                        if c.margin_reserve == "aave_usdt" else None)
 
     def requirements(self) -> Requirements:
         c = self.config
@@ -121,7 +146,7 @@ class LstBook(BaseStrategy):
             pools += [f"{t}WETH" for t in REWARD_TOKENS]
         return Requirements(
             perp={p: ["ETH"] for p in self.perps},
-            lending={AAVE: [self.lst]} if self.levered else {},
+            lending={AAVE: [self.lst, *([USDT] if self.reserve else [])]} if self.levered else {},
             borrowing={AAVE: [WETH]} if self.levered else {},
             emode=(AAVE,) if self.levered else (),
             staking=(self.staking,),
@@ -150,43 +175,63 @@ class LstBook(BaseStrategy):
             return 0.0
         return sum(ctx.cash(WALLET, t) * ctx.price_usd(t) for t in REWARD_TOKENS if ctx.cash(WALLET, t) > 0)
 
-    def _trigger(self, ctx: StrategyContext) -> tuple[Action, str] | None:
+    def _ltv(self, ctx: StrategyContext) -> float:
+        """LTV of the LST loop (the account's when nothing else is supplied)."""
+        if self.reserve is None:
+            return ctx.ltv(AAVE)
+        coll, debt = self._positions(ctx)
+        return debt / coll if coll > 0 else 0.0
+
+    def _trigger(self, ctx: StrategyContext) -> tuple[Action, str, str] | None:
         c = self.config
+        self._plan = "retarget"
         if not self.entered:
-            return Action.ENTRY_FULL, "initial entry"
+            return Action.ENTRY_FULL, "initial entry", "initial_entry"
         eq = ctx.equity_usd()
         if self._reward_value_usd(ctx) > c.dust_delta * eq > 0:
-            return Action.SELL_DUST, "reward tokens above dust threshold"
+            return Action.SELL_DUST, "reward tokens above dust threshold", "sell_dust"
         pending = ctx.pending_withdrawal_usd()
         cash = ctx.cash(WALLET, self.cash_token)
-        if pending > cash + 1e-9:
-            return Action.EXIT_PARTIAL, f"withdrawal of {pending:.6g} {self.cash_token} requested"
+        if pending > cash + ctx.in_transit(WALLET, self.cash_token) + 1e-9:
+            return Action.EXIT_PARTIAL, f"withdrawal of {pending:.6g} {self.cash_token} requested", "withdrawal"
+        if self.reserve is not None and self.reserve.pending and not ctx.in_transit(WALLET):
+            self._plan = "park"
+            return Action.ENTRY_PARTIAL, f"park {self.reserve.pending:.2f} USDT of released margin on AAVE", "margin_ceiling"
         p = ctx.eth_usd()
-        min_usd = max(c.min_trade_usd, 1.0) * 2
+        min_usd = max(c.min_trade_usd * 2, 2.0, c.deploy_min_fraction * eq)
         idle_usd = (cash - pending) * (1.0 if self.usdt else p) - c.reserve_ratio * eq
         if self.usdt:
             idle_usd += max(0.0, ctx.cash(WALLET, WETH) - c.gas_reserve_eth) * p
         else:
             idle_usd -= c.gas_reserve_eth * p
         if idle_usd > min_usd:
-            return Action.ENTRY_PARTIAL, f"deploy {idle_usd:.2f} USD of idle cash"
+            return Action.ENTRY_PARTIAL, f"deploy {idle_usd:.2f} USD of idle cash", "idle_cash"
         if c.reserve_ratio and -idle_usd > 0.5 * c.reserve_ratio * eq:
-            return Action.EXIT_PARTIAL, f"cash reserve {c.reserve_ratio * eq + idle_usd:.2f} USD below half its target"
+            return Action.EXIT_PARTIAL, f"cash reserve {c.reserve_ratio * eq + idle_usd:.2f} USD below half its target", "reserve_low"
         if not c.rebalance:
             return None
         for v in self.perps:
             mr = ctx.margin_ratio(v)
             if mr is not None and mr < c.margin_ratio_floor:
-                return Action.EXIT_PARTIAL, f"margin ratio {mr:.4f} on {v} below {c.margin_ratio_floor}"
+                if self.reserve is not None and self.reserve.balance(ctx) >= self.reserve.top_up_need(ctx):
+                    self._plan = "top_up"
+                return Action.EXIT_PARTIAL, f"margin ratio {mr:.4f} on {v} below {c.margin_ratio_floor}", "margin_floor"
         if self.perps and eq > 0:
             drift = ctx.net_delta_usd() / eq
             if abs(drift) > c.delta_drift_threshold:
-                return Action.ENTRY_PARTIAL if drift < 0 else Action.EXIT_PARTIAL, f"delta drift {drift:+.4f} of equity"
+                return Action.ENTRY_PARTIAL if drift < 0 else Action.EXIT_PARTIAL, f"delta drift {drift:+.4f} of equity", "delta_drift"
         if self.levered:
-            ltv = ctx.ltv(AAVE)
+            ltv = self._ltv(ctx)
             if abs(ltv - c.target_ltv) > c.ltv_band:
                 return (Action.EXIT_PARTIAL if ltv > c.target_ltv else Action.ENTRY_PARTIAL,
-                        f"LTV {ltv:.4f} outside {c.target_ltv} +/- {c.ltv_band}")
+                        f"LTV {ltv:.4f} outside {c.target_ltv} +/- {c.ltv_band}", "ltv_band")
+        if self.perps and not ctx.in_transit(WALLET) and not any(ctx.in_transit(v) for v in self.perps):
+            for v in self.perps:
+                mr = ctx.margin_ratio(v)
+                if mr is not None and mr > c.margin_ratio_ceiling:
+                    if self.reserve is not None:
+                        self._plan = "release"
+                    return Action.ENTRY_PARTIAL, f"margin ratio {mr:.4f} on {v} above ceiling {c.margin_ratio_ceiling}", "margin_ceiling"
         return None
 
     # -- decision -------------------------------------------------------------------------------------
@@ -197,22 +242,33 @@ class LstBook(BaseStrategy):
             if trig is None:
                 self._targets = None
                 return HOLD
-            self._action, self._reason = trig
-            self._targets = None if self._action is Action.SELL_DUST else self._compute_targets(ctx)
+            self._action, self._reason, self._why = trig
+            stale = [v for v in self.perps if not ctx.price_live(v, "ETH")]
+            if stale and self._action is not Action.SELL_DUST:
+                self._targets = None
+                return Decision(self._action, [], f"{self._reason}: deferred, no traded price on {', '.join(stale)}",
+                                deferred=True, trigger=self._why)
+            self._targets = None if self._action is Action.SELL_DUST or self._plan != "retarget" else self._compute_targets(ctx)
+        if self._plan != "retarget":  # a margin-reserve move: the book itself stays as it is
+            orders = getattr(self.reserve, self._plan)(ctx)
+            return Decision(self._action, orders, self._reason, trigger=self._why) if orders else HOLD
         if self._action is Action.SELL_DUST:
             orders = self.sell_dust(ctx)
             if orders:
-                return Decision(Action.SELL_DUST, orders, self._reason)
-            self._action, self._reason = Action.ENTRY_PARTIAL, "deploy proceeds of reward sales"
+                return Decision(Action.SELL_DUST, orders, self._reason, trigger=self._why)
+            self._action, self._reason, self._why = Action.ENTRY_PARTIAL, "deploy proceeds of reward sales", "idle_cash"
             self._targets = self._compute_targets(ctx)
         if self._targets is None:
             return HOLD
-        orders = self._reduce(ctx) or self._move(ctx) or self._increase(ctx)
+        # deploying idle cash only adds: re-leveling the rest of the book at this step's price would pay
+        # gas and swap costs for moves within tolerance
+        reduce = [] if self._why == "idle_cash" else self._reduce(ctx)
+        orders = reduce or self._move(ctx) or self._increase(ctx)
         if not orders:
             self._targets = None
             self.entered = True
             return HOLD
-        return Decision(self._action, orders, self._reason)
+        return Decision(self._action, orders, self._reason, trigger=self._why)
 
     def _compute_targets(self, ctx: StrategyContext, scale: float = 1.0) -> dict:
         c = self.config
@@ -285,6 +341,10 @@ class LstBook(BaseStrategy):
                       reason="cut leverage to target") for k, (op, venue, amt, tok, side) in enumerate(legs)]
 
     # -- move -----------------------------------------------------------------------------------------
+    def _moving(self, ctx: StrategyContext) -> bool:
+        """Whether USDT is on its way between the book's accounts: buying, levering and shorting wait for it."""
+        return ctx.in_transit(WALLET) > 0.0 or any(ctx.in_transit(v) > 0.0 for v in self.perps)
+
     def _move(self, ctx: StrategyContext) -> list[Order]:
         if not self.usdt:
             return []
@@ -294,15 +354,22 @@ class LstBook(BaseStrategy):
         out: list[Order] = []
         wallet_usdt = ctx.cash(WALLET, USDT) - ctx.pending_withdrawal_usd() - c.reserve_ratio * ctx.equity_usd()
         deficits: dict[str, float] = {}
+        if self.reserve is not None:  # a full re-target redeploys the margin reserve with the rest
+            freed = self.reserve.withdraw_all(ctx)
+            out += freed
+            wallet_usdt += sum(o.amount for o in freed)
         for v, target in tg["shorts"].items():
             add = abs(target - ctx.perp_size(v, "ETH")) * ctx.perp_mark(v, "ETH") * ctx.cost_rate(v)
-            gap = ctx.margin_balance(v) - tg["margins"][v] - add
-            if gap > min_usd:
-                amt = min(gap, ctx.withdrawable(v))
-                if amt > min_usd:
+            gap = ctx.margin_balance(v) + ctx.in_transit(v) - tg["margins"][v] - add
+            tol = margin_tolerance(tg["margins"][v], min_usd)
+            if gap > tol:
+                fee = ctx.transfer_fee(v, WALLET)
+                amt = min(gap, ctx.withdrawable(v) - fee)
+                if worth_sending(amt, fee, min_usd):
                     out.append(Order(Operation.TRANSFER, v, amt, USDT, to_venue=WALLET, reason="release surplus margin"))
-                    wallet_usdt += amt
-            elif gap < -min_usd:
+                    if not ctx.transfer_delay_s(v, WALLET):  # usable in this step only if it lands at once
+                        wallet_usdt += amt
+            elif gap < -tol:
                 deficits[v] = -gap
         coll, debt = self._positions(ctx)
         onchain_short = max(0.0, (tg["collateral_eth"] - coll) - (tg["debt_eth"] - debt))  # ETH to put on-chain
@@ -314,11 +381,12 @@ class LstBook(BaseStrategy):
             out.append(Order(Operation.SWAP, "dex", sell, WETH, Side.SELL, quote=USDT, reason="WETH above target to USDT"))
             wallet_usdt += sell * ctx.pool_price(WETH, USDT) * (1 - ctx.swap_cost_rate(WETH, USDT, sell * p))
         for v, need in sorted(deficits.items(), key=lambda kv: -kv[1]):
-            amt = min(need, wallet_usdt)
-            if amt > min_usd:
+            fee = ctx.transfer_fee(WALLET, v)
+            amt = min(need, wallet_usdt - fee)
+            if worth_sending(amt, fee, min_usd):
                 out.append(Order(Operation.TRANSFER, WALLET, amt, USDT, to_venue=v, reason="top up margin"))
-                wallet_usdt -= amt
-        if weth_gap * p < -swap_min and wallet_usdt > min_usd:
+                wallet_usdt -= amt + fee
+        if weth_gap * p < -swap_min and wallet_usdt > min_usd and not self._moving(ctx):
             px = ctx.pool_price(WETH, USDT)
             cost = ctx.swap_cost_rate(WETH, USDT, -weth_gap * px)
             qty = min(-weth_gap, wallet_usdt / (px * (1 + cost) * (1 + 1e-9)))
@@ -329,6 +397,8 @@ class LstBook(BaseStrategy):
     def _increase(self, ctx: StrategyContext) -> list[Order]:
         c, tg = self.config, self._targets
         tol = self._tol_eth(ctx)
+        if self._moving(ctx):
+            return []  # wait for the money on its way; its arrival re-triggers the re-target (idle cash)
         out: list[Order] = []
         coll, debt = self._positions(ctx)
         reserve_weth = c.gas_reserve_eth
@@ -401,6 +471,8 @@ class LstBook(BaseStrategy):
             if s < 0:
                 out.append(Order(Operation.PERP_TRADE, v, -s, "ETH", Side.BUY, reason="exit"))
         coll, debt = self._positions(ctx)
+        if self.reserve is not None:
+            out += self.reserve.withdraw_all(ctx)
         if coll > 0 or debt > 0:
             if self.levered:
                 out += self._delever(ctx, debt, coll)

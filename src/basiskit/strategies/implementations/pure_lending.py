@@ -34,12 +34,12 @@ class PureLending(BaseStrategy):
         cash = ctx.cash(self.wallet, c.token)
         need = ctx.pending_withdrawal_usd()
         if need > cash + 1e-9:
-            return Decision(Action.EXIT_PARTIAL, self.exit_partial(ctx), f"withdrawal of {need:.2f} requested")
+            return Decision(Action.EXIT_PARTIAL, self.exit_partial(ctx), f"withdrawal of {need:.2f} requested", trigger="withdrawal")
         idle = cash - need
         if idle > c.min_trade_usd and idle > c.min_trade_usd + ctx.gas_cost_usd(c.lending_venue, Operation.SUPPLY):
             first = ctx.supplied(c.lending_venue, c.token) == 0.0
             action = Action.ENTRY_FULL if first else Action.ENTRY_PARTIAL
-            return Decision(action, self.entry_full(ctx), f"supply idle {cash - need:.2f} {c.token}")
+            return Decision(action, self.entry_full(ctx), f"supply idle {cash - need:.2f} {c.token}", trigger="idle_cash")
         return HOLD
 
     def entry_full(self, ctx: StrategyContext) -> list[Order]:

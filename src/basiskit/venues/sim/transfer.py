@@ -1,16 +1,31 @@
 """Transfers of a token between two accounts (wallet <-> CEX accounts, CEX <-> CEX): the ``transit``
 account.
 
-The source venue's ``transfer_fee_usdt`` (config) is charged on top of the amount and booked as
-``fees``; the amount must not exceed what the source says is withdrawable (e.g. a perp account keeps
-twice its maintenance margin). With the source's ``transfer_delay_seconds`` > 0 the amount is in
-transit (part of equity; delayed transfers carry USDT only) and lands at the
-first step at or after its arrival time; otherwise it lands at once.
+Cost and time of a transfer from account ``a`` to account ``b`` (``TransferCosts``; numbers per venue,
+token and network in ``basiskit/configs/venues/*.yaml`` with their sources):
+
+* accounts of the same venue (``binance.spot`` -> ``binance.perp``): an internal transfer, free and
+  instant (Binance "universal transfer", Bybit and OKX "transfer between accounts");
+* otherwise a withdrawal from ``a``'s venue on a network both venues support, the cheapest one (ties:
+  the fastest): ``a`` pays its ``withdrawal_fee`` in the token on top of the amount (booked ``fees``) and
+  the amount is *in transit* for ``a.withdrawal_delay_seconds + b.deposit_delay_seconds``: it counts in
+  equity (the ``transit`` account's value) but cannot be used; it lands at the first clock step at or
+  after its arrival time (``transfer_arrived`` event). Delayed transfers carry USDT only (the value in
+  transit is taken at 1 USDT).
+
+The amount plus the fee must not exceed what the source can release (``withdrawable``: e.g. a perp
+account keeps twice its maintenance margin), compared with the tolerance of ``domain.money``. A
+transfer out of an account whose held prices did not trade at the step (a data gap: the margin it
+could release is unknown) is deferred (``TradeStatus.DEFERRED``, VENUE-006).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from basiskit.config.venues import NetworkTransfer
 from basiskit.domain.events import Event
+from basiskit.domain.money import fmt_amounts, within
 from basiskit.domain.orders import Order
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.venues.ledger import FEES, Attribution, Ledger
@@ -18,15 +33,66 @@ from basiskit.venues.ledger import FEES, Attribution, Ledger
 TRANSIT = "transit"
 
 
+def venue_of(account: str) -> str:
+    """``binance.perp`` -> ``binance``; ``wallet`` -> ``wallet``."""
+    return account.partition(".")[0]
+
+
+@dataclass(frozen=True)
+class Route:
+    """How a transfer goes: network (None = internal), fee in token units, delay in ns."""
+
+    network: str | None
+    fee: float
+    delay_ns: int
+
+
+class TransferCosts:
+    """Resolves ``(source account, destination account, token)`` to a :class:`Route`.
+
+    Args:
+        networks: venue name -> token -> network -> :class:`NetworkTransfer` (the venue configs'
+            ``transfers``).
+    """
+
+    def __init__(self, networks: dict[str, dict[str, dict[str, NetworkTransfer]]]) -> None:
+        self.networks = networks
+        self._cache: dict[tuple[str, str, str], Route | None] = {}
+
+    def route(self, src: str, dst: str, token: str) -> Route | None:
+        """The route, or None when the two venues share no network for ``token``."""
+        key = (src, dst, token)
+        if key not in self._cache:
+            self._cache[key] = self._resolve(venue_of(src), venue_of(dst), token)
+        return self._cache[key]
+
+    def _resolve(self, a: str, b: str, token: str) -> Route | None:
+        if a == b:
+            return Route(None, 0.0, 0)
+        out = self.networks.get(a, {}).get(token, {})
+        into = self.networks.get(b, {}).get(token, {})
+        best = None
+        for net in sorted(set(out) & set(into)):
+            w, d = out[net], into[net]
+            cand = Route(net, w.withdrawal_fee, (w.withdrawal_delay_seconds + d.deposit_delay_seconds) * 10**9)
+            if best is None or (cand.fee, cand.delay_ns) < (best.fee, best.delay_ns):
+                best = cand
+        return best
+
+    @property
+    def any_delay(self) -> bool:
+        return any(n.withdrawal_delay_seconds or n.deposit_delay_seconds
+                   for toks in self.networks.values() for nets in toks.values() for n in nets.values())
+
+
 class Transfers:
     name = TRANSIT
 
-    def __init__(self, venues: dict, fees_usdt: dict[str, float], ledger: Ledger, attribution: Attribution,
-                 grid_list: list[int], delays_s: dict[str, int] | None = None) -> None:
+    def __init__(self, venues: dict, costs: TransferCosts, ledger: Ledger, attribution: Attribution,
+                 grid_list: list[int]) -> None:
         self.venues = venues
-        self.fees = fees_usdt
-        self.delays_ns = {k: v * 10**9 for k, v in (delays_s or {}).items() if v}
-        self.accrues = bool(self.delays_ns)
+        self.costs = costs
+        self.accrues = costs.any_delay
         self.ledger = ledger
         self.attr = attribution
         self.grid_list = grid_list
@@ -46,32 +112,47 @@ class Transfers:
             out.append(Event(t, TRANSIT, "transfer_arrived", {"to": dst, "token": tok, "amount": amt}))
         return out
 
+    def in_transit(self, account: str, token: str = "USDT") -> float:
+        """Token units on their way to ``account``."""
+        return sum(amt for _, dst, tok, amt in self.pending if dst == account and tok == token)
+
     def execute(self, order: Order, i: int) -> Trade:
         t = self.grid_list[i]
         src, dst, tok = order.venue, order.to_venue, order.token
         if src not in self.venues or dst not in self.venues:
             return Trade(order, t, TradeStatus.REJECTED, error_code="EXEC-002",
                          error=f"unknown account in transfer {src} -> {dst}")
-        fee = self.fees.get(src, 0.0)
-        avail = self.venues[src].withdrawable(tok, i)
-        if order.amount + fee > avail * (1 + 1e-12) + 1e-9:
+        route = self.costs.route(src, dst, tok)
+        if route is None:
             return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-002",
-                         error=f"{src} can release {avail:.2f} {tok}, transfer needs {order.amount + fee:.2f}")
-        delay = self.delays_ns.get(src, 0)
-        if delay and tok != "USDT":
+                         error=f"{venue_of(src)} and {venue_of(dst)} share no network for {tok} (basiskit/configs/venues)")
+        source = self.venues[src]
+        stale = getattr(source, "stale_at", None)
+        if stale is not None and stale(i):
+            return Trade(order, t, TradeStatus.DEFERRED, error_code="VENUE-006",
+                         error=f"{src} holds a position without a traded price at this step (data gap): transfer deferred")
+        if route.delay_ns and tok != "USDT":
             return Trade(order, t, TradeStatus.REJECTED, error_code="EXEC-002",
-                         error=f"delayed transfers carry USDT only (a {tok} transfer from {src} has a delay)")
-        self.ledger.add(src, tok, -(order.amount + fee))
-        if delay:
-            self.pending.append((t + delay, dst, tok, order.amount))
+                         error=f"delayed transfers carry USDT only (a {tok} transfer from {src} takes "
+                               f"{route.delay_ns // 10**9} s on {route.network})")
+        fee = route.fee
+        avail = source.withdrawable(tok, i)
+        amount = order.amount
+        if not within(amount + fee, avail):
+            return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-002",
+                         error=f"{src} cannot release {tok} for this transfer: {fmt_amounts(amount + fee, avail)}")
+        amount = min(amount, avail - fee)
+        self.ledger.add(src, tok, -(amount + fee))
+        if route.delay_ns:
+            self.pending.append((t + route.delay_ns, dst, tok, amount))
             landed = (TRANSIT, tok)
         else:
-            self.ledger.add(dst, tok, order.amount)
+            self.ledger.add(dst, tok, amount)
             landed = (dst, tok)
         if fee:
             self.attr.add(FEES, src, -fee)
-        return Trade(order, t, TradeStatus.FILLED, executed_amount=order.amount, price=1.0, fee=fee, fee_currency=tok,
-                     position_deltas={(src, tok): -(order.amount + fee), landed: order.amount})
+        return Trade(order, t, TradeStatus.FILLED, executed_amount=amount, price=1.0, fee=fee, fee_currency=tok,
+                     position_deltas={(src, tok): -(amount + fee), landed: amount})
 
     def withdrawable(self, token: str, i: int) -> float:
         return 0.0
