@@ -116,3 +116,42 @@ def test_rebalance_off_holds_through_a_margin_breach():
                       cash={("bybit.spot", "BTC"): 1000.0, ("binance.perp", "USDT"): 12_500.0, ("bybit.perp", "USDT"): 12_500.0},
                       sizes={"binance.perp": -500.0, "bybit.perp": -500.0})
     assert strat.decide(ctx).action is Action.HOLD
+
+
+def test_margin_above_the_ceiling_goes_back_to_the_spot_leg():
+    cfg = load_mode_config("btc_basis", {"perp_margin_fraction": 0.5, "margin_ratio_ceiling": 0.6})
+    strat = build_strategy(cfg)
+    strat.entered = True
+    # price fell 100 -> 80: shorts gained 20 x 500 each; margin ratio (25000 + 10000) / 40000 = 0.875
+    ctx = FakeContext(price=80.0, step=7,
+                      cash={("bybit.spot", "BTC"): 1000.0, ("binance.perp", "USDT"): 35_000.0, ("bybit.perp", "USDT"): 35_000.0},
+                      sizes={"binance.perp": -500.0, "bybit.perp": -500.0})
+    d = strat.decide(ctx)
+    assert d.action is Action.ENTRY_PARTIAL and d.trigger == "margin_ceiling"
+    # equity 150000 at 80 -> Q = 1250: each venue keeps 0.5 x 625 x 80 = 25000 and sends 10000 to the spot leg
+    moved = {(o.venue, o.to_venue): o.amount for o in d.orders if o.operation is Operation.TRANSFER}
+    assert moved == pytest.approx({("binance.perp", "bybit.spot"): 10_000.0, ("bybit.perp", "bybit.spot"): 10_000.0},
+                                  rel=1e-5)
+
+
+def test_cash_in_transit_counts_toward_its_destination_and_the_shorts_follow_the_spot_held():
+    cfg = load_mode_config("btc_basis", {"perp_margin_fraction": 0.5})
+    strat = build_strategy(cfg)
+    # the entry sent the money; it has not landed yet: nothing is sent twice, nothing is shorted unhedged
+    ctx = FakeContext(cash={("wallet", "USDT"): 0.0}, transit={"bybit.spot": 100_000.0, "binance.perp": 25_000.0,
+                                                                "bybit.perp": 25_000.0})
+    ctx.equity_usd = lambda: 150_000.0
+    assert strat.decide(ctx).orders == []
+
+
+def test_a_retarget_that_needs_a_venue_without_a_traded_price_is_deferred():
+    cfg = load_mode_config("btc_basis", {"perp_margin_fraction": 0.5, "margin_ratio_floor": 0.25})
+    strat = build_strategy(cfg)
+    strat.entered = True
+    ctx = FakeContext(price=125.0, step=5, stale={"binance.perp"},
+                      cash={("bybit.spot", "BTC"): 1000.0, ("binance.perp", "USDT"): 12_500.0, ("bybit.perp", "USDT"): 12_500.0},
+                      sizes={"binance.perp": -500.0, "bybit.perp": -500.0})
+    d = strat.decide(ctx)
+    assert d.deferred and d.orders == [] and "binance.perp" in d.reason and d.trigger == "margin_floor"
+    ctx.stale, ctx.step = set(), 6  # the data resumes: the same breach re-targets
+    assert strat.decide(ctx).orders

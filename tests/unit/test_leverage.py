@@ -165,3 +165,48 @@ def test_unstaking_goes_through_the_withdrawal_queue_at_the_request_rate():
     (claim,) = staking.accrue(3)
     assert claim.kind == "withdrawal_claimed"
     assert ledger.get("wallet", "WETH") == pytest.approx(weeth * rate_1)  # no yield while queued
+
+
+def test_aave_health_factor_is_checked_intrabar_when_it_depends_on_eth_usd():
+    """Rule: 10,000 USDT supplied (LT 78 %, no E-mode), 3.5 WETH borrowed at ETH 2,000: HF = 7,800 / (3.5 P),
+    1 at P* = 2,228.57. The next bar opens at 2,100 (HF 1.06) but its previous bar's high is 2,300: the
+    account is liquidated at P* (close factor 50 %, USDT bonus 4.5 %), the loss booked at the step's price."""
+    from basiskit.config.venues import AaveParams
+    from basiskit.engine.assembly import load_venue_config
+    from basiskit.venues.sim.aave_v3 import AaveV3
+    from basiskit.venues.sim.gas import GasModel
+    from basiskit.venues.sim.onchain_prices import OnchainPrices
+
+    def run(high: float):
+        grid = to_ns("2024-06-01") + np.arange(3, dtype=np.int64) * HOUR_NS
+        eth = [2000.0, 2100.0, 2100.0]
+        frame = MarketFrame(grid=grid, series={"eth.usd.oracle": eth, "eth.usdt": eth, "gas.gwei": [0.0] * 3,
+                                               "aave.USDT.liquidity_index": [1.0] * 3,
+                                               "aave.WETH.variable_borrow_index": [1.0] * 3},
+                            highs={"eth.usd.oracle": [float("nan"), high, float("nan")]},
+                            lows={"eth.usd.oracle": [float("nan"), 1990.0, float("nan")]})
+        params: AaveParams = load_venue_config("aave_v3").aave
+        ledger, attr = Ledger(), Attribution()
+        prices = OnchainPrices(frame, [], [])
+        gas = GasModel(frame, pay_in="WETH", valuation_eth_usd=prices.eth_usd)
+        aave = AaveV3("aave_v3", params, frame, ledger, attr, gas, {"USDT": "aave.USDT.liquidity_index"},
+                      {"WETH": "aave.WETH.variable_borrow_index"}, prices=prices)
+        ledger.add("wallet", "USDT", 10_000.0)
+        aave.accrue(0)
+        assert aave.execute(Order(Operation.SUPPLY, "aave_v3", 10_000.0, "USDT"), 0).ok
+        assert aave.execute(Order(Operation.BORROW, "aave_v3", 3.5, "WETH"), 0).ok
+        before = aave.value_usd(1)
+        return aave, aave.accrue(1), before, attr
+
+    aave, events, _, _ = run(high=2150.0)  # HF at 2,150 is 1.037: no breach
+    assert events == [] and aave.health_factor(1) == pytest.approx(7800 / (3.5 * 2100))
+    aave, events, before, attr = run(high=2300.0)
+    (ev,) = events
+    p_star = 7800 / 3.5
+    assert ev.data["trigger"] == "intrabar" and ev.data["eth_usd_at_liquidation"] == pytest.approx(p_star)
+    assert ev.data["debt_repaid"] == pytest.approx(1.75) and ev.data["close_factor"] == 0.5
+    assert ev.data["collateral_seized"] == pytest.approx(1.75 * p_star * 1.045)
+    loss = 1.75 * p_star * 1.045 - 1.75 * 2100  # seized USDT less the debt repaid, at the step's ETH price
+    assert ev.data["loss_usd"] == pytest.approx(loss)
+    assert aave.value_usd(1) - before == pytest.approx(-loss)
+    assert attr.total["liquidation"] == pytest.approx(-loss)

@@ -168,3 +168,19 @@ def test_a_delayed_transfer_is_in_transit_then_lands_and_equity_never_jumps():
     ledger.add("wallet", "WETH", 20.0)
     refused = tr.execute(Order(Operation.TRANSFER, "wallet", 10.0, "WETH", to_venue="bybit.perp"), 2)
     assert not refused.ok and "USDT only" in refused.error
+
+
+def test_a_transfer_takes_the_cheapest_common_network_and_same_venue_moves_are_free():
+    nt = lambda fee, w, d: NetworkTransfer(withdrawal_fee=fee, withdrawal_delay_seconds=w, deposit_delay_seconds=d)  # noqa: E731
+    costs = TransferCosts({
+        "wallet": {"USDT": {"ERC20": nt(2.0, 15, 0)}},
+        "binance": {"USDT": {"ERC20": nt(4.0, 600, 300), "TRC20": nt(1.0, 300, 120)}},
+        "bybit": {"USDT": {"ERC20": nt(5.0, 600, 300), "TRC20": nt(1.5, 300, 60)}},
+    })
+    r = costs.route("binance.perp", "bybit.spot", "USDT")
+    assert (r.network, r.fee, r.delay_ns) == ("TRC20", 1.0, (300 + 60) * 10**9)  # binance withdraws, bybit confirms
+    r = costs.route("wallet", "binance.perp", "USDT")  # the wallet only speaks ERC20
+    assert (r.network, r.fee, r.delay_ns) == ("ERC20", 2.0, (15 + 300) * 10**9)
+    r = costs.route("binance.spot", "binance.perp", "USDT")
+    assert (r.network, r.fee, r.delay_ns) == (None, 0.0, 0)
+    assert costs.route("wallet", "bybit.perp", "WETH") is None  # no network configured for the token

@@ -26,6 +26,12 @@ Risk (AAVE v3 docs, "Health factor" and "Liquidations"), with ``c_k`` collateral
 * liquidation when HF < 1 at a step: a liquidator repays up to 50 % of the debt (100 % when
   HF < 0.95, the close-factor threshold) and seizes collateral worth the repaid debt x (1 + bonus);
   the account loses ``repaid x bonus`` (booked ``liquidation``); one liquidation call per step.
+* intrabar: when the health factor depends on ETH/USD (USDT on one side, ETH-priced tokens on the
+  other, e.g. a USDT reserve next to an LST/WETH loop) the ETH/USD bar that closed since the previous
+  step is checked at its high and low (``MarketFrame.highs/lows``); if either takes HF below 1 the
+  account is liquidated at the ETH/USD price where HF = 1 on the way from the bar's open, the
+  liquidator's amounts being set at that price (the loss is booked at the step's prices, as every
+  value change). An LST/WETH position's HF does not depend on ETH/USD and is not checked intrabar.
 
 Flash loans: ``FLASH_BORROW`` credits the wallet and records ``amount x (1 + fee)`` owed;
 ``FLASH_REPAY`` pays it back. Both must be legs of an atomic group; the execution manager fails a
@@ -51,7 +57,7 @@ from basiskit.domain.orders import ExecutionMode, Operation, Order
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.venues.ledger import BORROW_COST, FLASH_FEES, LENDING_INTEREST, LIQUIDATION, Attribution, Ledger
 from basiskit.venues.sim.gas import GasModel
-from basiskit.venues.sim.onchain_prices import USDT, OnchainPrices
+from basiskit.venues.sim.onchain_prices import ETH_USD_KEY, USDT, OnchainPrices
 
 CLOSE_FACTOR = 0.5
 CLOSE_FACTOR_HF_THRESHOLD = 0.95  # AAVE v3: below this HF the whole debt can be liquidated
@@ -81,6 +87,8 @@ class AaveV3:
         self.flash_owed: dict[str, tuple[float, float]] = {}  # token -> (principal, principal + premium)
         self._last_i = -1
         self._fee = params.flash_loan_fee_bps * 1e-4
+        self._eth_hi = frame.highs.get(ETH_USD_KEY) if prices is not None else None
+        self._eth_lo = frame.lows.get(ETH_USD_KEY) if prices is not None else None
         self.emode = emode
         self._emode_cat = None
         if emode:
@@ -209,20 +217,66 @@ class AaveV3:
                 if tok != USDT:
                     self.prices.revalue(attr, self.name, tok, -d_prev, a, i)
         if self.scaled_debt and any(self.scaled_debt.values()):
+            if self._eth_hi is not None:
+                ev = self._check_intrabar(i, a)
+                if ev is not None:
+                    return [ev]
             hf = self.health_factor(i)
             if hf < 1.0:
                 return [self._liquidate(i, hf)]
         return []
 
-    def _liquidate(self, i: int, hf: float) -> Event:
-        """One liquidation call (AAVE v3 LiquidationLogic): largest debt against largest collateral."""
+    def _hf_terms(self, i: int) -> tuple[float, float, float, float]:
+        """(A, B, C, D) with HF(P) = (A P + B) / (C P + D) at ETH/USD price P: A, C the LT-weighted
+        collateral and the debt of ETH-priced tokens in ETH, B, D those of USDT."""
+        a = b = c = d = 0.0
+        p = self.prices
+        for tok, s in self.scaled.items():
+            if s:
+                q = s * self.index[tok][i] * self._risk_params(tok, i)[1]
+                if tok == USDT:
+                    b += q
+                else:
+                    a += q * p.eth(tok, i)
+        for tok, s in self.scaled_debt.items():
+            if s:
+                q = s * self.borrow_index[tok][i]
+                if tok == USDT:
+                    d += q
+                else:
+                    c += q * p.eth(tok, i)
+        return a, b, c, d
+
+    def _check_intrabar(self, i: int, a: int) -> Event | None:
+        hi = self._eth_hi[i]
+        if hi != hi:  # NaN: no ETH/USD bar closed since the previous step
+            return None
+        ta, tb, tc, td = self._hf_terms(i)
+        if not ((ta or tc) and (tb or td)):  # HF does not depend on ETH/USD
+            return None
+        p0 = self.prices.eth_usd[a]
+        for x in (hi, self._eth_lo[i]):
+            den = tc * x + td
+            if den > 0 and (ta * x + tb) / den < 1.0:
+                p_star = (td - tb) / (ta - tc) if ta != tc else x  # where HF = 1 between the open and x
+                if not min(p0, x) <= p_star <= max(p0, x):
+                    p_star = x
+                return self._liquidate(i, 1.0 - 1e-12, eth_usd=p_star)
+        return None
+
+    def _liquidate(self, i: int, hf: float, eth_usd: float | None = None) -> Event:
+        """One liquidation call (AAVE v3 LiquidationLogic): largest debt against largest collateral. With
+        ``eth_usd`` the liquidator's amounts are set at that ETH/USD price (intrabar); the loss is booked at
+        the step's prices."""
         debt_tok = max(self.scaled_debt, key=lambda t: self.borrowed(t, i) * self.usd(t, i))
         coll_tok = max(self.scaled, key=lambda t: self.supplied(t, i) * self.usd(t, i))
         close = 1.0 if hf < CLOSE_FACTOR_HF_THRESHOLD else CLOSE_FACTOR
         bonus = self._risk_params(coll_tok, i)[2]
         debt_units = self.borrowed(debt_tok, i)
         coll_units = self.supplied(coll_tok, i)
-        p_debt, p_coll = self.usd(debt_tok, i), self.usd(coll_tok, i)
+        deal = (lambda t: 1.0 if t == USDT else self.prices.eth(t, i) * eth_usd) if eth_usd is not None else (
+            lambda t: self.usd(t, i))
+        p_debt, p_coll = deal(debt_tok), deal(coll_tok)
         repaid = close * debt_units
         seized = repaid * p_debt * (1 + bonus) / p_coll
         if seized > coll_units:  # not enough collateral: seize it all, repay what it covers
@@ -230,12 +284,13 @@ class AaveV3:
             repaid = seized * p_coll / ((1 + bonus) * p_debt)
         self.scaled_debt[debt_tok] -= repaid / self.borrow_index[debt_tok][i]
         self.scaled[coll_tok] -= seized / self.index[coll_tok][i]
-        loss = seized * p_coll - repaid * p_debt
+        loss = seized * self.usd(coll_tok, i) - repaid * self.usd(debt_tok, i)  # at the step's valuation prices
         self.attr.add(LIQUIDATION, self.name, -loss)
         return Event(self.grid_list[i], self.name, "liquidation", {
             "health_factor": hf, "close_factor": close, "debt_token": debt_tok, "debt_repaid": repaid,
             "collateral_token": coll_tok, "collateral_seized": seized, "liquidation_bonus": bonus,
-            "loss_usd": loss, "health_factor_after": self.health_factor(i)})
+            "loss_usd": loss, "health_factor_after": self.health_factor(i),
+            **({"trigger": "intrabar", "eth_usd_at_liquidation": eth_usd} if eth_usd is not None else {})})
 
     # -- orders ---------------------------------------------------------------------------------------
     def gas_units(self, operation: Operation) -> int:
