@@ -184,3 +184,24 @@ def test_a_transfer_takes_the_cheapest_common_network_and_same_venue_moves_are_f
     r = costs.route("binance.spot", "binance.perp", "USDT")
     assert (r.network, r.fee, r.delay_ns) == (None, 0.0, 0)
     assert costs.route("wallet", "bybit.perp", "WETH") is None  # no network configured for the token
+
+
+def test_amounts_within_a_stated_tolerance_fill_for_what_is_there():
+    from basiskit.domain.money import AMOUNT_RTOL
+
+    f = frame([100.0])
+    ledger, attr = Ledger(), Attribution()
+    spot = CexSpot("x.spot", SpotParams(taker_fee_bps=10, slippage_bps=1), f, ledger, attr, {"BTC": "spot.x.BTCUSDT"})
+    ledger.add("x.spot", "USDT", 65.57)
+    fill_cost = 100.0 * (1 + 1e-4) * (1 + 1e-3)  # USDT per BTC bought, fee and slippage included
+    # a size computed as 'all the cash' that rounds a hair above it (half the tolerance) is filled for the cash
+    q = 65.57 / fill_cost * (1 + AMOUNT_RTOL / 2)
+    tr = spot.execute(Order(Operation.SPOT_TRADE, "x.spot", q, "BTC", Side.BUY), 0)
+    assert tr.ok and ledger.get("x.spot", "USDT") == pytest.approx(0.0, abs=1e-12)
+    assert tr.executed_amount == pytest.approx(65.57 / fill_cost, rel=1e-12)
+    # beyond the tolerance it is refused, and the message shows the amounts differ
+    ledger.add("x.spot", "USDT", 65.57)
+    tr = spot.execute(Order(Operation.SPOT_TRADE, "x.spot", 65.57 / fill_cost * (1 + 3 * AMOUNT_RTOL), "BTC", Side.BUY), 0)
+    assert tr.status is TradeStatus.REJECTED
+    need, have = (float(x.split()[1]) for x in tr.error.split(": ")[1].split(", "))
+    assert need > have and f"{need:.2f}" == f"{have:.2f}" == "65.57"  # 2 decimals would have hidden the gap

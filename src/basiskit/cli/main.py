@@ -133,6 +133,11 @@ def backtest(mode: str = typer.Argument(..., help="strategy mode, see `basiskit 
             store.close()
     print_summary(result.outcome.summary, result.out_dir)
     console.print(f"run id {result.run_id}" + (" (recorded)" if record else ""))
+    unpaid = result.outcome.summary.get("unpaid_withdrawals") or 0.0
+    if unpaid > 0:
+        err.print(f"[bold red]unpaid withdrawals:[/] {unpaid:,.6g} {result.outcome.summary['share_class']} could not be "
+                  "paid (allow_partial_withdrawals); see unpaid_withdrawals in summary.json")
+        raise typer.Exit(3)
 
 
 @app.command()
