@@ -17,6 +17,9 @@ USDT share class:
 ETH share class: ``Hold ETH`` (flat), ``AAVE v3 WETH supply`` (WETH liquidityIndex) and ``Hold BTC``
 (BTC/USDT over ETH/USDT).
 
+The holds (``HIDDEN_BY_DEFAULT``) are directional and dwarf a market-neutral curve: reports list them
+in the legend and draw them on a click, in both share classes.
+
 A benchmark whose data does not cover the run's first step is left out; one whose data ends before
 the run ends stops there. Both are reported in ``notes`` -- nothing is extrapolated.
 """
@@ -31,6 +34,7 @@ import pandas as pd
 from basiskit.data.aave_index import interpolate_index
 from basiskit.data.errors import DataError
 
+HIDDEN_BY_DEFAULT = frozenset({"Hold BTC", "Hold ETH"})
 HOURS_PER_YEAR = 8760
 NS_PER_HOUR = 3_600_000_000_000
 
