@@ -103,6 +103,23 @@ def _aave_index_ratio(source: Path, token: str, start: datetime, end: datetime) 
     return value_at(rows, "targetDate", end, "liquidityIndex") / value_at(rows, "targetDate", start, "liquidityIndex")
 
 
+@pytest.mark.parametrize("fixture,shown,hidden", [
+    ("basis_run", {"AAVE v3 USDT supply", "Ethena sUSDe"}, {"Hold BTC", "Hold ETH"}),
+    ("eth_run", {"AAVE v3 WETH supply"}, {"Hold ETH", "Hold BTC"}),
+])
+def test_equity_chart_hides_the_holds_until_clicked_in_both_share_classes(fixture, shown, hidden, catalog, request):
+    run = load_run(request.getfixturevalue(fixture))
+    bench = benchmark_curves(catalog, run.equity.index, run.equity["net_deposits"].to_numpy(),
+                             float(run.summary["initial_equity"]), run.unit)
+    assert set(bench.curves) == shown | hidden
+    traces = {t.name.removesuffix(" (click to show)"): t for t in build_charts(run, bench)["equity"].data}
+    assert traces[f"strategy equity ({run.unit})"].visible in (None, True)
+    for name in shown:
+        assert traces[name].visible in (None, True), name
+    for name in hidden:
+        assert traces[name].visible == "legendonly" and traces[name].name.endswith("(click to show)"), name
+
+
 def test_aave_usdt_benchmark_earns_the_liquidity_index_ratio(catalog, source_dir):
     times = pd.date_range("2024-03-01", "2024-06-01", freq="1h", tz="UTC")
     b = benchmark_curves(catalog, times, np.zeros(len(times)), 100_000.0, "USDT")

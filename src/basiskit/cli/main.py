@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from basiskit import service
 from basiskit.config.loader import ConfigError, parse_overrides
@@ -115,29 +118,63 @@ def backtest(mode: str = typer.Argument(..., help="strategy mode, see `basiskit 
         req = BacktestRequest(mode=mode, start=start, end=end, capital=capital, share_class=share_class,
                               overrides=_with_shock(parse_overrides(set_), shock), deposits=_flows(deposit, "deposit"),
                               withdrawals=_flows(withdraw, "withdraw"))
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
-                      TimeRemainingColumn(), console=err, transient=True) as bar:
-            task = bar.add_task(f"{mode}", total=None)
-
-            def progress(i: int, n: int) -> None:
-                bar.update(task, completed=i, total=n)
-
+        steps = service.validate_backtest(req, max_steps=None).steps  # request checks only: the bar's total
+        catalog = service.open_catalog(data_dir, source)
+        with RunProgress(err, mode, steps) as bar:
+            catalog.ensure_imported(progress=bar.importing)  # the first run imports the raw data (seconds)
             store = service.open_store(data_dir) if record else None
             if store is not None:
                 service.recover_interrupted(store)
-            result = service.backtest(req, out, data_dir, source, progress, store=store)
+            result = service.backtest(req, out, data_dir, source, bar.step, catalog=catalog, store=store)
     except (ConfigError, DataError, BacktestInputError, AccountingError, BasiskitError) as exc:
         _fail(exc)
     finally:
         if store is not None:
             store.close()
     print_summary(result.outcome.summary, result.out_dir)
-    console.print(f"run id {result.run_id}" + (" (recorded)" if record else ""))
+    console.print(f"run id {result.run_id}" + (" (recorded)" if record else ""), soft_wrap=True)
     unpaid = result.outcome.summary.get("unpaid_withdrawals") or 0.0
     if unpaid > 0:
         err.print(f"[bold red]unpaid withdrawals:[/] {unpaid:,.6g} {result.outcome.summary['share_class']} could not be "
                   "paid (allow_partial_withdrawals); see unpaid_withdrawals in summary.json")
         raise typer.Exit(3)
+
+
+class _Count(ProgressColumn):
+    """``done/total unit`` with thousands separators (``total`` is known when the task is added)."""
+
+    def render(self, task: Task) -> Text:
+        total = "?" if task.total is None else f"{int(task.total):,}"
+        return Text(f"{int(task.completed):,}/{total} {task.fields.get('unit', '')}".rstrip())
+
+
+class RunProgress:
+    """Progress of ``basiskit backtest`` on ``console`` (transient): one line for the data import
+    (dataset k of n; shown only when the catalog imports something) above one for the clock steps,
+    whose total is known from the start. ``importing`` and ``step`` are the callbacks."""
+
+    def __init__(self, console: Console, mode: str, steps: int) -> None:
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=None), _Count(),
+                                 TimeRemainingColumn(), console=console, transient=True, expand=True)
+        self.import_task = self.progress.add_task("import", total=1, visible=False, unit="datasets")
+        self.step_task = self.progress.add_task(mode, total=steps, unit="steps")
+
+    def __enter__(self) -> "RunProgress":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def importing(self, dataset: str, k: int, n: int) -> None:
+        """Before the k-th of n datasets is imported."""
+        self.progress.update(self.import_task, description=f"import {dataset}", completed=k - 1, total=n, visible=True)
+
+    def step(self, done: int, total: int) -> None:
+        imp = self.progress.tasks[self.import_task]
+        if imp.visible and not imp.finished:
+            self.progress.update(self.import_task, description="data imported", completed=imp.total)
+        self.progress.update(self.step_task, completed=done, total=total)
 
 
 @app.command()
@@ -154,12 +191,42 @@ def runs(status: Optional[RunStatus] = typer.Option(None, help="only runs with t
             store.close()
     except BasiskitError as exc:
         _fail(exc)
-    table = Table("id", "mode", "status", "origin", "created (UTC)", "progress", "seconds", title=f"{page.total} run(s)")
-    for r in page.items:
-        prog = f"{r.progress_done}/{r.progress_total}" if r.progress_total else str(r.progress_done)
-        table.add_row(r.id, r.mode, r.status.value, r.origin, r.created_at.strftime("%Y-%m-%d %H:%M:%S"), prog,
-                      "" if r.duration_seconds is None else f"{r.duration_seconds:.2f}")
-    console.print(table)
+    print_runs(page.items, page.total)
+
+
+# Columns of `basiskit runs` in the order they are given up when the terminal is narrow (the id stays whole:
+# it is what `basiskit report` takes; it already holds the creation time and the mode).
+_RUN_COLUMNS = (
+    ("status", lambda r: r.status.value, "left"),
+    ("seconds", lambda r: "" if r.duration_seconds is None else f"{r.duration_seconds:.2f}", "right"),
+    ("progress", lambda r: f"{r.progress_done}/{r.progress_total}" if r.progress_total else str(r.progress_done), "right"),
+    ("created (UTC)", lambda r: r.created_at.strftime("%Y-%m-%d %H:%M:%S"), "left"),
+    ("origin", lambda r: r.origin, "left"),
+    ("mode", lambda r: r.mode, "left"),
+)
+
+
+def print_runs(items: list, total: int) -> None:
+    """The runs as a table as wide as the terminal allows: ids whole (never wrapped or cut), then as many
+    other columns as fit; narrower than an id, one ``id status`` line per run."""
+    title = f"{total} run(s)" if total == len(items) else f"{len(items)} of {total} run(s), newest first"
+    for k in range(len(_RUN_COLUMNS), -1, -1):
+        cols = _RUN_COLUMNS[:k]
+        table = Table(title=title, box=None, pad_edge=False, header_style="bold")
+        table.add_column("id", no_wrap=True, overflow="ignore")
+        for name, _, justify in cols:
+            table.add_column(name, no_wrap=True, justify=justify)
+        for r in items:
+            table.add_row(r.id, *(cell(r) for _, cell, _ in cols))
+        if console.measure(table, options=console.options.update(max_width=1_000_000)).maximum <= console.width:
+            console.print(table)
+            break
+    else:
+        console.print(title)
+        for r in items:
+            console.print(f"{r.id} {r.status.value}", soft_wrap=True, highlight=False)
+    if items:
+        console.print("report of a run: basiskit report <id>", highlight=False)
 
 
 @app.command()
@@ -206,30 +273,77 @@ def report(run: str = typer.Argument(..., help="results folder, or a recorded ru
     finally:
         if store is not None:
             store.close()
-    console.print(f"report: {out['html']}")
+    console.print(f"report: {out['html']}", soft_wrap=True)  # paths are never broken across lines
     for p in out["png"]:
-        console.print(f"png: {p}")
+        console.print(f"png: {p}", soft_wrap=True)
+
+
+DECIMALS = {"USDT": 2, "ETH": 6}  # amounts in the share class; other units get 2
+
+
+def fmt_number(x: object, decimals: int = 2, scale: float = 1.0, suffix: str = "") -> str:
+    """``x * scale`` with thousands separators and ``decimals`` decimals, more when a non-zero value would
+    otherwise print as 0 (so never ``-0.00``; scientific below 1e-12); ``n/a`` for None, NaN or a non-number."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or math.isnan(x):
+        return "n/a"
+    v = float(x) * scale
+    if math.isinf(v):
+        return ("-" if v < 0 else "") + "inf" + suffix
+    if v == 0:
+        return f"{0:.{decimals}f}{suffix}"
+    d = decimals
+    while round(abs(v), d) == 0 and d < 12:
+        d += 1
+    if round(abs(v), d) == 0:
+        return f"{v:.2e}{suffix}"
+    return f"{v:,.{d}f}{suffix}"
 
 
 def print_summary(s: dict, out_dir: Path) -> None:
-    table = Table(title=f"{s['mode']}  {s['start']} → {s['end']}  ({s['share_class']})", show_header=False)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    pct = lambda x: "n/a" if x is None else f"{x * 100:.2f} %"  # noqa: E731
-    num = lambda x: "n/a" if x is None else f"{x:,.2f}"  # noqa: E731
-    for label, val in [("initial equity", num(s["initial_equity"])), ("final equity", num(s["final_equity"])),
-                       ("net deposits", num(s["net_deposits"])), ("total return (TWR)", pct(s["total_return"])),
-                       ("APR", pct(s["apr"])), ("APY", pct(s["apy"])), ("Sharpe", num(s["sharpe"])),
-                       ("Sortino", num(s["sortino"])), ("max drawdown", pct(s["max_drawdown"])),
-                       ("trades", str(s["trades"])), ("liquidations", str(s["liquidations"]))]:
+    """The run's summary in at most 80 columns: amounts in the share class (ETH with 6 decimals, more
+    for tiny non-zero values), percentages, attribution. A missing or undefined value prints ``n/a``,
+    followed by its reason when ``s["null_reasons"][key]`` gives one."""
+    unit = s.get("share_class") or "?"
+    dec = DECIMALS.get(unit, 2)
+    notes = s.get("null_reasons") if isinstance(s.get("null_reasons"), dict) else {}
+
+    def cell(key: str, text: str) -> str:
+        why = notes.get(key)
+        return f"{text} ({why})" if text == "n/a" and why else text
+
+    amount = lambda k: cell(k, fmt_number(s.get(k), dec))  # noqa: E731
+    pct = lambda k: cell(k, fmt_number(s.get(k), 2, 100.0, " %"))  # noqa: E731
+    ratio = lambda k: cell(k, fmt_number(s.get(k), 2))  # noqa: E731
+    count = lambda k: cell(k, "n/a" if s.get(k) is None else str(s.get(k)))  # noqa: E731
+    console.print(f"[bold]{escape(str(s.get('mode', '?')))}[/]  {s.get('start', '?')} → {s.get('end', '?')}  "
+                  f"(share class {escape(unit)})", highlight=False)
+    table = Table(show_header=False, box=box.SIMPLE, show_edge=False, pad_edge=False)
+    table.add_column(style="bold", max_width=26, overflow="fold")
+    table.add_column(justify="right", max_width=50, overflow="fold")
+    rows = [(f"initial equity ({unit})", amount("initial_equity")), (f"final equity ({unit})", amount("final_equity")),
+            (f"net deposits ({unit})", amount("net_deposits")), ("total return (TWR)", pct("total_return")),
+            ("APR", pct("apr")), ("APY", pct("apy")), ("Sharpe", ratio("sharpe")), ("Sortino", ratio("sortino")),
+            ("volatility (annual)", pct("volatility")), ("max drawdown", pct("max_drawdown")),
+            ("Calmar", ratio("calmar")), ("idle capital (avg)", pct("avg_idle_capital_share")),
+            ("costs (bps / year)", ratio("costs_bps_per_year")), ("trades", count("trades")),
+            ("deferred (data gaps)", count("orders_deferred")), ("liquidations", count("liquidations"))]
+    for label, val in rows:
         table.add_row(label, val)
-    table.add_row("", "")
-    for src, amt in s["attribution"].items():
-        table.add_row(f"  {src}", num(amt))
-    table.add_row("  = equity change", num(s["reconciliation"]["equity_change"]))
+    attribution = s.get("attribution") or {}
+    if attribution:
+        table.add_row("", "")
+        table.add_row(f"attribution ({unit})", "")
+        for src, amt in attribution.items():
+            table.add_row(f"  {src}", fmt_number(amt, dec))
+        change = (s.get("reconciliation") or {}).get("equity_change")
+        table.add_row("  = equity change", fmt_number(change, dec))
     console.print(table)
-    console.print(f"loop: {s['steps']} steps, {s['steps_per_second']:,.0f} steps/s")
-    console.print(f"results written to {out_dir} (report: {out_dir / 'report.html'})")
+    sps = s.get("steps_per_second")
+    console.print(f"loop: {s.get('steps', 'n/a')} steps, "
+                  + ("n/a" if not isinstance(sps, (int, float)) or math.isnan(sps) else f"{sps:,.0f}") + " steps/s",
+                  highlight=False)
+    console.print(f"results: {out_dir}", soft_wrap=True, highlight=False)
+    console.print(f"report: {out_dir / 'report.html'}", soft_wrap=True, highlight=False)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -24,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from basiskit.data.errors import DataError
+from basiskit.data.errors import DataError, DataSourceMissing
 from basiskit.data.sources import SPECS, DatasetSpec
 from basiskit.data.validate import FILE, LINE, FileReport, Gap, validate
 
@@ -104,30 +105,38 @@ class Manifest(BaseModel):
 
 
 def _checkout_root() -> Path | None:
-    for parent in Path(__file__).resolve().parents:
-        if (parent / ".git").exists():
-            return parent
+    """The source checkout this package runs from (``<root>/src/basiskit`` beside ``<root>/pyproject.toml``),
+    or None for an installed package (a wheel in site-packages never looks at a checkout)."""
+    pkg = Path(__file__).resolve().parents[1]
+    root = pkg.parent.parent
+    if pkg.parent.name == "src" and (root / "pyproject.toml").is_file():
+        return root
     return None
 
 
 def resolve_source_dir(source_dir: Path | str | None = None) -> Path:
-    """Source dir: the argument, else env ``BASISKIT_DATA_SOURCE``, else ``<cwd>/../shared/data`` if it
-    exists, else ``shared/data`` next to the git checkout holding this package.
+    """Source dir: the argument (``--source``), else env ``BASISKIT_DATA_SOURCE``, else
+    ``<cwd>/../shared/data`` if it exists, else ``shared/data`` beside the source checkout when the
+    package runs from one (an installed wheel has no such fallback).
 
-    Raises DataError naming the path when the chosen directory does not exist.
+    Raises DataSourceMissing (DATA-001) naming the path(s) tried and how to point at the data.
     """
-    if source_dir is not None:
-        path = Path(source_dir)
-    elif os.environ.get(ENV_SOURCE):
-        path = Path(os.environ[ENV_SOURCE])
-    else:
-        path = Path.cwd().parent / "shared" / "data"
-        root = _checkout_root()
-        if not path.is_dir() and root is not None:
-            path = root.parent / "shared" / "data"
-    if not path.is_dir():
-        raise DataError(f"source data directory does not exist: {path}", file=str(path))
-    return path
+    if source_dir is not None or os.environ.get(ENV_SOURCE):
+        path, origin = (Path(source_dir), "--source") if source_dir is not None else (Path(os.environ[ENV_SOURCE]), ENV_SOURCE)
+        if not path.is_dir():
+            raise DataSourceMissing(f"source data directory does not exist: {path} (from {origin})", file=str(path))
+        return path
+    tried = [Path.cwd().parent / "shared" / "data"]
+    root = _checkout_root()
+    if root is not None:
+        tried.append(root.parent / "shared" / "data")
+    for path in tried:
+        if path.is_dir():
+            return path
+    raise DataSourceMissing(
+        f"no raw data found (looked for {' and '.join(str(p) for p in dict.fromkeys(tried))}): "
+        f"set {ENV_SOURCE}=/path/to/data or pass --source /path/to/data"
+    )
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -369,21 +378,29 @@ class Catalog:
         new_reports = [r for _, _, reps in results for r in reps]
         return ImportReport(files=new_reports, seconds=round(time.perf_counter() - t0, 3))
 
-    def ensure_imported(self) -> None:
+    def ensure_imported(self, progress: Callable[[str, int, int], None] | None = None) -> None:
         """Import what is needed: everything if the manifest is missing, unreadable or was built
         with another ``max_fill_hours``; else only datasets that are missing from it, whose parquet
-        file is gone, or whose source files changed (see :meth:`is_stale`)."""
+        file is gone, or whose source files changed (see :meth:`is_stale`).
+
+        ``progress(dataset_id, k, n)`` is called before the k-th of the n datasets imported (1-based);
+        never when nothing needs importing."""
         manifest = self._read_manifest()
         if manifest is None or manifest.max_fill_hours != self.max_fill_hours:
-            self.import_all()
-            return
-        need = [
-            d for d in SPECS
-            if d not in manifest.datasets or not (self.catalog_dir / manifest.datasets[d].parquet).exists()
-        ]
-        need += [d for d in self.is_stale() if d not in need]
-        if need:
-            self.import_all(only=need)
+            need = None
+        else:
+            need = [
+                d for d in SPECS
+                if d not in manifest.datasets or not (self.catalog_dir / manifest.datasets[d].parquet).exists()
+            ]
+            need += [d for d in self.is_stale() if d not in need]
+            if not need:
+                return
+        step = None
+        if progress is not None:
+            n, done = len(SPECS if need is None else need), itertools.count(1)
+            step = lambda dsid: progress(dsid, min(next(done), n), n)  # noqa: E731
+        self.import_all(progress=step, only=need)
 
     def is_stale(self) -> list[str]:
         """Ids of imported datasets whose source files changed (set of files, size or mtime)."""

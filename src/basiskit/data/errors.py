@@ -40,3 +40,8 @@ class DataError(StopRun):
         if self.key is not None:
             where.append(f"key {self.key}")
         return f"[{', '.join(where)}] {self.message}" if where else self.message
+
+
+class DataSourceMissing(DataError):
+    code = "DATA-001"
+    """The raw data folder was not found (the message says where it was looked for and how to set it)."""

@@ -17,6 +17,9 @@ USDT share class:
 ETH share class: ``Hold ETH`` (flat), ``AAVE v3 WETH supply`` (WETH liquidityIndex) and ``Hold BTC``
 (BTC/USDT over ETH/USDT).
 
+The holds (``HIDDEN_BY_DEFAULT``) are directional and dwarf a market-neutral curve: reports list them
+in the legend and draw them on a click, in both share classes.
+
 A benchmark whose data does not cover the run's first step is left out; one whose data ends before
 the run ends stops there. Both are reported in ``notes`` -- nothing is extrapolated.
 """
@@ -32,6 +35,8 @@ from basiskit.data.errors import DataError
 from basiskit.results.benchmark_growth import aave_growth as _aave_growth
 from basiskit.results.benchmark_growth import close as _close
 from basiskit.results.benchmark_growth import susde_growth as _susde_growth
+
+HIDDEN_BY_DEFAULT = frozenset({"Hold BTC", "Hold ETH"})
 
 @dataclass
 class Benchmarks:

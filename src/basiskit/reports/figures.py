@@ -22,7 +22,7 @@ from plotly.subplots import make_subplots
 
 from basiskit.config.loader import ConfigError
 from basiskit.engine.assembly import load_venue_config
-from basiskit.reports.benchmarks import Benchmarks
+from basiskit.reports.benchmarks import HIDDEN_BY_DEFAULT, Benchmarks
 from basiskit.reports.rundata import RunData
 from basiskit.results.metrics import twr_index
 
@@ -74,8 +74,7 @@ def equity_figure(run: RunData, bench: Benchmarks | None) -> go.Figure:
                                  name="capital + net deposits", line=dict(color="#999999", dash="dot", width=1)),
                       row=1, col=1)
     for name, curve in (bench.curves.items() if bench else []):
-        # directional holds dwarf a market-neutral curve: listed in the legend, drawn on a click
-        hidden = u == "USDT" and name.startswith("Hold ")
+        hidden = name in HIDDEN_BY_DEFAULT  # directional holds: listed in the legend, drawn on a click
         fig.add_trace(go.Scatter(x=ms(curve.index), y=curve.to_numpy(), name=name + (" (click to show)" if hidden else ""),
                                  visible="legendonly" if hidden else True,
                                  line=dict(color=BENCH_COLORS.get(name), dash="dash", width=1.3)), row=1, col=1)
