@@ -307,9 +307,15 @@ def print_summary(s: dict, out_dir: Path) -> None:
     dec = DECIMALS.get(unit, 2)
     notes = s.get("null_reasons") if isinstance(s.get("null_reasons"), dict) else {}
 
+    reasons: list[str] = []  # each distinct reason once, as a numbered note under the table
+
     def cell(key: str, text: str) -> str:
         why = notes.get(key)
-        return f"{text} ({why})" if text == "n/a" and why else text
+        if text != "n/a" or not why:
+            return text
+        if why not in reasons:
+            reasons.append(why)
+        return f"n/a [{reasons.index(why) + 1}]"
 
     amount = lambda k: cell(k, fmt_number(s.get(k), dec))  # noqa: E731
     pct = lambda k: cell(k, fmt_number(s.get(k), 2, 100.0, " %"))  # noqa: E731
@@ -338,6 +344,8 @@ def print_summary(s: dict, out_dir: Path) -> None:
         change = (s.get("reconciliation") or {}).get("equity_change")
         table.add_row("  = equity change", fmt_number(change, dec))
     console.print(table)
+    for k, why in enumerate(reasons, 1):
+        console.print(f"[{k}] {escape(why)}", highlight=False)
     sps = s.get("steps_per_second")
     console.print(f"loop: {s.get('steps', 'n/a')} steps, "
                   + ("n/a" if not isinstance(sps, (int, float)) or math.isnan(sps) else f"{sps:,.0f}") + " steps/s",
