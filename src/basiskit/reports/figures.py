@@ -182,9 +182,10 @@ def ltv_health_figure(run: RunData) -> go.Figure | None:
     return _finish(fig, "AAVE v3 LTV and health factor with the liquidation lines", 560)
 
 
-def _maintenance_margin(venue: str) -> float | None:
+def _maintenance_margin(venue: str, overrides: dict | None = None) -> float | None:
+    """The venue's maintenance margin rate as the run used it (its ``venues.<venue>`` overrides applied)."""
     try:
-        perp = load_venue_config(venue).perp
+        perp = load_venue_config(venue, (overrides or {}).get(venue)).perp
     except ConfigError:  # a venue without a config file simply gets no line
         return None
     return perp.maintenance_margin_rate if perp is not None else None
@@ -201,7 +202,7 @@ def margin_figure(run: RunData) -> go.Figure | None:
         venue = c.removeprefix("margin_ratio_")
         fig.add_trace(go.Scatter(x=x, y=run.equity[c].to_numpy(dtype=float) * 100, name=venue,
                                  line=dict(color=PALETTE[k % len(PALETTE)])))
-        m = _maintenance_margin(venue)
+        m = _maintenance_margin(venue, (run.summary.get("config") or {}).get("venues"))
         if m is not None:
             mmr.add(m)
     for m in sorted(mmr):
