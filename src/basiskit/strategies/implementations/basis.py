@@ -123,15 +123,18 @@ class Basis(BaseStrategy):
         drift = ctx.net_delta_usd() / eq if eq > 0 else 0.0
         if abs(drift) > c.delta_drift_threshold:
             return Action.ENTRY_PARTIAL if drift < 0 else Action.EXIT_PARTIAL, f"delta drift {drift:+.4f} of equity", "delta_drift"
+        above = None
         for p in self.perps:
             mr = ctx.margin_ratio(p)
-            if mr is not None and mr < c.margin_ratio_floor:
+            if mr is None:
+                continue
+            if mr < c.margin_ratio_floor:
                 return Action.EXIT_PARTIAL, f"margin ratio {mr:.4f} on {p} below floor {c.margin_ratio_floor}", "margin_floor"
-        if not any(ctx.in_transit(acc) for acc in self._accounts()):  # excess margin already on its way
-            for p in self.perps:
-                mr = ctx.margin_ratio(p)
-                if mr is not None and mr > c.margin_ratio_ceiling:
-                    return Action.ENTRY_PARTIAL, f"margin ratio {mr:.4f} on {p} above ceiling {c.margin_ratio_ceiling}", "margin_ceiling"
+            if mr > c.margin_ratio_ceiling and above is None:
+                above = (p, mr)
+        if above is not None and not self._in_transit(ctx):  # else the excess margin is already on its way
+            p, mr = above
+            return Action.ENTRY_PARTIAL, f"margin ratio {mr:.4f} on {p} above ceiling {c.margin_ratio_ceiling}", "margin_ceiling"
         return None
 
     # -- decision -------------------------------------------------------------------------------
