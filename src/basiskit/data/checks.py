@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -242,18 +241,23 @@ def ohlc_inconsistent(rows: pd.DataFrame, spec: DatasetSpec) -> Finding | None:
 
 
 @lru_cache(maxsize=None)
+def _venue_funding_cap(venue: str):
+    """(path of ``basiskit/configs/venues/<venue>.yaml``, its ``perp.funding_cap`` or None)."""
+    from basiskit.config.loader import configs_dir, read_yaml, validate
+    from basiskit.config.venues import VenueConfig
+
+    path = configs_dir() / "venues" / f"{venue}.yaml"
+    cfg = validate(VenueConfig, read_yaml(path), path.name)
+    return path, (cfg.perp.funding_cap if cfg.perp else None)
+
+
 def funding_cap_for(venue: str, symbol: str) -> tuple[float, str]:
     """(cap, where it is stated) for a venue's symbol, from ``basiskit/configs/venues/<venue>.yaml``.
 
     Raises:
         DataError: no documented cap for that venue/symbol (the file is named).
     """
-    from basiskit.config.loader import configs_dir, read_yaml, validate
-    from basiskit.config.venues import VenueConfig
-
-    path = configs_dir() / "venues" / f"{venue}.yaml"
-    cfg = validate(VenueConfig, read_yaml(path), path.name)
-    fc = cfg.perp.funding_cap if cfg.perp else None
+    path, fc = _venue_funding_cap(venue)
     cap = fc.cap(symbol) if fc else None
     if cap is None:
         raise DataError(f"no documented funding cap for {symbol} on {venue}: add perp.funding_cap.symbols.{symbol} "
@@ -404,6 +408,19 @@ def spike_self(rows: pd.DataFrame, spec: DatasetSpec) -> Finding | None:
     return _finding("spike", mask, column, detail)
 
 
+def _nanmedian0(stack: np.ndarray) -> np.ndarray:
+    """Median over axis 0 ignoring NaN (NaN where a column has no value); few rows, many columns."""
+    srt = np.sort(stack, axis=0)  # NaN sort last
+    k = (~np.isnan(stack)).sum(axis=0)
+    lo = np.clip((k - 1) // 2, 0, None)
+    hi = np.clip(k // 2, 0, None)
+    cols = np.arange(stack.shape[1])
+    with np.errstate(invalid="ignore"):
+        out = (srt[lo, cols] + srt[np.minimum(hi, len(stack) - 1), cols]) / 2
+    out[k == 0] = np.nan
+    return out
+
+
 def _align(peer: pd.DataFrame, t_us: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(positions in ``peer`` of the timestamps ``t_us``, found mask)."""
     pt = peer.index.as_unit("us").asi8
@@ -422,9 +439,7 @@ def spike_venue(rows: pd.DataFrame, spec: DatasetSpec, peers: dict[str, pd.DataF
     for c in OHLC:
         stack = np.vstack([np.where(found, p[c].to_numpy()[pos], np.nan)
                            for p, (pos, found) in zip(peers.values(), aligned.values())])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # hours no peer has: NaN, not a finding
-            med[c] = np.nanmedian(stack, axis=0)
+        med[c] = _nanmedian0(stack)  # hours no peer has: NaN, never a finding
         with np.errstate(invalid="ignore"):
             dev[c] = np.abs(np.log(rows[c].to_numpy() / med[c]))
     with np.errstate(invalid="ignore"):
