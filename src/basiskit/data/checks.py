@@ -47,8 +47,9 @@ Bounds against the real data (2024-01 .. 2025-09, measured on every row):
   2024-08-05 01:00), ETHFI/WETH pool high +32.9 % (log 0.284, 2025-02-03 22:00), BTC low 0.093; the
   largest one-hour oracle step 0.009 (WETH/USD, interpolated). :data:`SPIKE_LOG_MOVE` = ln 1.5 = 0.405 is
   1.4x the largest real one and catches a candle x10 (2.30), x0.1, 1e9, and any x2 or x0.5 error.
-* largest deviation of a CEX candle from the median of its peers together with its own move: 0.017
-  (Bybit ETH perp low, 2024-01-03 12:00); :data:`VENUE_LOG_DEVIATION` = ln 1.1 = 0.095 is 5.6x that.
+* largest deviation of a CEX candle from the median of its peers at the same hour: 0.015 (Binance BTC
+  spot low, 2024-04-13 20:00; ETH: 0.014, Bybit perp low 2024-01-03 12:00); :data:`VENUE_LOG_DEVIATION`
+  = ln 1.1 = 0.095 is 6.4x that.
   DEX pools (Uniswap WETH/USDT) deviate up to 0.11 from the CEX median in wicks and are not peers.
 """
 
@@ -72,7 +73,7 @@ SPIKE_LOG_MOVE = math.log(1.5)
 SPIKE_REVERT_BARS = 3
 """A spike must revert within this many bars: a corrupted stretch of up to 3 rows is still a spike."""
 VENUE_LOG_DEVIATION = math.log(1.1)
-"""Cross-venue bound (log 0.095, +10 % / -9 %): 5.6x the largest real deviation from the peers (0.017)."""
+"""Cross-venue bound (log 0.095, +10 % / -9 %): 6.4x the largest real deviation from the peers (0.015)."""
 OUTLIER_STEPS = 24
 """A timestamp more than 24 steps (1 day of hourly rows, 8 days of funding) from both neighbours is an outlier."""
 FUNDING_CAP_REL_TOL = 1e-9

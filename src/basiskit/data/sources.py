@@ -37,7 +37,7 @@ files only, rows may run up to 11 days past the end date in the name; every othe
 
 LST_RATE_TOLERANCE = 1e-3
 """``index_decreasing`` tolerance of LST exchange rates (wstETH/ETH, weETH/ETH): a step back of more
-than 0.1 % is an error. The real series' largest step back is 5e-14 (float noise, weETH 2025-01-21 01:00);
+than 0.1 % is an error. The real series' largest step back is 5e-14 (float noise, weETH 2025-01-21 04:00);
 a slashing loss that large would be an event a person must look at, not noise."""
 
 AAVE_INDEX_TOLERANCE = 1e-12
