@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from basiskit.data.catalog import Catalog
+from basiskit.data.policy import DataPolicy
 from basiskit.config.loader import ConfigError
 from basiskit.engine.backtest import SUPPORTED_SHARE_CLASSES, BacktestInputError, BacktestRequest
 from basiskit.engine.clock import Clock, to_ns
@@ -50,8 +51,10 @@ def open_catalog(data: str | Path | None = None, source: str | Path | None = Non
     return Catalog(data_dir(data), Path(source) if source else None)
 
 
-def import_data(data: str | Path | None = None, source: str | Path | None = None, progress: Callable[[str], None] | None = None):
-    return open_catalog(data, source).import_all(progress=progress)
+def import_data(data: str | Path | None = None, source: str | Path | None = None, progress: Callable[[str], None] | None = None,
+                policy: DataPolicy | None = None):
+    """Import every dataset under ``policy`` (default: every value check is an error)."""
+    return open_catalog(data, source).for_policy(policy).import_all(progress=progress)
 
 
 # -- modes ------------------------------------------------------------------------------------------
@@ -130,9 +133,10 @@ def validate_backtest(req: BacktestRequest, catalog: Catalog | None = None,
     when ``refresh``. Writes nothing."""
     valid = validate_request(req, max_steps)
     if catalog is not None:
-        if refresh:
-            catalog.ensure_imported()
-        check_coverage(catalog, valid.config, valid.clock)
+        served = catalog.for_policy(valid.config.data_policy)  # a repair policy has its own store
+        if refresh or served is not catalog:
+            served.ensure_imported()
+        check_coverage(served, valid.config, valid.clock)
     return valid
 
 

@@ -16,9 +16,12 @@ from rich.table import Table
 from rich.text import Text
 
 from basiskit import service
-from basiskit.config.loader import ConfigError, parse_overrides
+from pydantic import ValidationError
+
+from basiskit.config.loader import ConfigError, format_validation_error, parse_overrides
 from basiskit.config.modes import parse_shock
 from basiskit.data.errors import DataError
+from basiskit.data.policy import parse_policy_items
 from basiskit.engine.backtest import AccountingError, BacktestInputError, BacktestRequest
 from basiskit.errors.exceptions import BasiskitError
 from basiskit.persistence.records import RunStatus
@@ -59,30 +62,71 @@ def _with_shock(overrides: dict, shock: str | None) -> dict:
         raise ConfigError(str(exc)) from None
 
 
+def _import_lines(report) -> list[str]:
+    """One line per dataset (at most 77 characters): stored rows, range, and counts of duplicates
+    (identical dropped + conflicting), gaps, filled rows, repaired rows and notes over its files."""
+    by_ds: dict[str, list] = {}
+    for r in report.files:
+        by_ds.setdefault(r.dataset_id, []).append(r)
+    head = f"{'dataset':<23} {'rows':>6}  {'range (UTC)':<22} {'dups':>4} {'gaps':>4} {'fill':>4} {'rep':>3} {'note':>4}"
+    lines = [head]
+    for ds, reps in by_ds.items():
+        main = reps[0]
+        rng = f"{(main.start or '')[:10]}..{(main.end or '')[:10]}"
+        dups = sum(r.duplicates_dropped + r.conflicting_duplicates for r in reps)
+        rep = sum(sum(r.repairs.values()) for r in reps)
+        notes = sum(len(r.notes) for r in reps)
+        lines.append(f"{ds[:23]:<23} {main.rows_kept + main.filled_rows:>6}  {rng:<22} {dups:>4} {len(main.gaps):>4} "
+                     f"{main.filled_rows:>4} {rep:>3} {notes:>4}")
+    return lines
+
+
+def _import_details(report) -> list[str]:
+    """Every file report in full: range, counts, unfilled gaps, repairs and notes (rich markup)."""
+    out = []
+    for r in report.files:
+        out.append(f"[bold]{escape(r.dataset_id)}[/]  {escape(r.file)}")
+        out.append(f"  range {(r.start or '-')[:16]} .. {(r.end or '-')[:16]} UTC, step {r.step_seconds} s")
+        policy = f" (policy {escape(r.conflict_policy)})" if r.conflict_policy else ""
+        out.append(f"  rows read {r.rows_read:,}, kept {r.rows_kept:,}, filled {r.filled_rows:,}; duplicates dropped "
+                   f"{r.duplicates_dropped}, conflicting {r.conflicting_duplicates}{policy}")
+        out.append(f"  unsorted rows {r.unsorted_rows}; gaps {len(r.gaps)} ({r.missing_steps} missing steps), "
+                   f"unfilled {len(r.unfilled_gaps)}")
+        out += [f"    unfilled {a[:16]} .. {b[:16]} ({n} steps)" for a, b, n in r.unfilled_gaps]
+        if r.repairs:
+            out.append("  repaired: " + ", ".join(f"{k} {n} row(s) ({r.data_policy.get(k, '?')})"
+                                                  for k, n in r.repairs.items()))
+        out += [f"  - {escape(n)}" for n in r.notes]
+    return out
+
+
 @data_app.command("import")
 def data_import(source: Optional[Path] = typer.Option(None, help="raw data folder (default $BASISKIT_DATA_SOURCE or ../shared/data)"),
-                data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="catalog location (default $BASISKIT_HOME or ./.basiskit)")) -> None:
-    """Validate the raw CSVs and store them as Parquet; print a report per file."""
+                data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="catalog location (default $BASISKIT_HOME or ./.basiskit)"),
+                details: bool = typer.Option(False, "--details", help="print every file's findings in full"),
+                policy: list[str] = typer.Option([], "--policy", help="CLASS=ACTION, e.g. spike=drop_and_fill (repeatable); "
+                                                                      "default: every value check is an error")) -> None:
+    """Validate the raw CSVs and store them as Parquet; print one line per dataset (--details: everything)."""
     try:
+        try:
+            pol = parse_policy_items(policy)
+        except (ValueError, ValidationError) as exc:
+            msg = format_validation_error(exc, "--policy") if isinstance(exc, ValidationError) else str(exc)
+            raise ConfigError(msg) from None
         with console.status("importing") as status:
-            report = service.import_data(data_dir, source, progress=lambda ds: status.update(f"importing {ds}"))
-    except DataError as exc:
+            report = service.import_data(data_dir, source, progress=lambda ds: status.update(f"importing {ds}"),
+                                         policy=pol)
+    except (DataError, ConfigError) as exc:
         _fail(exc)
-    table = Table(title=f"data import ({report.seconds:.1f} s)")
-    for col in ("dataset", "rows read→kept", "range (UTC)", "dups dropped", "conflicts", "missing steps", "filled",
-                "unfilled gaps", "unsorted"):
-        table.add_column(col, overflow="fold")
-    notes = []
-    for r in report.to_table_rows():
-        conflicts = f"{r['conflicts']}" + (f" ({r['policy']})" if r["policy"] else "")
-        table.add_row(r["dataset"], f"{r['rows_read']:,}→{r['rows_kept']:,}", f"{str(r['start'])[:16]} → {str(r['end'])[:16]}",
-                      str(r["dups_dropped"]), conflicts, f"{r['missing_steps']} in {r['gaps']} gaps" if r["gaps"] else "0",
-                      str(r["filled"]), str(r["unfilled_gaps"]), str(r["unsorted"]))
-        if r["notes"]:
-            notes.append(f"[bold]{r['dataset']}[/] ({r['file']}): {r['notes']}")
-    console.print(table)
-    for n in notes:
-        console.print(f"- {n}")
+    changes = ", ".join(f"{k}={v}" for k, v in pol.changes().items()) or "default (all checks are errors)"
+    n = len({r.dataset_id for r in report.files})
+    lines = [f"{n} datasets imported in {report.seconds:.1f} s; data policy: {changes}"]
+    lines += _import_details(report) if details else _import_lines(report)
+    if not details:
+        lines += ["dups: duplicate rows (dropped or conflicting)  fill: forward-filled rows",
+                  "rep: rows repaired by the data policy  note: notes  (all of them: --details)"]
+    for i, line in enumerate(lines):
+        console.print(line, markup=details and i > 0, highlight=False)
 
 
 @app.command()
@@ -118,10 +162,11 @@ def backtest(mode: str = typer.Argument(..., help="strategy mode, see `basiskit 
         req = BacktestRequest(mode=mode, start=start, end=end, capital=capital, share_class=share_class,
                               overrides=_with_shock(parse_overrides(set_), shock), deposits=_flows(deposit, "deposit"),
                               withdrawals=_flows(withdraw, "withdraw"))
-        steps = service.validate_backtest(req, max_steps=None).steps  # request checks only: the bar's total
+        valid = service.validate_backtest(req, max_steps=None)  # request checks only: the bar's total
         catalog = service.open_catalog(data_dir, source)
-        with RunProgress(err, mode, steps) as bar:
-            catalog.ensure_imported(progress=bar.importing)  # the first run imports the raw data (seconds)
+        with RunProgress(err, mode, valid.steps) as bar:
+            # the first run imports the raw data (seconds), into the store of the run's data policy
+            catalog.for_policy(valid.config.data_policy).ensure_imported(progress=bar.importing)
             store = service.open_store(data_dir) if record else None
             if store is not None:
                 service.recover_interrupted(store)

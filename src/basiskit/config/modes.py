@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from basiskit.data.policy import DataPolicy
 from basiskit.domain.tokens import ShareClass
 
 
@@ -19,6 +20,9 @@ class ModeConfig(BaseModel):
     min_trade_usd: float = Field(default=10.0, ge=0, description="smallest trade or transfer worth sending, USD(T)")
     risk: "RiskConfig" = Field(default_factory=lambda: RiskConfig(), description="risk override thresholds")
     shock: "Shock | None" = Field(default=None, description="optional stress scenario applied to the data")
+    data_policy: DataPolicy = Field(default_factory=DataPolicy,
+                                    description="what the data import does with implausible rows, per check class "
+                                                "(default: every class is an error; e.g. spike: drop_and_fill)")
     annualise_short_runs: bool = Field(
         default=False, description="give APR, APY, Sharpe, Sortino, volatility and Calmar also for runs shorter "
                                    "than 30 days (otherwise null, with the reason)")

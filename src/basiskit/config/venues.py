@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -15,12 +17,26 @@ class SpotParams(_Frozen):
     slippage_bps: float = Field(ge=0, description="fill price = bar price x (1 +/- slippage), bps")
 
 
+class FundingCap(_Frozen):
+    """The venue clamps every settlement's funding rate to ``[-cap, +cap]``; the data import rejects
+    (or, by policy, drops) a rate beyond it. ``rule`` states the venue's rule, ``sources`` cite it."""
+
+    rule: str = Field(description="the venue's rule for the cap, in words")
+    symbols: dict[str, Annotated[float, Field(gt=0, lt=1)]] = Field(description="symbol -> cap, a fraction per settlement (0.003 = 0.3 %)")
+    sources: list[str] = Field(min_length=1, description="public sources for the rule and the numbers")
+
+    def cap(self, symbol: str) -> float | None:
+        value = self.symbols.get(symbol)
+        return None if value is None else float(value)
+
+
 class PerpParams(_Frozen):
     taker_fee_bps: float = Field(ge=0, description="taker fee, bps of traded notional")
     slippage_bps: float = Field(ge=0)
     funding_interval_hours: float = Field(gt=0, description="hours between funding settlements")
     maintenance_margin_rate: float = Field(gt=0, lt=1, description="maintenance margin / position notional")
     liquidation_fee_rate: float = Field(ge=0, lt=1, description="liquidation clearance fee / notional")
+    funding_cap: FundingCap | None = Field(default=None, description="documented funding-rate cap per symbol")
 
 
 class ReserveParams(_Frozen):

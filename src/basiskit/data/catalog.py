@@ -1,10 +1,13 @@
 """Local Parquet store of validated datasets, built from the raw CSVs of the source dir.
 
-Layout: ``<data_dir>/catalog/<dataset_id>.parquet`` and ``<data_dir>/catalog/manifest.json``.
-Each parquet holds one dataset: ``DatetimeIndex`` named ``timestamp`` (``datetime64[us, UTC]``,
-strictly increasing, unique) and float64 value columns (plus bool ``filled`` for price candles).
-The manifest records, per dataset, a :class:`DatasetInfo` (range, rows, step, fills, unfilled
-gaps, columns, source files with size and mtime) and the :class:`FileReport` of every file read.
+Layout: ``<data_dir>/catalog/<dataset_id>.parquet`` and ``<data_dir>/catalog/manifest.json`` for the
+default data policy (every value check is an error); a repair policy (:mod:`basiskit.data.policy`) gets
+its own store, ``<data_dir>/catalog-policies/<policy key>/``, so repaired data never reaches a run that
+did not ask for it. Each parquet holds one dataset: ``DatetimeIndex`` named ``timestamp``
+(``datetime64[us, UTC]``, strictly increasing, unique) and float64 value columns (plus bool ``filled``
+and ``repaired`` for price candles). The manifest records the data policy and, per dataset, a
+:class:`DatasetInfo` (range, rows, step, fills, unfilled gaps, rows repaired per check class, columns,
+source files with size and mtime) and the :class:`FileReport` of every file read.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import csv
 import io
 import itertools
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
@@ -26,11 +30,13 @@ import pyarrow.csv as pa_csv
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from basiskit.data.errors import DataError, DataSourceMissing
-from basiskit.data.sources import SPECS, DatasetSpec
-from basiskit.data.validate import FILE, LINE, FileReport, Gap, validate
+from basiskit.data.header import BOM, parse_header
+from basiskit.data.policy import DEFAULT_POLICY, DataPolicy
+from basiskit.data.sources import SPECS, DatasetSpec, peers_of
+from basiskit.data.validate import FILE, LINE, Checked, FileReport, Gap, check, finish
 
 ENV_SOURCE = "BASISKIT_DATA_SOURCE"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: value checks, repairs and the data policy recorded
 
 
 class SourceStat(BaseModel):
@@ -59,6 +65,8 @@ class DatasetInfo(BaseModel):
     unfilled_gaps: list[Gap]
     columns: list[str]
     conflict_policy: str | None = None
+    repairs: dict[str, int] = {}  # rows repaired per check class (data_policy below)
+    data_policy: dict[str, str] = {}  # the import's non-default policy entries ({} = every check is an error)
 
 
 class ImportReport(BaseModel):
@@ -86,6 +94,7 @@ class ImportReport(BaseModel):
                 "filled": r.filled_rows,
                 "unfilled_gaps": len(r.unfilled_gaps),
                 "unsorted": r.unsorted_rows,
+                "repairs": sum(r.repairs.values()),
                 "notes": "; ".join(r.notes),
             }
             for r in self.files
@@ -100,6 +109,7 @@ class Manifest(BaseModel):
     created_utc: str
     source_dir: str
     max_fill_hours: int
+    data_policy: dict[str, str] = {}
     datasets: dict[str, DatasetInfo]
     reports: list[FileReport]
 
@@ -149,10 +159,18 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def _bad_field_count_line(data: bytes, text_start: int, n_comment: int) -> int | None:
-    """1-based line of the first row whose field count differs from the header's (error path only)."""
-    rows = csv.reader(io.StringIO(data[text_start:].decode("utf-8", errors="replace"), newline=""))
-    header = next(rows, [])
-    for i, row in enumerate(rows):
+    """1-based line of the first row whose field count differs from the header's, or that the csv
+    module cannot read (e.g. a stray carriage return); error path only."""
+    lines = data[text_start:].decode("utf-8", errors="replace").split("\n")
+    header = next(csv.reader([lines[0].rstrip("\r")]), [])
+    for i, text in enumerate(lines[1:]):
+        text = text[:-1] if text.endswith("\r") else text
+        if "\r" in text:
+            return n_comment + 2 + i
+        try:
+            row = next(csv.reader([text]), [])
+        except csv.Error:
+            return n_comment + 2 + i
         if row and len(row) != len(header):
             return n_comment + 2 + i
     return None
@@ -162,30 +180,19 @@ def read_table(path: Path, rel: str, columns: list[str]) -> pa.Table:
     """Read ``columns`` of one CSV as strings, plus ``_line`` (1-based physical line) and ``_file``.
 
     Only *leading* lines starting with ``#`` are skipped as comments; blank lines become empty rows
-    (so line numbers stay exact; validation drops them with a note).
+    (so line numbers stay exact; validation drops them with a note). The header is checked first
+    (:func:`basiskit.data.header.parse_header`).
 
     Raises:
-        DataError: missing header or required column (file, header line, column named), or a CSV
-            syntax error (file and, when found, the offending line).
+        MalformedHeader: empty, non-UTF-8 or control characters in the header, duplicated names.
+        DataError: missing required column (file, header line, column named), or a CSV syntax error
+            (file and, when found, the offending line).
     """
     data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte-order mark
-        data = data[3:]
-    text_start, n_comment = 0, 0
-    while data.startswith(b"#", text_start):
-        nl = data.find(b"\n", text_start)
-        if nl < 0:
-            raise DataError("no header line after the comment lines", file=rel)
-        text_start, n_comment = nl + 1, n_comment + 1
-    header_end = data.find(b"\n", text_start)
-    header_bytes = data[text_start : header_end if header_end >= 0 else len(data)].rstrip(b"\r")
-    header = next(csv.reader([header_bytes.decode("utf-8", errors="replace")]), [])
-    for col in columns:
-        if col not in header:
-            raise DataError(
-                f"required column {col!r} is missing (columns: {', '.join(header)})",
-                file=rel, row=n_comment + 1, key=col,
-            )
+    if data.startswith(BOM):
+        data = data[len(BOM):]
+    head = parse_header(data, rel, columns)
+    text_start, n_comment = head.start, head.comments
     try:
         table = pa_csv.read_csv(
             io.BytesIO(data[text_start:]),
@@ -202,34 +209,58 @@ def read_table(path: Path, rel: str, columns: list[str]) -> pa.Table:
     table = table.append_column(LINE, pa.array(np.arange(n, dtype=np.int64) + n_comment + 2))
     return table.append_column(FILE, pa.array([rel] * n, pa.string()))
 
+
 class Catalog:
     """Validated local store of the raw datasets in ``sources.SPECS``.
 
     Args:
-        data_dir: store root; files go to ``data_dir/catalog``.
+        data_dir: store root; files go to ``data_dir/catalog`` (default policy) or
+            ``data_dir/catalog-policies/<policy key>`` (a repair policy: its own store, so the default
+            catalog is never served data repaired under another policy).
         source_dir: raw data root (see :func:`resolve_source_dir` for the default).
         max_fill_hours: price series (spot, perp, dex) gaps of at most this many hours are
             forward-filled (flagged ``filled=True``, volume 0); longer gaps stay missing and are
             recorded as ``unfilled_gaps``. Funding, AAVE, oracle and gas series are never filled.
+        policy: what the value checks do with implausible rows (default: every class is an error);
+            see :mod:`basiskit.data.policy`. :meth:`for_policy` gives the catalog of another policy.
 
     Raises:
         DataError: the source dir does not exist (named in the message).
     """
 
-    def __init__(self, data_dir: Path, source_dir: Path | None = None, max_fill_hours: int = 24) -> None:
+    def __init__(self, data_dir: Path, source_dir: Path | None = None, max_fill_hours: int = 24,
+                 policy: DataPolicy | None = None) -> None:
         if max_fill_hours < 0:
             raise DataError(f"max_fill_hours must be >= 0, got {max_fill_hours}")
         self.data_dir = Path(data_dir)
         self.source_dir = resolve_source_dir(source_dir)
         self.max_fill_hours = int(max_fill_hours)
+        self.policy = policy or DEFAULT_POLICY
         self._cache: dict[str, pd.DataFrame] = {}
         self._tables: dict[tuple[Path, tuple[str, ...]], pa.Table] | None = None  # set during import_all
         self._manifest: Manifest | None = None
+        self._variants: dict[str, Catalog] = {}
+        self._variants_lock = threading.Lock()
+
+    def for_policy(self, policy: DataPolicy | None) -> Catalog:
+        """The catalog serving data validated under ``policy``: ``self`` when it is this catalog's
+        policy, else a catalog over the same sources with its own store (one instance per policy, so
+        its load cache is shared). Nothing is imported here: call :meth:`ensure_imported` on it."""
+        policy = policy or DEFAULT_POLICY
+        if policy == self.policy:
+            return self
+        with self._variants_lock:
+            key = policy.key()
+            if key not in self._variants:
+                self._variants[key] = Catalog(self.data_dir, self.source_dir, self.max_fill_hours, policy)
+            return self._variants[key]
 
     # ---------------------------------------------------------------- paths / manifest
     @property
     def catalog_dir(self) -> Path:
-        return self.data_dir / "catalog"
+        if self.policy.is_default:
+            return self.data_dir / "catalog"
+        return self.data_dir / "catalog-policies" / self.policy.key()
 
     @property
     def manifest_path(self) -> Path:
@@ -242,7 +273,7 @@ class Catalog:
                 self._manifest = Manifest.model_validate_json(self.manifest_path.read_text())
             except (ValidationError, ValueError):
                 return None
-            if self._manifest.version != MANIFEST_VERSION:
+            if self._manifest.version != MANIFEST_VERSION or self._manifest.data_policy != self.policy.changes():
                 self._manifest = None
         return self._manifest
 
@@ -283,18 +314,31 @@ class Catalog:
             tables.append(table)
         return pa.concat_tables(tables).to_pandas()
 
-    def _import_one(self, spec: DatasetSpec) -> tuple[pd.DataFrame, DatasetInfo, list[FileReport]]:
+    def _check_one(self, spec: DatasetSpec) -> tuple[Checked, list[SourceStat], str]:
+        """Stage 1 of one dataset: read its files and run :func:`basiskit.data.validate.check`."""
         files = self._sources(spec)
         stats = [self._stat(p) for p in files]
-        raw = self._read_raw(files, spec)
         label = spec.pattern if spec.multi_file else stats[0].path
+        st = check(self._read_raw(files, spec), spec, file=label, policy=self.policy)
+        return st, stats, label
+
+    def _import_one(self, spec: DatasetSpec, stage: Callable[[str], tuple[Checked, list[SourceStat], str]],
+                    ) -> tuple[pd.DataFrame, DatasetInfo, list[FileReport]]:
+        st, stats, label = stage(spec.dataset_id)
+        peers = {p: stage(p)[0].peer_frame() for p in peers_of(spec.dataset_id)
+                 if self._has_sources(SPECS[p])}
         max_steps = self.max_fill_hours * 3600 // spec.step_seconds
-        frame, report = validate(raw, spec, file=label, max_fill_steps=max_steps)
+        frame, report = finish(st, peers=peers, max_fill_steps=max_steps)
+        notes = []
         if spec.multi_file:
-            note = f"built from {len(files)} files matching the glob"
+            note = f"built from {len(stats)} files matching the glob"
             if spec.row_filter:
                 note += f", rows with {spec.row_filter[0]} == {spec.row_filter[1]!r}"
-            report = report.model_copy(update={"notes": [note, *report.notes]})
+            notes.append(note)
+        if peers:
+            notes.append(f"spikes also judged against {', '.join(peers)} at the same timestamps")
+        if notes:
+            report = report.model_copy(update={"notes": [*notes, *report.notes]})
         reports = [report]
         if spec.audit is not None:
             reports.append(self._audit(spec))
@@ -312,8 +356,13 @@ class Catalog:
             unfilled_gaps=report.unfilled_gaps,
             columns=list(frame.columns),
             conflict_policy=spec.policy,
+            repairs=report.repairs,
+            data_policy=self.policy.changes(),
         )
         return frame, info, reports
+
+    def _has_sources(self, spec: DatasetSpec) -> bool:
+        return any(p.is_file() for p in self.source_dir.glob(spec.pattern))
 
     def _audit(self, spec: DatasetSpec) -> FileReport:
         """Validate a superseded file for the report only (its data is not stored)."""
@@ -327,7 +376,9 @@ class Catalog:
                 dataset_id=spec.dataset_id, file=audit.pattern, rows_read=0, rows_kept=0, start=None, end=None,
                 step_seconds=audit.step_seconds, conflict_policy=spec.policy, notes=[superseded, str(exc)],
             )
-        _, rep = validate(self._read_raw([path], audit), audit, file=self._rel(path), dataset_id=spec.dataset_id)
+        st = check(self._read_raw([path], audit), audit, file=self._rel(path), policy=self.policy,
+                   dataset_id=spec.dataset_id)
+        _, rep = finish(st)
         return rep.model_copy(update={"notes": [superseded, *rep.notes]})
 
     def import_all(
@@ -337,22 +388,32 @@ class Catalog:
     ) -> ImportReport:
         """Validate and import every dataset (or just ``only``), then write parquet files and the
         manifest atomically (tmp file + rename). Datasets not in ``only`` keep their existing
-        manifest entries. Nothing is written if any dataset fails validation.
+        manifest entries. Nothing is written if any dataset fails validation. A price series with
+        peers (the same instrument on other venues) is judged against them too; their files are read
+        for that even when they are not in ``only``.
 
         Raises:
-            DataError: unknown dataset id, missing/ambiguous source, or any validation failure.
+            DataError: unknown dataset id, missing/ambiguous source, or any validation failure
+                (ImplausibleValue, MalformedHeader: coded, naming file, line and column).
         """
         t0 = time.perf_counter()
         ids = list(SPECS) if only is None else list(dict.fromkeys(only))
         for dsid in ids:
             self._check_known(dsid)
         results = []
+        staged: dict[str, tuple[Checked, list[SourceStat], str]] = {}
+
+        def stage(dsid: str) -> tuple[Checked, list[SourceStat], str]:
+            if dsid not in staged:
+                staged[dsid] = self._check_one(SPECS[dsid])
+            return staged[dsid]
+
         self._tables = {}  # raw tables shared between datasets of this import (OKX daily files)
         try:
             for dsid in ids:
                 if progress is not None:
                     progress(dsid)
-                results.append(self._import_one(SPECS[dsid]))
+                results.append(self._import_one(SPECS[dsid], stage))
         finally:
             self._tables = None
 
@@ -370,6 +431,7 @@ class Catalog:
             created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             source_dir=str(self.source_dir),
             max_fill_hours=self.max_fill_hours,
+            data_policy=self.policy.changes(),
             datasets={d: datasets[d] for d in sorted(datasets, key=lambda d: order.get(d, len(order)))},
             reports=sorted(reports, key=lambda r: order.get(r.dataset_id, len(order))),
         )
@@ -380,8 +442,8 @@ class Catalog:
 
     def ensure_imported(self, progress: Callable[[str, int, int], None] | None = None) -> None:
         """Import what is needed: everything if the manifest is missing, unreadable or was built
-        with another ``max_fill_hours``; else only datasets that are missing from it, whose parquet
-        file is gone, or whose source files changed (see :meth:`is_stale`).
+        with another ``max_fill_hours``, data policy or manifest version; else only datasets that are
+        missing from it, whose parquet file is gone, or whose source files changed (see :meth:`is_stale`).
 
         ``progress(dataset_id, k, n)`` is called before the k-th of the n datasets imported (1-based);
         never when nothing needs importing."""

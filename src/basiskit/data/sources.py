@@ -2,8 +2,10 @@
 
 Each dataset is one frozen :class:`DatasetSpec`: where its source file(s) are (a glob relative to
 the source dir), how to read the timestamp, which source columns map to which output columns, and
-the expected sampling step. All output value columns are float64; price series (kind ``"ohlcv"``)
-additionally get a boolean ``filled`` column. No I/O happens here.
+the expected sampling step, and what the value checks (:mod:`basiskit.data.checks`) need to know about
+it (price columns, peers on other venues, columns that must not decrease, the funding venue). All output
+value columns are float64; price series (kind ``"ohlcv"``) additionally get boolean ``filled`` and
+``repaired`` columns. No I/O happens here.
 """
 
 from __future__ import annotations
@@ -24,6 +26,23 @@ all-instruments daily files; the per-symbol OKX files (only ``funding_rate``, 21
 timestamps) are still validated, but only reported on."""
 
 OHLCV = (("open", "open"), ("high", "high"), ("low", "low"), ("close", "close"), ("volume", "volume"))
+OHLC = ("open", "high", "low", "close")
+
+NAME_END_SLACK_DAYS = 11
+"""Dataset-specific rule for ``timestamp_out_of_range``: the AAVE rate, AAVE oracle and staking peg files
+are named for a range ending 2025-09-18 but their collector kept writing rows up to its processing date,
+2025-09-29 (the oracle files' ``# Processed: 2025-09-29`` line, the peg files' ``processed_date`` column):
+their last rows (2025-09-29 00:00, peg 2025-09-27 18:00) lie 10 days past the name's end day. For these
+files only, rows may run up to 11 days past the end date in the name; every other file gets 0."""
+
+LST_RATE_TOLERANCE = 1e-3
+"""``index_decreasing`` tolerance of LST exchange rates (wstETH/ETH, weETH/ETH): a step back of more
+than 0.1 % is an error. The real series' largest step back is 5e-14 (float noise, weETH 2025-01-21 04:00);
+a slashing loss that large would be an event a person must look at, not noise."""
+
+AAVE_INDEX_TOLERANCE = 1e-12
+"""``index_decreasing`` tolerance of AAVE liquidity/variable-borrow indexes (ray / 1e27 as float64): an
+index never decreases on chain; 1e-12 only absorbs float rounding. Real data: no step back at all."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +64,15 @@ class DatasetSpec:
         tolerate_conflicts: conflicting duplicated timestamps are counted (first row kept) instead of
             raising. Only for audit specs whose data is superseded by ``policy``.
         audit: a file that is validated and reported but whose data is not stored.
+        venue, symbol: for funding series, the venue config and symbol whose documented funding cap
+            applies (``funding_cap`` check).
+        peer_group: price candles of the same instrument on other venues share a group (e.g.
+            ``"BTCUSDT"``: Binance and Bybit, spot and perp); the ``spike`` check also judges a candle
+            against its peers at the same timestamp.
+        monotone: ``(output column, relative tolerance)`` pairs that must not decrease
+            (``index_decreasing`` check).
+        name_end_slack_days: days past the end date in the file name that rows may still have (see
+            :data:`NAME_END_SLACK_DAYS`); 0 for all but the documented exceptions.
     """
 
     dataset_id: str
@@ -59,6 +87,11 @@ class DatasetSpec:
     policy: str | None = None
     tolerate_conflicts: bool = False
     audit: DatasetSpec | None = None
+    venue: str | None = None
+    symbol: str | None = None
+    peer_group: str | None = None
+    monotone: tuple[tuple[str, float], ...] = ()
+    name_end_slack_days: int = 0
 
     @property
     def fillable(self) -> bool:
@@ -77,8 +110,29 @@ class DatasetSpec:
 
     @property
     def output_columns(self) -> list[str]:
-        """All output columns (value columns, plus ``filled`` for fillable kinds)."""
-        return self.value_columns + (["filled"] if self.fillable else [])
+        """All output columns (value columns, plus ``filled`` and ``repaired`` for fillable kinds)."""
+        return self.value_columns + (["filled", "repaired"] if self.fillable else [])
+
+    @property
+    def price_columns(self) -> list[str]:
+        """Output columns that must be > 0 (``non_positive_price``): OHLC of candles, every value of an
+        oracle/peg series, the two AAVE indexes. Volumes may be 0; rates may be 0 or negative."""
+        if self.kind == "ohlcv":
+            return list(OHLC)
+        if self.kind == "oracle":
+            return self.value_columns
+        if self.kind == "aave":
+            return [c for c in self.value_columns if c.endswith("_index")]
+        return []
+
+    @property
+    def spike_columns(self) -> list[str]:
+        """Output columns judged by the ``spike`` check: candle OHLC and oracle/peg prices."""
+        return list(OHLC) if self.kind == "ohlcv" else self.value_columns if self.kind == "oracle" else []
+
+    def source_column(self, out_col: str) -> str:
+        """Source column name of an output column (for messages naming the CSV column)."""
+        return next((src for src, out in self.columns if out == out_col), out_col)
 
     @property
     def required_columns(self) -> list[str]:
@@ -87,8 +141,8 @@ class DatasetSpec:
         return [self.time_column, *self.source_columns, *extra]
 
 
-def _ohlcv(dataset_id: str, pattern: str, time_format: TimeFormat = "iso") -> DatasetSpec:
-    return DatasetSpec(dataset_id, pattern, "ohlcv", "timestamp", time_format, OHLCV, HOUR)
+def _ohlcv(dataset_id: str, pattern: str, time_format: TimeFormat = "iso", peer_group: str | None = None) -> DatasetSpec:
+    return DatasetSpec(dataset_id, pattern, "ohlcv", "timestamp", time_format, OHLCV, HOUR, peer_group=peer_group)
 
 
 def _funding(venue: str, sym: str) -> DatasetSpec:
@@ -96,6 +150,7 @@ def _funding(venue: str, sym: str) -> DatasetSpec:
         f"funding.{venue}.{sym}",
         f"cex/funding/{venue}_{sym}_funding_rates_*.csv",
         "funding", "funding_timestamp", "iso", (("funding_rate", "funding_rate"),), FUNDING_PERIOD,
+        venue=venue, symbol=sym,
     )
 
 
@@ -106,6 +161,7 @@ def _okx_funding(sym: str, instrument: str) -> DatasetSpec:
         "cex/okx_funding_all_instruments/okx_funding_rates_*.csv",
         "funding", "funding_time", "iso", (("real_funding_rate", "funding_rate"),), FUNDING_PERIOD,
         multi_file=True, row_filter=("instrument", instrument), policy=OKX_POLICY, audit=audit,
+        venue="okx", symbol=sym,
     )
 
 
@@ -122,24 +178,28 @@ def _aave(sym: str) -> DatasetSpec:
             ("currentVariableBorrowRate", "variable_borrow_rate"),  # annual APR
         ),
         DAY,
+        monotone=(("liquidity_index", AAVE_INDEX_TOLERANCE), ("variable_borrow_index", AAVE_INDEX_TOLERANCE)),
+        name_end_slack_days=NAME_END_SLACK_DAYS,
     )
 
 
 def _oracle(asset: str, quote: str, time_format: TimeFormat = "iso", step: int = HOUR) -> DatasetSpec:
     col = "oracle_price_usd" if quote == "USD" else "oracle_price_eth"
+    lst_rate = quote == "ETH"  # wstETH/ETH, weETH/ETH: protocol exchange rates
     return DatasetSpec(
         f"oracle.{asset}.{quote}", f"aave_v3/oracle/{asset}_{quote}_oracle_*.csv",
         "oracle", "timestamp", time_format, ((col, "price"),), step,
+        monotone=(("price", LST_RATE_TOLERANCE),) if lst_rate else (), name_end_slack_days=NAME_END_SLACK_DAYS,
     )
 
 
 def _build() -> dict[str, DatasetSpec]:
     specs = [
-        _ohlcv("spot.binance.BTCUSDT", "cex/spot/binance_BTCUSDT_spot_1h_*.csv"),
-        _ohlcv("spot.bybit.BTCUSDT", "cex/spot/bybit_BTCUSDT_spot_1h_*.csv"),
-        _ohlcv("spot.bybit.ETHUSDT", "cex/spot/bybit_ETHUSDT_spot_1h_*.csv"),
+        _ohlcv("spot.binance.BTCUSDT", "cex/spot/binance_BTCUSDT_spot_1h_*.csv", peer_group="BTCUSDT"),
+        _ohlcv("spot.bybit.BTCUSDT", "cex/spot/bybit_BTCUSDT_spot_1h_*.csv", peer_group="BTCUSDT"),
+        _ohlcv("spot.bybit.ETHUSDT", "cex/spot/bybit_ETHUSDT_spot_1h_*.csv", peer_group="ETHUSDT"),
         *[
-            _ohlcv(f"perp.{v}.{s}", f"cex/perp/{v}_{s}_perp_1h_*.csv")
+            _ohlcv(f"perp.{v}.{s}", f"cex/perp/{v}_{s}_perp_1h_*.csv", peer_group=s)
             for v, s in [
                 ("binance", "BTCUSDT"), ("bybit", "BTCUSDT"), ("binance", "ETHUSDT"),
                 ("bybit", "ETHUSDT"), ("okx", "ETHUSDT"),
@@ -157,7 +217,8 @@ def _build() -> dict[str, DatasetSpec]:
         _oracle("weETH", "USD"),
         *[
             DatasetSpec(f"peg.{lst}", f"staking/peg/{lst}_peg_*.csv", "oracle", "timestamp", "iso",
-                        (("market_rate", "market_rate"), ("protocol_rate", "protocol_rate")), HOUR)
+                        (("market_rate", "market_rate"), ("protocol_rate", "protocol_rate")), HOUR,
+                        monotone=(("protocol_rate", LST_RATE_TOLERANCE),), name_end_slack_days=NAME_END_SLACK_DAYS)
             for lst in ("weETH", "wstETH")
         ],
         DatasetSpec(
@@ -177,3 +238,10 @@ def _build() -> dict[str, DatasetSpec]:
 
 SPECS: dict[str, DatasetSpec] = _build()
 """All registered datasets, keyed by dataset id (insertion order = import order)."""
+
+
+def peers_of(dataset_id: str, specs: dict[str, DatasetSpec] | None = None) -> list[str]:
+    """Other datasets of the same ``peer_group`` (the same instrument on other venues), registry order."""
+    specs = SPECS if specs is None else specs
+    group = specs[dataset_id].peer_group
+    return [] if group is None else [d for d, s in specs.items() if s.peer_group == group and d != dataset_id]

@@ -18,17 +18,31 @@ Rules (raise :class:`DataError` unless stated):
   * unsorted rows are counted and sorted;
   * missing steps are counted and listed as gaps; for ``spec.fillable`` specs gaps of at most
     ``max_fill_steps`` are forward-filled (open=high=low=close=previous close, volume=0, filled=True),
-    longer ones stay missing. Other kinds are never filled.
+    longer ones stay missing. Other kinds are never filled;
+  * value checks (:mod:`basiskit.data.checks`: timestamps out of the file name's range or far from their
+    neighbours, non-positive prices, inconsistent OHLC, funding beyond the venue's cap, decreasing indexes,
+    spikes against the series and against the same instrument on other venues) raise
+    :class:`~basiskit.data.errors.ImplausibleValue` (file, line, column, value, count) unless the
+    :class:`~basiskit.data.policy.DataPolicy` repairs that class; repaired rows are counted by class in
+    ``FileReport.repairs`` and, for price candles, flagged ``repaired`` (and ``filled`` when refilled).
+
+Two stages, so a candle can be judged against its peers: :func:`check` (parse, timestamp checks, sort,
+dedupe, value checks on the series itself) and :func:`finish` (the cross-venue spike check against the
+peers' :func:`check` results, gaps, fills, report). :func:`validate` runs both.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from basiskit.data.errors import DataError
-from basiskit.data.sources import DatasetSpec
+from basiskit.data import checks
+from basiskit.data.errors import DataError, ImplausibleValue
+from basiskit.data.policy import DEFAULT_POLICY, DataPolicy
+from basiskit.data.sources import OHLC, DatasetSpec
 
 LINE = "_line"
 FILE = "_file"
@@ -43,9 +57,11 @@ Gap = tuple[str, str, int]
 class FileReport(BaseModel):
     """What validation found in one source file (or file set, for multi-file datasets).
 
-    ``rows_kept`` counts source rows kept after dropping duplicates; the stored frame has
-    ``rows_kept + filled_rows`` rows. ``missing_steps`` counts expected timestamps missing inside
-    [start, end] before any filling; ``gaps`` lists every gap, ``unfilled_gaps`` those left missing.
+    ``rows_kept`` counts source rows kept after dropping duplicates and rows removed by a repair; the
+    stored frame has ``rows_kept + filled_rows`` rows. ``missing_steps`` counts expected timestamps
+    missing inside [start, end] before any filling (holes left by repairs included); ``gaps`` lists
+    every gap, ``unfilled_gaps`` those left missing. ``repairs`` counts rows repaired per check class
+    under ``data_policy`` (the policy's non-default entries).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -66,6 +82,8 @@ class FileReport(BaseModel):
     unfilled_gaps: list[Gap] = []
     nan_count: int = 0
     unsorted_rows: int = 0
+    repairs: dict[str, int] = {}
+    data_policy: dict[str, str] = {}
     notes: list[str] = []
 
 
@@ -190,14 +208,11 @@ def _dedupe(frame: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, int, 
     return frame[keep], identical_dropped, len(conflict_ts), notes
 
 
-def _fill(frame: pd.DataFrame, gaps: list[Gap], max_fill_steps: int, step_seconds: int) -> tuple[pd.DataFrame, int]:
-    """Forward-fill short gaps of an OHLCV frame (index = timestamp)."""
+def _fill(frame: pd.DataFrame, gaps: list[Gap], step_seconds: int) -> tuple[pd.DataFrame, int]:
+    """Forward-fill ``gaps`` of an OHLCV frame (index = timestamp): open=high=low=close=previous close,
+    volume 0, ``filled=True``."""
     step = pd.Timedelta(seconds=step_seconds)
-    new = [
-        pd.date_range(pd.Timestamp(a), pd.Timestamp(b), freq=step, unit="us")
-        for a, b, n in gaps
-        if n <= max_fill_steps
-    ]
+    new = [pd.date_range(pd.Timestamp(a), pd.Timestamp(b), freq=step, unit="us") for a, b, _ in gaps]
     if not new:
         return frame, 0
     fill_idx = new[0].append(new[1:]) if len(new) > 1 else new[0]
@@ -208,24 +223,16 @@ def _fill(frame: pd.DataFrame, gaps: list[Gap], max_fill_steps: int, step_second
         out.loc[is_fill, col] = prev_close[is_fill]
     out.loc[is_fill, "volume"] = 0.0
     out["filled"] = is_fill
+    out["repaired"] = out["repaired"].eq(True).to_numpy()
     out.index.name = "timestamp"
     return out, len(fill_idx)
 
 
 def _sanity_notes(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
-    """Non-fatal plausibility findings, reported as notes."""
+    """Non-fatal plausibility findings, reported as notes (the fatal ones are :mod:`checks`)."""
     notes = []
-    if spec.kind == "ohlcv":
-        o, h, lo, c = (frame[k] for k in ("open", "high", "low", "close"))
-        bad = (h < np.maximum(o, c)) | (lo > np.minimum(o, c)) | (lo <= 0)
-        if bad.any():
-            notes.append(f"{int(bad.sum())} candles with inconsistent OHLC (high<open/close, low>open/close or low<=0)")
-        if (frame["volume"] < 0).any():
-            notes.append(f"{int((frame['volume'] < 0).sum())} rows with negative volume")
-    elif spec.kind in ("oracle", "aave"):
-        nonpos = int((frame[spec.value_columns[0]] <= 0).sum())
-        if nonpos:
-            notes.append(f"{nonpos} rows with non-positive {spec.value_columns[0]}")
+    if spec.kind == "ohlcv" and (frame["volume"] < 0).any():
+        notes.append(f"{int((frame['volume'] < 0).sum())} rows with negative volume")
     if spec.kind == "oracle" and len(frame) > 2:
         # consecutive rows on a straight line (zero second difference): a sign of interpolation
         v = frame[spec.value_columns[0]].to_numpy()
@@ -238,18 +245,89 @@ def _sanity_notes(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
     return notes
 
 
-def validate(
-    raw: pd.DataFrame,
-    spec: DatasetSpec,
-    *,
-    file: str,
-    max_fill_steps: int = 0,
-    dataset_id: str | None = None,
-) -> tuple[pd.DataFrame, FileReport]:
-    """Validate and clean one raw table; see the module docstring for the rules.
+@dataclass
+class Checked:
+    """Result of :func:`check`: the rows (column ``ts`` sorted and unique, the spec's float64 output
+    columns, ``_line``, ``_file``) and what was found so far. Timestamps in ``no_fill`` (rows dropped by
+    ``drop``) are never filled; those in ``refill`` (``drop_and_fill``) and ``clipped`` are flagged
+    ``repaired``."""
 
-    ``file`` is the source path (relative to the source dir) used in messages and the report;
-    ``max_fill_steps`` is the longest gap (in steps) that is forward-filled for fillable specs.
+    spec: DatasetSpec
+    dataset_id: str
+    file: str
+    policy: DataPolicy
+    rows: pd.DataFrame
+    rows_read: int
+    unsorted: int = 0
+    dropped: int = 0
+    conflicts: int = 0
+    notes: list[str] = field(default_factory=list)
+    repairs: dict[str, int] = field(default_factory=dict)
+    no_fill: list[np.ndarray] = field(default_factory=list)
+    refill: list[np.ndarray] = field(default_factory=list)
+    clipped: list[np.ndarray] = field(default_factory=list)
+
+    _peer: pd.DataFrame | None = None
+
+    def peer_frame(self) -> pd.DataFrame:
+        """OHLC indexed by timestamp, as a peer of another venue's candles (rows as imported, no fills)."""
+        if self._peer is None:
+            self._peer = self.rows.set_index(checks.TS)[list(OHLC)]
+        return self._peer
+
+
+_ALTERNATIVES = {"timestamp_out_of_range": "drop", "timestamp_outlier": "drop", "funding_cap": "drop",
+                 "index_decreasing": "drop", "non_positive_price": "drop or drop_and_fill",
+                 "ohlc_inconsistent": "clip, drop or drop_and_fill", "spike": "drop or drop_and_fill"}
+_VERBS = {"drop": "dropped (hole left unfilled)", "drop_and_fill": "dropped (hole filled like any short gap)",
+          "clip": "clipped (high/low widened to cover open/close)"}
+
+
+def _ns(ts: pd.Series) -> np.ndarray:
+    return checks._us(ts)
+
+
+def _apply(rows: pd.DataFrame, finding: checks.Finding, st: Checked) -> pd.DataFrame:
+    """Raise for ``finding`` under the ``error`` action, else repair the rows and count them."""
+    check, mask, pos = finding.check, finding.mask, finding.pos
+    action = st.policy.action(check)
+    column = st.spec.source_column(finding.column)
+    if finding.column in rows.columns and finding.column not in (checks.TS,):
+        value = checks._num(rows[finding.column].iat[pos])
+    else:
+        value = rows[checks.TS].iat[pos].isoformat()
+    if action == "error":
+        raise ImplausibleValue(
+            check,
+            f"{check}: {finding.detail}. {finding.count} row(s) of this class in {st.file} "
+            f"(data_policy.{check} is error; {_ALTERNATIVES[check]} would repair them)",
+            file=str(rows[FILE].iat[pos]), row=int(rows[LINE].iat[pos]), column=column, value=value,
+            count=finding.count,
+        )
+    lines = rows[LINE].to_numpy()[mask]
+    shown = ", ".join(str(x) for x in lines[:5]) + (", ..." if len(lines) > 5 else "")
+    ts = _ns(rows[checks.TS])[mask]
+    if action == "clip":
+        ohlc = rows.loc[mask, list(OHLC)].to_numpy()
+        rows = rows.copy()
+        rows.loc[mask, "high"] = ohlc.max(axis=1)
+        rows.loc[mask, "low"] = ohlc.min(axis=1)
+        st.clipped.append(ts)
+    else:
+        rows = rows[~mask].reset_index(drop=True)
+        (st.no_fill if action == "drop" else st.refill).append(ts)
+    st.repairs[check] = st.repairs.get(check, 0) + finding.count
+    st.notes.append(f"{check}: {finding.count} row(s) {_VERBS[action]} under data_policy.{check}={action} "
+                    f"(line {shown}; first: {finding.detail})")
+    return rows
+
+
+def check(raw: pd.DataFrame, spec: DatasetSpec, *, file: str, policy: DataPolicy = DEFAULT_POLICY,
+          dataset_id: str | None = None) -> Checked:
+    """Stage 1: parse, timestamp checks (file order), sort, dedupe, value checks on the series itself.
+
+    Raises:
+        DataError / ImplausibleValue: see the module docstring.
     """
     dataset_id = dataset_id or spec.dataset_id
     missing = [c for c in spec.required_columns if c not in raw.columns]
@@ -272,32 +350,82 @@ def validate(
     if raw.empty:
         where = f" with {spec.row_filter[0]} == {spec.row_filter[1]!r}" if spec.row_filter else ""
         raise DataError(f"no data rows{where}", file=file)
-    rows_read = len(raw)
+    st = Checked(spec, dataset_id, file, policy, raw.iloc[:0], rows_read=len(raw), notes=notes)
 
     idx = parse_timestamps(raw, spec, file)
     values = parse_values(raw, spec, file)
-    frame = pd.DataFrame({"ts": idx, **values, LINE: raw[LINE].to_numpy(), FILE: raw[FILE].to_numpy()})
+    rows = pd.DataFrame({"ts": idx, **values, LINE: raw[LINE].to_numpy(), FILE: raw[FILE].to_numpy()})
+    for test in (checks.out_of_range, checks.outlier):  # file order, duplicates included
+        found = test(rows, spec)
+        if found is not None:
+            rows = _apply(rows, found, st)
 
-    prev_max = frame["ts"].cummax().shift(1)
-    unsorted = int((frame["ts"] < prev_max).sum())
-    if unsorted:
-        frame = frame.sort_values("ts", kind="stable").reset_index(drop=True)
-        notes.append(f"{unsorted} rows out of order in the source; sorted")
+    prev_max = rows["ts"].cummax().shift(1)
+    st.unsorted = int((rows["ts"] < prev_max).sum())
+    if st.unsorted:
+        rows = rows.sort_values("ts", kind="stable").reset_index(drop=True)
+        st.notes.append(f"{st.unsorted} rows out of order in the source; sorted")
 
-    frame, dropped, conflicts, dup_notes = _dedupe(frame, spec)
-    notes += dup_notes
-    if dropped:
-        notes.append(f"{dropped} identical duplicate rows dropped")
+    rows, st.dropped, st.conflicts, dup_notes = _dedupe(rows, spec)
+    rows = rows.reset_index(drop=True)
+    st.notes += dup_notes
+    if st.dropped:
+        st.notes.append(f"{st.dropped} identical duplicate rows dropped")
 
-    out = frame.set_index("ts")[spec.value_columns]
+    for test in (checks.non_positive, checks.ohlc_inconsistent, checks.funding_cap, checks.index_decreasing,
+                 checks.spike_self):
+        found = test(rows, spec)
+        if found is not None:
+            rows = _apply(rows, found, st)
+    if rows.empty:
+        raise DataError(f"no data rows left after the repairs of data_policy {policy.changes()}", file=file)
+    st.rows = rows
+    return st
+
+
+def _holes_with(gaps: list[Gap], stamps: list[np.ndarray]) -> list[bool]:
+    """For each gap, whether it contains one of ``stamps`` (int64 µs)."""
+    if not stamps:
+        return [False] * len(gaps)
+    ts = np.sort(np.concatenate(stamps))
+    out = []
+    for a, b, _ in gaps:  # one entry per gap, not per row
+        lo = np.searchsorted(ts, pd.Timestamp(a).value // 1000, side="left")
+        hi = np.searchsorted(ts, pd.Timestamp(b).value // 1000, side="right")
+        out.append(bool(hi > lo))
+    return out
+
+
+def finish(st: Checked, *, peers: dict[str, pd.DataFrame] | None = None,
+           max_fill_steps: int = 0) -> tuple[pd.DataFrame, FileReport]:
+    """Stage 2: the cross-venue spike check against ``peers`` (dataset id -> :meth:`Checked.peer_frame`),
+    gaps and fills, and the report. Raises ImplausibleValue like :func:`check`."""
+    spec, rows = st.spec, st.rows
+    if peers:
+        found = checks.spike_venue(rows, spec, peers)
+        if found is not None:
+            rows = _apply(rows, found, st)
+    out = rows.set_index("ts")[spec.value_columns]
     out.index = pd.DatetimeIndex(out.index, name="timestamp")
     rows_kept = len(out)
     gaps = find_gaps(out.index, spec.step_seconds)
     filled = 0
+    notes = list(st.notes)
     if spec.fillable:
-        out = out.assign(filled=False)
-        out, filled = _fill(out, gaps, max_fill_steps, spec.step_seconds)
-        unfilled = [g for g in gaps if g[2] > max_fill_steps]
+        out = out.assign(filled=False, repaired=False)
+        if st.clipped:
+            out.loc[pd.DatetimeIndex(np.concatenate(st.clipped).astype("datetime64[us]"), tz="UTC"), "repaired"] = True
+        blocked = _holes_with(gaps, st.no_fill)
+        to_fill = [g for g, b in zip(gaps, blocked) if g[2] <= max_fill_steps and not b]
+        out, filled = _fill(out, to_fill, spec.step_seconds)
+        unfilled = [g for g in gaps if g not in to_fill]
+        if st.refill:
+            refill = pd.DatetimeIndex(np.concatenate(st.refill).astype("datetime64[us]"), tz="UTC")
+            done = refill[refill.isin(out.index)]
+            out.loc[done, "repaired"] = True
+            if len(done) < len(refill):
+                notes.append(f"{len(refill) - len(done)} repaired row(s) left as holes: the gap around them is "
+                             f"longer than the fill limit ({max_fill_steps} steps)")
     else:
         unfilled = list(gaps)
     if unfilled:
@@ -306,22 +434,44 @@ def validate(
     out = out.astype({c: "float64" for c in spec.value_columns})
 
     report = FileReport(
-        dataset_id=dataset_id,
-        file=file,
-        rows_read=rows_read,
+        dataset_id=st.dataset_id,
+        file=st.file,
+        rows_read=st.rows_read,
         rows_kept=rows_kept,
         start=_iso(out.index[0]),
         end=_iso(out.index[-1]),
         step_seconds=spec.step_seconds,
-        duplicates_dropped=dropped,
-        conflicting_duplicates=conflicts,
+        duplicates_dropped=st.dropped,
+        conflicting_duplicates=st.conflicts,
         conflict_policy=spec.policy,
         missing_steps=sum(g[2] for g in gaps),
         gaps=gaps,
         filled_rows=filled,
         unfilled_gaps=unfilled,
         nan_count=int(out[spec.value_columns].isna().sum().sum()),
-        unsorted_rows=unsorted,
+        unsorted_rows=st.unsorted,
+        repairs=dict(st.repairs),
+        data_policy=st.policy.changes(),
         notes=notes,
     )
     return out, report
+
+
+def validate(
+    raw: pd.DataFrame,
+    spec: DatasetSpec,
+    *,
+    file: str,
+    max_fill_steps: int = 0,
+    dataset_id: str | None = None,
+    policy: DataPolicy = DEFAULT_POLICY,
+    peers: dict[str, pd.DataFrame] | None = None,
+) -> tuple[pd.DataFrame, FileReport]:
+    """Validate and clean one raw table; see the module docstring for the rules.
+
+    ``file`` is the source path (relative to the source dir) used in messages and the report;
+    ``max_fill_steps`` is the longest gap (in steps) that is forward-filled for fillable specs;
+    ``peers`` are other venues' :meth:`Checked.peer_frame` of the same instrument.
+    """
+    st = check(raw, spec, file=file, policy=policy, dataset_id=dataset_id)
+    return finish(st, peers=peers, max_fill_steps=max_fill_steps)

@@ -129,6 +129,7 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     eth_class = config.share_class is ShareClass.ETH
     if eth_class and not reqs.onchain_tokens:
         raise ConfigError(f"share_class ETH needs on-chain ETH prices, which {config.mode} does not use")
+    catalog = catalog.for_policy(config.data_policy)  # its own store when the policy repairs rows
     catalog.ensure_imported()
     specs = series_specs(reqs, set(catalog.dataset_ids()))
     frame = build_frame(catalog, grid, specs)
@@ -228,6 +229,11 @@ def share_class_view(req: BacktestRequest, config: ModeConfig, loop: LoopResult,
     return ShareClassView("USDT", equity_usd, dep, np.asarray(loop.net_delta), dict(attr.total), p)
 
 
+def _dataset_entry(info) -> dict:
+    """Range, rows repaired per check class and the data policy's non-default entries of one dataset."""
+    return {"start": info.start, "end": info.end, "repairs": dict(info.repairs), "data_policy": dict(info.data_policy)}
+
+
 def _summarise(req, config, loop: LoopResult, attr: Attribution, view: ShareClassView, elapsed: float, tol_usd: float,
                catalog, specs, shocked: list[str], market: MarketFacts | None = None) -> dict:
     equity, net_dep = view.equity, view.net_deposits
@@ -291,7 +297,7 @@ def _summarise(req, config, loop: LoopResult, attr: Attribution, view: ShareClas
         "max_abs_net_delta": float(np.max(np.abs(view.net_delta))) if len(view.net_delta) else None,
         "loop_seconds": elapsed,
         "steps_per_second": len(loop.times) / elapsed if elapsed > 0 else None,
-        "datasets": {d: {"start": catalog.info(d).start, "end": catalog.info(d).end} for d in datasets},
+        "datasets": {d: _dataset_entry(catalog.info(d)) for d in datasets},
         "config": config.model_dump(mode="json"),
         "shocked_series": shocked,
         "deposits": [list(x) for x in req.deposits],

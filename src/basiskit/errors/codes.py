@@ -68,6 +68,26 @@ _ENTRIES = [
               "fix the dataset, file or line named in the message, then re-import", P.STOP, 500),
     ErrorCode("DATA-004", "data", S.WARNING, "live feed stale or unavailable",
               "retried with backoff; check the feed's connectivity if it persists", P.RETRY, 503),
+    ErrorCode("DATA-005", "data", S.CRITICAL, "malformed CSV header (empty, not UTF-8, a stray carriage return "
+              "or control character, a duplicated column name)",
+              "fix the header line of the file named in the message, then re-import", P.STOP, 500),
+    ErrorCode("DATA-006", "data", S.CRITICAL, "non-positive price in the source data",
+              "fix the named line, or choose data_policy.non_positive_price: drop or drop_and_fill", P.STOP, 500),
+    ErrorCode("DATA-007", "data", S.CRITICAL, "inconsistent OHLC candle (high below open/close, low above them, "
+              "or high below low)",
+              "fix the named line, or choose data_policy.ohlc_inconsistent: clip, drop or drop_and_fill", P.STOP, 500),
+    ErrorCode("DATA-008", "data", S.CRITICAL, "price spike: a move beyond the stated bound that reverts, or that "
+              "the same instrument on other venues does not make",
+              "fix the named line, or choose data_policy.spike: drop or drop_and_fill", P.STOP, 500),
+    ErrorCode("DATA-009", "data", S.CRITICAL, "funding rate beyond the venue's documented cap",
+              "fix the named line (the cap and its source are in basiskit/configs/venues/<venue>.yaml), or "
+              "choose data_policy.funding_cap: drop (funding is never invented)", P.STOP, 500),
+    ErrorCode("DATA-010", "data", S.CRITICAL, "an index or exchange rate that must not decrease goes backwards",
+              "fix the named line, or choose data_policy.index_decreasing: drop", P.STOP, 500),
+    ErrorCode("DATA-011", "data", S.CRITICAL, "timestamp outside the date range stated in the file name",
+              "fix the named line or the file name, or choose data_policy.timestamp_out_of_range: drop", P.STOP, 500),
+    ErrorCode("DATA-012", "data", S.CRITICAL, "timestamp far from both of its neighbours in file order",
+              "fix the named line, or choose data_policy.timestamp_outlier: drop", P.STOP, 500),
     # venues
     ErrorCode("VENUE-001", "venue", S.WARNING, "venue unreachable or timed out",
               "retried with backoff; check the venue's status page if it persists", P.RETRY, 503),

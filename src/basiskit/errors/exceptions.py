@@ -10,6 +10,8 @@
     │   │   │   └── UnknownModeError   STRAT-003                            (strategies/registry.py)
     │   │   └── DataCoverageError      DATA-002  period not covered (also a DataError; runs/coverage.py)
     │   ├── DataError                  DATA-003  missing/invalid data       (data/errors.py)
+    │   │   ├── MalformedHeader        DATA-005  CSV header line malformed  (data/errors.py)
+    │   │   └── ImplausibleValue       DATA-006..012 a value check failed (data/checks.py)
     │   ├── AccountingError            RUN-002   attribution != equity change (engine/backtest.py)
     │   ├── RunNotFound                RUN-004
     │   ├── RunConflict                RUN-005 / RUN-006 (not finished, still running)

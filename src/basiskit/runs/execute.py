@@ -151,7 +151,8 @@ def execute_backtest(req: BacktestRequest, catalog, *, run_id: str, out_dir: str
     try:
         outcome = run_backtest(req, catalog, _progress_writer(store, run_id, progress, should_stop, progress_every_s))
         outcome.summary["run_id"] = run_id
-        events = write_outputs(out, run_id, outcome, catalog)
+        served = catalog.for_policy(outcome.config.data_policy)  # benchmarks from the data the run used
+        events = write_outputs(out, run_id, outcome, served)
         results = run_results(outcome, run_id, events) if store is not None else None
     except BasiskitError as exc:
         _fail(store, run_id, out, exc)

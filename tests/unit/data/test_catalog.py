@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from basiskit.data.catalog import Catalog, resolve_source_dir
+from basiskit.data.catalog import MANIFEST_VERSION, Catalog, resolve_source_dir
 from basiskit.data.errors import DataError
 from basiskit.data.sources import OKX_POLICY, SPECS
 
@@ -41,7 +41,7 @@ def candle(i: int, price: float | None = None, **override: str) -> str:
 
 
 SPOT = "spot.binance.BTCUSDT"
-SPOT_FILE = "cex/spot/binance_BTCUSDT_spot_1h_2024-01-01_2024-01-02.csv"
+SPOT_FILE = "cex/spot/binance_BTCUSDT_spot_1h_2024-01-01_2024-01-31.csv"  # the name states the range
 
 
 def spot_catalog(tmp_path: Path, lines: list[str], **kw) -> Catalog:
@@ -232,15 +232,15 @@ def test_off_grid_timestamp_rejected(tmp_path):
 def _okx_small(src: Path) -> None:
     header = "instrument,contract_type,funding_rate,real_funding_rate,funding_time,date"
     for day, rows in {
-        "2024-05-01": [("ETH-USDT-SWAP", "0.1", "0.9", "08:00"), ("BTC-USDT-SWAP", "0.2", "0.7", "08:00"),
-                       ("BTC-USDT-SWAP", "0.3", "0.6", "00:00"), ("BTC-USDT-SWAP", "0.4", "0.5", "16:00")],
-        "2024-05-02": [("BTC-USDT-SWAP", "0.5", "0.4", "00:00"), ("BTC-USDT-SWAP", "0.9", "0.4", "00:00")],
+        "2024-05-01": [("ETH-USDT-SWAP", "0.0001", "0.0009", "08:00"), ("BTC-USDT-SWAP", "0.0002", "0.0007", "08:00"),
+                       ("BTC-USDT-SWAP", "0.0003", "0.0006", "00:00"), ("BTC-USDT-SWAP", "0.0004", "0.0005", "16:00")],
+        "2024-05-02": [("BTC-USDT-SWAP", "0.0005", "0.0004", "00:00"), ("BTC-USDT-SWAP", "0.0009", "0.0004", "00:00")],
     }.items():
         write(src / f"cex/okx_funding_all_instruments/okx_funding_rates_{day}.csv",
               [header, *[f"{i},SWAP,{f},{r},{day} {t}:00+00:00,{day}" for i, f, r, t in rows]])
     write(src / "cex/funding/okx_BTCUSDT_funding_rates_x.csv",
-          [FUNDING_HEADER, "2024-05-01T00:00:00Z,0.3,BTCUSDT,okx", "2024-05-02T00:00:00Z,0.5,BTCUSDT,okx",
-           "2024-05-02T00:00:00Z,0.9,BTCUSDT,okx"])
+          [FUNDING_HEADER, "2024-05-01T00:00:00Z,0.0003,BTCUSDT,okx", "2024-05-02T00:00:00Z,0.0005,BTCUSDT,okx",
+           "2024-05-02T00:00:00Z,0.0009,BTCUSDT,okx"])
 
 
 def test_okx_policy_uses_real_funding_rate_and_reports_conflicts(tmp_path):
@@ -254,14 +254,14 @@ def test_okx_policy_uses_real_funding_rate_and_reports_conflicts(tmp_path):
     assert (main.rows_read, main.duplicates_dropped, main.conflicting_duplicates) == (5, 1, 0)
     assert audit.conflicting_duplicates == 1 and any("superseded" in n for n in audit.notes)
     df = cat.load("funding.okx.BTCUSDT")
-    assert list(df["funding_rate"]) == [0.6, 0.7, 0.5, 0.4]
+    assert list(df["funding_rate"]) == [0.0006, 0.0007, 0.0005, 0.0004]
 
 
 def test_okx_conflict_in_real_rate_is_an_error(tmp_path):
     src = tmp_path / "src"
     _okx_small(src)
     f = src / "cex/okx_funding_all_instruments/okx_funding_rates_2024-05-02.csv"
-    f.write_text(f.read_text().replace("0.9,0.4", "0.9,0.3"))
+    f.write_text(f.read_text().replace("0.0009,0.0004", "0.0009,0.0003"))
     with pytest.raises(DataError) as ei:
         Catalog(tmp_path / "store", source_dir=src).import_all(only=["funding.okx.BTCUSDT"])
     assert ei.value.file.endswith("okx_funding_rates_2024-05-02.csv") and ei.value.row == 2
@@ -403,3 +403,47 @@ def test_real_manifest_fresh_and_ensure_is_noop(real):
     before = os.stat(cat.manifest_path).st_mtime_ns
     cat.ensure_imported()
     assert os.stat(cat.manifest_path).st_mtime_ns == before
+
+
+# --------------------------------------------------------------------------- data policy stores
+def test_repair_policy_gets_its_own_store_and_the_default_store_stays_clean(tmp_path):
+    from basiskit.data.errors import ImplausibleValue
+    from basiskit.data.policy import DataPolicy
+
+    rows = [candle(i) for i in range(30)]
+    rows[12] = candle(12, price=1e9, high="1e9", low="1e9", open="1e9")
+    cat = spot_catalog(tmp_path, rows)
+    with pytest.raises(ImplausibleValue) as ei:
+        cat.import_all(only=[SPOT])
+    assert (ei.value.code, ei.value.row, ei.value.file) == ("DATA-008", 14, SPOT_FILE)
+    assert not cat.manifest_path.exists()
+
+    policy = DataPolicy(spike="drop_and_fill")
+    repaired = cat.for_policy(policy)
+    assert repaired is cat.for_policy(DataPolicy(spike="drop_and_fill")) and cat.for_policy(None) is cat
+    assert repaired.catalog_dir != cat.catalog_dir and repaired.catalog_dir.parent.name == "catalog-policies"
+    rep = report_for(repaired.import_all(only=[SPOT]), SPOT)
+    assert rep.repairs == {"spike": 1} and rep.data_policy == {"spike": "drop_and_fill"}
+    info = repaired.info(SPOT)
+    assert info.repairs == {"spike": 1} and info.data_policy == {"spike": "drop_and_fill"}
+    df = repaired.load(SPOT)
+    assert df["close"].max() < 1000 and int(df["repaired"].sum()) == 1 and int(df["filled"].sum()) == 1
+    manifest = json.loads(repaired.manifest_path.read_text())
+    assert manifest["data_policy"] == {"spike": "drop_and_fill"}
+    assert not cat.manifest_path.exists()  # the default catalog never saw the repaired data
+    with pytest.raises(DataError, match="not imported"):
+        cat.load(SPOT)
+
+
+def test_manifest_of_another_version_or_policy_is_reimported(tmp_path):
+    cat = spot_catalog(tmp_path, [candle(i) for i in range(3)])
+    cat.import_all(only=[SPOT])
+    data = json.loads(cat.manifest_path.read_text())
+    data["version"] = MANIFEST_VERSION - 1
+    cat.manifest_path.write_text(json.dumps(data))
+    fresh = Catalog(tmp_path / "store", source_dir=tmp_path / "src")
+    assert fresh._read_manifest() is None  # written by an older version: everything is imported again
+    data["version"] = MANIFEST_VERSION
+    data["data_policy"] = {"spike": "drop"}
+    cat.manifest_path.write_text(json.dumps(data))
+    assert Catalog(tmp_path / "store", source_dir=tmp_path / "src")._read_manifest() is None
