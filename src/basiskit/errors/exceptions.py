@@ -19,6 +19,7 @@
     │   ├── PathUnusable               RUN-012   --out / data dir is a file, inside a file or read-only
     │   ├── UnsupportedDatabase        STORE-003 a database URL that is not SQLite or PostgreSQL
     │   ├── ApiTokenUnusable           API-008   BASISKIT_API_TOKEN empty or blank (api/settings.py)
+    │   ├── RequestTooLarge            API-007   request body above the limit (api/limits.py)
     │   ├── RunFilesMissing            RUN-008   a results file a report needs (reports/rundata.py)
     │   ├── PngExportError             RUN-009   no browser for the PNG export (reports/png.py)
     │   └── InternalError              RUN-007 / API-005
@@ -29,7 +30,8 @@
     └── RetryWithBackoff               transient: retry with exponential backoff, then stop
         ├── VenueUnavailable           VENUE-001
         ├── FeedUnavailable            DATA-004
-        └── StoreUnavailable           STORE-001
+        ├── StoreUnavailable           STORE-001
+        └── QueueFull                  API-006   the run queue is full: HTTP 429 + Retry-After (runs/background.py)
 
 Every class carries a default ``code``; an instance may carry another (``code=`` keyword) and the
 request ``field`` it is about (``field=`` keyword, e.g. ``"capital"`` or ``"config.hedge_allocation"``).

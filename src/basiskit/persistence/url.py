@@ -32,7 +32,7 @@ def check_url(url: str) -> str:
 
     url = normalise_url(url.strip())
     scheme = url.split("://", 1)[0] if "://" in url else ""
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]{0,40}", scheme):
+    if scheme and not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]{0,40}", scheme):
         scheme = "?"  # never echo what may be a secret
     try:
         parsed = make_url(url)
