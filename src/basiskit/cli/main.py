@@ -171,6 +171,8 @@ def api(host: str = typer.Option("127.0.0.1", help="bind address; anything but l
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="catalog, SQLite database and results/"),
         source: Optional[Path] = typer.Option(None, help="raw data folder for the first import"),
         workers: int = typer.Option(1, min=1, max=16, help="background backtest threads"),
+        max_queued: int = typer.Option(16, "--max-queued", min=0, max=10_000,
+                                       help="backtests that may wait for a thread; one more gets HTTP 429"),
         log_level: str = typer.Option("info", help="uvicorn log level")) -> None:
     """Serve the REST API (OpenAPI at /openapi.json, docs at /docs, health at /health)."""
     import uvicorn
@@ -179,7 +181,8 @@ def api(host: str = typer.Option("127.0.0.1", help="bind address; anything but l
     from basiskit.api.settings import ApiSettings
 
     try:
-        settings = ApiSettings.from_env(service.data_dir(data_dir), host=host, source_dir=source, workers=workers)
+        settings = ApiSettings.from_env(service.data_dir(data_dir), host=host, source_dir=source, workers=workers,
+                                        max_queued=max_queued)
         application = create_app(settings)
     except (BasiskitError, DataError, ConfigError) as exc:
         _fail(exc)

@@ -2,8 +2,8 @@
 
 The API creates the run row (``queued``) and hands the request over; a worker thread executes it
 through :func:`basiskit.runs.execute.execute_backtest`, so the row moves to ``running`` and then
-``finished``/``failed``/``cancelled``. At most ``max_queued`` runs wait for a worker: one more is
-refused with ``QueueFull`` (API-006, HTTP 429 with Retry-After). :meth:`BackgroundRunner.cancel`
+``finished``/``failed``/``cancelled``. At most ``max_queued`` runs wait for a busy worker: one more
+is refused with ``QueueFull`` (API-006, HTTP 429 with Retry-After). :meth:`BackgroundRunner.cancel`
 drops a queued run from the queue (its row is already ``cancelled``, see ``RunStore.request_cancel``);
 a running one sees the cancel request at its next progress tick. On :meth:`BackgroundRunner.shutdown`
 running backtests stop at their next progress tick and are recorded ``interrupted``, queued ones too.
@@ -52,6 +52,7 @@ class BackgroundRunner:
         self.results_dir = Path(results_dir)
         self.health = health
         self.max_queued = max(0, int(max_queued))
+        self.workers = max(1, workers)
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="backtest")
         self._stop = threading.Event()
         self._futures: dict[str, Future] = {}
@@ -63,11 +64,12 @@ class BackgroundRunner:
         return self.results_dir / run_id
 
     def reserve(self) -> None:
-        """Take a queue slot for a run about to be submitted (give it back with :meth:`release` if
-        it is not). Raises QueueFull (API-006) when ``max_queued`` runs already wait."""
+        """Take a slot for a run about to be submitted (give it back with :meth:`release` if it is
+        not). Raises QueueFull (API-006) when every worker is busy and ``max_queued`` runs already wait."""
         with self._lock:
-            if len(self._waiting) + self._reserved >= self.max_queued:
-                raise QueueFull(f"{self.max_queued} runs are already queued; retry later or cancel one")
+            if len(self._futures) + self._reserved >= self.workers + self.max_queued:
+                raise QueueFull(f"{self.max_queued} runs are already queued behind {self.workers} running; "
+                                "retry later or cancel one")
             self._reserved += 1
 
     def release(self) -> None:
