@@ -182,3 +182,23 @@ def test_a_cancel_request_stops_a_cli_run(cli, tmp_path):
     row = cli.row(run_id)
     assert row.status is RunStatus.CANCELLED and row.error["code"] == "RUN-010"
     assert not is_complete(tmp_path / "out")
+
+
+def test_sigterm_before_the_run_starts_records_nothing(catalog, tmp_path):
+    """Stopped while the data is imported (an empty data dir): exit 143, a message, no row, no folder."""
+    cli = Cli(tmp_path / "home", catalog.source_dir, "sqlite://")
+    proc = cli.start(SHORT, tmp_path / "out")
+    deadline = time.monotonic() + 60
+    while not (cli.home / "catalog").exists():  # the import has begun (the handlers are installed by then)
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert "stopped by SIGTERM" in stderr and "nothing was recorded" in stderr and "Traceback" not in stderr + stdout
+    store = cli.store()
+    try:
+        assert store.list_runs().total == 0
+    finally:
+        store.close()
+    assert not (tmp_path / "out").exists()

@@ -112,33 +112,37 @@ def backtest(mode: str = typer.Argument(..., help="strategy mode, see `basiskit 
     venues.csv, events.jsonl, events/<component>_events.jsonl, events.csv, report.html and last run.json
     (the completion marker); record it in the run database. Ctrl-C or SIGTERM stops it: the run is
     recorded interrupted and the command exits with 128 + the signal number."""
-    store = None
+    store = result = None
     with signals.stop_on_signals() as received:
         try:
-            req = BacktestRequest(mode=mode, start=start, end=end, capital=capital, share_class=share_class,
-                                  overrides=_with_shock(parse_overrides(set_), shock), deposits=_flows(deposit, "deposit"),
-                                  withdrawals=_flows(withdraw, "withdraw"))
-            service.preflight(out, data_dir)  # a file or read-only --out / data dir: fail before any work
-            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
-                          TimeRemainingColumn(), console=err, transient=True) as bar:
-                task = bar.add_task(f"{mode}", total=None)
+            try:
+                req = BacktestRequest(mode=mode, start=start, end=end, capital=capital, share_class=share_class,
+                                      overrides=_with_shock(parse_overrides(set_), shock),
+                                      deposits=_flows(deposit, "deposit"), withdrawals=_flows(withdraw, "withdraw"))
+                service.preflight(out, data_dir)  # a file or read-only --out / data dir: fail before any work
+                with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                              TextColumn("{task.completed}/{task.total} steps"), TimeRemainingColumn(), console=err,
+                              transient=True) as bar:
+                    task = bar.add_task(f"{mode}", total=None)
 
-                def progress(i: int, n: int) -> None:
-                    bar.update(task, completed=i, total=n)
+                    def progress(i: int, n: int) -> None:
+                        bar.update(task, completed=i, total=n)
 
-                store = service.open_store(data_dir) if record else None
+                    store = service.open_store(data_dir) if record else None
+                    if store is not None:
+                        service.recover_interrupted(store)
+                    result = service.backtest(req, out, data_dir, source, progress, store=store)
+            finally:
                 if store is not None:
-                    service.recover_interrupted(store)
-                result = service.backtest(req, out, data_dir, source, progress, store=store)
+                    store.close()
         except (ConfigError, DataError, BacktestInputError, AccountingError, BasiskitError) as exc:
             _fail(exc, 128 + received[0] if isinstance(exc, RunInterrupted) and received else 2)
-        except (KeyboardInterrupt, signals.StopSignal) as exc:  # before the run started: nothing recorded
+        except (KeyboardInterrupt, signals.StopSignal) as exc:  # outside the run (which records its own end)
             name = exc.name if isinstance(exc, signals.StopSignal) else "SIGINT"
-            err.print(f"[bold red]stopped by {name}[/] before the run started; nothing was recorded")
+            when = (f"after run {result.run_id} had finished (it is recorded, its results are in {result.out_dir})"
+                    if result is not None else "before the run started; nothing was recorded")
+            err.print(f"[bold red]stopped by {name}[/] {escape(when)}")
             raise typer.Exit(128 + (received[0] if received else 2))
-        finally:
-            if store is not None:
-                store.close()
     print_summary(result.outcome.summary, result.out_dir)
     console.print(f"run id {result.run_id}" + (" (recorded)" if record else ""))
 

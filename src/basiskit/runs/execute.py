@@ -176,7 +176,10 @@ def execute_backtest(req: BacktestRequest, catalog, *, run_id: str, out_dir: str
     except BaseException as exc:  # noqa: BLE001 - every way out records the run's end, then re-raises
         err = _ended(exc, run_id, tick, recorded)
         if started and not recorded and err is not None:
-            _fail(store, run_id, out, err)
+            try:
+                _fail(store, run_id, out, err)
+            except signals.StopSignal:  # another signal while the end is recorded: stopping anyway
+                log.warning("run %s: a further stop signal arrived while its end was being recorded", run_id)
         if err is None or err is exc:
             raise
         raise err from (None if isinstance(exc, (KeyboardInterrupt, signals.StopSignal)) else exc)

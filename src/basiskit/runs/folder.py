@@ -48,7 +48,8 @@ FORMAT = "basiskit-results/1"
 DERIVED = ("report.html", "png")
 # names a results folder may hold; a folder with anything else is never replaced
 RUN_NAMES = frozenset({"summary.json", "equity.csv", "trades.csv", "attribution.csv", "venues.csv", "events.jsonl",
-                       "events.csv", "events", "report.html", "report.html.tmp", "png", MARKER, MARKER + ".tmp"})
+                       "events.csv", "events", "report.html", "report.html.tmp", "png", MARKER, MARKER + ".tmp",
+                       ".DS_Store", "Thumbs.db", "desktop.ini"})  # the last three: file managers' own files
 
 
 def staging_dir(out: Path, run_id: str) -> Path:
@@ -104,6 +105,9 @@ def check_out_dir(out: str | Path, field: str = "out") -> Path:
         raise PathUnusable(f"output folder {out} is the working directory or holds it; name a folder inside it",
                            field=field)
     check_writable_dir(out, field, "output folder")
+    if out.is_dir() and os.path.ismount(real):
+        raise PathUnusable(f"output folder {out} is a mount point, which cannot be replaced; name a folder inside it",
+                           field=field)
     if out.is_dir():
         foreign = foreign_entries(out)
         if foreign:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,20 @@ def test_preflight_refuses_a_file_a_path_inside_a_file_and_foreign_files(tmp_pat
     with pytest.raises(PathUnusable):
         publish(_staged(tmp_path, "r2", mine), mine, "r2")
     assert (mine / "notes.md").read_text() == "do not lose"
+
+
+def test_preflight_refuses_a_mount_point(tmp_path):
+    """A mount point cannot be renamed aside when the run finishes: refused before the run."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "basiskit-mnt", str(mnt)], capture_output=True).returncode:
+        pytest.skip("no right to mount a tmpfs here")
+    try:
+        with pytest.raises(PathUnusable, match="mount point"):
+            check_out_dir(mnt)
+        check_out_dir(mnt / "run1")  # a folder inside it is fine
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
 
 
 def test_preflight_refuses_the_working_directory(tmp_path, monkeypatch):
