@@ -145,6 +145,9 @@ def backtest(mode: str = typer.Argument(..., help="strategy mode, see `basiskit 
             raise typer.Exit(128 + (received[0] if received else 2))
     print_summary(result.outcome.summary, result.out_dir)
     console.print(f"run id {result.run_id}" + (" (recorded)" if record else ""))
+    if received:  # it arrived while the finished run was being recorded and moved in place
+        err.print(f"note: {signals.StopSignal(received[0]).name} arrived after the run had finished; its results "
+                  "are complete")
 
 
 @app.command()

@@ -92,8 +92,11 @@ class _Progress:
         self.store, self.run_id, self.progress, self.should_stop, self.every_s = store, run_id, progress, should_stop, every_s
         self.last = 0.0
         self.step: tuple[int, int] | None = None
+        self.phase: str | None = None  # set once the loop has ended
 
     def at(self) -> str:
+        if self.phase:
+            return f" {self.phase}"
         return f" at step {self.step[0]:,} of {self.step[1]:,}" if self.step else " before its first step"
 
     def __call__(self, i: int, n: int) -> None:
@@ -160,19 +163,26 @@ def execute_backtest(req: BacktestRequest, catalog, *, run_id: str, out_dir: str
         if queued:
             check_out_dir(out)
         outcome = run_backtest(req, catalog, tick)
+        tick.phase = "while writing its results"
         outcome.summary["run_id"] = run_id
         if staging.exists():
             shutil.rmtree(staging)
         events = write_outputs(staging, run_id, outcome, catalog)
-        if store is not None:
-            results = run_results(outcome, run_id, events)
-            config = outcome.config.model_dump(mode="json")
-            with signals.deferred():
-                with_backoff(lambda: store.finish_run(run_id, outcome.summary, config, results,
-                                                      time.perf_counter() - t0))
-        recorded = True
-        with signals.deferred():
-            publish(staging, out, run_id, req.mode)
+        results = run_results(outcome, run_id, events) if store is not None else None
+        config = outcome.config.model_dump(mode="json")
+        published = False
+        try:
+            with signals.deferred():  # a first stop signal waits: the run is recorded and moved in place, or not
+                if store is not None:
+                    with_backoff(lambda: store.finish_run(run_id, outcome.summary, config, results,
+                                                          time.perf_counter() - t0))
+                recorded = True
+                publish(staging, out, run_id, req.mode)
+                published = True
+        except signals.StopSignal as stop:
+            if not published:
+                raise
+            log.warning("run %s had finished when %s arrived; its results are complete", run_id, stop.name)
     except BaseException as exc:  # noqa: BLE001 - every way out records the run's end, then re-raises
         err = _ended(exc, run_id, tick, recorded)
         if started and not recorded and err is not None:
@@ -195,13 +205,13 @@ def _ended(exc: BaseException, run_id: str, tick: _Progress, recorded: bool) -> 
     if isinstance(exc, (KeyboardInterrupt, signals.StopSignal)):
         name = exc.name if isinstance(exc, signals.StopSignal) else "SIGINT (Ctrl-C)"
         if recorded:
-            return RunInterrupted(f"run {run_id} was recorded finished, but {name} stopped it before its results "
-                                  "folder was moved in place")
+            return RunInterrupted(f"run {run_id} finished, but {name} stopped it before its results folder was "
+                                  "moved in place")
         return RunInterrupted(f"run {run_id} stopped by {name}{tick.at()}")
     if isinstance(exc, Exception):
         log.error("run %s failed", run_id, exc_info=exc)
         if recorded:
-            return InternalError(f"run {run_id} was recorded finished, but its results folder could not be moved "
-                                 f"in place: {type(exc).__name__}: {exc}")
+            return InternalError(f"run {run_id} finished, but its results folder could not be moved in place: "
+                                 f"{type(exc).__name__}: {exc}")
         return InternalError(f"unexpected {type(exc).__name__}: {exc}")
     return None
