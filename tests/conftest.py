@@ -34,3 +34,27 @@ def catalog(source_dir: Path, tmp_path_factory) -> Catalog:
 
 
 from dbfixtures import db_url, pg_database, pg_url  # noqa: E402,F401  (database fixtures, see dbfixtures.py)
+
+
+@pytest.fixture
+def readonly_dir(tmp_path):
+    """An empty folder this process cannot write to. Not root: mode 0555. Root (which ignores modes):
+    a read-only tmpfs mounted on it; where root may not mount either, the test is skipped (say so)."""
+    import subprocess
+
+    d = tmp_path / "readonly"
+    d.mkdir()
+    if os.geteuid() != 0:
+        d.chmod(0o555)
+        try:
+            yield d
+        finally:
+            d.chmod(0o755)
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "basiskit-ro", str(d)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"running as root without the right to mount: no read-only folder ({mounted.stderr.decode().strip()})")
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", str(d)], capture_output=True)

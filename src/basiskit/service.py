@@ -8,7 +8,12 @@ Paths: the data directory is ``BASISKIT_HOME`` or ``./.basiskit``; the raw data 
 
 Errors: every function raises ``basiskit.errors.BasiskitError`` subclasses with a registry code
 (``InvalidInput`` with the ``field`` named for bad requests; ``RunNotFound``/``RunConflict`` for run
-lookups) -- see ``basiskit.errors``.
+lookups; ``PathUnusable`` for an output or data folder that cannot be written, found before any work;
+``ResultsIncomplete`` for a results folder without its completion marker) -- see ``basiskit.errors``.
+
+Runs left ``queued``/``running`` by a process that is gone (killed, crashed) are marked
+``interrupted`` whenever runs are listed or looked up, and at start-up (``recover_interrupted``;
+the liveness rule is in ``basiskit.runs.owner``).
 """
 
 from __future__ import annotations
@@ -28,23 +33,31 @@ from basiskit.engine.backtest import SUPPORTED_SHARE_CLASSES, BacktestInputError
 from basiskit.engine.clock import Clock, to_ns
 from basiskit.errors.exceptions import RunConflict, RunNotFound
 from basiskit.persistence.protocol import RunStore
-from basiskit.persistence.records import EquityPoint, NewRun, Page, RunRecord, RunStatus
+from basiskit.persistence.records import ACTIVE, EquityPoint, NewRun, Page, RunRecord, RunStatus
 from basiskit.persistence.sql import SqlRunStore
 from basiskit.persistence.url import database_url
 from basiskit.runs.background import BackgroundRunner
 from basiskit.runs.coverage import check_coverage, dataset_coverage, venues
 from basiskit.runs.execute import RunResult, execute_backtest, owner_alive, owner_id, request_json
+from basiskit.runs.folder import check_complete, check_out_dir, check_writable_dir, staging_dir
 from basiskit.runs.validate import DEFAULT_MAX_STEPS, ValidRequest, validate_config, validate_request
 from basiskit.strategies.registry import MODES, load_mode_config, mode_entry
 
 __all__ = ["RunResult", "data_dir", "open_catalog", "import_data", "list_modes", "mode_config", "mode_requirements",
-           "validate_mode_config", "validate_backtest", "new_run_id", "backtest", "open_store", "recover_interrupted", "submit_backtest",
+           "validate_mode_config", "validate_backtest", "new_run_id", "backtest", "preflight", "check_data_dir", "open_store",
+           "recover_interrupted", "submit_backtest", "cancel_run",
            "list_runs", "get_run", "run_summary", "run_equity", "run_trades", "run_events", "delete_run",
            "mode_share_classes", "METRIC_KEYS", "run_metrics", "runs_metrics", "run_equity_curve", "run_report"]
 
 
 def data_dir(explicit: str | Path | None = None) -> Path:
     return Path(explicit or os.environ.get("BASISKIT_HOME") or Path.cwd() / ".basiskit")
+
+
+def check_data_dir(data: str | Path | None = None) -> Path:
+    """The data dir (see :func:`data_dir`), checked: a folder, or creatable as one, and writable
+    (the catalog import and SQLite write there). Raises PathUnusable (RUN-012, field ``data_dir``)."""
+    return check_writable_dir(data_dir(data), "data_dir", "data folder")
 
 
 def open_catalog(data: str | Path | None = None, source: str | Path | None = None) -> Catalog:
@@ -145,6 +158,17 @@ def new_run_id(mode: str) -> str:
     return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{mode}-{uuid.uuid4().hex[:6]}"
 
 
+def preflight(out_dir: str | Path | None = None, data: str | Path | None = None) -> None:
+    """Check, before any work, the folders a backtest writes: ``out_dir`` (a new folder, an empty one
+    or an earlier run's results folder, in a writable place; None: ``results/`` must be writable) and
+    the data dir. Creates nothing. Raises PathUnusable (RUN-012; field ``out`` or ``data_dir``)."""
+    if out_dir is not None:
+        check_out_dir(out_dir)
+    else:
+        check_writable_dir(Path("results"), "out", "results folder")
+    check_data_dir(data)
+
+
 def backtest(req: BacktestRequest, out_dir: str | Path | None = None, data: str | Path | None = None,
              source: str | Path | None = None, progress: Callable[[int, int], None] | None = None,
              catalog: Catalog | None = None, *, store: RunStore | None = None, run_id: str | None = None,
@@ -152,55 +176,90 @@ def backtest(req: BacktestRequest, out_dir: str | Path | None = None, data: str 
     """Validate, run and write ``summary.json``, ``equity.csv``, ``trades.csv``, ``events.jsonl``,
     ``events/<component>_events.jsonl`` and ``events.csv`` to ``out_dir`` (default
     ``results/<run-id>/``); with ``store``, record the run there (nothing is recorded for a request
-    that fails validation)."""
-    catalog = catalog or open_catalog(data, source)
-    validate_backtest(req, catalog, max_steps=None)
+    that fails validation or the pre-flight of its folders, see :func:`preflight`)."""
     run_id = run_id or new_run_id(req.mode)
     out = Path(out_dir) if out_dir else Path("results") / run_id
+    if catalog is None:
+        preflight(out, data)
+        catalog = open_catalog(data, source)
+    else:
+        check_out_dir(out)
+    validate_backtest(req, catalog, max_steps=None)
     return execute_backtest(req, catalog, run_id=run_id, out_dir=out, store=store, origin=origin, progress=progress)
 
 
 def open_store(data: str | Path | None = None, url: str | None = None) -> SqlRunStore:
     """The run store: ``url``, else ``$BASISKIT_DATABASE_URL``, else SQLite in the data dir (created,
-    migrated). Raises StoreUnavailable (STORE-001) when the database cannot be reached."""
+    migrated). Raises StoreUnavailable (STORE-001) when the database cannot be reached,
+    UnsupportedDatabase (STORE-003) for a URL that is not SQLite or PostgreSQL, PathUnusable (RUN-012)
+    when the SQLite database's data dir is a file or not writable."""
     d = data_dir(data)
     if url is None and not os.environ.get("BASISKIT_DATABASE_URL"):
+        check_data_dir(d)
         d.mkdir(parents=True, exist_ok=True)
     return SqlRunStore(database_url(d, url))
 
 
 def recover_interrupted(store: RunStore) -> list[str]:
-    """Mark runs left ``queued``/``running`` by a process that no longer runs as ``interrupted``."""
+    """Mark runs left ``queued``/``running`` by a process that no longer runs as ``interrupted``
+    (the rule: ``basiskit.runs.owner.owner_alive``). Cheap when nothing is stale (one read)."""
     return store.mark_interrupted(owner_alive)
 
 
 def submit_backtest(req: BacktestRequest, store: RunStore, runner: BackgroundRunner, catalog: Catalog,
                     max_steps: int | None = DEFAULT_MAX_STEPS) -> RunRecord:
     """Validate (data coverage included, on the catalog as imported; the run itself re-checks the
-    source files), record the run ``queued`` and hand it to ``runner``."""
+    source files), record the run ``queued`` and hand it to ``runner``. Raises QueueFull (API-006)
+    when the runner's queue is full (nothing is recorded)."""
     validate_backtest(req, catalog, max_steps, refresh=False)
-    run_id = new_run_id(req.mode)
-    rec = store.create_run(NewRun(run_id, req.mode, request_json(req), origin="api", status=RunStatus.QUEUED,
-                                  owner=owner_id(), out_dir=str(runner.out_dir(run_id))))
-    runner.submit(run_id, req)
+    runner.reserve()
+    try:
+        run_id = new_run_id(req.mode)
+        rec = store.create_run(NewRun(run_id, req.mode, request_json(req), origin="api", status=RunStatus.QUEUED,
+                                      owner=owner_id(), out_dir=str(runner.out_dir(run_id))))
+    except BaseException:
+        runner.release()
+        raise
+    runner.submit(run_id, req, reserved=True)
     return rec
 
 
 # -- stored runs ------------------------------------------------------------------------------------
 def list_runs(store: RunStore, status: RunStatus | None = None, mode: str | None = None, limit: int = 50,
               offset: int = 0) -> Page:
+    """Runs newest first; runs whose process is gone are marked ``interrupted`` first."""
+    recover_interrupted(store)
     return store.list_runs(status, mode, limit, offset)
 
 
 def get_run(store: RunStore, run_id: str) -> RunRecord:
+    """The run; if it is still ``queued``/``running`` but its process is gone, it is marked
+    ``interrupted`` first. Raises RunNotFound (RUN-004)."""
     rec = store.get_run(run_id)
     if rec is None:
         raise RunNotFound(f"run {run_id} not found")
+    if rec.status in ACTIVE and not owner_alive(rec.owner) and recover_interrupted(store):
+        rec = store.get_run(run_id) or rec
     return rec
 
 
+def _complete_folder(rec: RunRecord) -> Path | None:
+    """The finished run's results folder after checking its completion marker (ResultsIncomplete,
+    RUN-011); None when no folder is recorded or it is gone (the store still holds the results)."""
+    if not rec.out_dir or not Path(rec.out_dir).exists():
+        return None
+    check_complete(rec.out_dir)
+    return Path(rec.out_dir)
+
+
 def run_summary(store: RunStore, run_id: str) -> dict[str, Any]:
-    return store.summary(run_id)
+    """The finished run's summary. Raises RunNotFound (RUN-004); RunConflict (RUN-005) until it has
+    finished; ResultsIncomplete (RUN-011) when its results folder exists without its completion marker."""
+    summary = store.summary(run_id)
+    rec = store.get_run(run_id)
+    if rec is not None:
+        _complete_folder(rec)
+    return summary
 
 
 METRIC_KEYS = ("share_class", "initial_equity", "final_equity", "net_deposits", "total_return", "apr", "apy", "sharpe",
@@ -264,14 +323,15 @@ def run_report(store: RunStore, run_id: str, catalog: Catalog | None = None) -> 
     one, it is written first by ``basiskit.reports.write_report`` (benchmarks from ``catalog``).
 
     Raises: RunNotFound (RUN-004) for an unknown run or one without a results folder; RunConflict
-    (RUN-005) when the run has not finished; RunFilesMissing (RUN-008, from the report writer) when
-    its results files are gone.
+    (RUN-005) when the run has not finished; ResultsIncomplete (RUN-011) when its folder has no
+    completion marker; RunFilesMissing (RUN-008) when its results folder or files are gone.
     """
     rec = get_run(store, run_id)
     if rec.status is not RunStatus.FINISHED:
         raise RunConflict(f"run {run_id} is {rec.status.value}: it has no report", code="RUN-005")
     if not rec.out_dir:
         raise RunNotFound(f"run {run_id} has no results folder recorded")
+    check_complete(rec.out_dir)
     path = Path(rec.out_dir) / "report.html"
     if not path.is_file():
         from basiskit.reports import write_report  # plotly loads only when a report must be written
@@ -288,29 +348,56 @@ def run_events(store: RunStore, run_id: str, component: str | None = None, kind:
     return store.events(run_id, component, kind, limit, offset)
 
 
-def delete_run(store: RunStore, run_id: str, remove_files: bool = True) -> None:
-    """Delete the run's rows and (``remove_files``) its output folder if it holds only run files.
-    Raises RunNotFound, RunConflict (RUN-006) while it runs."""
+def cancel_run(store: RunStore, run_id: str, runner: BackgroundRunner | None = None) -> RunRecord:
+    """Cancel an active run: a queued one ends ``cancelled`` at once (and leaves ``runner``'s queue);
+    a running one is flagged and stops at its next progress tick (its own process, CLI or API,
+    records it ``cancelled``). An ended run is returned as it is. Raises RunNotFound."""
+    get_run(store, run_id)  # RUN-004; a run whose process is gone becomes interrupted here
+    rec = store.request_cancel(run_id)
+    if runner is not None and rec.status is RunStatus.CANCELLED:
+        runner.cancel(run_id)
+    return rec
+
+
+def delete_run(store: RunStore, run_id: str, remove_files: bool = True,
+               runner: BackgroundRunner | None = None) -> RunRecord | None:
+    """An ended run: delete its rows and (``remove_files``) its output folder if it is named after the
+    run (never a user's ``--out``); returns None. An active (queued/running) run is cancelled instead
+    (:func:`cancel_run`); returns its record. Raises RunNotFound."""
     rec = get_run(store, run_id)
-    if rec.status is RunStatus.RUNNING:
-        raise RunConflict(f"run {run_id} is running; delete it once it has ended", code="RUN-006")
-    store.delete_run(run_id)
+    if rec.status in ACTIVE:
+        return cancel_run(store, run_id, runner)
+    try:
+        store.delete_run(run_id)
+    except RunConflict:  # it started meanwhile
+        return cancel_run(store, run_id, runner)
     if remove_files and rec.out_dir:
         out = Path(rec.out_dir)
-        if out.is_dir() and out.name == run_id:  # only folders named after the run (never a user's --out)
-            shutil.rmtree(out, ignore_errors=True)
+        if out.name == run_id:  # only folders named after the run (never a user's --out)
+            for folder in (out, staging_dir(out, run_id)):
+                if folder.is_dir():
+                    shutil.rmtree(folder, ignore_errors=True)
+    return None
 
 
 # -- reports ----------------------------------------------------------------------------------------
 def run_dir(ref: str | Path, store: RunStore | None = None) -> Path:
-    """The results folder of ``ref``: a folder path, or a run id looked up in ``store``.
-    Raises RunNotFound (RUN-004) when it is neither (the message says what was tried)."""
+    """The complete results folder of ``ref``: a folder path, or a run id looked up in ``store``.
+    Raises RunNotFound (RUN-004) when it is neither (the message says what was tried);
+    ResultsIncomplete (RUN-011) when the folder lacks its completion marker; RunConflict (RUN-005)
+    when the run has not finished."""
     path = Path(ref)
     if path.is_dir():
+        check_complete(path)
         return path
     if store is not None:
         rec = store.get_run(str(ref))
+        if rec is not None and rec.status in ACTIVE:
+            rec = get_run(store, str(ref))  # interrupted if its process is gone
+        if rec is not None and rec.status is not RunStatus.FINISHED:
+            raise RunConflict(f"run {ref} is {rec.status.value}: its results folder is not complete", code="RUN-005")
         if rec is not None and rec.out_dir:
+            check_complete(rec.out_dir)
             return Path(rec.out_dir)
     raise RunNotFound(f"{ref}: neither a results folder nor a recorded run id (list runs with `basiskit runs`)")
 
@@ -318,9 +405,10 @@ def run_dir(ref: str | Path, store: RunStore | None = None) -> Path:
 def report(out_dir: Path, catalog: Catalog, png: bool = False, png_dir: Path | None = None) -> dict[str, Any]:
     """(Re)write ``report.html`` of the run in ``out_dir`` and, with ``png``, its charts as PNG files
     (``png_dir``, default ``out_dir/png``). Returns ``{"html": path, "png": [paths]}``.
-    Raises RunFilesMissing (RUN-008), PngExportError (RUN-009)."""
+    Raises ResultsIncomplete (RUN-011), RunFilesMissing (RUN-008), PngExportError (RUN-009)."""
     from basiskit.reports import write_pngs, write_report  # plotly loads only when a report is asked for
 
+    check_complete(out_dir)
     html = write_report(out_dir, catalog=catalog)
     pngs = write_pngs(out_dir, catalog=catalog, dest=png_dir) if png else []
     return {"html": html, "png": pngs}

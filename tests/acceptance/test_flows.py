@@ -19,7 +19,7 @@ def test_a_withdrawal_above_the_equity_is_an_error_naming_it(catalog):
     with pytest.raises(WithdrawalError) as err:
         run_backtest(req, catalog)
     msg = str(err.value)
-    assert err.value.code == "RUN-010"
+    assert err.value.code == "RUN-013"
     assert "250,000" in msg and "2024-03-01T00:00:00Z" in msg and "equity then is" in msg
     equity = float(msg.split("equity then is ")[1].split(" USDT")[0].replace(",", ""))
     assert 100_000 < equity < 110_000  # the book's equity on that date, named in the message
@@ -40,7 +40,7 @@ def test_the_cli_exits_non_zero_when_a_withdrawal_is_left_unpaid(source_dir, tmp
     cmd = [sys.executable, "-m", "basiskit.cli.main", "backtest", "btc_basis", "--start", "2024-02-01", "--end",
            "2024-04-01", "--withdraw", "2024-03-01:250000", "--no-record", "--out", str(tmp_path / "out")]
     refused = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    assert refused.returncode != 0 and "RUN-010" in refused.stderr and not (tmp_path / "out" / "summary.json").exists()
+    assert refused.returncode != 0 and "RUN-013" in refused.stderr and not (tmp_path / "out" / "summary.json").exists()
     partial = subprocess.run(cmd + ["--set", "allow_partial_withdrawals=true"], capture_output=True, text=True, env=env)
     assert partial.returncode == 3, partial.stderr
     assert "unpaid" in partial.stderr

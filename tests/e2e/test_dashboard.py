@@ -166,7 +166,8 @@ def test_compare_runs(page, server, shot_dir):
     table = page.inner_text("#compare-table")
     assert a["id"] in table and b["id"] in table
     apr = page.locator("#compare-table tr[data-metric='APR'] td.num").all_inner_texts()
-    assert apr == [f"{r['metrics']['apr'] * 100:.2f} %" for r in (a, b)]
+    # two-week runs are not annualised (null, with the reason in the summary): the table shows a dash
+    assert apr == ["—" if r["metrics"]["apr"] is None else f"{r['metrics']['apr'] * 100:.2f} %" for r in (a, b)]
     # USDT and ETH runs: plotted as growth of 1 on one axis by default
     assert page.is_checked("#compare-normalise")
     assert page.text_content("#compare-chart .g-ytitle") == "growth of 1"
@@ -202,3 +203,24 @@ def test_dashboard_asks_for_the_token_and_sends_it(page, token_server, shot_dir)
     assert_chart_drawn(chart_state(report, "#chart-equity"))
     report.screenshot(path=shot_dir / "03-report-with-token.png")
     assert log.outside() == [] and not page.js_errors, (log.outside(), page.js_errors)
+
+
+def test_cancel_a_running_run_from_the_runs_table(page, server, shot_dir):
+    long = {"mode": "btc_basis", "start": "2024-01-01", "end": "2024-12-31", "capital": 100000,
+            "config": {"step_seconds": 60}}  # ~525,000 steps: still running when the button is clicked
+    run_id = server.client.post("/api/v1/backtests", json=long).json()["id"]
+    open_dashboard(page, server)
+    row = page.locator(f"#runs-table tbody tr[data-run-id='{run_id}']")
+    row.locator(".cancel-btn").wait_for()
+    page.wait_for_function("(id) => { const r = document.querySelector(`#runs-table tr[data-run-id='${id}']`);"
+                           " return r && r.dataset.status === 'running' && Number(r.querySelector('.progress')"
+                           ".dataset.done) > 0; }", arg=run_id, timeout=90_000)
+    page.screenshot(path=shot_dir / "01-running.png", full_page=True)
+    row.locator(".cancel-btn").click()
+    page.wait_for_selector(f"#runs-table tr[data-run-id='{run_id}'][data-status='cancelled']", timeout=30_000)
+    assert "RUN-010" in row.inner_text() and row.locator(".cancel-btn").count() == 0
+    assert row.locator(".badge.cancelled").inner_text() == "cancelled"
+    run = server.client.get(f"/api/v1/backtests/{run_id}").json()
+    assert run["status"] == "cancelled" and 0 < run["progress"]["done"] < run["progress"]["total"]
+    page.screenshot(path=shot_dir / "02-cancelled.png", full_page=True)
+    assert not page.js_errors, page.js_errors

@@ -9,7 +9,7 @@ from browsercheck import assert_chart_drawn, chart_state
 WIDTH = 420
 VIEWPORT = {"width": WIDTH, "height": 900}
 FORM_CONTROLS = ("#field-mode", "#field-start", "#field-end", "#field-capital", "#field-share_class",
-                 "#param-fields [data-config-key] >> nth=0", "#bt-submit", "#bt-reset")
+                 "#param-fields input[data-config-key]:not([type=checkbox]) >> nth=0", "#bt-submit", "#bt-reset")
 PAGE_CONTROLS = ("#nav-runs", "#nav-compare", "#runs-status", "#refresh-btn", "#compare-btn")
 
 

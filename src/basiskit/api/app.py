@@ -6,8 +6,15 @@ background runner and health registry (``app.state.ctx``). Start-up marks runs l
 ``queued``/``running`` by a dead process ``interrupted`` and imports the catalog if needed;
 shutdown stops the runner (running backtests are recorded ``interrupted``) and closes the store.
 
+Limits: at most ``settings.max_queued`` backtests wait for a worker (one more: 429, API-006, with
+Retry-After); request bodies above ``settings.max_body_bytes`` are refused (413, API-007). Error
+messages, stored run errors and health errors carry no server paths (``errors.PathScrubber``).
+
 Raises:
     ConfigError (field ``host``): a non-loopback ``settings.host`` without ``settings.token``.
+    ApiTokenUnusable (API-008): ``settings.token`` set but empty, blank or with surrounding spaces.
+    PathUnusable (RUN-012): the data dir or the results dir is a file or not writable.
+    UnsupportedDatabase (STORE-003): a database URL that is not SQLite or PostgreSQL.
     StoreUnavailable: the database cannot be reached.
 """
 
@@ -25,8 +32,9 @@ from basiskit.api import errors
 from basiskit.api.assets import Assets
 from basiskit.api.auth import token_dependency
 from basiskit.api.context import AppContext
+from basiskit.api.limits import BodyLimit
 from basiskit.api.routes import backtests, dashboard, strategies, system
-from basiskit.api.settings import ApiSettings, is_loopback
+from basiskit.api.settings import ApiSettings, check_token, is_loopback
 from basiskit.config.loader import ConfigError
 from basiskit.data.catalog import Catalog
 from basiskit.data.errors import DataError
@@ -35,6 +43,7 @@ from basiskit.persistence.protocol import RunStore
 from basiskit.persistence.sql import SqlRunStore
 from basiskit.persistence.url import database_url
 from basiskit.runs.background import BackgroundRunner
+from basiskit.runs.folder import check_writable_dir
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +85,13 @@ def create_app(settings: ApiSettings, *, store: RunStore | None = None, catalog:
     """The API for ``settings``. ``store``/``catalog`` may be injected (tests); by default a
     ``SqlRunStore`` on ``settings.database_url`` (or SQLite in ``settings.data_dir``) and a catalog in
     ``settings.data_dir``."""
+    check_token(settings.token)
     if not is_loopback(settings.host) and not settings.token:
         raise ConfigError(f"binding to {settings.host} (not loopback) needs a token: set BASISKIT_API_TOKEN",
                           field="host")
     data = settings.data_dir
+    check_writable_dir(data, "data_dir", "data folder")
+    check_writable_dir(settings.results, "results_dir", "results folder")
     data.mkdir(parents=True, exist_ok=True)
     store = store if store is not None else SqlRunStore(database_url(data, settings.database_url))
     catalog = catalog if catalog is not None else Catalog(data, settings.source_dir)
@@ -88,7 +100,7 @@ def create_app(settings: ApiSettings, *, store: RunStore | None = None, catalog:
     health.register("catalog", probe=_catalog_probe(catalog))
     runner_check = health.register("backtests", min_samples=3)
     api_check = health.register("api", window=1000, min_samples=20)
-    runner = BackgroundRunner(store, catalog, settings.results, settings.workers, runner_check)
+    runner = BackgroundRunner(store, catalog, settings.results, settings.workers, runner_check, settings.max_queued)
     context = AppContext(settings, store, catalog, runner, health, api_check)
 
     @asynccontextmanager
@@ -112,6 +124,8 @@ def create_app(settings: ApiSettings, *, store: RunStore | None = None, catalog:
                               "Errors are JSON {\"error\": {\"code\", \"message\", \"field\", ...}}; "
                               "codes: GET /api/v1/errors.")
     app.state.ctx = context
+    app.state.scrub = errors.PathScrubber([("<results>", settings.results), ("<data>", data),
+                                           ("<source>", getattr(catalog, "source_dir", None))])
     errors.install(app)
     protected = [Depends(token_dependency(settings.token))] if settings.token else []
     auth_responses = errors.responses(401) if settings.token else {}
@@ -119,5 +133,6 @@ def create_app(settings: ApiSettings, *, store: RunStore | None = None, catalog:
         app.include_router(router, dependencies=protected, responses=auth_responses)
     app.include_router(system.health_router)
     app.include_router(dashboard.page_router(Assets()))  # pages hold no data: no token
-    app.add_middleware(_RequestMetrics, check=api_check)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(_RequestMetrics, check=api_check)  # outermost: 413s are counted too
     return app

@@ -154,6 +154,8 @@ class RunOut(BaseModel):
     out_dir: str | None
     links: dict[str, str]
     metrics: RunMetrics | None = Field(None, description="key metrics, once the run has finished")
+    cancel_requested_at: dt.datetime | None = Field(
+        None, description="when a DELETE asked the running run to stop (it ends `cancelled` at its next progress tick)")
 
 
 class RunList(BaseModel):

@@ -23,8 +23,9 @@ from basiskit.config.modes import parse_shock
 from basiskit.data.errors import DataError
 from basiskit.data.policy import parse_policy_items
 from basiskit.engine.backtest import AccountingError, BacktestInputError, BacktestRequest
-from basiskit.errors.exceptions import BasiskitError
+from basiskit.errors.exceptions import BasiskitError, RunInterrupted
 from basiskit.persistence.records import RunStatus
+from basiskit.runs import signals
 
 app = typer.Typer(add_completion=False, help="Backtest market-neutral crypto yield strategies on real data.")
 data_app = typer.Typer(help="Data catalog.")
@@ -155,29 +156,43 @@ def backtest(mode: str = typer.Argument(..., help="strategy mode, see `basiskit 
              record: bool = typer.Option(True, help="record the run in the database ($BASISKIT_DATABASE_URL or "
                                                      "SQLite in the data dir)")) -> None:
     """Run a backtest, print its summary and write summary.json, equity.csv, trades.csv, attribution.csv,
-    venues.csv, events.jsonl, events/<component>_events.jsonl, events.csv and report.html; record it in
-    the run database."""
-    store = None
-    try:
-        req = BacktestRequest(mode=mode, start=start, end=end, capital=capital, share_class=share_class,
-                              overrides=_with_shock(parse_overrides(set_), shock), deposits=_flows(deposit, "deposit"),
-                              withdrawals=_flows(withdraw, "withdraw"))
-        valid = service.validate_backtest(req, max_steps=None)  # request checks only: the bar's total
-        catalog = service.open_catalog(data_dir, source)
-        with RunProgress(err, mode, valid.steps) as bar:
-            # the first run imports the raw data (seconds), into the store of the run's data policy
-            catalog.for_policy(valid.config.data_policy).ensure_imported(progress=bar.importing)
-            store = service.open_store(data_dir) if record else None
-            if store is not None:
-                service.recover_interrupted(store)
-            result = service.backtest(req, out, data_dir, source, bar.step, catalog=catalog, store=store)
-    except (ConfigError, DataError, BacktestInputError, AccountingError, BasiskitError) as exc:
-        _fail(exc)
-    finally:
-        if store is not None:
-            store.close()
+    venues.csv, events.jsonl, events/<component>_events.jsonl, events.csv, report.html and last run.json
+    (the completion marker); record it in the run database. Ctrl-C or SIGTERM stops it: the run is
+    recorded interrupted and the command exits with 128 + the signal number. Exit code 3: the run
+    finished with withdrawals left unpaid (allow_partial_withdrawals)."""
+    store = result = None
+    with signals.stop_on_signals() as received:
+        try:
+            try:
+                req = BacktestRequest(mode=mode, start=start, end=end, capital=capital, share_class=share_class,
+                                      overrides=_with_shock(parse_overrides(set_), shock),
+                                      deposits=_flows(deposit, "deposit"), withdrawals=_flows(withdraw, "withdraw"))
+                service.preflight(out, data_dir)  # a file or read-only --out / data dir: fail before any work
+                valid = service.validate_backtest(req, max_steps=None)  # request checks only: the bar's total
+                catalog = service.open_catalog(data_dir, source)
+                with RunProgress(err, mode, valid.steps) as bar:
+                    # the first run imports the raw data (seconds), into the store of the run's data policy
+                    catalog.for_policy(valid.config.data_policy).ensure_imported(progress=bar.importing)
+                    store = service.open_store(data_dir) if record else None
+                    if store is not None:
+                        service.recover_interrupted(store)
+                    result = service.backtest(req, out, data_dir, source, bar.step, catalog=catalog, store=store)
+            finally:
+                if store is not None:
+                    store.close()
+        except (ConfigError, DataError, BacktestInputError, AccountingError, BasiskitError) as exc:
+            _fail(exc, 128 + received[0] if isinstance(exc, RunInterrupted) and received else 2)
+        except (KeyboardInterrupt, signals.StopSignal) as exc:  # outside the run (which records its own end)
+            name = exc.name if isinstance(exc, signals.StopSignal) else "SIGINT"
+            when = (f"after run {result.run_id} had finished (it is recorded, its results are in {result.out_dir})"
+                    if result is not None else "before the run started; nothing was recorded")
+            err.print(f"[bold red]stopped by {name}[/] {escape(when)}")
+            raise typer.Exit(128 + (received[0] if received else 2))
     print_summary(result.outcome.summary, result.out_dir)
     console.print(f"run id {result.run_id}" + (" (recorded)" if record else ""), soft_wrap=True)
+    if received:  # it arrived while the finished run was being recorded and moved in place
+        err.print(f"note: {signals.StopSignal(received[0]).name} arrived after the run had finished; its results "
+                  "are complete")
     unpaid = result.outcome.summary.get("unpaid_withdrawals") or 0.0
     if unpaid > 0:
         err.print(f"[bold red]unpaid withdrawals:[/] {unpaid:,.6g} {result.outcome.summary['share_class']} could not be "
@@ -280,6 +295,8 @@ def api(host: str = typer.Option("127.0.0.1", help="bind address; anything but l
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="catalog, SQLite database and results/"),
         source: Optional[Path] = typer.Option(None, help="raw data folder for the first import"),
         workers: int = typer.Option(1, min=1, max=16, help="background backtest threads"),
+        max_queued: int = typer.Option(16, "--max-queued", min=0, max=10_000,
+                                       help="backtests that may wait for a thread; one more gets HTTP 429"),
         log_level: str = typer.Option("info", help="uvicorn log level")) -> None:
     """Serve the REST API (OpenAPI at /openapi.json, docs at /docs, health at /health)."""
     import uvicorn
@@ -288,7 +305,8 @@ def api(host: str = typer.Option("127.0.0.1", help="bind address; anything but l
     from basiskit.api.settings import ApiSettings
 
     try:
-        settings = ApiSettings.from_env(service.data_dir(data_dir), host=host, source_dir=source, workers=workers)
+        settings = ApiSettings.from_env(service.data_dir(data_dir), host=host, source_dir=source, workers=workers,
+                                        max_queued=max_queued)
         application = create_app(settings)
     except (BasiskitError, DataError, ConfigError) as exc:
         _fail(exc)

@@ -45,10 +45,10 @@ RESERVE_LOW_FRACTION = 0.95  # hysteresis: equity moves make cash flicker around
 
 
 class WithdrawalError(StopRun):
-    """RUN-010: a withdrawal cannot be paid (larger than the equity at its date, or still unpaid at the
+    """RUN-013: a withdrawal cannot be paid (larger than the equity at its date, or still unpaid at the
     end of the run); the message names the withdrawal, its date and the equity then."""
 
-    code = "RUN-010"
+    code = "RUN-013"
 
 
 @dataclass

@@ -136,7 +136,14 @@ _ENTRIES = [
               "the message names the file; run the backtest again to rewrite its results folder", P.STOP, 404),
     ErrorCode("RUN-009", "run", S.ERROR, "PNG export failed (no Chrome/Chromium for the image engine)",
               "install Chromium (`apt-get install -y chromium`) or set BROWSER_PATH to a Chrome binary", P.STOP, 500),
-    ErrorCode("RUN-010", "run", S.ERROR, "a withdrawal cannot be paid (above the equity at its date, or unpaid at the end)",
+    ErrorCode("RUN-010", "run", S.INFO, "run cancelled on request",
+              "submit the run again if it is still wanted", P.STOP, 409),
+    ErrorCode("RUN-011", "run", S.ERROR, "results folder incomplete (no completion marker run.json, or it does not "
+              "match the files)", "the run did not finish writing it (killed, failed or still running): run the "
+              "backtest again", P.STOP, 409),
+    ErrorCode("RUN-012", "run", S.ERROR, "output or data folder unusable (a file, inside a file, or not writable)",
+              "pass a folder you can write to (--out, --data-dir / BASISKIT_HOME)", P.STOP, 500),
+    ErrorCode("RUN-013", "run", S.ERROR, "a withdrawal cannot be paid (above the equity at its date, or unpaid at the end)",
               "lower or move the withdrawal, or set allow_partial_withdrawals=true to pay what can be paid", P.STOP, 422),
     # persistence
     ErrorCode("STORE-001", "store", S.CRITICAL, "database unavailable",
@@ -144,6 +151,8 @@ _ENTRIES = [
               P.RETRY, 503),
     ErrorCode("STORE-002", "store", S.CRITICAL, "database migration failed",
               "the schema could not be upgraded; restore from backup or fix the migration", P.STOP, 500),
+    ErrorCode("STORE-003", "store", S.CRITICAL, "unsupported database URL",
+              "use sqlite:///PATH or postgresql://USER@HOST:PORT/DB in BASISKIT_DATABASE_URL", P.STOP, 500),
     # HTTP layer
     ErrorCode("API-001", "api", S.ERROR, "request does not match the schema",
               "fix the field named in the message (see /openapi.json)", P.STOP, 422),
@@ -153,6 +162,13 @@ _ENTRIES = [
     ErrorCode("API-004", "api", S.INFO, "method not allowed", "check the method (see /openapi.json)", P.STOP, 405),
     ErrorCode("API-005", "api", S.CRITICAL, "internal server error",
               "a bug: report the request; the traceback is in the server log", P.STOP, 500),
+    ErrorCode("API-006", "api", S.WARNING, "run queue full",
+              "retry after the Retry-After seconds, or cancel queued runs (DELETE /api/v1/backtests/{id})", P.RETRY,
+              429),
+    ErrorCode("API-007", "api", S.ERROR, "request body too large",
+              "send a smaller body (the limit is in the message)", P.STOP, 413),
+    ErrorCode("API-008", "api", S.CRITICAL, "API token setting unusable (empty, whitespace, or surrounded by spaces)",
+              "set BASISKIT_API_TOKEN to a non-blank secret without surrounding spaces, or unset it", P.STOP, 500),
 ]
 
 REGISTRY: dict[str, ErrorCode] = {e.code: e for e in _ENTRIES}

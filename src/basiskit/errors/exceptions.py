@@ -15,7 +15,13 @@
     │   ├── AccountingError            RUN-002   attribution != equity change (engine/backtest.py)
     │   ├── RunNotFound                RUN-004
     │   ├── RunConflict                RUN-005 / RUN-006 (not finished, still running)
-    │   ├── RunInterrupted             RUN-003   the process is stopping
+    │   ├── RunInterrupted             RUN-003   the process is stopping (shutdown, SIGINT, SIGTERM)
+    │   ├── RunCancelled               RUN-010   stopped on request (DELETE of an active run)
+    │   ├── ResultsIncomplete          RUN-011   a results folder without its completion marker (runs/folder.py)
+    │   ├── PathUnusable               RUN-012   --out / data dir is a file, inside a file or read-only
+    │   ├── UnsupportedDatabase        STORE-003 a database URL that is not SQLite or PostgreSQL
+    │   ├── ApiTokenUnusable           API-008   BASISKIT_API_TOKEN empty or blank (api/settings.py)
+    │   ├── RequestTooLarge            API-007   request body above the limit (api/limits.py)
     │   ├── RunFilesMissing            RUN-008   a results file a report needs (reports/rundata.py)
     │   ├── PngExportError             RUN-009   no browser for the PNG export (reports/png.py)
     │   └── InternalError              RUN-007 / API-005
@@ -26,7 +32,8 @@
     └── RetryWithBackoff               transient: retry with exponential backoff, then stop
         ├── VenueUnavailable           VENUE-001
         ├── FeedUnavailable            DATA-004
-        └── StoreUnavailable           STORE-001
+        ├── StoreUnavailable           STORE-001
+        └── QueueFull                  API-006   the run queue is full: HTTP 429 + Retry-After (runs/background.py)
 
 Every class carries a default ``code``; an instance may carry another (``code=`` keyword) and the
 request ``field`` it is about (``field=`` keyword, e.g. ``"capital"`` or ``"config.hedge_allocation"``).
@@ -104,6 +111,32 @@ class RunInterrupted(StopRun):
     """The process is shutting down; the run is recorded as ``interrupted``."""
 
     code = "RUN-003"
+
+
+class RunCancelled(StopRun):
+    """The run was stopped on request; it is recorded as ``cancelled``."""
+
+    code = "RUN-010"
+
+
+class ResultsIncomplete(StopRun):
+    """A results folder lacks its completion marker (``run.json``), or the marker does not match the
+    files: the run did not finish writing it (killed, failed, still running)."""
+
+    code = "RUN-011"
+
+
+class PathUnusable(StopRun):
+    """A folder a run must write to cannot be used (a file, a path inside a file, not writable);
+    ``field`` names the option (``out``, ``data_dir``, ``results_dir``)."""
+
+    code = "RUN-012"
+
+
+class UnsupportedDatabase(StopRun):
+    """The database URL names a backend or driver other than SQLite or PostgreSQL (psycopg)."""
+
+    code = "STORE-003"
 
 
 class RunFilesMissing(StopRun):

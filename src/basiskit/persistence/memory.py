@@ -11,9 +11,9 @@ import threading
 from dataclasses import replace
 from typing import Any, Callable
 
-from basiskit.errors.exceptions import RunConflict, RunNotFound
+from basiskit.errors.exceptions import RunCancelled, RunConflict, RunNotFound
 from basiskit.persistence.records import (ACTIVE, NewRun, Page, PositionRecord, RunRecord, RunResults, RunStatus,
-                                          TransferRecord, clean_json, interrupted_error, utcnow)
+                                          TransferRecord, cancelled_error, clean_json, interrupted_error, utcnow)
 
 
 def _page(rows: list, limit: int, offset: int) -> Page:
@@ -52,6 +52,8 @@ class MemoryRunStore:
     def start_run(self, run_id: str, owner: str | None = None, progress_total: int | None = None) -> None:
         with self._lock:
             rec = self._runs.get(run_id)
+            if rec is not None and rec.status is RunStatus.CANCELLED:
+                raise RunCancelled(f"run {run_id} was cancelled before it started")
             self._update(run_id, status=RunStatus.RUNNING, started_at=(rec.started_at if rec and rec.started_at else utcnow()),
                          owner=owner if owner is not None else (rec.owner if rec else None), progress_total=progress_total)
 
@@ -82,6 +84,24 @@ class MemoryRunStore:
             for rid in ids:
                 self._update(rid, status=RunStatus.INTERRUPTED, finished_at=utcnow(), error=interrupted_error())
             return sorted(ids)
+
+    def request_cancel(self, run_id: str) -> RunRecord:
+        with self._lock:
+            rec = self._runs.get(run_id)
+            if rec is not None and rec.status is RunStatus.QUEUED:
+                now = utcnow()
+                return self._update(run_id, status=RunStatus.CANCELLED, finished_at=now, cancel_requested_at=now,
+                                    error=cancelled_error())
+            if rec is not None and rec.status is RunStatus.RUNNING and rec.cancel_requested_at is None:
+                return self._update(run_id, cancel_requested_at=utcnow())
+            return self._update(run_id)  # RunNotFound, or unchanged
+
+    def cancel_requested(self, run_id: str) -> bool:
+        with self._lock:
+            rec = self._runs.get(run_id)
+            if rec is None:
+                raise RunNotFound(f"run {run_id} not found")
+            return rec.cancel_requested_at is not None
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._lock:

@@ -30,7 +30,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Upgrade the database behind ``engine`` to ``revision`` (idempotent)."""
     cfg = alembic_config()
     try:
-        with engine.begin() as conn:
+        # write=True: SQLite starts with BEGIN IMMEDIATE (see sql.make_engine), so two processes opening a new
+        # database at once queue on the write lock instead of one failing with "database is locked"
+        with engine.execution_options(write=True).begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
             cfg.attributes["connection"] = conn

@@ -21,7 +21,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (JSON, BigInteger, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        TypeDecorator)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -49,6 +50,9 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JsonType, datetime: UtcDateTime}
 
 
+RUN_STATUSES = ("queued", "running", "finished", "failed", "interrupted", "cancelled")  # = records.RunStatus
+
+
 def _run_fk() -> Any:
     return ForeignKey("runs.id", ondelete="CASCADE")
 
@@ -58,7 +62,7 @@ class RunRow(Base):
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))          # backtest | live
     mode: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), index=True)  # queued running finished failed interrupted
+    status: Mapped[str] = mapped_column(String(16), index=True)  # RUN_STATUSES (checked by the database)
     origin: Mapped[str] = mapped_column(String(16))        # cli | api
     request: Mapped[dict[str, Any]] = mapped_column()
     config: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
@@ -71,7 +75,9 @@ class RunRow(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     error: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     out_dir: Mapped[str | None] = mapped_column(Text, nullable=True)
-    owner: Mapped[str | None] = mapped_column(String(128), nullable=True)  # "<host>:<pid>" running it
+    owner: Mapped[str | None] = mapped_column(String(128), nullable=True)  # "<host>:<pid>:<start>" running it
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(nullable=True)  # DELETE while it ran
+    __table_args__ = (CheckConstraint(f"status IN ({', '.join(repr(s) for s in RUN_STATUSES)})", name="ck_runs_status"),)
 
 
 class OrderRow(Base):

@@ -3,12 +3,16 @@
 
 Lifecycle of a run row: ``create_run`` (queued, or running for a synchronous CLI run) ->
 ``start_run`` (running) -> ``update_progress``* -> ``finish_run`` (finished, with summary and
-results) or ``fail_run`` (failed/interrupted, with an error body). ``mark_interrupted`` turns rows
-left queued/running by a dead process into ``interrupted``.
+results) or ``fail_run`` (failed/interrupted/cancelled, with an error body). ``mark_interrupted``
+turns rows left queued/running by a dead process into ``interrupted`` (it reads first and writes only
+when a row must change, so a listing may call it). ``request_cancel`` ends a queued run at once
+(``cancelled``) and flags a running one (``cancel_requested_at``); its runner polls
+``cancel_requested`` at its progress ticks and ends it with ``fail_run(..., CANCELLED)``.
 
 Errors:
     RunNotFound (RUN-004): the run id does not exist (transitions, deletes).
     RunConflict (RUN-006): deleting a running run; (RUN-005) summary of an unfinished run.
+    RunCancelled (RUN-010): ``start_run`` of a run cancelled while it was queued.
     StoreUnavailable (STORE-001): the database cannot be reached (retry with backoff).
 """
 
@@ -35,6 +39,12 @@ class RunStore(Protocol):
                  config: dict[str, Any] | None = None) -> None: ...
 
     def mark_interrupted(self, is_alive: Callable[[str | None], bool]) -> list[str]: ...
+
+    def request_cancel(self, run_id: str) -> RunRecord:
+        """queued -> cancelled at once; running -> ``cancel_requested_at`` set (once); an ended run is
+        left as it is. Returns the record after the change."""
+
+    def cancel_requested(self, run_id: str) -> bool: ...
 
     def get_run(self, run_id: str) -> RunRecord | None: ...
 

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-from basiskit.errors.exceptions import RunInterrupted
+from basiskit.errors.exceptions import RunCancelled, RunInterrupted
 
 
 class RunStatus(str, Enum):
@@ -20,10 +20,12 @@ class RunStatus(str, Enum):
     RUNNING = "running"
     FINISHED = "finished"
     FAILED = "failed"
-    INTERRUPTED = "interrupted"
+    INTERRUPTED = "interrupted"  # its process stopped (signal, kill, crash, shutdown) before it ended
+    CANCELLED = "cancelled"      # stopped on request (DELETE of an active run)
 
 
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
+ENDED = (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.INTERRUPTED, RunStatus.CANCELLED)
 
 
 def utcnow() -> datetime:
@@ -33,6 +35,11 @@ def utcnow() -> datetime:
 def interrupted_error() -> dict[str, Any]:
     """The error body of a run whose process stopped while it was queued or running (RUN-003)."""
     return RunInterrupted("the process running this run stopped before it finished").to_dict()
+
+
+def cancelled_error(detail: str = "cancelled before it started") -> dict[str, Any]:
+    """The error body of a run stopped on request (RUN-010)."""
+    return RunCancelled(detail).to_dict()
 
 
 def clean_json(obj: Any) -> Any:
@@ -82,6 +89,7 @@ class RunRecord:
     error: dict[str, Any] | None
     out_dir: str | None
     owner: str | None
+    cancel_requested_at: datetime | None = None  # set by request_cancel while it runs
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,21 +17,22 @@ from sqlalchemy import Connection, Engine, create_engine, delete, event, func, i
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from basiskit.errors.exceptions import RunConflict, RunNotFound, StoreUnavailable
+from basiskit.errors.exceptions import RunCancelled, RunConflict, RunNotFound, StoreUnavailable
 from basiskit.persistence.migrate import upgrade
 from basiskit.persistence.models import (EquityRow, EventRow, FundTransferRow, OrderRow, RunRow, StrategyPositionRow,
                                          StrategyStateRow, TradeRow)
 from basiskit.persistence.records import (ACTIVE, EquityPoint, EventRecord, NewRun, OrderRecord, Page, PositionRecord,
-                                          RunRecord, RunResults, RunStatus, TradeRecord, TransferRecord, clean_json,
-                                          interrupted_error, utcnow)
-from basiskit.persistence.url import normalise_url
+                                          RunRecord, RunResults, RunStatus, TradeRecord, TransferRecord, cancelled_error,
+                                          clean_json, interrupted_error, utcnow)
+from basiskit.persistence.url import check_url
 
 _CHUNK = 5000  # rows per INSERT batch
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the SQLite pragmas and write-lock handling described above."""
-    url = normalise_url(url)
+    """An engine for ``url`` with the SQLite pragmas and write-lock handling described above.
+    Raises UnsupportedDatabase (STORE-003) for a URL that is not SQLite or PostgreSQL (psycopg)."""
+    url = check_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=10, max_overflow=20)
@@ -56,7 +57,7 @@ def _record(row: RunRow, with_config: bool = True) -> RunRecord:
     return RunRecord(row.id, row.kind, row.mode, RunStatus(row.status), row.origin, row.request,
                      row.config if with_config else None,
                      row.created_at, row.started_at, row.finished_at, row.duration_seconds, row.progress_done,
-                     row.progress_total, row.error, row.out_dir, row.owner)
+                     row.progress_total, row.error, row.out_dir, row.owner, row.cancel_requested_at)
 
 
 _RUN_COLUMNS = [c for c in RunRow.__table__.columns if c.key != "summary"]
@@ -68,7 +69,7 @@ class SqlRunStore:
     migrations on open (default True)."""
 
     def __init__(self, url: str, migrate: bool = True) -> None:
-        self.url = normalise_url(url)
+        self.url = check_url(url)
         self.engine = make_engine(self.url)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(write=True), expire_on_commit=False)
@@ -115,6 +116,8 @@ class SqlRunStore:
     def start_run(self, run_id: str, owner: str | None = None, progress_total: int | None = None) -> None:
         with self._tx(write=True) as s:
             row = self._row(s, run_id)
+            if row.status == RunStatus.CANCELLED.value:
+                raise RunCancelled(f"run {run_id} was cancelled before it started")
             row.status = RunStatus.RUNNING.value
             row.started_at = row.started_at or utcnow()
             row.owner = owner if owner is not None else row.owner
@@ -180,14 +183,40 @@ class SqlRunStore:
                 row.config = clean_json(config)
 
     def mark_interrupted(self, is_alive: Callable[[str | None], bool]) -> list[str]:
+        active = [a.value for a in ACTIVE]
+        with self._conn() as c:  # read first: a listing takes no write lock unless a row must change
+            rows = c.execute(select(RunRow.id, RunRow.owner).where(RunRow.status.in_(active))).all()
+        dead = [(rid, owner) for rid, owner in rows if not is_alive(owner)]
+        if not dead:
+            return []
+        ids = []
         with self._tx(write=True) as s:
-            rows = s.execute(select(RunRow.id, RunRow.owner)
-                             .where(RunRow.status.in_([a.value for a in ACTIVE]))).all()
-            ids = sorted(rid for rid, owner in rows if not is_alive(owner))
-            if ids:
-                s.execute(update(RunRow).where(RunRow.id.in_(ids)).values(
-                    status=RunStatus.INTERRUPTED.value, finished_at=utcnow(), error=interrupted_error()))
-            return ids
+            for rid, owner in dead:  # only if still active and still that owner's (it may have moved on)
+                owned = RunRow.owner.is_(None) if owner is None else RunRow.owner == owner
+                n = s.execute(update(RunRow).where(RunRow.id == rid, RunRow.status.in_(active), owned).values(
+                    status=RunStatus.INTERRUPTED.value, finished_at=utcnow(), error=interrupted_error())).rowcount
+                if n:
+                    ids.append(rid)
+        return sorted(ids)
+
+    def request_cancel(self, run_id: str) -> RunRecord:
+        with self._tx(write=True) as s:
+            row = self._row(s, run_id)
+            if row.status == RunStatus.QUEUED.value:
+                row.status = RunStatus.CANCELLED.value
+                row.finished_at = row.cancel_requested_at = utcnow()
+                row.error = cancelled_error()
+            elif row.status == RunStatus.RUNNING.value and row.cancel_requested_at is None:
+                row.cancel_requested_at = utcnow()
+            s.flush()
+            return _record(row)
+
+    def cancel_requested(self, run_id: str) -> bool:
+        with self._conn() as c:
+            row = c.execute(select(RunRow.status, RunRow.cancel_requested_at).where(RunRow.id == run_id)).one_or_none()
+        if row is None:
+            raise RunNotFound(f"run {run_id} not found")
+        return row.cancel_requested_at is not None
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._conn() as c:

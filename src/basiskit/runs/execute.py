@@ -4,30 +4,34 @@ same request gives the same ``summary.json`` either way.
 
 Files written to ``out_dir``: ``summary.json``, ``equity.csv``, ``trades.csv``, ``attribution.csv``,
 ``venues.csv``, ``events.jsonl`` (see ``basiskit.results.export``), ``events/<component>_events.jsonl``
-and ``events.csv`` (see ``basiskit.eventlog``), and last ``report.html`` (``basiskit.reports``; the
-benchmarks come from the run's catalog).
+and ``events.csv`` (see ``basiskit.eventlog``), ``report.html`` (``basiskit.reports``; the
+benchmarks come from the run's catalog) and last the completion marker ``run.json``. They are
+written to a sibling folder first and moved to ``out_dir`` once the run is recorded finished (see
+``basiskit.runs.folder``): a folder without the marker is never a finished run's.
 
 Store rows: the run goes ``running`` -> ``finished`` (summary, config, equity points, orders,
-trades, events, fund transfers) or ``failed`` / ``interrupted`` with the error body
+trades, events, fund transfers) or ``failed`` / ``interrupted`` / ``cancelled`` with the error body
 ``{"code", "message", "field", "severity", "resolution"}``. Progress (steps done / total) is written
-at most every ``progress_every_s`` seconds.
+at most every ``progress_every_s`` seconds; at the same ticks a cancel request (``DELETE`` in the
+API, ``RunStore.request_cancel``) is looked for.
 
 Raises: what the run raised (``BasiskitError`` subclasses; anything else as ``InternalError``
-RUN-007); ``RunInterrupted`` (RUN-003) when ``should_stop()`` turned true during the run.
+RUN-007); ``RunInterrupted`` (RUN-003) when ``should_stop()`` turned true during the run, or on
+KeyboardInterrupt / ``StopSignal`` (SIGINT/SIGTERM, see ``basiskit.runs.signals``); ``RunCancelled``
+(RUN-010) on a cancel request; ``PathUnusable`` (RUN-012) when ``out_dir`` cannot be written.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from basiskit.engine.backtest import BacktestOutcome, BacktestRequest, run_backtest
-from basiskit.errors.exceptions import BasiskitError, InternalError, RunInterrupted
+from basiskit.errors.exceptions import BasiskitError, InternalError, RunCancelled, RunInterrupted
 from basiskit.errors.retry import with_backoff
 from basiskit.eventlog import EventLog, export_csv
 from basiskit.persistence.protocol import RunStore
@@ -35,6 +39,9 @@ from basiskit.persistence.records import NewRun, RunStatus
 from basiskit.reports import write_report
 from basiskit.results.export import (write_events, write_outcome_attribution, write_outcome_equity, write_outcome_venues,
                                      write_summary, write_trades)
+from basiskit.runs import signals
+from basiskit.runs.folder import check_out_dir, is_complete, publish, staging_dir
+from basiskit.runs.owner import owner_alive, owner_id  # noqa: F401  (re-exported: callers import them from here)
 from basiskit.venues.ledger import SOURCES
 from basiskit.runs.results import run_results, write_events as write_event_log
 
@@ -48,35 +55,6 @@ class RunResult:
     outcome: BacktestOutcome
 
 
-def owner_id() -> str:
-    """``<host>:<pid>`` of this process (recorded on the run rows it runs)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def owner_alive(owner: str | None) -> bool:
-    """Whether the process ``owner`` (``<host>:<pid>``) still runs. Rows of other hosts are
-    presumed alive (they are that host's to recover); this process's own pid counts as dead (a row
-    with it was left by an earlier process that had the same pid)."""
-    if not owner or ":" not in owner:
-        return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname():
-        return True
-    try:
-        pid_n = int(pid)
-    except ValueError:
-        return False
-    if pid_n == os.getpid():
-        return False
-    try:
-        os.kill(pid_n, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def request_json(req: BacktestRequest) -> dict[str, Any]:
     """The request as stored and as the API takes it."""
     return {"mode": req.mode, "start": req.start, "end": req.end, "capital": req.capital,
@@ -86,7 +64,9 @@ def request_json(req: BacktestRequest) -> dict[str, Any]:
 
 
 def write_outputs(out: Path, run_id: str, outcome: BacktestOutcome, catalog=None) -> list:
-    """Write the run's files (the report last, from the files); returns the event records for the store."""
+    """Write the run's files into the folder ``out`` (the report last, from the files; files an
+    earlier run left there are replaced); returns the event records for the store. ``execute_backtest``
+    calls it on the run's partial folder; :func:`basiskit.runs.folder.publish` moves that in place."""
     out.mkdir(parents=True, exist_ok=True)
     loop = outcome.loop
     write_summary(out / "summary.json", outcome.summary)
@@ -102,35 +82,57 @@ def write_outputs(out: Path, run_id: str, outcome: BacktestOutcome, catalog=None
     return records
 
 
-def _progress_writer(store: RunStore | None, run_id: str, progress: Callable[[int, int], None] | None,
-                     should_stop: Callable[[], bool] | None, every_s: float) -> Callable[[int, int], None]:
-    last = [0.0]
+class _Progress:
+    """The loop's progress callback: reports to ``progress``, stops on ``should_stop`` (RunInterrupted)
+    and, at most every ``every_s`` seconds, records progress in the store and looks for a cancel
+    request (RunCancelled)."""
 
-    def cb(i: int, n: int) -> None:
-        if progress is not None:
-            progress(i, n)
-        if should_stop is not None and should_stop():
-            raise RunInterrupted(f"run {run_id} stopped at step {i} of {n}: the process is shutting down")
+    def __init__(self, store: RunStore | None, run_id: str, progress: Callable[[int, int], None] | None,
+                 should_stop: Callable[[], bool] | None, every_s: float) -> None:
+        self.store, self.run_id, self.progress, self.should_stop, self.every_s = store, run_id, progress, should_stop, every_s
+        self.last = 0.0
+        self.step: tuple[int, int] | None = None
+        self.phase: str | None = None  # set once the loop has ended
+
+    def at(self) -> str:
+        if self.phase:
+            return f" {self.phase}"
+        return f" at step {self.step[0]:,} of {self.step[1]:,}" if self.step else " before its first step"
+
+    def __call__(self, i: int, n: int) -> None:
+        self.step = (i, n)
+        if self.progress is not None:
+            self.progress(i, n)
+        if self.should_stop is not None and self.should_stop():
+            raise RunInterrupted(f"run {self.run_id} stopped{self.at()}: the process is shutting down")
         now = time.monotonic()
-        if store is not None and (now - last[0] >= every_s or i >= n):
-            last[0] = now
+        if self.store is not None and (now - self.last >= self.every_s or i >= n):
+            self.last = now
             try:
-                store.update_progress(run_id, i, n)
+                self.store.update_progress(self.run_id, i, n)
+                cancel = self.store.cancel_requested(self.run_id)
             except BasiskitError as exc:  # progress is best effort; the final write retries
-                log.warning("progress of %s not recorded: %s", run_id, exc)
-    return cb
+                log.warning("progress of %s not recorded: %s", self.run_id, exc)
+                return
+            if cancel:
+                raise RunCancelled(f"run {self.run_id} cancelled on request{self.at()}")
 
 
 def _fail(store: RunStore | None, run_id: str, out: Path, exc: BasiskitError) -> None:
-    status = RunStatus.INTERRUPTED if isinstance(exc, RunInterrupted) else RunStatus.FAILED
+    """Record the run's end (failed, interrupted or cancelled) in the store and as an ``engine``
+    error event in ``out/events`` (unless ``out`` holds an earlier run's complete results)."""
+    status = (RunStatus.INTERRUPTED if isinstance(exc, RunInterrupted) else
+              RunStatus.CANCELLED if isinstance(exc, RunCancelled) else RunStatus.FAILED)
     body = exc.to_dict()
-    try:
-        with EventLog(out, run_id, buffered=False, fresh=False) as elog:
-            elog.emit(time.time_ns(), "engine", "error", body)
-    except OSError as io_exc:
-        log.warning("error event of %s not written: %s", run_id, io_exc)
-    if store is not None:
-        with_backoff(lambda: store.fail_run(run_id, body, status))
+    with signals.deferred():
+        if not is_complete(out):
+            try:
+                with EventLog(out, run_id, buffered=False, fresh=False) as elog:
+                    elog.emit(time.time_ns(), "engine", "error", body)
+            except OSError as io_exc:
+                log.warning("error event of %s not written: %s", run_id, io_exc)
+        if store is not None:
+            with_backoff(lambda: store.fail_run(run_id, body, status))
 
 
 def execute_backtest(req: BacktestRequest, catalog, *, run_id: str, out_dir: str | Path,
@@ -140,35 +142,77 @@ def execute_backtest(req: BacktestRequest, catalog, *, run_id: str, out_dir: str
                      create_row: bool = True) -> RunResult:
     """Run ``req`` on ``catalog`` as run ``run_id`` (see module docstring). With a store, the run row
     is created (status running) when ``create_row`` and it does not exist yet; otherwise it must
-    exist (queued by the API; ``RunNotFound`` if it was deleted meanwhile)."""
+    exist (queued by the API; ``RunNotFound`` if it was deleted meanwhile, ``RunCancelled`` if it was
+    cancelled)."""
     out = Path(out_dir)
-    if store is not None:
-        if create_row and store.get_run(run_id) is None:
-            store.create_run(NewRun(run_id, req.mode, request_json(req), origin=origin, status=RunStatus.RUNNING,
-                                    owner=owner_id(), out_dir=str(out)))
-        store.start_run(run_id, owner=owner_id())
+    queued = store is not None and not create_row  # its row exists: a pre-flight failure is recorded on it
+    if not queued:
+        check_out_dir(out)  # before anything is recorded
+    staging = staging_dir(out, run_id)
+    tick = _Progress(store, run_id, progress, should_stop, progress_every_s)
+    started = recorded = False
     t0 = time.perf_counter()
     try:
-        outcome = run_backtest(req, catalog, _progress_writer(store, run_id, progress, should_stop, progress_every_s))
+        if store is not None:
+            if create_row and store.get_run(run_id) is None:
+                store.create_run(NewRun(run_id, req.mode, request_json(req), origin=origin, status=RunStatus.RUNNING,
+                                        owner=owner_id(), out_dir=str(out)))
+                started = True
+            store.start_run(run_id, owner=owner_id())
+        started = True
+        if queued:
+            check_out_dir(out)
+        outcome = run_backtest(req, catalog, tick)
+        tick.phase = "while writing its results"
         outcome.summary["run_id"] = run_id
+        if staging.exists():
+            shutil.rmtree(staging)
         served = catalog.for_policy(outcome.config.data_policy)  # benchmarks from the data the run used
-        events = write_outputs(out, run_id, outcome, served)
+        events = write_outputs(staging, run_id, outcome, served)
         results = run_results(outcome, run_id, events) if store is not None else None
-    except BasiskitError as exc:
-        _fail(store, run_id, out, exc)
-        raise
-    except Exception as exc:  # noqa: BLE001 - recorded as RUN-007, re-raised with the cause
-        log.exception("run %s failed", run_id)
-        err = InternalError(f"unexpected {type(exc).__name__}: {exc}")
-        _fail(store, run_id, out, err)
-        raise err from exc
-    if store is not None:
         config = outcome.config.model_dump(mode="json")
+        published = False
         try:
-            with_backoff(lambda: store.finish_run(run_id, outcome.summary, config, results, time.perf_counter() - t0))
-        except Exception as exc:  # noqa: BLE001 - never leave the row "running"
-            log.exception("run %s: results not recorded", run_id)
-            err = exc if isinstance(exc, BasiskitError) else InternalError(f"results not recorded: {exc}")
-            _fail(store, run_id, out, err)
-            raise err from (None if err is exc else exc)
+            with signals.deferred():  # a first stop signal waits: the run is recorded and moved in place, or not
+                if store is not None:
+                    with_backoff(lambda: store.finish_run(run_id, outcome.summary, config, results,
+                                                          time.perf_counter() - t0))
+                recorded = True
+                publish(staging, out, run_id, req.mode)
+                published = True
+        except signals.StopSignal as stop:
+            if not published:
+                raise
+            log.warning("run %s had finished when %s arrived; its results are complete", run_id, stop.name)
+    except BaseException as exc:  # noqa: BLE001 - every way out records the run's end, then re-raises
+        err = _ended(exc, run_id, tick, recorded)
+        if started and not recorded and err is not None:
+            try:
+                _fail(store, run_id, out, err)
+            except signals.StopSignal:  # another signal while the end is recorded: stopping anyway
+                log.warning("run %s: a further stop signal arrived while its end was being recorded", run_id)
+        if err is None or err is exc:
+            raise
+        raise err from (None if isinstance(exc, (KeyboardInterrupt, signals.StopSignal)) else exc)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return RunResult(run_id, out, outcome)
+
+
+def _ended(exc: BaseException, run_id: str, tick: _Progress, recorded: bool) -> BasiskitError | None:
+    """The coded error ``exc`` stands for (None: re-raise it as it is, e.g. SystemExit)."""
+    if isinstance(exc, BasiskitError):
+        return exc
+    if isinstance(exc, (KeyboardInterrupt, signals.StopSignal)):
+        name = exc.name if isinstance(exc, signals.StopSignal) else "SIGINT (Ctrl-C)"
+        if recorded:
+            return RunInterrupted(f"run {run_id} finished, but {name} stopped it before its results folder was "
+                                  "moved in place")
+        return RunInterrupted(f"run {run_id} stopped by {name}{tick.at()}")
+    if isinstance(exc, Exception):
+        log.error("run %s failed", run_id, exc_info=exc)
+        if recorded:
+            return InternalError(f"run {run_id} finished, but its results folder could not be moved in place: "
+                                 f"{type(exc).__name__}: {exc}")
+        return InternalError(f"unexpected {type(exc).__name__}: {exc}")
+    return None

@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from basiskit.persistence.migrate import alembic_config, upgrade
 from basiskit.persistence.models import Base
@@ -40,5 +42,32 @@ def test_downgrade_to_base_removes_the_tables(db_url):
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "base")
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_0002_adds_cancelled_and_the_database_refuses_unknown_statuses(db_url):
+    engine = make_engine(db_url)
+    cfg = alembic_config()
+    row = ("INSERT INTO runs (id, kind, mode, status, origin, request, created_at, progress_done) "
+           "VALUES (:id, 'backtest', 'btc_basis', :status, 'cli', '{}', CURRENT_TIMESTAMP, 0)")
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(text(row), {"id": "old", "status": "running"})
+        upgrade(engine)  # 0001 -> 0002 with a row in place
+        assert "cancel_requested_at" in {c["name"] for c in inspect(engine).get_columns("runs")}
+        with engine.begin() as conn:
+            conn.execute(text(row), {"id": "c", "status": "cancelled"})
+            assert conn.execute(text("SELECT status FROM runs WHERE id = 'old'")).scalar_one() == "running"
+        with pytest.raises(IntegrityError):
+            with engine.begin() as conn:
+                conn.execute(text(row), {"id": "bad", "status": "canceled"})
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0001")
+        with engine.begin() as conn:  # the older code knows no "cancelled"
+            assert conn.execute(text("SELECT status FROM runs WHERE id = 'c'")).scalar_one() == "interrupted"
+        assert "cancel_requested_at" not in {c["name"] for c in inspect(engine).get_columns("runs")}
     finally:
         engine.dispose()

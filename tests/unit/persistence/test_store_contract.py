@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from basiskit.errors.exceptions import RunConflict, RunNotFound
+from basiskit.errors.exceptions import RunCancelled, RunConflict, RunNotFound
 from basiskit.persistence import (EquityPoint, EventRecord, MemoryRunStore, NewRun, OrderRecord, PositionRecord,
                                   RunResults, RunStatus, SqlRunStore, TradeRecord, TransferRecord)
 
@@ -158,3 +158,50 @@ def test_strategy_tables(store):
 
 def test_ping(store):
     store.ping()
+
+
+def test_cancel_ends_a_queued_run_at_once_and_flags_a_running_one(store):
+    store.create_run(NewRun("q", "btc_basis", {}, owner="h:1"))
+    store.create_run(NewRun("r", "btc_basis", {}, status=RunStatus.RUNNING, owner="h:1"))
+    store.create_run(NewRun("f", "btc_basis", {}))
+    store.finish_run("f", {"x": 1}, None, RunResults())
+    assert not store.cancel_requested("r")
+
+    q = store.request_cancel("q")
+    assert q.status is RunStatus.CANCELLED and q.error["code"] == "RUN-010" and q.finished_at is not None
+    with pytest.raises(RunCancelled):  # a runner picking it up afterwards must not run it
+        store.start_run("q", owner="h:2")
+    assert store.get_run("q").status is RunStatus.CANCELLED
+
+    r = store.request_cancel("r")
+    assert r.status is RunStatus.RUNNING and r.cancel_requested_at is not None and store.cancel_requested("r")
+    assert store.request_cancel("r").cancel_requested_at == r.cancel_requested_at  # idempotent
+    with pytest.raises(RunConflict):  # still running: not deleted before its runner stops it
+        store.delete_run("r")
+    store.fail_run("r", {"code": "RUN-010", "message": "cancelled at step 3"}, RunStatus.CANCELLED)
+    got = store.get_run("r")
+    assert got.status is RunStatus.CANCELLED and got.error["code"] == "RUN-010" and got.finished_at is not None
+
+    assert store.request_cancel("f").status is RunStatus.FINISHED and not store.cancel_requested("f")
+    assert [x.id for x in store.list_runs(status=RunStatus.CANCELLED).items] == ["r", "q"]
+    assert store.mark_interrupted(lambda owner: False) == []  # ended runs are never touched
+    store.delete_run("r")
+    assert store.get_run("r") is None
+    for call in (lambda: store.request_cancel("nope"), lambda: store.cancel_requested("nope")):
+        with pytest.raises(RunNotFound):
+            call()
+
+
+def test_mark_interrupted_leaves_a_row_that_moved_on_meanwhile(store):
+    if isinstance(store, MemoryRunStore):
+        pytest.skip("the memory store checks and marks under one lock: no row can move meanwhile")
+    store.create_run(NewRun("a", "btc_basis", {}, status=RunStatus.RUNNING, owner="h:1"))
+    store.create_run(NewRun("b", "btc_basis", {}, status=RunStatus.RUNNING, owner="h:1"))
+
+    def is_alive(owner):  # while the check runs, "b" finishes (another process wrote it)
+        if store.get_run("b").status is RunStatus.RUNNING:
+            store.finish_run("b", {"x": 1}, None, RunResults())
+        return False
+
+    assert store.mark_interrupted(is_alive) == ["a"]
+    assert store.get_run("b").status is RunStatus.FINISHED

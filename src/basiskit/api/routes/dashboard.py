@@ -6,7 +6,8 @@ are left out of the OpenAPI schema. A name that is not a shipped file is a 404 (
 
 ``report_router``: ``GET /api/v1/backtests/{run_id}/report``, a finished run's self-contained
 ``report.html`` (written on first request when the run's folder lacks it). Errors: 404 RUN-004
-(unknown run), 404 RUN-008 (its results files are gone), 409 RUN-005 (not finished).
+(unknown run), 404 RUN-008 (its results files are gone), 409 RUN-005 (not finished), 409 RUN-011
+(its results folder has no completion marker).
 """
 
 from __future__ import annotations

@@ -85,6 +85,7 @@
     node.classList.toggle("indeterminate", run.status === "queued" || (run.status === "running" && frac === null));
     node.classList.toggle("done", run.status === "finished");
     node.classList.toggle("failed", run.status === "failed" || run.status === "interrupted");
+    node.classList.toggle("cancelled", run.status === "cancelled" || Boolean(run.cancel_requested_at));
     const pct = run.status === "finished" ? 100 : frac === null ? 0 : Math.round(frac * 1000) / 10;
     node.setAttribute("aria-valuenow", String(pct));
     node.dataset.done = p.done ?? "";
@@ -95,6 +96,7 @@
   const stepsText = (run) => {
     const p = run.progress || {};
     if (run.status === "queued") return "queued";
+    if (run.cancel_requested_at && ACTIVE.has(run.status)) return "cancelling…";
     if (!isNum(p.total)) return "starting";
     return `${fmt.num(p.done, 0)} / ${fmt.num(p.total, 0)} steps` + (isNum(p.fraction) ? ` · ${(p.fraction * 100).toFixed(0)} %` : "");
   };
@@ -389,7 +391,7 @@
           cell("final equity", fmt.money(m.final_equity, m.share_class)));
         $("#submission-metrics").hidden = false;
       }
-      if (run.status === "failed" || run.status === "interrupted") {
+      if (run.status === "failed" || run.status === "interrupted" || run.status === "cancelled") {
         const e = run.error || {};
         $("#submission-error").textContent = `${e.code || run.status}: ${e.message || ""}`;
         $("#submission-error").hidden = false;
@@ -488,7 +490,7 @@
       if (ACTIVE.has(r.status)) {
         const bar = el("div", { class: "progress", role: "progressbar" }, el("div", { class: "bar" }));
         setProgress(bar, r);
-        status.append(bar);
+        status.append(runs.cancelButton(r), bar);
         status.title = stepsText(r);
       } else if (isNum(r.duration_seconds)) {
         status.append(el("small", { text: fmt.dur(r.duration_seconds), title: "run time" }));
@@ -507,7 +509,8 @@
           el("td", {}, reportLink(r.id)),
         ];
       } else if (r.error) {
-        tail = [el("td", { class: "err", colspan: "8", text: `${r.error.code}: ${r.error.message}` })];
+        const cls = r.status === "cancelled" ? "muted" : "err";   // cancelled on request: not an error
+        tail = [el("td", { class: cls, colspan: "8", text: `${r.error.code}: ${r.error.message}` })];
       } else {
         tail = [el("td", { class: "muted", colspan: "8", text: ACTIVE.has(r.status) ? stepsText(r) : "" })];
       }
@@ -521,9 +524,31 @@
       return tr;
     },
 
+    // DELETE of a queued/running run cancels it (a running one stops at its next progress tick)
+    cancelButton(r) {
+      const btn = el("button", { type: "button", class: "cancel-btn", "data-run-id": r.id, text: "cancel",
+                                 title: "stop this run (it is recorded cancelled)" });
+      btn.disabled = Boolean(r.cancel_requested_at);
+      btn.addEventListener("click", async () => {
+        btn.disabled = true;
+        try {
+          const run = await api(`/api/v1/backtests/${encodeURIComponent(r.id)}`, { method: "DELETE" });
+          if (run) runs.updateRow(run);
+          poller.watch(r.id);
+        } catch (exc) {
+          btn.disabled = false;
+          $("#runs-error").textContent = exc.message;
+          $("#runs-error").hidden = false;
+        }
+      });
+      return btn;
+    },
+
     updateRow(run) {
       const tr = $(`#runs-table tbody tr[data-run-id="${CSS.escape(run.id)}"]`);
       if (!tr) return;
+      const btn = $(".cancel-btn", tr);
+      if (btn && (run.cancel_requested_at || !ACTIVE.has(run.status))) btn.disabled = true;
       tr.dataset.status = run.status;
       const badge = $(".badge", tr);
       badge.className = `badge ${run.status}`;
