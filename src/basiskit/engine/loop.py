@@ -118,7 +118,8 @@ class Engine:
         record_attr = self.record_attribution
         unit_usd = (lambda i: 1.0) if cash_tok == "USDT" else (lambda i: monitor.eth_usd[i])
         reserve_ratio, reserve_was_low = self.reserve_ratio, False
-        spot_accounts = [v.name for v in monitor.spot_venues]
+        spot_keys = [(v.name, "USDT") for v in monitor.spot_venues]
+        wallet_key = (wallet, cash_tok)
         transit = self.venues.get("transit")
         snap = SnapshotTaker(self.venues, self.attr, len(self.grid), self.snapshot_every) if self.snapshot_every else None
         snap_at = snap.next_step if snap is not None else -1
@@ -208,9 +209,12 @@ class Engine:
                 elif have >= want:
                     reserve_was_low = False
             dep_out.append(net_deposits)
-            idle = ledger.get(wallet, cash_tok) * unit_usd(i)
-            for sv in spot_accounts:
-                idle += ledger.get(sv, "USDT")
+            balances = ledger.balances
+            idle = balances.get(wallet_key, 0.0)
+            if idle and cash_tok != "USDT":
+                idle *= unit_usd(i)
+            for key in spot_keys:
+                idle += balances.get(key, 0.0)
             if transit is not None and transit.pending:
                 idle += transit.value_usd(i)
             res.idle_cash_usd.append(idle)

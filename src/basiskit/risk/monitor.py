@@ -49,8 +49,7 @@ class RiskMonitor:
                     delta += pos.size * pos.marks[i]
                     if tok == "ETH":
                         eth += pos.size
-            mr[v.name] = v.margin_ratio(i)
-            self.notionals[v.name] = v.notional(i)
+            mr[v.name], self.notionals[v.name] = v.margin_readings(i)
         if self.onchain:
             onchain_eth = 0.0
             for v in self.onchain:

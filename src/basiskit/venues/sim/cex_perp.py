@@ -157,6 +157,11 @@ class CexPerp:
     def maintenance_margin(self, i: int) -> float:
         return self.notional(i) * self._mmr
 
+    def margin_readings(self, i: int) -> tuple[float | None, float]:
+        """(margin ratio or None without a position, notional USD(T)) at step i, from one cached pass."""
+        upnl, n = self._risk(i)
+        return ((self.ledger.balances.get(self._cash_key, 0.0) + upnl) / n if n else None), n
+
     def margin_ratio(self, i: int) -> float | None:
         """Margin balance / notional (None without a position)."""
         n = self.notional(i)
