@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 from typing import IO, Any
 
-from basiskit.engine.clock import ns_to_iso
+from basiskit.domain.time import ns_to_iso
 from basiskit.results.export import json_safe
 
 CSV_COLUMNS = ["run_id", "seq", "timestamp", "clock_ns", "component", "kind", "data"]

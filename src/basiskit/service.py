@@ -30,7 +30,8 @@ from basiskit.data.catalog import Catalog
 from basiskit.data.policy import DataPolicy
 from basiskit.config.loader import ConfigError
 from basiskit.engine.backtest import SUPPORTED_SHARE_CLASSES, BacktestInputError, BacktestRequest
-from basiskit.engine.clock import Clock, to_ns
+from basiskit.engine.clock import Clock
+from basiskit.domain.time import to_ns
 from basiskit.errors.exceptions import RunConflict, RunNotFound
 from basiskit.persistence.protocol import RunStore
 from basiskit.persistence.records import ACTIVE, EquityPoint, NewRun, Page, RunRecord, RunStatus

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from basiskit.engine.clock import Clock, ns_to_iso, to_ns
+from basiskit.engine.clock import Clock
+from basiskit.domain.time import ns_to_iso, to_ns
 from basiskit.results.metrics import compute_metrics, twr_index
 
 

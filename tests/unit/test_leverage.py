@@ -16,7 +16,7 @@ from basiskit.data.market import MarketFrame
 from basiskit.domain.orders import ExecutionMode, Operation, Order
 from basiskit.domain.trades import TradeStatus
 from basiskit.engine.backtest import simulate
-from basiskit.engine.clock import SECONDS_PER_YEAR, to_ns
+from basiskit.domain.time import SECONDS_PER_YEAR, to_ns
 from basiskit.engine.execution import ExecutionManager
 from basiskit.engine.assembly import build_venues
 from basiskit.strategies.registry import build_strategy, load_mode_config

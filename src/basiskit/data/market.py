@@ -32,7 +32,7 @@ import pandas as pd
 from basiskit.data.aave_index import interpolate_index
 from basiskit.data.errors import DataError
 from basiskit.data.gap_reference import GapValuation, value_gaps
-from basiskit.engine.clock import ns_to_iso
+from basiskit.domain.time import ns_to_iso
 
 
 class FrameSource(Protocol):

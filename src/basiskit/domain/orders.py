@@ -1,15 +1,33 @@
-"""Orders: what a strategy asks the engine to do.
+"""Orders: what a strategy asks a venue to do.
 
 An ``Order`` is a frozen value object. Orders with ``execution_mode=SEQUENTIAL`` run one after the
 other in list order; orders sharing an ``atomic_group_id`` run all-or-nothing, ordered by
 ``sequence_in_group`` (the shape of a flash-loan transaction).
 
+Order types (trades: ``SPOT_TRADE``, ``PERP_TRADE``; other operations are always ``MARKET``):
+
+* ``MARKET``: fills at once at the venue's price at the step (the mark moved by slippage);
+* ``LIMIT``: rests until the price reaches ``limit_price`` (a buy at or below it, a sell at or above);
+* ``STOP``: a stop-market order: triggers when the price reaches ``stop_price`` against the position
+  (a buy at or above it, a sell at or below), then fills as a market order;
+* ``TAKE_PROFIT``: a take-profit-market order: triggers when the price reaches ``stop_price`` in the
+  position's favour (a sell at or above, a buy at or below), then fills as a market order.
+
+``time_in_force``: ``GTC`` (until cancelled), ``IOC`` (what fills at once, the rest is cancelled),
+``FOK`` (all at once or nothing), ``GTD`` (until ``expire_ns``). ``take_profit`` / ``stop_loss`` on an
+entry order attach a bracket: once the entry fills, a TAKE_PROFIT and a STOP order for the filled
+quantity, reduce-only, one cancelling the other (an OCO pair). ``oco_group`` links resting orders the
+same way. ``client_order_id`` identifies the order for its whole life (assigned by the engine when
+not given); a venue never fills an id twice.
+
 Units: ``amount`` is in base-token units (BTC for a BTC spot or perp trade, USDT for an AAVE USDT
-supply, the transferred token for a transfer). ``take_profit``/``stop_loss`` are prices in quote units.
+supply, the transferred token for a transfer); prices in quote units per base unit; ``expire_ns`` in
+ns since the epoch (UTC).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -29,6 +47,9 @@ class Operation(str, Enum):
     TRANSFER = "transfer"
 
 
+TRADES = (Operation.SPOT_TRADE, Operation.PERP_TRADE)
+
+
 class Side(str, Enum):
     BUY = "buy"
     SELL = "sell"
@@ -39,24 +60,49 @@ class ExecutionMode(str, Enum):
     ATOMIC = "atomic"
 
 
+class OrderType(str, Enum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    TAKE_PROFIT = "take_profit"
+
+
+class TimeInForce(str, Enum):
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+    GTD = "gtd"
+
+
+def _positive(x: float | None) -> bool:
+    return x is not None and x > 0.0 and math.isfinite(x)
+
+
 @dataclass(frozen=True, slots=True)
 class Order:
-    """One instruction to one venue.
+    """One instruction to one venue account.
 
     Attributes:
         operation: what to do (see ``Operation``).
-        venue: venue name as configured, e.g. ``"binance"``, ``"aave_v3"``, ``"wallet"``.
+        venue: the account, e.g. ``"binance.perp"``, ``"aave_v3"``, ``"wallet"``.
         amount: token units of ``token`` (> 0). For trades: base units.
         token: the base token (``"BTC"``) or the token moved/supplied (``"USDT"``).
-        side: BUY/SELL for trades; None for lending and transfers.
-        quote: quote token for trades (``"USDT"``).
-        to_venue: destination account for ``TRANSFER``.
-        execution_mode: SEQUENTIAL or ATOMIC; ATOMIC requires ``atomic_group_id``.
-        atomic_group_id / sequence_in_group: group identity and order inside the group.
-        take_profit / stop_loss: optional trigger prices (quote units).
+        side: BUY/SELL for trades and swaps; None otherwise.
+        quote: quote token for trades and swaps (``"USDT"``).
+        to_venue: destination account of a ``TRANSFER``.
+        execution_mode / atomic_group_id / sequence_in_group: an atomic group (see module docstring).
+        order_type, limit_price, stop_price, time_in_force, expire_ns: see module docstring.
+        take_profit / stop_loss: bracket trigger prices attached to an entry (quote units).
+        oco_group: resting orders in one group: the first to fill cancels the others.
+        reduce_only: the order may only reduce a position (a resting order is cancelled when the
+            position it would reduce is gone).
+        client_order_id: the order's id for its whole life; the engine assigns one when None.
         reason: free text for the event log (why the strategy asked for it).
     Raises:
-        ValueError: non-positive or non-finite amount, ATOMIC without a group id.
+        ValueError: non-positive or non-finite amount or price, ATOMIC without a group id, a trade or
+            swap without a side, a transfer without destination, a LIMIT without limit_price, a STOP or
+            TAKE_PROFIT without stop_price, GTD without expire_ns, a non-market type on an operation
+            that is not a trade.
     """
 
     operation: Operation
@@ -69,8 +115,16 @@ class Order:
     execution_mode: ExecutionMode = ExecutionMode.SEQUENTIAL
     atomic_group_id: str | None = None
     sequence_in_group: int = 0
+    order_type: OrderType = OrderType.MARKET
+    limit_price: float | None = None
+    stop_price: float | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    expire_ns: int | None = None
     take_profit: float | None = None
     stop_loss: float | None = None
+    oco_group: str | None = None
+    reduce_only: bool = False
+    client_order_id: str | None = None
     reason: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -83,3 +137,21 @@ class Order:
             raise ValueError(f"{self.operation.value} needs a side")
         if self.operation is Operation.TRANSFER and not self.to_venue:
             raise ValueError("a TRANSFER needs to_venue")
+        if self.order_type is not OrderType.MARKET:
+            if self.operation not in TRADES:
+                raise ValueError(f"a {self.order_type.value} order must be a spot or perp trade, not {self.operation.value}")
+            if self.order_type is OrderType.LIMIT and not _positive(self.limit_price):
+                raise ValueError(f"a limit order needs a positive limit_price, got {self.limit_price!r}")
+            if self.order_type in (OrderType.STOP, OrderType.TAKE_PROFIT) and not _positive(self.stop_price):
+                raise ValueError(f"a {self.order_type.value} order needs a positive stop_price, got {self.stop_price!r}")
+        for name in ("take_profit", "stop_loss"):
+            price = getattr(self, name)
+            if price is not None and (not _positive(price) or self.operation not in TRADES):
+                raise ValueError(f"{name} must be a positive price on a spot or perp trade, got {price!r}")
+        if self.time_in_force is TimeInForce.GTD and self.expire_ns is None:
+            raise ValueError("a GTD order needs expire_ns")
+
+    @property
+    def resting(self) -> bool:
+        """Whether the order may wait for its price (not a plain market order)."""
+        return self.order_type is not OrderType.MARKET

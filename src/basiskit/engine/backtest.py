@@ -28,7 +28,8 @@ from basiskit.domain.tokens import ShareClass
 from basiskit.domain.trades import TradeStatus
 from basiskit.data.rewards import load_restaking_rewards
 from basiskit.engine.assembly import WALLET, build_venues, series_specs
-from basiskit.engine.clock import Clock, ns_to_iso, to_ns
+from basiskit.engine.clock import Clock
+from basiskit.domain.time import ns_to_iso, to_ns
 from basiskit.engine.context import EngineContext
 from basiskit.engine.execution import ExecutionManager
 from basiskit.engine.share_class import to_eth_steps

@@ -1,8 +1,8 @@
 """The shared clock: the only source of time in a run.
 
-Times are int64 nanoseconds since the Unix epoch, UTC. A backtest clock is a regular grid from
-``start`` to ``end`` inclusive with any positive step (1 hour by default); nothing downstream assumes
-hourly steps.
+Times are int64 nanoseconds since the Unix epoch, UTC (``domain.time``). A backtest clock is a regular
+grid from ``start`` to ``end`` inclusive with any positive step (1 hour by default); nothing downstream
+assumes hourly steps.
 """
 
 from __future__ import annotations
@@ -10,31 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-NS_PER_SECOND = 1_000_000_000
-SECONDS_PER_YEAR = 365.0 * 24 * 3600  # annualisation basis for APR/APY (365-day year)
+from basiskit.domain.time import NS_PER_SECOND, SECONDS_PER_YEAR, ns_to_iso, to_ns
 
-
-def to_ns(value: str | pd.Timestamp) -> int:
-    """Parse ``YYYY-MM-DD`` or an ISO timestamp (naive = UTC) to int ns.
-
-    Raises:
-        ValueError: unparseable value (message names it).
-    """
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"cannot parse date {value!r}: expected YYYY-MM-DD") from exc
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return int(ts.tz_convert("UTC").value)
-
-
-def ns_to_iso(ns: int) -> str:
-    return pd.Timestamp(int(ns), tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
+__all__ = ["Clock", "NS_PER_SECOND", "SECONDS_PER_YEAR", "ns_to_iso", "to_ns"]
 @dataclass(frozen=True)
 class Clock:
     """Regular grid ``start, start+step, ..., <= end`` (ns)."""

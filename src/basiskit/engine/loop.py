@@ -29,7 +29,7 @@ from typing import Callable
 
 from basiskit.domain.events import Event
 from basiskit.domain.trades import Trade, TradeStatus
-from basiskit.engine.clock import ns_to_iso
+from basiskit.domain.time import ns_to_iso
 from basiskit.engine.context import EngineContext
 from basiskit.engine.execution import ExecutionManager
 from basiskit.engine.snapshots import SnapshotTaker, VenueSnapshots

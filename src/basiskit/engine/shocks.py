@@ -9,7 +9,7 @@ import numpy as np
 
 from basiskit.config.modes import Shock
 from basiskit.data.market import MarketFrame
-from basiskit.engine.clock import to_ns
+from basiskit.domain.time import to_ns
 from basiskit.venues.sim.dex import pool_key
 from basiskit.venues.sim.onchain_prices import ETH_USD_KEY
 

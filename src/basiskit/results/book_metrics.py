@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from basiskit.engine.clock import SECONDS_PER_YEAR
+from basiskit.domain.time import SECONDS_PER_YEAR
 
 COST_SOURCES = ("fees", "slippage", "gas", "flash_fees")
 

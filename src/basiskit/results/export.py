@@ -12,7 +12,7 @@ import pandas as pd
 
 from basiskit.domain.events import Event
 from basiskit.domain.trades import Trade
-from basiskit.engine.clock import ns_to_iso
+from basiskit.domain.time import ns_to_iso
 
 TRADE_COLUMNS = ["timestamp", "venue", "operation", "instrument", "side", "amount", "price", "fee", "fee_currency",
                  "gas", "status", "error_code", "to_venue", "reason"]

@@ -24,7 +24,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from basiskit.engine.clock import SECONDS_PER_YEAR
+from basiskit.domain.time import SECONDS_PER_YEAR
 
 MIN_DAYS_ANNUALISED = 30
 ANNUALISED = ("apr", "apy", "sharpe", "sortino", "volatility", "calmar")

@@ -18,7 +18,8 @@ from basiskit.config.modes import ModeConfig
 from basiskit.data.errors import DataError
 from basiskit.data.market import build_frame
 from basiskit.engine.assembly import series_specs
-from basiskit.engine.clock import Clock, ns_to_iso, to_ns
+from basiskit.engine.clock import Clock
+from basiskit.domain.time import ns_to_iso, to_ns
 from basiskit.errors.exceptions import InvalidInput
 from basiskit.strategies.registry import build_strategy
 

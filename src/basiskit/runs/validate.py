@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from basiskit.config.loader import ConfigError
 from basiskit.config.modes import ModeConfig
 from basiskit.engine.backtest import BacktestInputError, BacktestRequest, prepare
-from basiskit.engine.clock import NS_PER_SECOND, Clock, to_ns
+from basiskit.engine.clock import Clock
+from basiskit.domain.time import NS_PER_SECOND, to_ns
 from basiskit.strategies.registry import UnknownModeError, load_mode_config, mode_entry
 
 DEFAULT_MAX_STEPS = 2_000_000  # ~3.8 years of minute steps; protects a shared server from runaway requests

@@ -10,7 +10,7 @@ from fastapi import Path, Query
 
 from basiskit.api.schemas import BacktestIn, ValidateIn
 from basiskit.engine.backtest import BacktestRequest
-from basiskit.engine.clock import ns_to_iso
+from basiskit.domain.time import ns_to_iso
 from basiskit.strategies.registry import UnknownModeError
 
 NAME = r"^[A-Za-z0-9_.:-]{1,80}$"

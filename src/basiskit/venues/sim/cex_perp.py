@@ -27,7 +27,7 @@ from basiskit.data.market import MarketFrame
 from basiskit.domain.events import Event
 from basiskit.domain.orders import Operation, Order, Side
 from basiskit.domain.trades import Trade, TradeStatus
-from basiskit.engine.clock import ns_to_iso
+from basiskit.domain.time import ns_to_iso
 from basiskit.venues.ledger import FEES, FUNDING, LIQUIDATION, PRICE_BASIS, SLIPPAGE, Attribution, Ledger
 
 

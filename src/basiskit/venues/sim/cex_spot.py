@@ -23,7 +23,7 @@ from basiskit.domain.events import Event
 from basiskit.domain.money import fmt_amounts, within
 from basiskit.domain.orders import Operation, Order, Side
 from basiskit.domain.trades import Trade, TradeStatus
-from basiskit.engine.clock import ns_to_iso
+from basiskit.domain.time import ns_to_iso
 from basiskit.venues.ledger import FEES, PRICE_BASIS, SLIPPAGE, Attribution, Ledger
 
 

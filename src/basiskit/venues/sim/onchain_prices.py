@@ -29,7 +29,7 @@ import math
 
 from basiskit.data.errors import DataError
 from basiskit.data.market import MarketFrame
-from basiskit.engine.clock import ns_to_iso
+from basiskit.domain.time import ns_to_iso
 from basiskit.venues.ledger import PRICE_BASIS, STAKING, Attribution
 
 ETH = "WETH"

@@ -1,0 +1,31 @@
+"""Time in a run: int64 nanoseconds since the Unix epoch, UTC, and the conversions to and from text.
+
+Only the engine's clock decides what time it is in a run; these are pure conversions.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+NS_PER_SECOND = 1_000_000_000
+SECONDS_PER_YEAR = 365.0 * 24 * 3600  # annualisation basis for APR/APY (365-day year)
+
+
+def to_ns(value: str | pd.Timestamp) -> int:
+    """Parse ``YYYY-MM-DD`` or an ISO timestamp (naive = UTC) to int ns.
+
+    Raises:
+        ValueError: unparseable value (message names it).
+    """
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"cannot parse date {value!r}: expected YYYY-MM-DD") from exc
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return int(ts.tz_convert("UTC").value)
+
+
+def ns_to_iso(ns: int) -> str:
+    """``2024-01-01T00:00:00Z`` (seconds resolution)."""
+    return pd.Timestamp(int(ns), tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
