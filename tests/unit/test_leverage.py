@@ -20,7 +20,7 @@ from basiskit.domain.time import SECONDS_PER_YEAR, to_ns
 from basiskit.engine.execution import ExecutionManager
 from basiskit.engine.assembly import build_venues
 from basiskit.strategies.registry import build_strategy, load_mode_config
-from basiskit.venues.ledger import Attribution, Ledger
+from basiskit.domain.portfolio import Attribution, Ledger
 
 ETH_USD = 2000.0
 HOUR_NS = 3600 * 10**9

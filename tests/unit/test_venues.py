@@ -8,7 +8,7 @@ from basiskit.data.market import MarketFrame
 from basiskit.domain.orders import ExecutionMode, Operation, Order, Side
 from basiskit.domain.trades import TradeStatus
 from basiskit.engine.execution import ExecutionManager
-from basiskit.venues.ledger import Attribution, Ledger
+from basiskit.domain.portfolio import Attribution, Ledger
 from basiskit.venues.sim.cex_perp import CexPerp
 from basiskit.venues.sim.cex_spot import CexSpot
 from basiskit.config.venues import NetworkTransfer
@@ -136,7 +136,7 @@ def test_atomic_group_is_all_or_nothing():
 
 def test_a_delayed_transfer_is_in_transit_then_lands_and_equity_never_jumps():
     from basiskit.domain.orders import Operation, Order
-    from basiskit.venues.ledger import Attribution, Ledger
+    from basiskit.domain.portfolio import Attribution, Ledger
     from basiskit.venues.sim.transfer import Transfers
 
     class Account:

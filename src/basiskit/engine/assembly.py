@@ -16,9 +16,10 @@ from basiskit.config.loader import ConfigError, configs_dir, deep_merge, read_ya
 from basiskit.config.venues import VenueConfig
 from basiskit.data.errors import DataError
 from basiskit.data.gap_reference import reference_candidates
-from basiskit.data.market import MarketFrame, SeriesSpec
+from basiskit.data.market import SeriesSpec
+from basiskit.data.market_state import MarketState
 from basiskit.strategies.base import Requirements
-from basiskit.venues.ledger import Attribution, Ledger
+from basiskit.domain.portfolio import Ledger, Portfolio
 from basiskit.venues.sim.aave_v3 import AaveV3
 from basiskit.venues.sim.cex_perp import CexPerp
 from basiskit.venues.sim.cex_spot import CexSpot
@@ -132,7 +133,7 @@ class Venues:
     spot: list
     perp: list
     transfer_costs: TransferCosts
-    onchain: list           # accounts with ``eth_exposure(i)`` (wallet, AAVE, staking)
+    onchain: list           # accounts with ``eth_exposure()`` (wallet, AAVE, staking)
     aave: list
     prices: OnchainPrices | None
     rewards: RestakingRewards | None = None
@@ -140,23 +141,31 @@ class Venues:
     gas: GasModel | None = None
 
 
-def build_venues(req: Requirements, frame: MarketFrame, ledger: Ledger, attr: Attribution,
-                 reward_distributions: list | None = None, venue_overrides: dict | None = None) -> Venues:
-    """The run's venue accounts. ``venue_overrides``: venue name -> mapping merged into that venue's YAML
-    (a run's ``venues.*`` config).
+def reward_windows(distributions: list | None, include_estimates: bool) -> list:
+    """The distribution rows a run credits (estimates only when asked for), in the one order the feed
+    and the rewards account share."""
+    return [d for d in (distributions or []) if include_estimates or not d.estimated]
+
+
+def build_venues(req: Requirements, state: MarketState, portfolio: Portfolio, reward_rows: list | None = None,
+                 venue_overrides: dict | None = None) -> Venues:
+    """The run's venue accounts, reading ``state`` and the portfolio's ledger. ``reward_rows``: the
+    credited reward schedule (``reward_windows``); ``venue_overrides``: venue name -> mapping merged into
+    that venue's YAML (a run's ``venues.*`` config).
 
     Raises:
         ConfigError: an override names a venue the run does not use, or a bad key.
     """
     overrides = dict(venue_overrides or {})
     used: set[str] = set()
+    ledger, attr = portfolio.ledger, portfolio.attribution
 
     def cfg_of(venue: str) -> VenueConfig:
         used.add(venue)
         return load_venue_config(venue, overrides.get(venue))
 
-    prices = OnchainPrices(frame, *_onchain(req)) if req.onchain_tokens else None
-    wallet = Wallet(WALLET, frame, ledger, attr, prices=prices)
+    prices = OnchainPrices(state, *_onchain(req)) if req.onchain_tokens else None
+    wallet = Wallet(WALLET, state, ledger, attr, prices=prices)
     accounts: dict = {WALLET: wallet}
     networks = {WALLET: cfg_of(WALLET).transfers}
     spot, perp, onchain, aave = [], [], [wallet] if prices else [], []
@@ -165,7 +174,7 @@ def build_venues(req: Requirements, frame: MarketFrame, ledger: Ledger, attr: At
         cfg = cfg_of(venue)
         if cfg.spot is None:
             raise DataError(f"venue {venue} has no spot parameters in basiskit/configs/venues/{venue}.yaml", key=venue)
-        v = CexSpot(account, cfg.spot, frame, ledger, attr, {t: f"spot.{venue}.{t}USDT" for t in tokens})
+        v = CexSpot(account, cfg.spot, state, ledger, attr, {t: f"spot.{venue}.{t}USDT" for t in tokens})
         accounts[account] = v
         networks[venue] = cfg.transfers
         spot.append(v)
@@ -174,17 +183,17 @@ def build_venues(req: Requirements, frame: MarketFrame, ledger: Ledger, attr: At
         cfg = cfg_of(venue)
         if cfg.perp is None:
             raise DataError(f"venue {venue} has no perp parameters in basiskit/configs/venues/{venue}.yaml", key=venue)
-        v = CexPerp(account, cfg.perp, frame, ledger, attr,
+        v = CexPerp(account, cfg.perp, state, ledger, attr,
                     {t: (f"perp.{venue}.{t}USDT", f"funding.{venue}.{t}USDT") for t in tokens})
         accounts[account] = v
         networks[venue] = cfg.transfers
         perp.append(v)
     gas = None
     if req.gas:
-        gas = GasModel(frame, pay_in=req.gas_token, valuation_eth_usd=prices.eth_usd if prices else None)
+        gas = GasModel(state, pay_in=req.gas_token, valuation=prices)
     for account in sorted(set(req.lending) | set(req.borrowing)):
         cfg = cfg_of(account)
-        v = AaveV3(account, cfg.aave, frame, ledger, attr, gas,
+        v = AaveV3(account, cfg.aave, state, ledger, attr, gas,
                    {t: f"aave.{t}.liquidity_index" for t in req.lending.get(account, [])},
                    {t: f"aave.{t}.variable_borrow_index" for t in req.borrowing.get(account, [])},
                    prices=prices, emode=account in req.emode)
@@ -194,33 +203,32 @@ def build_venues(req: Requirements, frame: MarketFrame, ledger: Ledger, attr: At
             onchain.append(v)
     for account in req.staking:
         cfg = cfg_of(account)
-        v = Staking(account, cfg.staking, frame, ledger, attr, gas, prices)
+        v = Staking(account, cfg.staking, state, ledger, attr, gas, prices)
         accounts[account] = v
         onchain.append(v)
     if req.dex_pools:
         cfg = cfg_of("dex")
-        accounts["dex"] = Dex("dex", cfg.dex, frame, ledger, attr, gas, prices, list(req.dex_pools))
+        accounts["dex"] = Dex("dex", cfg.dex, state, ledger, attr, gas, prices, list(req.dex_pools))
     rewards = None
     if req.restaking_rewards:
         held = _eeth_held(ledger, prices, aave)
-        rewards = RestakingRewards("restaking", reward_distributions or [], frame, ledger, attr, prices, held,
-                                   include_estimates=req.include_estimated_rewards)
+        rewards = RestakingRewards("restaking", reward_rows or [], state, ledger, attr, prices, held)
         accounts["restaking"] = rewards
     unknown = sorted(set(overrides) - used)
     if unknown:
         raise ConfigError(f"venues.{unknown[0]}: this run uses no venue {unknown[0]!r} (it uses {', '.join(sorted(used))})")
     costs = TransferCosts(networks)
-    transfers = Transfers(accounts, costs, ledger, attr, frame.grid.tolist())
+    transfers = Transfers(accounts, costs, state, attr)
     accounts[TRANSIT] = transfers
     return Venues(accounts, spot, perp, costs, onchain, aave, prices, rewards, transfers, gas)
 
 
 def _eeth_held(ledger: Ledger, prices: OnchainPrices, aave: list):
-    """eETH held at step i: weETH in the wallet and supplied on AAVE, x the weETH/ETH rate."""
-    def held(i: int) -> float:
+    """eETH held now: weETH in the wallet and supplied on AAVE, x the weETH/ETH rate."""
+    def held() -> float:
         q = ledger.get(WALLET, "weETH")
         for v in aave:
             if "weETH" in v.scaled:
-                q += v.supplied("weETH", i)
-        return q * prices.eth("weETH", i) if q else 0.0
+                q += v.supplied("weETH")
+        return q * prices.eth("weETH") if q else 0.0
     return held

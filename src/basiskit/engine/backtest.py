@@ -21,20 +21,24 @@ import numpy as np
 
 from basiskit.config.loader import ConfigError
 from basiskit.config.modes import ModeConfig
-from basiskit.data.market import build_frame
-from basiskit.domain.events import Event
 from basiskit.data.errors import DataError
-from basiskit.domain.tokens import ShareClass
-from basiskit.domain.trades import TradeStatus
+from basiskit.data.feed import HistoricalFeed
+from basiskit.data.market import build_frame
 from basiskit.data.rewards import load_restaking_rewards
-from basiskit.engine.assembly import WALLET, build_venues, series_specs
-from basiskit.engine.clock import Clock
+from basiskit.domain.portfolio import SOURCES, Attribution, Portfolio
 from basiskit.domain.time import ns_to_iso, to_ns
+from basiskit.domain.tokens import ShareClass
+from basiskit.domain.trades import Trade, TradeStatus
+from basiskit.engine.assembly import WALLET, build_venues, reward_windows, series_specs
+from basiskit.engine.clock import Clock
 from basiskit.engine.context import EngineContext
+from basiskit.engine.drivers import run_backtest_steps
 from basiskit.engine.execution import ExecutionManager
+from basiskit.engine.kernel import Flows, Kernel, WithdrawalError
+from basiskit.engine.recorder import StepRecorder
 from basiskit.engine.share_class import to_eth_steps
 from basiskit.engine.shocks import apply_shock
-from basiskit.engine.loop import Engine, LoopResult
+from basiskit.engine.snapshots import VenueSnapshots
 from basiskit.errors.exceptions import InvalidInput, StopRun
 from basiskit.results.benchmark_growth import aave_growth, susde_growth
 from basiskit.results.book_metrics import book_metrics, excess_returns
@@ -43,7 +47,6 @@ from basiskit.risk.gate import RiskGate
 from basiskit.risk.monitor import RiskMonitor
 from basiskit.risk.override import RiskOverride
 from basiskit.strategies.registry import build_strategy, load_mode_config
-from basiskit.venues.ledger import SOURCES, Attribution, Ledger
 
 SUPPORTED_SHARE_CLASSES = {
     "pure_lending": {ShareClass.USDT}, "btc_basis": {ShareClass.USDT}, "eth_basis": {ShareClass.USDT},
@@ -120,7 +123,11 @@ def prepare(req: BacktestRequest) -> tuple[ModeConfig, Clock]:
 
 
 def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], None] | None = None,
-                 tolerance_usd: float = 0.01) -> BacktestOutcome:
+                 tolerance_usd: float = 0.01, subscribers: list | None = None) -> BacktestOutcome:
+    """Run ``req`` on ``catalog`` and return its outcome. A pure function of (request, catalog): it reads
+    the catalog (which must be imported: ``Catalog.ensure_imported``), writes nothing, keeps no global
+    state, and applies a shock to its own copy of the data -- safe on a process pool or Ray.
+    ``subscribers`` receive every event as it happens (the event log writer)."""
     config, clock = prepare(req)
     grid = clock.grid()
     deposits = _flows(req.deposits, grid, "deposit")
@@ -131,15 +138,13 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     if eth_class and not reqs.onchain_tokens:
         raise ConfigError(f"share_class ETH needs on-chain ETH prices, which {config.mode} does not use")
     catalog = catalog.for_policy(config.data_policy)  # its own store when the policy repairs rows
-    catalog.ensure_imported()
     specs = series_specs(reqs, set(catalog.dataset_ids()))
     frame = build_frame(catalog, grid, specs)
     shocked = apply_shock(frame, config.shock) if config.shock else []
     rewards = load_restaking_rewards(catalog.source_dir) if reqs.restaking_rewards else None
-    sim = simulate(config, strategy, frame, float(req.capital), deposits, withdrawals, rewards, progress)
+    sim = simulate(config, strategy, frame, float(req.capital), deposits, withdrawals, rewards, progress, subscribers=subscribers)
     loop, attr, venues, monitor, elapsed = sim.loop, sim.attr, sim.venues, sim.monitor, sim.elapsed
-    eth_usd = venues.prices.eth_usd if venues.prices else None
-    loop.events.sort(key=lambda e: e.timestamp)
+    eth_usd = frame.series["eth.usd.oracle"] if venues.prices else None
     view = share_class_view(req, config, loop, attr, eth_usd)
     facts = market_facts(frame, venues, config.step_seconds)
     summary = _summarise(req, config, loop, attr, view, elapsed, tolerance_usd, catalog, specs, shocked, facts)
@@ -150,53 +155,84 @@ SNAPSHOT_SECONDS = 86_400  # venue snapshots (report: positions and funding by v
 
 
 @dataclass
+class LoopResult:
+    """What a run recorded: per-step series (``engine.recorder``), every event in the order it happened,
+    every trade, and the counts the summary reports."""
+
+    times: list[int] = field(default_factory=list)
+    equity: list[float] = field(default_factory=list)
+    net_deposits: list[float] = field(default_factory=list)
+    net_delta: list[float] = field(default_factory=list)
+    margin_ratios: dict[str, list] = field(default_factory=dict)
+    health_factor: list[float] = field(default_factory=list)
+    ltv: list[float] = field(default_factory=list)
+    net_eth: list[float] = field(default_factory=list)
+    attribution_steps: list[tuple] = field(default_factory=list)
+    snapshots: VenueSnapshots = field(default_factory=VenueSnapshots)
+    perp_notional: dict[str, list[float]] = field(default_factory=dict)
+    idle_cash_usd: list[float] = field(default_factory=list)
+    trades: list[Trade] = field(default_factory=list)
+    events: list = field(default_factory=list)
+    decisions_deferred: int = 0
+    decisions_failed: int = 0
+    rebalances: dict[str, int] = field(default_factory=dict)
+    unpaid_withdrawals: float = 0.0
+    strategy_state: dict = field(default_factory=dict)
+
+
+@dataclass
 class Simulation:
     loop: LoopResult
     attr: Attribution
     venues: object
     monitor: RiskMonitor
     elapsed: float
+    portfolio: Portfolio | None = None
 
 
 def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict[int, float] | None = None,
              withdrawals: dict[int, float] | None = None, reward_distributions: list | None = None,
-             progress: Callable[[int, int], None] | None = None, patch_venues: Callable | None = None) -> Simulation:
+             progress: Callable[[int, int], None] | None = None, patch_venues: Callable | None = None,
+             subscribers: list | None = None) -> Simulation:
     """Run ``strategy`` on an aligned ``MarketFrame`` (from the catalog, or built by a test from stated
-    rules). ``capital`` is in share-class units; ``patch_venues(venues)`` may adjust the built venues
-    (tests: e.g. a zero flash-loan fee)."""
+    rules) through the kernel. ``capital`` is in share-class units; ``patch_venues(venues)`` may adjust
+    the built venues (tests: e.g. a zero flash-loan fee); ``subscribers`` receive every event as it
+    happens (e.g. the event log writer)."""
     reqs = strategy.requirements()
     eth_class = config.share_class is ShareClass.ETH
-    ledger, attr = Ledger(), Attribution()
-    venues = build_venues(reqs, frame, ledger, attr, reward_distributions, config.venues)
+    rows = reward_windows(reward_distributions, reqs.include_estimated_rewards) if reqs.restaking_rewards else []
+    feed = HistoricalFeed(frame, rows)
+    state = feed.state
+    portfolio = Portfolio()
+    venues = build_venues(reqs, state, portfolio, rows, config.venues)
     if patch_venues is not None:
         patch_venues(venues)
-    grid_list = frame.grid.tolist()
     cash_token = "WETH" if eth_class else "USDT"
-    ledger.add(WALLET, cash_token, capital)
+    portfolio.ledger.add(WALLET, cash_token, capital)  # the run's capital, before the first step
     tx_base = venues.aave[0].params.tx_base_gas if venues.aave else 21000
-    execution = ExecutionManager(venues.accounts, venues.transfers, ledger, attr, grid_list, venues.gas, WALLET, tx_base)
-    eth_usd = venues.prices.eth_usd if venues.prices else None
-    monitor = RiskMonitor(venues.spot, venues.perp, venues.onchain, venues.aave, eth_usd)
+    execution = ExecutionManager(venues.accounts, venues.transfers, portfolio, state, venues.gas, WALLET, tx_base)
+    monitor = RiskMonitor(venues.spot, venues.perp, venues.onchain, venues.aave, venues.prices)
     gate = RiskGate(monitor.perp_names)
     override = RiskOverride(config.risk, monitor) if config.risk.override else None
-    ctx = EngineContext(venues.accounts, grid_list, monitor, venues.prices)
-    engine = Engine(grid_list, venues.accounts, strategy, execution, monitor, gate, ledger, attr, deposits or {},
-                    withdrawals or {}, cash_token=cash_token, override=override, record_attribution=eth_class, ctx=ctx,
-                    reserve_ratio=getattr(config, "reserve_ratio", 0.0),
-                    snapshot_every=max(1, SNAPSHOT_SECONDS // config.step_seconds),
-                    allow_partial_withdrawals=config.allow_partial_withdrawals)
-    n = len(grid_list)
-    cb = (lambda i: progress(i, n)) if progress else None
-    t0 = time.perf_counter()
-    loop = engine.run(cb, progress_every=max(1, n // 200))
-    elapsed = time.perf_counter() - t0
-    if progress:
-        progress(n, n)
-    for v in venues.perp:
-        for (ft, tok, rate, mark, size, pay) in v.funding_paid:
-            loop.events.append(Event(ft, v.name, "funding", {"token": tok, "rate": rate, "mark": mark, "size": size,
-                                                             "payment_usd": pay}))
-    return Simulation(loop, attr, venues, monitor, elapsed)
+    ctx = EngineContext(venues.accounts, state, portfolio, monitor, venues.prices)
+    n = len(feed)
+    recorder = StepRecorder(n, state, portfolio, monitor, venues.accounts, WALLET, cash_token, venues.prices,
+                            record_attribution=eth_class, snapshot_every=max(1, SNAPSHOT_SECONDS // config.step_seconds))
+    flows = Flows(deposits or {}, withdrawals or {}, WALLET, cash_token, config.allow_partial_withdrawals)
+    kernel = Kernel(feed, venues.accounts, portfolio, strategy, execution, monitor, gate, ctx, recorder, flows,
+                    override=override, prices=venues.prices, subscribers=subscribers,
+                    reserve_ratio=getattr(config, "reserve_ratio", 0.0))
+    elapsed = run_backtest_steps(kernel, n, progress, every=max(1, n // 200))
+    loop = LoopResult(times=recorder.times, equity=recorder.equity, net_deposits=recorder.net_deposits,
+                      net_delta=recorder.net_delta, margin_ratios=recorder.margin_ratios,
+                      health_factor=recorder.health_factor, ltv=recorder.ltv, net_eth=recorder.net_eth,
+                      attribution_steps=recorder.attribution_steps, snapshots=recorder.snapshots,
+                      perp_notional=recorder.perp_notional, idle_cash_usd=recorder.idle_cash_usd,
+                      trades=kernel.trades, events=kernel.events, decisions_deferred=kernel.decisions_deferred,
+                      decisions_failed=kernel.decisions_failed, rebalances=kernel.rebalances,
+                      unpaid_withdrawals=kernel.pending_withdrawal if kernel.pending_withdrawal > 1e-9 else 0.0,
+                      strategy_state=strategy.snapshot() if hasattr(strategy, "snapshot") else {})
+    return Simulation(loop, portfolio.attribution, venues, monitor, elapsed, portfolio)
 
 
 @dataclass
@@ -323,8 +359,8 @@ def market_facts(frame, venues, step_seconds: int) -> MarketFacts:
     """Stale hours per spot/perp account: clock steps where any of its instruments' bar did not trade."""
     hours = {}
     for v in [*venues.spot, *venues.perp]:
-        series = list(v.stale.values()) if hasattr(v, "stale") else [p.stale for p in v.positions.values()]
-        series = [s for s in series if s is not None]
+        keys = list(v.keys.values()) if hasattr(v, "keys") else [p.key for p in v.positions.values()]
+        series = [frame.stale[k] for k in keys if k in frame.stale]
         if not series:
             hours[v.name] = 0.0
             continue

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from basiskit.venues.ledger import Attribution
+from basiskit.domain.portfolio import Attribution
 
 
 @dataclass
@@ -55,13 +55,11 @@ class SnapshotTaker:
         self.next_step = min(i + self.every, self.last) if i < self.last else -1
         out.attribution_usd.append(tuple(self.attr.total.values()))
         for name, v in self.venues.items():
-            out.value_usd.setdefault(name, []).append(v.value_usd(i))
+            out.value_usd.setdefault(name, []).append(v.value_usd())
             out.funding_usd.setdefault(name, []).append(self.attr.by_venue.get(name, {}).get("funding", 0.0))
-            positions = getattr(v, "positions", None)
-            if isinstance(positions, dict) and hasattr(v, "mark_price"):
-                out.perp_notional_usd.setdefault(name, []).append(
-                    sum(p.size * v.mark_price(tok, i) for tok, p in positions.items()))
+            if hasattr(v, "exposure") and hasattr(v, "margin_readings"):  # a perp account: signed notional
+                out.perp_notional_usd.setdefault(name, []).append(v.exposure()[0])
             if hasattr(v, "collateral_and_debt_usd"):
-                coll, debt = v.collateral_and_debt_usd(i)
+                coll, debt = v.collateral_and_debt_usd()
                 out.collateral_usd.setdefault(name, []).append(coll)
                 out.debt_usd.setdefault(name, []).append(debt)

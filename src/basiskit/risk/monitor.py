@@ -1,8 +1,10 @@
 """Exposure and risk monitor, run every step before the strategy decides and after each pass.
 
-Readings (updated in place, read through the strategy context and recorded per step by the engine):
+Readings (updated in place, read through the strategy context and recorded per step by the kernel),
+from the venues' declared readings only (``venues.protocol`` and the account methods below), never
+their internals:
 
-* ``net_delta_usd``: the book's exposure to the underlying's price, USD(T): spot balances of
+* ``net_delta_usd``: the book's exposure to the underlying's price, USD(T): spot holdings of
   non-stable tokens x price, perp sizes x mark, and on-chain ETH (wallet WETH/LSTs/reward tokens,
   AAVE collateral - debt, queued withdrawals; ETH units x the on-chain ETH/USD price);
 * ``net_eth``: the on-chain part in ETH units plus ETH perp sizes (ETH modes);
@@ -16,16 +18,19 @@ from __future__ import annotations
 
 
 class RiskMonitor:
+    """Args: spot venues (``exposure_usd()``), perp venues (``exposure()`` -> (delta USD, ETH units),
+    ``margin_readings()``, ``position_sizes()``), on-chain accounts (``eth_exposure()`` in ETH units), AAVE
+    accounts (``risk_readings()`` -> (HF, LTV)) and the on-chain prices (``eth_usd_now``)."""
+
     def __init__(self, spot_venues: list, perp_venues: list, onchain: list | None = None, aave: list | None = None,
-                 eth_usd: list[float] | None = None) -> None:
-        self.spot = [(v, list(v.prices)) for v in spot_venues]
+                 prices=None) -> None:
         self.spot_venues = list(spot_venues)
         self.perps = perp_venues
         self.perp_names = [v.name for v in perp_venues]
         self.onchain = onchain or []
         self.aave = aave or []
         self.aave_names = [v.name for v in self.aave]
-        self.eth_usd = eth_usd
+        self.prices = prices
         self.net_delta_usd = 0.0
         self.net_eth = 0.0
         self.margin_ratios: dict[str, float | None] = {n: None for n in self.perp_names}
@@ -33,31 +38,33 @@ class RiskMonitor:
         self.health_factors: dict[str, float] = {n: float("inf") for n in self.aave_names}
         self.ltvs: dict[str, float] = {n: 0.0 for n in self.aave_names}
 
-    def observe(self, i: int) -> "RiskMonitor":
+    def observe(self) -> "RiskMonitor":
         delta = 0.0
-        for v, tokens in self.spot:
-            balances = v.ledger.balances
-            for tok in tokens:
-                q = balances.get((v.name, tok), 0.0)
-                if q:
-                    delta += q * v.prices[tok][i]
-        mr = self.margin_ratios
+        for v in self.spot_venues:
+            delta += v.exposure_usd()
+        mr, notionals = self.margin_ratios, self.notionals
         eth = 0.0
         for v in self.perps:
-            for tok, pos in v.positions.items():
-                if pos.size:
-                    delta += pos.size * pos.marks[i]
-                    if tok == "ETH":
-                        eth += pos.size
-            mr[v.name], self.notionals[v.name] = v.margin_readings(i)
+            d, e = v.exposure()
+            delta += d
+            eth += e
+            mr[v.name], notionals[v.name] = v.margin_readings()
         if self.onchain:
             onchain_eth = 0.0
             for v in self.onchain:
-                onchain_eth += v.eth_exposure(i)
-            delta += onchain_eth * self.eth_usd[i]
+                onchain_eth += v.eth_exposure()
+            delta += onchain_eth * self.prices.eth_usd_now
             eth += onchain_eth
         for v in self.aave:
-            self.health_factors[v.name], self.ltvs[v.name] = v.risk_readings(i)
+            self.health_factors[v.name], self.ltvs[v.name] = v.risk_readings()
         self.net_delta_usd = delta
         self.net_eth = eth
         return self
+
+    def position_sizes(self) -> dict[tuple[str, str], float]:
+        """Signed perp position size per (account, base token), base units."""
+        out = {}
+        for v in self.perps:
+            for tok, size in v.position_sizes().items():
+                out[(v.name, tok)] = size
+        return out

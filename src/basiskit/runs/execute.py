@@ -42,7 +42,7 @@ from basiskit.results.export import (write_events, write_outcome_attribution, wr
 from basiskit.runs import signals
 from basiskit.runs.folder import check_out_dir, is_complete, publish, staging_dir
 from basiskit.runs.owner import owner_alive, owner_id  # noqa: F401  (re-exported: callers import them from here)
-from basiskit.venues.ledger import SOURCES
+from basiskit.domain.portfolio import SOURCES
 from basiskit.runs.results import run_results, write_events as write_event_log
 
 log = logging.getLogger(__name__)

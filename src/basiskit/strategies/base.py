@@ -63,10 +63,34 @@ class Requirements:
 
 
 class BaseStrategy:
-    """Five standard actions; each returns ``list[Order]``. Default: nothing to do."""
+    """Five standard actions; each returns ``list[Order]``. Default: nothing to do.
+
+    The contract with the kernel:
+
+    * ``decide(ctx) -> Decision``: read the context, return orders (or HOLD / a deferral);
+    * ``reduce_risk(action, ctx) -> list[Order]``: the risk override's declared interface: called with
+      ``exit_partial`` or ``exit_full`` when a hard threshold is breached; only orders that reduce
+      risk pass the gate;
+    * ``on_event(ev)``: every account event of the run as it happens (fills, rejections, funding,
+      transfers landing, liquidations); the default ignores them;
+    * ``snapshot() -> dict`` / ``restore(state)``: the strategy's own state (JSON-able), which the
+      kernel's run stores (``strategy_state``) and a restarted run restores.
+    """
 
     def __init__(self, config) -> None:
         self.config = config
+
+    def reduce_risk(self, action: Action, ctx: StrategyContext) -> list[Order]:
+        return self.exit_full(ctx) if action is Action.EXIT_FULL else self.exit_partial(ctx)
+
+    def on_event(self, ev) -> None:
+        return None
+
+    def snapshot(self) -> dict:
+        return {}
+
+    def restore(self, state: dict) -> None:
+        return None
 
     def requirements(self) -> Requirements:
         raise NotImplementedError

@@ -8,7 +8,8 @@ Balances (AAVE v3 docs, "aTokens" and "Variable debt tokens"):
 * variable debt: a borrow of ``a`` stores ``a / variableBorrowIndex(t_i)``; the debt at step j is
   ``scaled x variableBorrowIndex(t_j)``.
 
-Indexes come from the catalog's daily snapshots, interpolated geometrically (``data.aave_index``).
+Indexes come from the catalog's daily snapshots, interpolated geometrically (``data.aave_index``), read
+from the run's ``MarketState`` at each step; the venue keeps the previous step's values to accrue.
 
 Prices: an LST at its AAVE LST/ETH oracle (an exchange-rate feed, not a market price, so a DEX depeg
 does not move the health factor) x ETH/USD; WETH at ETH/USD; USDT at 1 USD(T). ETH/USD is the
@@ -47,15 +48,17 @@ Attribution: ``lending_interest`` (aToken growth), ``borrow_cost`` (debt growth)
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from basiskit.config.venues import AaveParams
-from basiskit.data.market import MarketFrame
-from basiskit.domain.events import Event
+from basiskit.data.market_state import MarketState
+from basiskit.domain.events import AccountChange, MarketTick
 from basiskit.domain.money import fmt_amounts, within
 from basiskit.domain.orders import ExecutionMode, Operation, Order
+from basiskit.domain.portfolio import BORROW_COST, FLASH_FEES, LENDING_INTEREST, LIQUIDATION, Attribution, Ledger
 from basiskit.domain.trades import Trade, TradeStatus
-from basiskit.venues.ledger import BORROW_COST, FLASH_FEES, LENDING_INTEREST, LIQUIDATION, Attribution, Ledger
+from basiskit.venues.protocol import AccountSnapshot
 from basiskit.venues.sim.gas import GasModel
 from basiskit.venues.sim.onchain_prices import ETH_USD_KEY, USDT, OnchainPrices
 
@@ -69,30 +72,29 @@ def _iso_ns(day: str) -> int:
 
 
 class AaveV3:
-    def __init__(self, name: str, params: AaveParams, frame: MarketFrame, ledger: Ledger, attribution: Attribution,
+    def __init__(self, name: str, params: AaveParams, state: MarketState, ledger: Ledger, attribution: Attribution,
                  gas: GasModel, liquidity_index_keys: dict[str, str], borrow_index_keys: dict[str, str] | None = None,
                  prices: OnchainPrices | None = None, emode: bool = False, wallet: str = "wallet") -> None:
         self.name = name
         self.params = params
+        self.state = state
         self.ledger = ledger
         self.attr = attribution
         self.gas = gas
         self.wallet = wallet
         self.prices = prices
-        self.grid_list = frame.grid.tolist()
-        self.index = {tok: frame.series[k] for tok, k in liquidity_index_keys.items()}
-        self.borrow_index = {tok: frame.series[k] for tok, k in (borrow_index_keys or {}).items()}
-        self.scaled: dict[str, float] = {tok: 0.0 for tok in self.index}
-        self.scaled_debt: dict[str, float] = {tok: 0.0 for tok in self.borrow_index}
+        self.index_keys = dict(liquidity_index_keys)
+        self.borrow_keys = dict(borrow_index_keys or {})
+        self.scaled: dict[str, float] = {tok: 0.0 for tok in self.index_keys}
+        self.scaled_debt: dict[str, float] = {tok: 0.0 for tok in self.borrow_keys}
         self.flash_owed: dict[str, tuple[float, float]] = {}  # token -> (principal, principal + premium)
-        self._last_i = -1
+        self._prev_index: dict[str, float] | None = None  # the previous step's indexes (None before the first)
+        self._prev_borrow_index: dict[str, float] = {}
         self._fee = params.flash_loan_fee_bps * 1e-4
-        self._eth_hi = frame.highs.get(ETH_USD_KEY) if prices is not None else None
-        self._eth_lo = frame.lows.get(ETH_USD_KEY) if prices is not None else None
         self.emode = emode
         self._emode_cat = None
         if emode:
-            cats = {params.reserves[t].emode_category for t in (*self.index, *self.borrow_index) if t in params.reserves}
+            cats = {params.reserves[t].emode_category for t in (*self.index_keys, *self.borrow_keys) if t in params.reserves}
             cats.discard(None)
             if len(cats) != 1:
                 raise ValueError(f"{name}: E-mode needs reserves of one category, got {sorted(map(str, cats))}")
@@ -103,72 +105,79 @@ class AaveV3:
         attribution.bucket(name)
 
     # -- prices and risk ---------------------------------------------------------------------------
-    def usd(self, token: str, i: int) -> float:
-        return 1.0 if token == USDT else self.prices.usd(token, i)
+    def _idx(self, token: str) -> float:
+        return self.state.px[self.index_keys[token]]
 
-    def _risk_params(self, token: str, i: int) -> tuple[float, float, float]:
-        """(LTV, liquidation threshold, liquidation bonus) of ``token`` at step ``i``."""
+    def _bidx(self, token: str) -> float:
+        return self.state.px[self.borrow_keys[token]]
+
+    def usd(self, token: str) -> float:
+        return 1.0 if token == USDT else self.prices.usd(token)
+
+    def _risk_params(self, token: str) -> tuple[float, float, float]:
+        """(LTV, liquidation threshold, liquidation bonus) of ``token`` now."""
         r = self.params.reserves[token]
         if self.emode and r.emode_category == self._emode_cat:
-            k = bisect.bisect_right(self._emode_starts, self.grid_list[i]) - 1
+            k = bisect.bisect_right(self._emode_starts, self.state.t) - 1
             if k >= 0:
                 p = self._emode_periods[k]
                 return p.ltv, p.liquidation_threshold, p.liquidation_bonus
         return r.ltv, r.liquidation_threshold, r.liquidation_bonus
 
-    def supplied(self, token: str, i: int) -> float:
-        """aToken balance (token units) at step i."""
-        return self.scaled[token] * self.index[token][i]
+    def supplied(self, token: str) -> float:
+        """aToken balance (token units) now."""
+        return self.scaled[token] * self._idx(token)
 
-    def borrowed(self, token: str, i: int) -> float:
-        """Variable debt (token units) at step i."""
+    def borrowed(self, token: str) -> float:
+        """Variable debt (token units) now."""
         s = self.scaled_debt.get(token, 0.0)
-        return s * self.borrow_index[token][i] if s else 0.0
+        return s * self._bidx(token) if s else 0.0
 
-    def _totals(self, i: int, d_coll: dict[str, float] | None = None, d_debt: dict[str, float] | None = None):
+    def _totals(self, d_coll: dict[str, float] | None = None, d_debt: dict[str, float] | None = None):
         """(collateral USD, borrowing power USD, LT-weighted collateral USD, debt USD) after hypothetical changes."""
         coll = power = weighted = debt = 0.0
+        px = self.state.px
         for tok, s in self.scaled.items():
-            q = s * self.index[tok][i] + (d_coll or {}).get(tok, 0.0)
+            q = s * px[self.index_keys[tok]] + (d_coll or {}).get(tok, 0.0)
             if q > 0:
-                v = q * self.usd(tok, i)
-                ltv, lt, _ = self._risk_params(tok, i)
+                v = q * self.usd(tok)
+                ltv, lt, _ = self._risk_params(tok)
                 coll += v
                 power += v * ltv
                 weighted += v * lt
         for tok, s in self.scaled_debt.items():
-            q = s * self.borrow_index[tok][i] + (d_debt or {}).get(tok, 0.0)
+            q = s * px[self.borrow_keys[tok]] + (d_debt or {}).get(tok, 0.0)
             if q > 0:
-                debt += q * self.usd(tok, i)
+                debt += q * self.usd(tok)
         return coll, power, weighted, debt
 
-    def collateral_and_debt_usd(self, i: int) -> tuple[float, float]:
-        """(supplied collateral USD, variable debt USD) at step i."""
-        coll, _, _, debt = self._totals(i)
+    def collateral_and_debt_usd(self) -> tuple[float, float]:
+        """(supplied collateral USD, variable debt USD) now."""
+        coll, _, _, debt = self._totals()
         return coll, debt
 
-    def health_factor(self, i: int) -> float:
-        """AAVE health factor at step i (inf without debt)."""
-        _, _, weighted, debt = self._totals(i)
+    def health_factor(self) -> float:
+        """AAVE health factor now (inf without debt)."""
+        _, _, weighted, debt = self._totals()
         return weighted / debt if debt > 0 else INF
 
-    def ltv(self, i: int) -> float:
+    def ltv(self) -> float:
         """Current loan-to-value: debt / collateral value (0 without debt)."""
-        coll, _, _, debt = self._totals(i)
+        coll, _, _, debt = self._totals()
         return debt / coll if coll > 0 else (INF if debt > 0 else 0.0)
 
-    def risk_readings(self, i: int) -> tuple[float, float]:
-        """(health factor, LTV) at step i from one pass over the reserves."""
-        coll, _, weighted, debt = self._totals(i)
+    def risk_readings(self) -> tuple[float, float]:
+        """(health factor, LTV) now, from one pass over the reserves."""
+        coll, _, weighted, debt = self._totals()
         if debt <= 0:
             return INF, 0.0
         return weighted / debt, (debt / coll if coll > 0 else INF)
 
-    def max_ltv(self, token: str, i: int) -> float:
-        return self._risk_params(token, i)[0]
+    def max_ltv(self, token: str) -> float:
+        return self._risk_params(token)[0]
 
-    def liquidation_threshold(self, token: str, i: int) -> float:
-        return self._risk_params(token, i)[1]
+    def liquidation_threshold(self, token: str) -> float:
+        return self._risk_params(token)[1]
 
     def flash_fee_rate(self) -> float:
         return self._fee
@@ -177,119 +186,120 @@ class AaveV3:
         """Flash loans not yet repaid: token -> amount owed."""
         return {t: owed for t, (_, owed) in self.flash_owed.items()}
 
-    def eth_exposure(self, i: int) -> float:
+    def eth_exposure(self) -> float:
         """Net ETH held through this account (collateral - debt, ETH units, non-USDT reserves)."""
         p = self.prices
         if p is None:
             return 0.0
         x = 0.0
+        px = self.state.px
         for tok, s in self.scaled.items():
             if s and tok != USDT:
-                x += s * self.index[tok][i] * p.eth(tok, i)
+                x += s * px[self.index_keys[tok]] * p.eth(tok)
         for tok, s in self.scaled_debt.items():
             if s and tok != USDT:
-                x -= s * self.borrow_index[tok][i] * p.eth(tok, i)
+                x -= s * px[self.borrow_keys[tok]] * p.eth(tok)
         return x
 
     # -- per step -------------------------------------------------------------------------------------
-    def accrue(self, i: int) -> list[Event]:
-        a = self._last_i
-        self._last_i = i
-        if a < 0 or a == i:
+    def on_market(self, tick: MarketTick) -> list:
+        px = self.state.px
+        prev, prev_b = self._prev_index, self._prev_borrow_index
+        now = {tok: px[k] for tok, k in self.index_keys.items()}
+        now_b = {tok: px[k] for tok, k in self.borrow_keys.items()}
+        self._prev_index, self._prev_borrow_index = now, now_b
+        if prev is None:
             return []
         attr = self.attr
         for tok, s in self.scaled.items():
             if s:
-                idx = self.index[tok]
-                q_prev = s * idx[a]
-                interest = s * (idx[i] - idx[a])
+                q_prev = s * prev[tok]
+                interest = s * (now[tok] - prev[tok])
                 if interest:
-                    attr.add(LENDING_INTEREST, self.name, interest * self.usd(tok, i))
+                    attr.add(LENDING_INTEREST, self.name, interest * self.usd(tok))
                 if tok != USDT:
-                    self.prices.revalue(attr, self.name, tok, q_prev, a, i)
+                    self.prices.revalue(attr, self.name, tok, q_prev)
         for tok, s in self.scaled_debt.items():
             if s:
-                idx = self.borrow_index[tok]
-                d_prev = s * idx[a]
-                growth = s * (idx[i] - idx[a])
+                d_prev = s * prev_b[tok]
+                growth = s * (now_b[tok] - prev_b[tok])
                 if growth:
-                    attr.add(BORROW_COST, self.name, -growth * self.usd(tok, i))
+                    attr.add(BORROW_COST, self.name, -growth * self.usd(tok))
                 if tok != USDT:
-                    self.prices.revalue(attr, self.name, tok, -d_prev, a, i)
+                    self.prices.revalue(attr, self.name, tok, -d_prev)
         if self.scaled_debt and any(self.scaled_debt.values()):
-            if self._eth_hi is not None:
-                ev = self._check_intrabar(i, a)
+            if self.prices is not None:
+                ev = self._check_intrabar()
                 if ev is not None:
                     return [ev]
-            hf = self.health_factor(i)
+            hf = self.health_factor()
             if hf < 1.0:
-                return [self._liquidate(i, hf)]
+                return [self._liquidate(hf)]
         return []
 
-    def _hf_terms(self, i: int) -> tuple[float, float, float, float]:
+    def _hf_terms(self) -> tuple[float, float, float, float]:
         """(A, B, C, D) with HF(P) = (A P + B) / (C P + D) at ETH/USD price P: A, C the LT-weighted
         collateral and the debt of ETH-priced tokens in ETH, B, D those of USDT."""
         a = b = c = d = 0.0
         p = self.prices
+        px = self.state.px
         for tok, s in self.scaled.items():
             if s:
-                q = s * self.index[tok][i] * self._risk_params(tok, i)[1]
+                q = s * px[self.index_keys[tok]] * self._risk_params(tok)[1]
                 if tok == USDT:
                     b += q
                 else:
-                    a += q * p.eth(tok, i)
+                    a += q * p.eth(tok)
         for tok, s in self.scaled_debt.items():
             if s:
-                q = s * self.borrow_index[tok][i]
+                q = s * px[self.borrow_keys[tok]]
                 if tok == USDT:
                     d += q
                 else:
-                    c += q * p.eth(tok, i)
+                    c += q * p.eth(tok)
         return a, b, c, d
 
-    def _check_intrabar(self, i: int, a: int) -> Event | None:
-        hi = self._eth_hi[i]
+    def _check_intrabar(self) -> AccountChange | None:
+        hi = self.state.hi.get(ETH_USD_KEY, float("nan"))
         if hi != hi:  # NaN: no ETH/USD bar closed since the previous step
             return None
-        ta, tb, tc, td = self._hf_terms(i)
+        ta, tb, tc, td = self._hf_terms()
         if not ((ta or tc) and (tb or td)):  # HF does not depend on ETH/USD
             return None
-        p0 = self.prices.eth_usd[a]
-        for x in (hi, self._eth_lo[i]):
+        p0 = self.prices.eth_usd_prev
+        for x in (hi, self.state.lo[ETH_USD_KEY]):
             den = tc * x + td
             if den > 0 and (ta * x + tb) / den < 1.0:
                 p_star = (td - tb) / (ta - tc) if ta != tc else x  # where HF = 1 between the open and x
                 if not min(p0, x) <= p_star <= max(p0, x):
                     p_star = x
-                return self._liquidate(i, 1.0 - 1e-12, eth_usd=p_star)
+                return self._liquidate(1.0 - 1e-12, eth_usd=p_star)
         return None
 
-    def _liquidate(self, i: int, hf: float, eth_usd: float | None = None) -> Event:
+    def _liquidate(self, hf: float, eth_usd: float | None = None) -> AccountChange:
         """One liquidation call (AAVE v3 LiquidationLogic): largest debt against largest collateral. With
         ``eth_usd`` the liquidator's amounts are set at that ETH/USD price (intrabar); the loss is booked at
         the step's prices."""
-        debt_tok = max(self.scaled_debt, key=lambda t: self.borrowed(t, i) * self.usd(t, i))
-        coll_tok = max(self.scaled, key=lambda t: self.supplied(t, i) * self.usd(t, i))
+        debt_tok = max(self.scaled_debt, key=lambda t: self.borrowed(t) * self.usd(t))
+        coll_tok = max(self.scaled, key=lambda t: self.supplied(t) * self.usd(t))
         close = 1.0 if hf < CLOSE_FACTOR_HF_THRESHOLD else CLOSE_FACTOR
-        bonus = self._risk_params(coll_tok, i)[2]
-        debt_units = self.borrowed(debt_tok, i)
-        coll_units = self.supplied(coll_tok, i)
-        deal = (lambda t: 1.0 if t == USDT else self.prices.eth(t, i) * eth_usd) if eth_usd is not None else (
-            lambda t: self.usd(t, i))
+        bonus = self._risk_params(coll_tok)[2]
+        debt_units = self.borrowed(debt_tok)
+        coll_units = self.supplied(coll_tok)
+        deal = (lambda t: 1.0 if t == USDT else self.prices.eth(t) * eth_usd) if eth_usd is not None else self.usd
         p_debt, p_coll = deal(debt_tok), deal(coll_tok)
         repaid = close * debt_units
         seized = repaid * p_debt * (1 + bonus) / p_coll
         if seized > coll_units:  # not enough collateral: seize it all, repay what it covers
             seized = coll_units
             repaid = seized * p_coll / ((1 + bonus) * p_debt)
-        self.scaled_debt[debt_tok] -= repaid / self.borrow_index[debt_tok][i]
-        self.scaled[coll_tok] -= seized / self.index[coll_tok][i]
-        loss = seized * self.usd(coll_tok, i) - repaid * self.usd(debt_tok, i)  # at the step's valuation prices
-        self.attr.add(LIQUIDATION, self.name, -loss)
-        return Event(self.grid_list[i], self.name, "liquidation", {
+        self.scaled_debt[debt_tok] -= repaid / self._bidx(debt_tok)
+        self.scaled[coll_tok] -= seized / self._idx(coll_tok)
+        loss = seized * self.usd(coll_tok) - repaid * self.usd(debt_tok)  # at the step's valuation prices
+        return AccountChange(self.state.t, self.name, "liquidation", pnl=((LIQUIDATION, self.name, -loss),), data={
             "health_factor": hf, "close_factor": close, "debt_token": debt_tok, "debt_repaid": repaid,
             "collateral_token": coll_tok, "collateral_seized": seized, "liquidation_bonus": bonus,
-            "loss_usd": loss, "health_factor_after": self.health_factor(i),
+            "loss_usd": loss, "health_factor_after": self.health_factor(),
             **({"trigger": "intrabar", "eth_usd_at_liquidation": eth_usd} if eth_usd is not None else {})})
 
     # -- orders ---------------------------------------------------------------------------------------
@@ -297,107 +307,113 @@ class AaveV3:
         """Gas units of ``operation`` as a whole transaction (config)."""
         return self.params.gas_units.get(operation.value, 0)
 
-    def gas_cost(self, operation: Operation, i: int) -> float:
-        return self.gas.cost_usd(self.params.gas_units[operation.value], i)
+    def gas_cost(self, operation: Operation) -> float:
+        return self.gas.cost_usd(self.params.gas_units[operation.value])
 
-    def withdrawable(self, token: str, i: int) -> float:
+    def withdrawable(self, token: str) -> float:
         return 0.0  # funds leave AAVE only through a withdraw or borrow order
 
-    def _reject(self, order: Order, i: int, code: str, msg: str) -> Trade:
-        return Trade(order, self.grid_list[i], TradeStatus.REJECTED, error_code=code, error=msg)
+    def _reject(self, order: Order, code: str, msg: str) -> Trade:
+        return Trade(order, self.state.t, TradeStatus.REJECTED, error_code=code, error=msg)
 
-    def execute(self, order: Order, i: int) -> Trade:
+    def submit(self, orders: Sequence[Order]) -> list[Trade]:
+        return [self._execute(o) for o in orders]
+
+    def poll(self, now_ns: int) -> list:
+        return []
+
+    def _execute(self, order: Order) -> Trade:
         op, tok, a = order.operation, order.token, order.amount
         w = self.wallet
-        if op in (Operation.SUPPLY, Operation.WITHDRAW) and tok not in self.index:
-            return self._reject(order, i, "VENUE-001", f"{self.name} has no {tok} supply in this run")
-        if op in (Operation.BORROW, Operation.REPAY) and tok not in self.borrow_index:
-            return self._reject(order, i, "VENUE-001", f"{self.name} has no {tok} borrowing in this run")
+        if op in (Operation.SUPPLY, Operation.WITHDRAW) and tok not in self.index_keys:
+            return self._reject(order, "VENUE-001", f"{self.name} has no {tok} supply in this run")
+        if op in (Operation.BORROW, Operation.REPAY) and tok not in self.borrow_keys:
+            return self._reject(order, "VENUE-001", f"{self.name} has no {tok} borrowing in this run")
         if op in (Operation.FLASH_BORROW, Operation.FLASH_REPAY) and order.execution_mode is not ExecutionMode.ATOMIC:
-            return self._reject(order, i, "EXEC-003", "a flash loan must be a leg of an atomic group")
+            return self._reject(order, "EXEC-003", "a flash loan must be a leg of an atomic group")
         cash = self.ledger.get(w, tok)
-        deltas: dict[tuple[str, str], float] = {}
+        pnl: tuple = ()
         if op is Operation.SUPPLY:
             if not within(a, cash):
-                return self._reject(order, i, "VENUE-002", f"insufficient {tok} in {w}: supply {fmt_amounts(a, cash)}")
+                return self._reject(order, "VENUE-002", f"insufficient {tok} in {w}: supply {fmt_amounts(a, cash)}")
             a = min(a, cash)
-            self.scaled[tok] += a / self.index[tok][i]
-            self.ledger.add(w, tok, -a)
-            deltas = {(self.name, f"a{tok}"): a, (w, tok): -a}
+            self.scaled[tok] += a / self._idx(tok)
+            deltas = ((w, tok, -a),)
         elif op is Operation.WITHDRAW:
-            bal = self.supplied(tok, i)
+            bal = self.supplied(tok)
             if not within(a, bal):
-                return self._reject(order, i, "VENUE-002", f"withdraw {tok} exceeds the aToken balance: {fmt_amounts(a, bal)}")
+                return self._reject(order, "VENUE-002", f"withdraw {tok} exceeds the aToken balance: {fmt_amounts(a, bal)}")
             a = min(a, bal)
-            _, power, weighted, debt = self._totals(i, d_coll={tok: -a})
+            _, power, weighted, debt = self._totals(d_coll={tok: -a})
             if debt > 0 and weighted < debt * (1 - 1e-12):
-                return self._reject(order, i, "VENUE-005",
+                return self._reject(order, "VENUE-005",
                                     f"withdraw {a:.6f} {tok} would leave health factor {weighted / debt:.4f} < 1")
-            self.scaled[tok] -= a / self.index[tok][i]
-            self.ledger.add(w, tok, a)
-            deltas = {(self.name, f"a{tok}"): -a, (w, tok): a}
+            self.scaled[tok] -= a / self._idx(tok)
+            deltas = ((w, tok, a),)
         elif op is Operation.BORROW:
-            coll, power, _, debt = self._totals(i, d_debt={tok: a})
+            coll, power, _, debt = self._totals(d_debt={tok: a})
             if debt > power * (1 + 1e-12):
-                return self._reject(order, i, "VENUE-004",
+                return self._reject(order, "VENUE-004",
                                     f"borrow {a:.6f} {tok} would exceed max LTV: debt {debt:,.2f} USD > borrowing "
                                     f"power {power:,.2f} USD (LTV {debt / coll if coll else INF:.4f})")
-            self.scaled_debt[tok] += a / self.borrow_index[tok][i]
-            self.ledger.add(w, tok, a)
-            deltas = {(self.name, f"debt{tok}"): a, (w, tok): a}
+            self.scaled_debt[tok] += a / self._bidx(tok)
+            deltas = ((w, tok, a),)
         elif op is Operation.REPAY:
-            debt = self.borrowed(tok, i)
+            debt = self.borrowed(tok)
             a = min(a, debt)
             if not within(a, cash):
-                return self._reject(order, i, "VENUE-002", f"insufficient {tok} in {w} to repay: {fmt_amounts(a, cash)}")
+                return self._reject(order, "VENUE-002", f"insufficient {tok} in {w} to repay: {fmt_amounts(a, cash)}")
             a = min(a, cash)
-            self.scaled_debt[tok] -= a / self.borrow_index[tok][i]
-            if self.scaled_debt[tok] * self.borrow_index[tok][i] < 1e-12:
+            self.scaled_debt[tok] -= a / self._bidx(tok)
+            if self.scaled_debt[tok] * self._bidx(tok) < 1e-12:
                 self.scaled_debt[tok] = 0.0
-            self.ledger.add(w, tok, -a)
-            deltas = {(self.name, f"debt{tok}"): -a, (w, tok): -a}
+            deltas = ((w, tok, -a),)
         elif op is Operation.FLASH_BORROW:
             if tok in self.flash_owed:
-                return self._reject(order, i, "EXEC-003", f"a {tok} flash loan is already open")
+                return self._reject(order, "EXEC-003", f"a {tok} flash loan is already open")
             self.flash_owed[tok] = (a, a * (1 + self._fee))
-            self.ledger.add(w, tok, a)
-            deltas = {(w, tok): a}
+            deltas = ((w, tok, a),)
         elif op is Operation.FLASH_REPAY:
             if tok not in self.flash_owed:
-                return self._reject(order, i, "EXEC-003", f"no {tok} flash loan to repay")
+                return self._reject(order, "EXEC-003", f"no {tok} flash loan to repay")
             principal, owed = self.flash_owed[tok]
             if owed > cash * (1 + 1e-12) + 1e-9:
-                return self._reject(order, i, "VENUE-002", f"flash loan repayment needs {owed:.6f} {tok}, wallet has {cash:.6f}")
+                return self._reject(order, "VENUE-002", f"flash loan repayment needs {owed:.6f} {tok}, wallet has {cash:.6f}")
             del self.flash_owed[tok]
-            self.ledger.add(w, tok, -owed)
-            self.attr.add(FLASH_FEES, self.name, -(owed - principal) * self.usd(tok, i))
+            pnl = ((FLASH_FEES, self.name, -(owed - principal) * self.usd(tok)),)
             a = owed
-            deltas = {(w, tok): -owed}
+            deltas = ((w, tok, -owed),)
         else:
-            return self._reject(order, i, "VENUE-001", f"{self.name} cannot {op.value}")
+            return self._reject(order, "VENUE-001", f"{self.name} cannot {op.value}")
         units = self.params.gas_units.get(op.value, 0)
         gas_usd = 0.0
         if order.execution_mode is not ExecutionMode.ATOMIC:
-            gas_usd = self.gas.pay(self.ledger, self.attr, w, self.name, units, i)
-            deltas[(w, self.gas.pay_in)] = deltas.get((w, self.gas.pay_in), 0.0) - (gas_usd if self.gas.pay_in == USDT else
-                                                                                     self.gas.cost_eth(units, i))
-        return Trade(order, self.grid_list[i], TradeStatus.FILLED, executed_amount=a, price=1.0, fee=0.0, fee_currency=tok,
-                     gas_usd=gas_usd, gas_units=units, position_deltas=deltas)
+            gas_usd, gas_deltas, gas_pnl = self.gas.charge(w, self.name, units)
+            deltas, pnl = deltas + gas_deltas, pnl + gas_pnl
+        return Trade(order, self.state.t, TradeStatus.FILLED, executed_amount=a, price=1.0, fee=0.0, fee_currency=tok,
+                     gas_usd=gas_usd, gas_units=units, deltas=deltas, pnl=pnl)
 
-    def value_usd(self, i: int) -> float:
+    def value_usd(self) -> float:
         v = 0.0
+        px = self.state.px
         for tok, s in self.scaled.items():
             if s:
-                v += s * self.index[tok][i] * self.usd(tok, i)
+                v += s * px[self.index_keys[tok]] * self.usd(tok)
         for tok, s in self.scaled_debt.items():
             if s:
-                v -= s * self.borrow_index[tok][i] * self.usd(tok, i)
+                v -= s * px[self.borrow_keys[tok]] * self.usd(tok)
         for tok, (_, owed) in self.flash_owed.items():
-            v -= owed * self.usd(tok, i)
+            v -= owed * self.usd(tok)
         return v
 
-    def state(self):
-        return dict(self.scaled), dict(self.scaled_debt), dict(self.flash_owed), self._last_i
+    def account(self) -> AccountSnapshot:
+        bal = {f"a{t}": self.supplied(t) for t, s in self.scaled.items() if s}
+        bal.update({f"debt{t}": -self.borrowed(t) for t, s in self.scaled_debt.items() if s})
+        return AccountSnapshot(self.name, bal, {}, self.value_usd())
 
-    def restore(self, state) -> None:
-        self.scaled, self.scaled_debt, self.flash_owed, self._last_i = dict(state[0]), dict(state[1]), dict(state[2]), state[3]
+    def checkpoint(self):
+        return dict(self.scaled), dict(self.scaled_debt), dict(self.flash_owed), self._prev_index, self._prev_borrow_index
+
+    def restore(self, cp) -> None:
+        self.scaled, self.scaled_debt, self.flash_owed = dict(cp[0]), dict(cp[1]), dict(cp[2])
+        self._prev_index, self._prev_borrow_index = cp[3], cp[4]

@@ -1,102 +1,122 @@
 """Simulated CEX USDT-margined linear perpetual account (cross margin), e.g. ``binance.perp``.
 
-Per symbol: signed ``size`` (base units, negative = short) and average ``entry`` price (USDT).
-Collateral is the account's USDT balance in the ``Ledger``.
+Per symbol: signed ``size`` (base units, negative = short) and average ``entry`` price (USDT), moved
+only by fills (``domain.portfolio.Position.apply_fill``). Collateral is the account's USDT balance in
+the portfolio's ledger; the venue reads it and reports every change as an event the portfolio applies.
 
-* Mark price: the perp's last-price bar open at the step time (the data has no mark-price series).
-* Funding: settled at the venue's funding timestamps from the data, ``payment = -size x mark x rate``
-  (USDT; longs pay when the rate is positive), the mark being the price at the settlement time
-  (Binance/Bybit/OKX funding docs). Funding between two steps is settled at the later step with the
-  position held in between.
+* Mark price: the perp's last-price bar open at the step time (``MarketState.px``; the data has no
+  mark-price series).
+* Funding: settled at the venue's funding timestamps (``FundingRate`` events of the feed),
+  ``payment = -size x mark x rate`` (USDT; longs pay when the rate is positive), the mark being the
+  price at the settlement time (Binance/Bybit/OKX funding docs). Funding between two steps is settled
+  at the later step with the position held in between (``FundingSettled`` event).
 * Margin balance = collateral + unrealised PnL; position notional = sum |size| x mark;
   maintenance margin = notional x ``maintenance_margin_rate``.
 * Margin ratio (here) = margin balance / position notional, i.e. the account's collateralisation; the
   position is liquidated when margin balance < maintenance margin. (Binance's UI shows the inverse,
   maintenance margin / margin balance, liquidating at 100 %.)
-* Liquidation closes every position at the mark, charges ``liquidation_fee_rate`` x notional and, if
-  the collateral goes negative, the insurance fund absorbs the deficit (collateral floored at 0).
 
-Attribution: ``price_basis`` = size x mark change; ``slippage`` = traded size x (mark - fill);
-``fees``; ``funding``; ``liquidation`` (fee less any insurance-fund cover).
+Liquidation (Binance USD-M liquidation protocol; Bybit and OKX work the same way): the account is
+liquidated as soon as its margin balance falls below its maintenance margin, **within a bar**, not
+only at the bar opens the clock sees. At each step the venue first checks the bar(s) that closed
+since the previous step (``MarketState.hi/lo``): every position is moved along a straight path from
+the previous mark to its adverse extreme (the high for a short, the low for a long; all positions of
+the account at once, the worst case of cross margin) and, if margin balance < maintenance margin at
+the extreme, liquidated at the first point of that path where they are equal (the *liquidation
+price*). Then the open at the step is checked the same way (a jump between bars, e.g. after a data
+gap: the positions are closed at that open). Booking, with ``B`` the account's value (collateral +
+unrealised PnL) at the previous mark and ``M`` its margin balance at the liquidation price:
+
+* ``price_basis`` books the move to the liquidation price, but never more loss than ``B``: a price
+  that jumped past the bankruptcy price costs the account everything it had and the insurance fund
+  takes the rest (it is not the account's gain);
+* ``liquidation`` books the clearance fee ``liquidation_fee_rate`` x liquidated notional, charged on
+  what remains of ``M`` (the account never goes below 0): ``-min(fee, max(M, 0))``. It is never positive.
+
+Stale prices: at a step whose bar did not trade (``MarketState.stale``: a data gap valued from a
+reference venue, see ``data.gap_reference``) positions are marked at the estimate, but an order is
+not filled: it returns ``TradeStatus.DEFERRED`` (VENUE-006) and nothing changes.
+
+Attribution: ``price_basis`` = size x mark change (the venue's own revaluation, written every step
+into its attribution bucket); ``slippage`` = traded size x (mark - fill); ``fees``; ``funding``;
+``liquidation`` (clearance fee, <= 0).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from basiskit.config.venues import PerpParams
-from basiskit.data.market import MarketFrame
-from basiskit.domain.events import Event
+from basiskit.data.market_state import MarketState
+from basiskit.domain.events import AccountChange, FundingRate, FundingSettled, MarketTick
 from basiskit.domain.orders import Operation, Order, Side
-from basiskit.domain.trades import Trade, TradeStatus
+from basiskit.domain.portfolio import FEES, LIQUIDATION, PRICE_BASIS, SLIPPAGE, Attribution, Ledger, Position
 from basiskit.domain.time import ns_to_iso
-from basiskit.venues.ledger import FEES, FUNDING, LIQUIDATION, PRICE_BASIS, SLIPPAGE, Attribution, Ledger
+from basiskit.domain.trades import Trade, TradeStatus
+from basiskit.venues.protocol import AccountSnapshot
 
 
-class _Position:
-    __slots__ = ("size", "entry", "last_mark", "marks", "stale", "highs", "lows", "f_times", "f_rates", "f_marks",
-                 "f_ptr", "f_n")
+class _Book(Position):
+    """A position with the series keys it is marked on and the last mark booked."""
 
-    def __init__(self, marks: list[float], funding: tuple[list[int], list[float], list[float]],
-                 stale: list[bool] | None = None, highs: list[float] | None = None,
-                 lows: list[float] | None = None) -> None:
-        self.size = 0.0
-        self.entry = 0.0
+    __slots__ = ("key", "funding_key", "last_mark")
+
+    def __init__(self, key: str, funding_key: str) -> None:
+        super().__init__()
+        self.key = key
+        self.funding_key = funding_key
         self.last_mark: float | None = None
-        self.marks = marks
-        self.stale = stale
-        self.highs = highs
-        self.lows = lows
-        self.f_times, self.f_rates, self.f_marks = funding
-        self.f_ptr = 0
-        self.f_n = len(self.f_times)
 
 
 class CexPerp:
-    def __init__(self, name: str, params: PerpParams, frame: MarketFrame, ledger: Ledger, attribution: Attribution,
+    def __init__(self, name: str, params: PerpParams, state: MarketState, ledger: Ledger, attribution: Attribution,
                  symbols: dict[str, tuple[str, str]], quote: str = "USDT") -> None:
-        """``symbols`` maps a base token to ``(mark series key, funding key)`` in ``frame``."""
+        """``symbols`` maps a base token to ``(mark series key, funding series key)``."""
         self.name = name
         self.params = params
+        self.state = state
         self.ledger = ledger
         self.attr = attribution
         self.quote = quote
-        self.grid = frame.grid
-        self.grid_list = frame.grid.tolist()
-        self.positions = {tok: _Position(frame.series[mk], frame.funding[fk], frame.stale.get(mk), frame.highs.get(mk),
-                                         frame.lows.get(mk)) for tok, (mk, fk) in symbols.items()}
-        self._intrabar = all(p.highs is not None for p in self.positions.values())
+        self.positions = {tok: _Book(mk, fk) for tok, (mk, fk) in symbols.items()}
+        self._by_funding = {p.funding_key: tok for tok, p in self.positions.items()}
         self._fee = params.taker_fee_bps * 1e-4
         self._slip = params.slippage_bps * 1e-4
         self._mmr = params.maintenance_margin_rate
-        self._cache_i = -1
+        self._cache_step = -1
         self._cache = (0.0, 0.0)
         self._cash_key = (name, quote)
         attribution.bucket(name)
-        self.funding_paid: list[tuple[int, str, float, float, float, float]] = []  # (t, token, rate, mark, size, usd)
+        self.funding_paid: list[FundingSettled] = []
 
-    # -- per step -------------------------------------------------------------------------------
-    def accrue(self, i: int) -> list[Event]:
-        t = self.grid_list[i]
-        attr = self.attr
-        events: list[Event] = []
-        if self._intrabar and i > 0:
-            ev = self._check_intrabar(i)
+    # -- market ---------------------------------------------------------------------------------
+    def on_market(self, tick: MarketTick) -> list:
+        """Intrabar liquidation check, funding settlements, open liquidation check, revaluation."""
+        st = self.state
+        events: list = []
+        cash = self.ledger.balances.get(self._cash_key, 0.0)
+        if tick.step > 0:
+            ev = self._check_intrabar(cash)
             if ev is not None:
                 events.append(ev)
-        for tok, pos in self.positions.items():
-            times = pos.f_times
-            while pos.f_ptr < pos.f_n and times[pos.f_ptr] <= t:
-                k = pos.f_ptr
-                pos.f_ptr += 1
+                cash += sum(d[2] for d in ev.deltas)
+        for fev in tick.events:
+            if type(fev) is FundingRate and fev.key in self._by_funding:
+                tok = self._by_funding[fev.key]
+                pos = self.positions[tok]
                 if pos.size:
-                    pay = -pos.size * pos.f_marks[k] * pos.f_rates[k]
-                    self.ledger.add(self.name, self.quote, pay)
-                    attr.add(FUNDING, self.name, pay)
-                    self.funding_paid.append((times[k], tok, pos.f_rates[k], pos.f_marks[k], pos.size, pay))
-        upnl, notional = self._risk(i)
-        if notional and self.ledger.balances.get(self._cash_key, 0.0) + upnl < notional * self._mmr:
-            events.append(self._liquidate(i, {tok: p.marks[i] for tok, p in self.positions.items()}, "bar_open"))
+                    pay = -pos.size * fev.mark * fev.rate
+                    settled = FundingSettled(fev.timestamp, self.name, tok, fev.rate, fev.mark, pos.size, pay, self.quote)
+                    self.funding_paid.append(settled)
+                    events.append(settled)
+                    cash += pay
+        px = st.px
+        upnl, notional = self._risk()
+        if notional and cash + upnl < notional * self._mmr:
+            events.append(self._liquidate({tok: px[p.key] for tok, p in self.positions.items()}, "bar_open", cash))
+        attr = self.attr
         for pos in self.positions.values():
-            m = pos.marks[i]
+            m = px[pos.key]
             last = pos.last_mark
             pos.last_mark = m
             if pos.size and last is not None and m != last:
@@ -105,11 +125,12 @@ class CexPerp:
                 attr.by_venue[self.name][PRICE_BASIS] += pnl
         return events
 
-    def _check_intrabar(self, i: int) -> Event | None:
-        """Liquidate if the bar(s) closed since step i-1 took margin balance below maintenance at their
-        adverse extreme (module docstring); the path is linear from the last mark to the extreme, so
-        ``f(θ) = margin balance - maintenance margin`` is linear in θ and its root is the liquidation point."""
-        f0 = self.ledger.balances.get(self._cash_key, 0.0)
+    def _check_intrabar(self, cash: float) -> AccountChange | None:
+        """Liquidate if the bar(s) closed since the previous step took margin balance below maintenance
+        at their adverse extreme (module docstring); the path is linear from the last mark to the extreme,
+        so ``f(θ) = margin balance - maintenance margin`` is linear in θ and its root is the liquidation point."""
+        hi, lo = self.state.hi, self.state.lo
+        f0 = cash
         df = 0.0
         mmr = self._mmr
         for pos in self.positions.values():
@@ -118,8 +139,8 @@ class CexPerp:
                 continue
             p0 = pos.last_mark
             f0 += s * (p0 - pos.entry) - mmr * abs(s) * p0
-            x = pos.highs[i] if s < 0 else pos.lows[i]
-            if x == x:  # else NaN: no bar closed in (t_{i-1}, t_i]
+            x = hi.get(pos.key, float("nan")) if s < 0 else lo.get(pos.key, float("nan"))
+            if x == x:  # else NaN: no bar closed since the previous step
                 df += (s - mmr * abs(s)) * (x - p0)
         if f0 + df >= 0.0:
             return None
@@ -127,81 +148,103 @@ class CexPerp:
         prices = {}
         for tok, pos in self.positions.items():
             if pos.size and pos.last_mark is not None:
-                x = pos.highs[i] if pos.size < 0 else pos.lows[i]
+                x = hi.get(pos.key, float("nan")) if pos.size < 0 else lo.get(pos.key, float("nan"))
                 prices[tok] = pos.last_mark if x != x else pos.last_mark + theta * (x - pos.last_mark)
-        return self._liquidate(i, prices, "intrabar")
+        return self._liquidate(prices, "intrabar", cash)
 
     # -- risk numbers ---------------------------------------------------------------------------
-    def _risk(self, i: int) -> tuple[float, float]:
-        """(unrealised PnL, notional) at step i, cached until positions change."""
-        if self._cache_i == i:
+    def _risk(self) -> tuple[float, float]:
+        """(unrealised PnL, notional) at the current step, cached until positions change."""
+        step = self.state.step
+        if self._cache_step == step:
             return self._cache
         upnl = notional = 0.0
+        px = self.state.px
         for p in self.positions.values():
             if p.size:
-                m = p.marks[i]
+                m = px[p.key]
                 upnl += p.size * (m - p.entry)
                 notional += abs(p.size) * m
-        self._cache_i, self._cache = i, (upnl, notional)
+        self._cache_step, self._cache = step, (upnl, notional)
         return self._cache
 
-    def unrealised_pnl(self, i: int) -> float:
-        return self._risk(i)[0]
+    def unrealised_pnl(self) -> float:
+        return self._risk()[0]
 
-    def notional(self, i: int) -> float:
-        return self._risk(i)[1]
+    def notional(self) -> float:
+        return self._risk()[1]
 
-    def margin_balance(self, i: int) -> float:
-        return self.ledger.balances.get(self._cash_key, 0.0) + self._risk(i)[0]
+    def margin_balance(self) -> float:
+        return self.ledger.balances.get(self._cash_key, 0.0) + self._risk()[0]
 
-    def maintenance_margin(self, i: int) -> float:
-        return self.notional(i) * self._mmr
+    def maintenance_margin(self) -> float:
+        return self.notional() * self._mmr
 
-    def margin_readings(self, i: int) -> tuple[float | None, float]:
-        """(margin ratio or None without a position, notional USD(T)) at step i, from one cached pass."""
-        upnl, n = self._risk(i)
+    def margin_readings(self) -> tuple[float | None, float]:
+        """(margin ratio or None without a position, notional USD(T)), from one cached pass."""
+        upnl, n = self._risk()
         return ((self.ledger.balances.get(self._cash_key, 0.0) + upnl) / n if n else None), n
 
-    def margin_ratio(self, i: int) -> float | None:
+    def margin_ratio(self) -> float | None:
         """Margin balance / notional (None without a position)."""
-        n = self.notional(i)
-        return self.margin_balance(i) / n if n else None
+        return self.margin_readings()[0]
+
+    def exposure(self) -> tuple[float, float]:
+        """(sum of size x mark in USD(T), ETH perp size in ETH units)."""
+        px = self.state.px
+        delta = eth = 0.0
+        for tok, p in self.positions.items():
+            if p.size:
+                delta += p.size * px[p.key]
+                if tok == "ETH":
+                    eth += p.size
+        return delta, eth
 
     def size(self, token: str) -> float:
         return self.positions[token].size
 
-    def mark_price(self, token: str, i: int) -> float:
-        return self.positions[token].marks[i]
+    def position_sizes(self) -> dict[str, float]:
+        """Signed size per base token (base units)."""
+        return {tok: p.size for tok, p in self.positions.items()}
+
+    def mark_price(self, token: str) -> float:
+        return self.state.px[self.positions[token].key]
 
     def cost_rate(self) -> float:
         """Cost of a trade as a fraction of its notional at the mark: (1 + slippage)(1 + taker fee) - 1."""
         return (1.0 + self._slip) * (1.0 + self._fee) - 1.0
 
-    def stale_at(self, i: int) -> bool:
-        """Whether a held position's price at step i did not trade (valued from a reference venue)."""
-        return any(p.size and p.stale is not None and p.stale[i] for p in self.positions.values())
+    def stale_now(self) -> bool:
+        """Whether a held position's price did not trade at this step (valued from a reference venue)."""
+        stale = self.state.stale
+        return any(p.size and stale.get(p.key, False) for p in self.positions.values())
 
-    def is_stale(self, token: str, i: int) -> bool:
-        """Whether ``token``'s price at step i did not trade (an order there is deferred)."""
-        st = self.positions[token].stale
-        return bool(st is not None and st[i])
+    def is_stale(self, token: str) -> bool:
+        """Whether ``token``'s price did not trade at this step (an order there is deferred)."""
+        return bool(self.state.stale.get(self.positions[token].key, False))
 
-    def withdrawable(self, token: str, i: int) -> float:
+    def withdrawable(self, token: str) -> float:
         """USDT that can leave: min(collateral, margin balance - 2 x maintenance margin), >= 0."""
         if token != self.quote:
             return 0.0
         coll = self.ledger.get(self.name, self.quote)
-        return max(0.0, min(coll, self.margin_balance(i) - 2.0 * self.maintenance_margin(i)))
+        return max(0.0, min(coll, self.margin_balance() - 2.0 * self.maintenance_margin()))
 
     # -- orders ---------------------------------------------------------------------------------
-    def execute(self, order: Order, i: int) -> Trade:
-        t = self.grid_list[i]
+    def submit(self, orders: Sequence[Order]) -> list[Trade]:
+        return [self._execute(o) for o in orders]
+
+    def poll(self, now_ns: int) -> list:
+        return []
+
+    def _execute(self, order: Order) -> Trade:
+        t = self.state.t
         if order.operation is not Operation.PERP_TRADE or order.token not in self.positions:
             return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-001",
                          error=f"{self.name} cannot {order.operation.value} {order.token}")
         pos = self.positions[order.token]
-        m = pos.marks[i]
-        if pos.stale is not None and pos.stale[i]:
+        m = self.state.px[pos.key]
+        if self.state.stale.get(pos.key, False):
             return Trade(order, t, TradeStatus.DEFERRED, error_code="VENUE-006",
                          error=f"no traded {order.token} price on {self.name} at {ns_to_iso(t)} (data gap, valued at "
                                f"{m:.2f} from a reference venue): not filled")
@@ -209,45 +252,25 @@ class CexPerp:
         fill = m * (1 + self._slip) if delta > 0 else m * (1 - self._slip)
         fee = abs(delta) * fill * self._fee
         before = (pos.size, pos.entry)
-        realised = self._apply_fill(pos, delta, fill)
+        self._cache_step = -1
+        realised = pos.apply_fill(delta, fill)
         # Initial-margin check after the fill: the account must stay above 2x maintenance.
         coll = self.ledger.get(self.name, self.quote) + realised - fee
-        mb = coll + self.unrealised_pnl(i)
-        if abs(pos.size) > 0 and mb < 2.0 * self.maintenance_margin(i) and delta * pos.size > 0:
+        mb = coll + self.unrealised_pnl()
+        if abs(pos.size) > 0 and mb < 2.0 * self.maintenance_margin() and delta * pos.size > 0:
             pos.size, pos.entry = before
-            self._cache_i = -1
+            self._cache_step = -1
             return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-003",
                          error=f"insufficient margin on {self.name}: margin balance {mb:.2f} after the trade")
-        self.ledger.add(self.name, self.quote, realised - fee)
-        self.attr.add(SLIPPAGE, self.name, delta * (m - fill))
-        self.attr.add(FEES, self.name, -fee)
         return Trade(order, t, TradeStatus.FILLED, executed_amount=order.amount, price=fill, fee=fee,
-                     fee_currency=self.quote,
-                     position_deltas={(self.name, f"{order.token}-PERP"): delta, (self.name, self.quote): realised - fee})
+                     fee_currency=self.quote, deltas=((self.name, self.quote, realised - fee),),
+                     pnl=((SLIPPAGE, self.name, delta * (m - fill)), (FEES, self.name, -fee)))
 
-    def _apply_fill(self, pos: _Position, delta: float, fill: float) -> float:
-        """Update size/entry for a fill; returns realised PnL (USDT)."""
-        self._cache_i = -1
-        size = pos.size
-        if size == 0.0 or (size > 0) == (delta > 0):
-            new = size + delta
-            pos.entry = (size * pos.entry + delta * fill) / new
-            pos.size = new
-            return 0.0
-        closing = -delta if abs(delta) <= abs(size) else size  # part of the position closed (sign of size)
-        realised = closing * (fill - pos.entry)
-        rest = delta + closing
-        pos.size = size - closing
-        if abs(pos.size) < 1e-12:
-            pos.size = 0.0
-            pos.entry = 0.0
-        if rest and pos.size == 0.0:
-            pos.size, pos.entry = rest, fill
-        return realised
-
-    def _liquidate(self, i: int, prices: dict[str, float], trigger: str) -> Event:
-        """Close every position at ``prices`` (token -> liquidation price) and book it (module docstring)."""
-        coll = self.ledger.get(self.name, self.quote)
+    def _liquidate(self, prices: dict[str, float], trigger: str, cash: float) -> AccountChange:
+        """Close every position at ``prices`` (token -> liquidation price) and book it (module docstring).
+        ``cash``: the collateral as the venue sees it now (the ledger's plus events not yet applied)."""
+        st = self.state
+        coll = cash
         before = coll
         move = notional = 0.0
         closed, at = {}, {}
@@ -261,32 +284,37 @@ class CexPerp:
             notional += abs(pos.size) * p
             closed[tok], at[tok] = pos.size, p
             pos.size, pos.entry = 0.0, 0.0
-            pos.last_mark = pos.marks[i]
-        self._cache_i = -1
+            pos.last_mark = st.px[pos.key]
+        self._cache_step = -1
         margin = before + move                      # margin balance at the liquidation prices
         fee = notional * self.params.liquidation_fee_rate
         after = max(0.0, margin - fee)
         charged = min(fee, max(margin, 0.0))
         booked_move = after - before + charged     # = move, or -before when the price passed bankruptcy
-        self.ledger.add(self.name, self.quote, after - coll)
-        self.attr.add(PRICE_BASIS, self.name, booked_move)
-        self.attr.add(LIQUIDATION, self.name, -charged)
-        return Event(self.grid_list[i], self.name, "liquidation", {
-            "trigger": trigger, "bar_open": ns_to_iso(self.grid_list[i - 1] if trigger == "intrabar" else self.grid_list[i]),
-            "closed_sizes": closed, "liquidation_prices": at, "notional_usd": notional, "clearance_fee_usd": fee,
-            "fee_charged_usd": charged, "insurance_cover_usd": max(0.0, -margin),
-            "loss_usd": before - after})
+        bar_open = st.t if trigger == "bar_open" else st.t_prev  # intrabar: the bar opened at the previous step
+        return AccountChange(st.t, self.name, "liquidation", deltas=((self.name, self.quote, after - coll),),
+                             pnl=((PRICE_BASIS, self.name, booked_move), (LIQUIDATION, self.name, -charged)),
+                             data={"trigger": trigger, "bar_open": ns_to_iso(bar_open), "closed_sizes": closed,
+                                   "liquidation_prices": at, "notional_usd": notional, "clearance_fee_usd": fee,
+                                   "fee_charged_usd": charged, "insurance_cover_usd": max(0.0, -margin),
+                                   "loss_usd": before - after})
 
-    def value_usd(self, i: int) -> float:
-        return self.ledger.balances.get(self._cash_key, 0.0) + self._risk(i)[0]
 
-    def state(self):
-        return ({tok: (p.size, p.entry, p.last_mark, p.f_ptr) for tok, p in self.positions.items()}, len(self.funding_paid))
+    def value_usd(self) -> float:
+        return self.ledger.balances.get(self._cash_key, 0.0) + self._risk()[0]
+
+    def account(self) -> AccountSnapshot:
+        return AccountSnapshot(self.name, {self.quote: self.ledger.get(self.name, self.quote)},
+                               {tok: (p.size, p.entry) for tok, p in self.positions.items() if p.size},
+                               self.value_usd())
+
+    def checkpoint(self):
+        return {tok: (p.size, p.entry, p.last_mark) for tok, p in self.positions.items()}, len(self.funding_paid)
 
     def restore(self, state) -> None:
-        self._cache_i = -1
+        self._cache_step = -1
         pos_state, n_paid = state
-        for tok, (size, entry, last, ptr) in pos_state.items():
+        for tok, (size, entry, last) in pos_state.items():
             p = self.positions[tok]
-            p.size, p.entry, p.last_mark, p.f_ptr = size, entry, last, ptr
+            p.size, p.entry, p.last_mark = size, entry, last
         del self.funding_paid[n_paid:]

@@ -20,13 +20,16 @@ import math
 
 from basiskit.config.venues import DexParams, PoolParams
 from basiskit.data.errors import DataError
-from basiskit.data.market import MarketFrame
-from basiskit.domain.events import Event
+from collections.abc import Sequence
+
+from basiskit.data.market_state import MarketState
+from basiskit.domain.events import MarketTick
 from basiskit.domain.money import fmt_amounts, within
 from basiskit.domain.orders import ExecutionMode, Operation, Order, Side
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.domain.time import ns_to_iso
-from basiskit.venues.ledger import FEES, PRICE_BASIS, SLIPPAGE, Attribution, Ledger
+from basiskit.domain.portfolio import FEES, PRICE_BASIS, SLIPPAGE, Attribution, Ledger
+from basiskit.venues.protocol import AccountSnapshot
 from basiskit.venues.sim.gas import GasModel
 from basiskit.venues.sim.onchain_prices import OnchainPrices
 
@@ -38,35 +41,38 @@ def pool_key(name: str) -> str:
 class Dex:
     accrues = False
 
-    def __init__(self, name: str, params: DexParams, frame: MarketFrame, ledger: Ledger, attribution: Attribution,
+    def __init__(self, name: str, params: DexParams, state: MarketState, ledger: Ledger, attribution: Attribution,
                  gas: GasModel, prices: OnchainPrices, pools: list[str], wallet: str = "wallet") -> None:
         self.name = name
         self.params = params
+        self.state = state
         self.ledger = ledger
         self.attr = attribution
         self.gas = gas
         self.prices = prices
         self.wallet = wallet
-        self.grid_list = frame.grid.tolist()
-        self.pools: dict[tuple[str, str], tuple[str, PoolParams, list[float]]] = {}
+        self.pools: dict[tuple[str, str], tuple[str, PoolParams, str]] = {}
         for p in pools:
             pp = params.pools[p]
-            self.pools[(pp.base, pp.quote)] = (p, pp, frame.series[pool_key(p)])
+            self.pools[(pp.base, pp.quote)] = (p, pp, pool_key(p))
         attribution.bucket(name)
 
-    def accrue(self, i: int) -> list[Event]:
+    def on_market(self, tick: MarketTick) -> list:
         return []
 
-    def pool_price(self, base: str, quote: str, i: int) -> float:
-        """Quote per base at step i.
+    def poll(self, now_ns: int) -> list:
+        return []
+
+    def pool_price(self, base: str, quote: str) -> float:
+        """Quote per base now.
 
         Raises:
-            DataError: no pool price at the step.
+            DataError: no pool price now.
         """
-        name, pp, series = self.pools[(base, quote)]
-        p = series[i]
+        name, pp, key = self.pools[(base, quote)]
+        p = self.state.px[key]
         if math.isnan(p):
-            raise DataError(f"no {name} pool price at {ns_to_iso(self.grid_list[i])} (dataset {pp.dataset})", key=pp.dataset)
+            raise DataError(f"no {name} pool price at {ns_to_iso(self.state.t)} (dataset {pp.dataset})", key=pp.dataset)
         return p
 
     def cost_rate(self, base: str, quote: str, notional_usd: float) -> float:
@@ -74,20 +80,23 @@ class Dex:
         _, pp, _ = self.pools[(base, quote)]
         return (pp.fee_bps + pp.slippage_bps + pp.impact_bps_per_million * notional_usd / 1e6) * 1e-4
 
-    def withdrawable(self, token: str, i: int) -> float:
+    def withdrawable(self, token: str) -> float:
         return 0.0
 
-    def execute(self, order: Order, i: int) -> Trade:
-        t = self.grid_list[i]
+    def submit(self, orders: Sequence[Order]) -> list[Trade]:
+        return [self._execute(o) for o in orders]
+
+    def _execute(self, order: Order) -> Trade:
+        t = self.state.t
         key = (order.token, order.quote)
         if order.operation is not Operation.SWAP or key not in self.pools:
             return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-001",
                          error=f"{self.name} has no {order.token}/{order.quote} pool in this run")
         _, pp, _ = self.pools[key]
         base, quote, q = order.token, order.quote, order.amount
-        p = self.pool_price(base, quote, i)
+        p = self.pool_price(base, quote)
         notional_quote = q * p
-        usd_quote = self.prices.usd(quote, i)
+        usd_quote = self.prices.usd(quote)
         notional_usd = notional_quote * usd_quote
         fee_r = pp.fee_bps * 1e-4
         slip_r = (pp.slippage_bps + pp.impact_bps_per_million * notional_usd / 1e6) * 1e-4
@@ -110,34 +119,35 @@ class Dex:
                 q, pay = q * cash / pay, cash
                 notional_quote = q * p
             d_base, d_quote = q, -pay
-        self.ledger.add(w, base, d_base)
-        self.ledger.add(w, quote, d_quote)
-        change = d_base * self.prices.usd(base, i) + d_quote * usd_quote
+        change = d_base * self.prices.usd(base) + d_quote * usd_quote
         fee_usd = notional_quote * fee_r * usd_quote
         slip_usd = notional_quote * slip_r * usd_quote
-        self.attr.add(FEES, self.name, -fee_usd)
-        self.attr.add(SLIPPAGE, self.name, -slip_usd)
-        self.attr.add(PRICE_BASIS, self.name, change + fee_usd + slip_usd)
+        deltas = ((w, base, d_base), (w, quote, d_quote))
+        pnl = ((FEES, self.name, -fee_usd), (SLIPPAGE, self.name, -slip_usd),
+               (PRICE_BASIS, self.name, change + fee_usd + slip_usd))
         units = self.params.gas_units.get("swap", 0)
         gas_usd = 0.0
         if order.execution_mode is not ExecutionMode.ATOMIC:
-            gas_usd = self.gas.pay(self.ledger, self.attr, w, self.name, units, i)
+            gas_usd, gas_deltas, gas_pnl = self.gas.charge(w, self.name, units)
+            deltas, pnl = deltas + gas_deltas, pnl + gas_pnl
         fill = abs(d_quote) / q if q else p
         return Trade(order, t, TradeStatus.FILLED, executed_amount=q, price=fill, fee=notional_quote * fee_r,
-                     fee_currency=quote, gas_usd=gas_usd, gas_units=units,
-                     position_deltas={(w, base): d_base, (w, quote): d_quote})
+                     fee_currency=quote, gas_usd=gas_usd, gas_units=units, deltas=deltas, pnl=pnl)
+
+    def value_usd(self) -> float:
+        return 0.0
+
+    def account(self) -> AccountSnapshot:
+        return AccountSnapshot(self.name)
+
+    def checkpoint(self):
+        return None
+
+    def restore(self, cp) -> None:
+        return None
 
     def gas_units(self, operation: Operation) -> int:
         return self.params.gas_units.get("swap", 0) if operation is Operation.SWAP else 0
 
-    def gas_cost(self, operation: Operation, i: int) -> float:
-        return self.gas.cost_usd(self.params.gas_units["swap"], i)
-
-    def value_usd(self, i: int) -> float:
-        return 0.0
-
-    def state(self) -> None:
-        return None
-
-    def restore(self, state: None) -> None:
-        return None
+    def gas_cost(self, operation: Operation) -> float:
+        return self.gas.cost_usd(self.params.gas_units["swap"])

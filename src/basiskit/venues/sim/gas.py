@@ -19,9 +19,10 @@ from __future__ import annotations
 import math
 
 from basiskit.data.errors import DataError
-from basiskit.data.market import MarketFrame
+from basiskit.data.market_state import MarketState
 from basiskit.domain.time import ns_to_iso
-from basiskit.venues.ledger import GAS, Attribution, Ledger
+from basiskit.domain.portfolio import GAS
+from basiskit.venues.sim.onchain_prices import OnchainPrices
 
 
 def tx_gas_units(leg_units: list[int], tx_base: int = 21000) -> int:
@@ -31,44 +32,52 @@ def tx_gas_units(leg_units: list[int], tx_base: int = 21000) -> int:
 
 
 class GasModel:
-    def __init__(self, frame: MarketFrame, gwei_key: str = "gas.gwei", eth_usd_key: str = "eth.usdt",
-                 pay_in: str = "USDT", valuation_eth_usd: list[float] | None = None) -> None:
-        self.gwei = frame.series[gwei_key]
-        self.eth_usd = frame.series[eth_usd_key] if pay_in == "USDT" else valuation_eth_usd
-        self.grid = frame.grid
-        self.pay_in = pay_in
+    """Gas prices now (``MarketState``): ``gwei_key`` the gas price series, ``eth_usd_key`` the ETH/USDT
+    price gas is bought at when paid in USDT; paid in WETH, it is valued at ``valuation`` (the on-chain
+    ETH/USD price of ``OnchainPrices``)."""
 
-    def cost_eth(self, gas_units: int, i: int) -> float:
-        """ETH burnt by ``gas_units`` at step ``i``.
+    def __init__(self, state: MarketState, gwei_key: str = "gas.gwei", eth_usd_key: str = "eth.usdt",
+                 pay_in: str = "USDT", valuation: OnchainPrices | None = None) -> None:
+        self.state = state
+        self.gwei_key = gwei_key
+        self.eth_usd_key = eth_usd_key
+        self.pay_in = pay_in
+        self.valuation = valuation
+
+    def _eth_usd(self) -> float:
+        if self.pay_in == "USDT":
+            return self.state.px[self.eth_usd_key]
+        return self.valuation.eth_usd_now
+
+    def cost_eth(self, gas_units: int) -> float:
+        """ETH burnt by ``gas_units`` now.
 
         Raises:
-            DataError: no gas price at step ``i`` (outside the gas data).
+            DataError: no gas price now (outside the gas data).
         """
-        cost = gas_units * self.gwei[i] * 1e-9
+        cost = gas_units * self.state.px[self.gwei_key] * 1e-9
         if math.isnan(cost):
-            raise DataError(f"no gas price at {ns_to_iso(int(self.grid[i]))} for an on-chain operation "
+            raise DataError(f"no gas price at {ns_to_iso(self.state.t)} for an on-chain operation "
                             f"(dataset gas.ethereum ends 2025-09-26 23:00)", key="gas.ethereum")
         return cost
 
-    def cost_usd(self, gas_units: int, i: int) -> float:
-        """USD(T) cost of ``gas_units`` at step ``i``.
+    def cost_usd(self, gas_units: int) -> float:
+        """USD(T) cost of ``gas_units`` now.
 
         Raises:
-            DataError: no gas price or ETH price at step ``i``.
+            DataError: no gas price or ETH price now.
         """
-        cost = self.cost_eth(gas_units, i) * self.eth_usd[i]
+        cost = self.cost_eth(gas_units) * self._eth_usd()
         if math.isnan(cost):
-            raise DataError(f"no ETH/USD price at {ns_to_iso(int(self.grid[i]))} to pay gas "
-                            f"(dataset dex.uniswapv3.WETHUSDT)",
-                            key="gas")
+            raise DataError(f"no ETH/USD price at {ns_to_iso(self.state.t)} to pay gas "
+                            f"(dataset dex.uniswapv3.WETHUSDT)", key="gas")
         return cost
 
-    def pay(self, ledger: Ledger, attr: Attribution, wallet: str, venue: str, gas_units: int, i: int) -> float:
-        """Debit the wallet for ``gas_units`` and book ``gas``; returns the USD(T) cost."""
+    def charge(self, wallet: str, venue: str, gas_units: int) -> tuple[float, tuple, tuple]:
+        """What paying ``gas_units`` from ``wallet`` does: ``(usd, deltas, pnl)`` -- the wallet's token
+        paid (``pay_in``) and ``gas`` booked under ``venue``; the portfolio applies them."""
         if not gas_units:
-            return 0.0
-        usd = self.cost_usd(gas_units, i)
-        amount = usd if self.pay_in == "USDT" else self.cost_eth(gas_units, i)
-        ledger.add(wallet, self.pay_in, -amount)
-        attr.add(GAS, venue, -usd)
-        return usd
+            return 0.0, (), ()
+        usd = self.cost_usd(gas_units)
+        amount = usd if self.pay_in == "USDT" else self.cost_eth(gas_units)
+        return usd, ((wallet, self.pay_in, -amount),), ((GAS, venue, -usd),)

@@ -28,9 +28,9 @@ from __future__ import annotations
 import math
 
 from basiskit.data.errors import DataError
-from basiskit.data.market import MarketFrame
+from basiskit.data.market_state import MarketState
 from basiskit.domain.time import ns_to_iso
-from basiskit.venues.ledger import PRICE_BASIS, STAKING, Attribution
+from basiskit.domain.portfolio import PRICE_BASIS, STAKING, Attribution
 
 ETH = "WETH"
 USDT = "USDT"
@@ -48,66 +48,79 @@ def reward_key(token: str) -> str:
 
 
 class OnchainPrices:
-    """ETH per unit and USD(T) per unit of on-chain tokens at step ``i``.
+    """ETH per unit and USD(T) per unit of on-chain tokens now (``eth``, ``usd``) and at the previous
+    step (``eth_prev``, ``usd_prev``), read from the run's ``MarketState``. The kernel calls
+    :meth:`on_tick` once per step before any venue accrues (it keeps the previous step's values).
 
     Raises:
         DataError: a price needed for a non-zero holding is missing (NaN) at the step.
     """
 
-    def __init__(self, frame: MarketFrame, lsts: list[str], rewards: list[str]) -> None:
-        self.grid = frame.grid
-        self.eth_usd = frame.series[ETH_USD_KEY]
-        self._unit: dict[str, list[float] | None] = {ETH: None}
+    def __init__(self, state: MarketState, lsts: list[str], rewards: list[str]) -> None:
+        self.state = state
+        self._keys: dict[str, str | None] = {ETH: None}
         self._dataset: dict[str, str] = {ETH: "dex.uniswapv3.WETHUSDT"}
         for t in lsts:
-            self._unit[t] = frame.series[lst_key(t)]
+            self._keys[t] = lst_key(t)
             self._dataset[t] = f"oracle.{t}.ETH"
         for t in rewards:
-            self._unit[t] = frame.series[reward_key(t)]
+            self._keys[t] = reward_key(t)
             self._dataset[t] = f"dex.uniswapv3.{t}WETH"
-        self.tokens = [t for t in self._unit]
+        self.tokens = [t for t in self._keys]
+        self.eth_usd_now = float("nan")
+        self.eth_usd_prev = float("nan")
+        self._unit_now: dict[str, float] = {t: 1.0 for t in self._keys}
+        self._unit_prev: dict[str, float] = dict(self._unit_now)
+
+    def on_tick(self) -> None:
+        """Shift now -> previous and read the step's values."""
+        px = self.state.px
+        self.eth_usd_prev = self.eth_usd_now
+        self.eth_usd_now = px[ETH_USD_KEY]
+        prev, now = self._unit_now, self._unit_prev  # reuse the dicts
+        for t, key in self._keys.items():
+            now[t] = 1.0 if key is None else px[key]
+        self._unit_prev, self._unit_now = prev, now
 
     def knows(self, token: str) -> bool:
-        return token == USDT or token in self._unit
+        return token == USDT or token in self._keys
 
-    def eth(self, token: str, i: int) -> float:
-        """ETH per unit of ``token`` at step ``i`` (USDT: 1 / ETH-USD)."""
+    def eth(self, token: str) -> float:
+        """ETH per unit of ``token`` now (USDT: 1 / ETH-USD)."""
         if token == USDT:
-            return 1.0 / self.eth_usd[i]
-        series = self._unit[token]
-        return 1.0 if series is None else series[i]
+            return 1.0 / self.eth_usd_now
+        return self._unit_now[token]
 
-    def usd(self, token: str, i: int) -> float:
-        """USD(T) per unit of ``token`` at step ``i``."""
+    def usd(self, token: str) -> float:
+        """USD(T) per unit of ``token`` now."""
         if token == USDT:
             return 1.0
-        series = self._unit[token]
-        return self.eth_usd[i] if series is None else series[i] * self.eth_usd[i]
+        return self._unit_now[token] * self.eth_usd_now if self._keys[token] is not None else self.eth_usd_now
 
-    def check(self, token: str, i: int) -> None:
-        v = self.usd(token, i)
+    def check(self, token: str) -> None:
+        v = self.usd(token)
         if math.isnan(v):
-            raise DataError(f"no {token} price at {ns_to_iso(int(self.grid[i]))} for a non-zero holding "
+            raise DataError(f"no {token} price at {ns_to_iso(self.state.t)} for a non-zero holding "
                             f"(datasets {self._dataset.get(token)}, dex.uniswapv3.WETHUSDT)", key=self._dataset.get(token))
 
     def unit_source(self, token: str) -> str:
         return STAKING if token in LSTS else PRICE_BASIS
 
-    def revalue(self, attr: Attribution, venue: str, token: str, qty: float, a: int, b: int) -> None:
-        """Book the value change of ``qty`` units of ``token`` held from step ``a`` to ``b`` (see module)."""
-        if not qty or token == USDT or a == b:
+    def revalue(self, attr: Attribution, venue: str, token: str, qty: float) -> None:
+        """Book the value change of ``qty`` units of ``token`` held from the previous step to now (see module)."""
+        if not qty or token == USDT:
             return
-        pa, pb = self.eth_usd[a], self.eth_usd[b]
-        series = self._unit[token]
-        if series is None:
+        pa, pb = self.eth_usd_prev, self.eth_usd_now
+        if self._keys[token] is None:
             ua = ub = 1.0
         else:
-            ua, ub = series[a], series[b]
+            ua, ub = self._unit_prev[token], self._unit_now[token]
         unit = qty * (ub - ua) * pb
         price = qty * ua * (pb - pa)
         if math.isnan(unit + price):
-            self.check(token, a)
-            self.check(token, b)
+            self.check(token)
+            raise DataError(f"no {token} price at the previous step for a holding carried to {ns_to_iso(self.state.t)}",
+                            key=self._dataset.get(token))
         if unit:
             attr.add(self.unit_source(token), venue, unit)
         if price:

@@ -13,63 +13,72 @@ Attribution: ``fees`` (stake/unstake fees), ``price_basis`` (ETH price on queued
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from basiskit.config.venues import StakingParams
-from basiskit.data.market import MarketFrame
-from basiskit.domain.events import Event
+from basiskit.data.market_state import MarketState
+from basiskit.domain.events import AccountChange, MarketTick
 from basiskit.domain.money import fmt_amounts, within
 from basiskit.domain.orders import ExecutionMode, Operation, Order
+from basiskit.domain.portfolio import FEES, Attribution, Ledger
 from basiskit.domain.trades import Trade, TradeStatus
-from basiskit.venues.ledger import FEES, Attribution, Ledger
+from basiskit.venues.protocol import AccountSnapshot
 from basiskit.venues.sim.gas import GasModel
 from basiskit.venues.sim.onchain_prices import ETH, OnchainPrices
 
 
 class Staking:
-    def __init__(self, name: str, params: StakingParams, frame: MarketFrame, ledger: Ledger, attribution: Attribution,
+    def __init__(self, name: str, params: StakingParams, state: MarketState, ledger: Ledger, attribution: Attribution,
                  gas: GasModel, prices: OnchainPrices, wallet: str = "wallet") -> None:
         self.name = name
         self.params = params
         self.lst = params.lst
+        self.state = state
         self.ledger = ledger
         self.attr = attribution
         self.gas = gas
         self.prices = prices
         self.wallet = wallet
-        self.grid_list = frame.grid.tolist()
         self.delay_ns = int(params.withdrawal_delay_hours * 3600 * 10**9)
         self.queue: list[tuple[int, float]] = []  # (claimable at ns, ETH)
-        self._last_i = -1
+        self._started = False
         attribution.bucket(name)
 
-    def rate(self, i: int) -> float:
-        """ETH per LST at step i (exchange-rate oracle)."""
-        return self.prices.eth(self.lst, i)
+    def rate(self) -> float:
+        """ETH per LST now (exchange-rate oracle)."""
+        return self.prices.eth(self.lst)
 
     def queued_eth(self) -> float:
         return sum(e for _, e in self.queue)
 
-    def accrue(self, i: int) -> list[Event]:
-        a, self._last_i = self._last_i, i
+    def on_market(self, tick: MarketTick) -> list:
+        started, self._started = self._started, True
         if not self.queue:
             return []
-        if a >= 0:
-            self.prices.revalue(self.attr, self.name, ETH, self.queued_eth(), a, i)
-        t = self.grid_list[i]
+        if started:
+            self.prices.revalue(self.attr, self.name, ETH, self.queued_eth())
+        t = self.state.t
         due = [(ts, e) for ts, e in self.queue if ts <= t]
         if not due:
             return []
         self.queue = [(ts, e) for ts, e in self.queue if ts > t]
         eth = sum(e for _, e in due)
-        self.ledger.add(self.wallet, ETH, eth)
-        return [Event(t, self.name, "withdrawal_claimed", {"eth": eth, "requests": len(due)})]
+        return [AccountChange(t, self.name, "withdrawal_claimed", deltas=((self.wallet, ETH, eth),),
+                              data={"eth": eth, "requests": len(due)})]
 
-    def withdrawable(self, token: str, i: int) -> float:
+    def withdrawable(self, token: str) -> float:
         return 0.0
 
-    def execute(self, order: Order, i: int) -> Trade:
-        t = self.grid_list[i]
+    def submit(self, orders: Sequence[Order]) -> list[Trade]:
+        return [self._execute(o) for o in orders]
+
+    def poll(self, now_ns: int) -> list:
+        return []
+
+    def _execute(self, order: Order) -> Trade:
+        t = self.state.t
         op, a = order.operation, order.amount
-        r = self.rate(i)
+        r = self.rate()
         w = self.wallet
         if op is Operation.STAKE and order.token == ETH:
             cash = self.ledger.get(w, ETH)
@@ -79,9 +88,7 @@ class Staking:
             a = min(a, cash)
             fee_eth = a * self.params.stake_fee_bps * 1e-4
             out = (a - fee_eth) / r
-            self.ledger.add(w, ETH, -a)
-            self.ledger.add(w, self.lst, out)
-            deltas = {(w, ETH): -a, (w, self.lst): out}
+            deltas = ((w, ETH, -a), (w, self.lst, out))
             price = r
         elif op is Operation.UNSTAKE and order.token == self.lst:
             held = self.ledger.get(w, self.lst)
@@ -91,36 +98,38 @@ class Staking:
             a = min(a, held)
             gross = a * r
             fee_eth = gross * self.params.unstake_fee_bps * 1e-4
-            self.ledger.add(w, self.lst, -a)
             self.queue.append((t + self.delay_ns, gross - fee_eth))
-            deltas = {(w, self.lst): -a, (self.name, "queued_ETH"): gross - fee_eth}
+            deltas = ((w, self.lst, -a),)
             price = r
         else:
             return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-001",
                          error=f"{self.name} cannot {op.value} {order.token} (stakes WETH into {self.lst})")
-        if fee_eth:
-            self.attr.add(FEES, self.name, -fee_eth * self.prices.usd(ETH, i))
+        pnl: tuple = ((FEES, self.name, -fee_eth * self.prices.usd(ETH)),) if fee_eth else ()
         units = self.params.gas_units.get(op.value, 0)
         gas_usd = 0.0
         if order.execution_mode is not ExecutionMode.ATOMIC:
-            gas_usd = self.gas.pay(self.ledger, self.attr, w, self.name, units, i)
+            gas_usd, gas_deltas, gas_pnl = self.gas.charge(w, self.name, units)
+            deltas, pnl = deltas + gas_deltas, pnl + gas_pnl
         return Trade(order, t, TradeStatus.FILLED, executed_amount=a, price=price, fee=fee_eth, fee_currency=ETH,
-                     gas_usd=gas_usd, gas_units=units, position_deltas=deltas)
+                     gas_usd=gas_usd, gas_units=units, deltas=deltas, pnl=pnl)
 
     def gas_units(self, operation: Operation) -> int:
         return self.params.gas_units.get(operation.value, 0)
 
-    def gas_cost(self, operation: Operation, i: int) -> float:
-        return self.gas.cost_usd(self.params.gas_units[operation.value], i)
+    def gas_cost(self, operation: Operation) -> float:
+        return self.gas.cost_usd(self.params.gas_units[operation.value])
 
-    def value_usd(self, i: int) -> float:
-        return self.queued_eth() * self.prices.usd(ETH, i) if self.queue else 0.0
+    def value_usd(self) -> float:
+        return self.queued_eth() * self.prices.usd(ETH) if self.queue else 0.0
 
-    def eth_exposure(self, i: int) -> float:
+    def eth_exposure(self) -> float:
         return self.queued_eth()
 
-    def state(self):
-        return list(self.queue), self._last_i
+    def account(self) -> AccountSnapshot:
+        return AccountSnapshot(self.name, {"queued_ETH": self.queued_eth()} if self.queue else {}, {}, self.value_usd())
 
-    def restore(self, state) -> None:
-        self.queue, self._last_i = list(state[0]), state[1]
+    def checkpoint(self):
+        return list(self.queue), self._started
+
+    def restore(self, cp) -> None:
+        self.queue, self._started = list(cp[0]), cp[1]

@@ -21,14 +21,17 @@ could release is unknown) is deferred (``TradeStatus.DEFERRED``, VENUE-006).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from basiskit.config.venues import NetworkTransfer
-from basiskit.domain.events import Event
+from basiskit.data.market_state import MarketState
+from basiskit.domain.events import AccountChange, MarketTick
 from basiskit.domain.money import fmt_amounts, within
 from basiskit.domain.orders import Order
+from basiskit.domain.portfolio import FEES, Attribution
 from basiskit.domain.trades import Trade, TradeStatus
-from basiskit.venues.ledger import FEES, Attribution, Ledger
+from basiskit.venues.protocol import AccountSnapshot
 
 TRANSIT = "transit"
 
@@ -88,36 +91,37 @@ class TransferCosts:
 class Transfers:
     name = TRANSIT
 
-    def __init__(self, venues: dict, costs: TransferCosts, ledger: Ledger, attribution: Attribution,
-                 grid_list: list[int]) -> None:
+    def __init__(self, venues: dict, costs: TransferCosts, state: MarketState, attribution: Attribution) -> None:
         self.venues = venues
         self.costs = costs
+        self.state = state
         self.accrues = costs.any_delay
-        self.ledger = ledger
         self.attr = attribution
-        self.grid_list = grid_list
         self.pending: list[tuple[int, str, str, float]] = []  # (arrival ns, destination, token, amount)
 
-    def accrue(self, i: int) -> list[Event]:
+    def on_market(self, tick: MarketTick) -> list:
         if not self.pending:
             return []
-        t = self.grid_list[i]
+        t = self.state.t
         arrived = [p for p in self.pending if p[0] <= t]
         if not arrived:
             return []
         self.pending = [p for p in self.pending if p[0] > t]
-        out = []
-        for _, dst, tok, amt in arrived:
-            self.ledger.add(dst, tok, amt)
-            out.append(Event(t, TRANSIT, "transfer_arrived", {"to": dst, "token": tok, "amount": amt}))
-        return out
+        return [AccountChange(t, TRANSIT, "transfer_arrived", deltas=((dst, tok, amt),),
+                              data={"to": dst, "token": tok, "amount": amt}) for _, dst, tok, amt in arrived]
+
+    def poll(self, now_ns: int) -> list:
+        return []
 
     def in_transit(self, account: str, token: str = "USDT") -> float:
         """Token units on their way to ``account``."""
         return sum(amt for _, dst, tok, amt in self.pending if dst == account and tok == token)
 
-    def execute(self, order: Order, i: int) -> Trade:
-        t = self.grid_list[i]
+    def submit(self, orders: Sequence[Order]) -> list[Trade]:
+        return [self._execute(o) for o in orders]
+
+    def _execute(self, order: Order) -> Trade:
+        t = self.state.t
         src, dst, tok = order.venue, order.to_venue, order.token
         if src not in self.venues or dst not in self.venues:
             return Trade(order, t, TradeStatus.REJECTED, error_code="EXEC-002",
@@ -127,8 +131,8 @@ class Transfers:
             return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-002",
                          error=f"{venue_of(src)} and {venue_of(dst)} share no network for {tok} (basiskit/configs/venues)")
         source = self.venues[src]
-        stale = getattr(source, "stale_at", None)
-        if stale is not None and stale(i):
+        stale = getattr(source, "stale_now", None)
+        if stale is not None and stale():
             return Trade(order, t, TradeStatus.DEFERRED, error_code="VENUE-006",
                          error=f"{src} holds a position without a traded price at this step (data gap): transfer deferred")
         if route.delay_ns and tok != "USDT":
@@ -136,35 +140,34 @@ class Transfers:
                          error=f"delayed transfers carry USDT only (a {tok} transfer from {src} takes "
                                f"{route.delay_ns // 10**9} s on {route.network})")
         fee = route.fee
-        avail = source.withdrawable(tok, i)
+        avail = source.withdrawable(tok)
         amount = order.amount
         if not within(amount + fee, avail):
             return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-002",
                          error=f"{src} cannot release {tok} for this transfer: {fmt_amounts(amount + fee, avail)}")
         amount = min(amount, avail - fee)
-        self.ledger.add(src, tok, -(amount + fee))
+        deltas: tuple = ((src, tok, -(amount + fee)),)
         if route.delay_ns:
             self.pending.append((t + route.delay_ns, dst, tok, amount))
-            landed = (TRANSIT, tok)
         else:
-            self.ledger.add(dst, tok, amount)
-            landed = (dst, tok)
-        if fee:
-            self.attr.add(FEES, src, -fee)
+            deltas += ((dst, tok, amount),)
         return Trade(order, t, TradeStatus.FILLED, executed_amount=amount, price=1.0, fee=fee, fee_currency=tok,
-                     position_deltas={(src, tok): -(amount + fee), landed: amount})
+                     deltas=deltas, pnl=((FEES, src, -fee),) if fee else ())
 
-    def withdrawable(self, token: str, i: int) -> float:
+    def withdrawable(self, token: str) -> float:
         return 0.0
 
-    def value_usd(self, i: int) -> float:
+    def value_usd(self) -> float:
         v = 0.0
         for _, _, tok, amt in self.pending:
             v += amt
         return v
 
-    def state(self):
+    def account(self) -> AccountSnapshot:
+        return AccountSnapshot(TRANSIT, {"USDT": self.value_usd()} if self.pending else {}, {}, self.value_usd())
+
+    def checkpoint(self):
         return list(self.pending)
 
-    def restore(self, state) -> None:
-        self.pending = list(state)
+    def restore(self, cp) -> None:
+        self.pending = list(cp)

@@ -10,63 +10,76 @@ are booked by their payer at the step's prices.
 
 from __future__ import annotations
 
-from basiskit.data.market import MarketFrame
-from basiskit.domain.events import Event
+from collections.abc import Sequence
+
+from basiskit.data.market_state import MarketState
+from basiskit.domain.events import MarketTick
 from basiskit.domain.orders import Order
+from basiskit.domain.portfolio import Attribution, Ledger
 from basiskit.domain.trades import Trade, TradeStatus
-from basiskit.venues.ledger import Attribution, Ledger
+from basiskit.venues.protocol import AccountSnapshot
 from basiskit.venues.sim.onchain_prices import USDT, OnchainPrices
 
 
 class Wallet:
-    def __init__(self, name: str, frame: MarketFrame, ledger: Ledger, attribution: Attribution, quote: str = "USDT",
+    def __init__(self, name: str, state: MarketState, ledger: Ledger, attribution: Attribution, quote: str = "USDT",
                  prices: OnchainPrices | None = None) -> None:
         self.name = name
+        self.state = state
         self.ledger = ledger
         self.attr = attribution
         self.quote = quote
         self.prices = prices
-        self.grid_list = frame.grid.tolist()
         self.tokens = [t for t in (prices.tokens if prices else []) if t != USDT]
-        self.accrues = bool(self.tokens)  # USDT only: nothing to settle, the engine skips it
-        self._last_i = -1
+        self.accrues = bool(self.tokens)  # USDT only: nothing to settle, the kernel skips it
+        self._started = False
         attribution.bucket(name)
 
-    def accrue(self, i: int) -> list[Event]:
-        a, self._last_i = self._last_i, i
-        if a >= 0 and a != i:
+    def on_market(self, tick: MarketTick) -> list:
+        if self._started:
+            balances = self.ledger.balances
             for tok in self.tokens:
-                q = self.ledger.balances.get((self.name, tok), 0.0)
+                q = balances.get((self.name, tok), 0.0)
                 if q:
-                    self.prices.revalue(self.attr, self.name, tok, q, a, i)
+                    self.prices.revalue(self.attr, self.name, tok, q)
+        self._started = True
         return []
 
-    def withdrawable(self, token: str, i: int) -> float:
+    def withdrawable(self, token: str) -> float:
         return max(0.0, self.ledger.get(self.name, token))
 
-    def execute(self, order: Order, i: int) -> Trade:
-        return Trade(order, self.grid_list[i], TradeStatus.REJECTED, error_code="VENUE-001",
-                     error=f"{self.name} accepts only transfers")
+    def submit(self, orders: Sequence[Order]) -> list[Trade]:
+        return [Trade(o, self.state.t, TradeStatus.REJECTED, error_code="VENUE-001",
+                      error=f"{self.name} accepts only transfers") for o in orders]
 
-    def value_usd(self, i: int) -> float:
+    def poll(self, now_ns: int) -> list:
+        return []
+
+    def value_usd(self) -> float:
         v = self.ledger.get(self.name, USDT)
+        balances = self.ledger.balances
         for tok in self.tokens:
-            q = self.ledger.balances.get((self.name, tok), 0.0)
+            q = balances.get((self.name, tok), 0.0)
             if q:
-                v += q * self.prices.usd(tok, i)
+                v += q * self.prices.usd(tok)
         return v
 
-    def eth_exposure(self, i: int) -> float:
+    def eth_exposure(self) -> float:
         """ETH units held (WETH + LSTs at their rate + reward tokens at their pool price)."""
         x = 0.0
+        balances = self.ledger.balances
         for tok in self.tokens:
-            q = self.ledger.balances.get((self.name, tok), 0.0)
+            q = balances.get((self.name, tok), 0.0)
             if q:
-                x += q * self.prices.eth(tok, i)
+                x += q * self.prices.eth(tok)
         return x
 
-    def state(self) -> int:
-        return self._last_i
+    def account(self) -> AccountSnapshot:
+        bal = {tok: self.ledger.get(self.name, tok) for tok in (USDT, *self.tokens)}
+        return AccountSnapshot(self.name, {k: v for k, v in bal.items() if v}, {}, self.value_usd())
 
-    def restore(self, state: int) -> None:
-        self._last_i = state
+    def checkpoint(self) -> bool:
+        return self._started
+
+    def restore(self, cp: bool) -> None:
+        self._started = cp

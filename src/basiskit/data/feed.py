@@ -1,0 +1,97 @@
+"""The historical feed: the catalog's series replayed on the kernel's clock.
+
+The series a run needs are aligned to the clock's times once (``data.market.build_frame``: vectorised
+as-of alignment, gap valuation, intrabar extremes -- the hourly grid is the default clock, not the
+kernel's shape: any clock times work). The feed then replays them step by step:
+:meth:`HistoricalFeed.advance` writes the values at the step's time into the run's ``MarketState`` in
+place (no per-step objects) and returns a ``MarketTick`` carrying the discrete market events of the
+interval since the previous step: ``FundingRate`` settlements (at each venue's own funding times, not
+the grid's) and ``RewardPayout`` s (restaking rewards paid). Nothing downstream can read ahead: venues,
+monitors and strategies see the ``MarketState`` (now, and windows of the past) only.
+
+A live feed writes the same ``MarketState`` from exchange streams and produces the same ticks.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from basiskit.data.market import MarketFrame
+from basiskit.data.market_state import MarketState
+from basiskit.domain.events import FundingRate, MarketTick, RewardPayout
+
+
+class HistoricalFeed:
+    """Replays ``frame`` (aligned series of one run) on its grid; ``payouts``: the reward schedule rows
+    (``data.rewards.RewardDistribution``, already filtered to the ones the run credits), whose amounts
+    are announced at their payout time."""
+
+    def __init__(self, frame: MarketFrame, payouts: list | None = None) -> None:
+        self.frame = frame
+        self.grid: list[int] = frame.grid.tolist()
+        self.state = MarketState()
+        self._series = list(frame.series.items())
+        self._extremes = [(k, frame.highs[k], frame.lows[k]) for k in frame.highs]
+        self._stale = list(frame.stale.items())
+        funding = sorted((t, key, rate, mark) for key, (times, rates, marks) in frame.funding.items()
+                         for t, rate, mark in zip(times, rates, marks))
+        self._funding = funding
+        self._f_ptr = 0
+        self._funding_times = {key: times for key, (times, _, _) in frame.funding.items()}
+        rows = list(payouts or [])
+        # emitted at the first step at or after the payout, in the order of their windows' starts
+        self._payouts = sorted(range(len(rows)), key=lambda k: (rows[k].payout_ns, rows[k].start_ns))
+        self._payout_rows = rows
+        self._p_ptr = 0
+        self.state._window = self._window
+        self.state._funding_next = self._next_funding
+
+    def __len__(self) -> int:
+        return len(self.grid)
+
+    def advance(self, i: int) -> MarketTick:
+        """Move the market state to step ``i`` (in increasing order) and return its tick."""
+        st = self.state
+        t = self.grid[i]
+        st.t_prev = st.t if i else t
+        st.t = t
+        st.step = i
+        px = st.px
+        for key, series in self._series:
+            px[key] = series[i]
+        if self._extremes:
+            hi, lo = st.hi, st.lo
+            for key, h, low in self._extremes:
+                hi[key] = h[i]
+                lo[key] = low[i]
+        if self._stale:
+            stale = st.stale
+            for key, s in self._stale:
+                stale[key] = s[i]
+        events: list = []
+        f = self._funding
+        while self._f_ptr < len(f) and f[self._f_ptr][0] <= t:
+            ft, key, rate, mark = f[self._f_ptr]
+            self._f_ptr += 1
+            events.append(FundingRate(ft, key, rate, mark))
+        if self._p_ptr < len(self._payouts):
+            due = []
+            while self._p_ptr < len(self._payouts) and self._payout_rows[self._payouts[self._p_ptr]].payout_ns <= t:
+                due.append(self._payouts[self._p_ptr])
+                self._p_ptr += 1
+            for k in sorted(due, key=lambda k: self._payout_rows[k].start_ns):
+                d = self._payout_rows[k]
+                events.append(RewardPayout(t, k, d.token, d.per_eeth, d.per_eeth_eth_value))
+        return MarketTick(t, i, tuple(events))
+
+    def _window(self, key: str, n: int) -> list[float]:
+        i = self.state.step
+        series = self.frame.series[key]
+        return [x for x in series[max(0, i - n + 1): i + 1]]
+
+    def _next_funding(self, key: str) -> int | None:
+        times = self._funding_times.get(key)
+        if not times:
+            return None
+        k = bisect.bisect_right(times, self.state.t)
+        return times[k] if k < len(times) else None

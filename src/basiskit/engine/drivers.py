@@ -1,0 +1,76 @@
+"""Drivers: what hands the kernel its times. The kernel is the same in every run.
+
+* ``run_backtest_steps``: the historical feed's clock, as fast as possible (a backtest);
+* ``RealtimeDriver``: the wall clock -- it waits until each clock time has come, then steps the kernel
+  (a paper run: live data, simulated venues; a live run: live data, live venue adapters). The time
+  source and the sleep are injected, so a test (or a rehearsal) can run it on an accelerated clock.
+
+Both stop cleanly: ``should_stop()`` is checked between steps (the run's stop signal, a cancel request).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from basiskit.errors.exceptions import RunInterrupted
+
+
+def run_backtest_steps(kernel, n_steps: int, progress: Callable[[int, int], None] | None = None,
+                       every: int = 0) -> float:
+    """Step ``kernel`` through ``n_steps`` clock times; ``progress(i, n)`` every ``every`` steps (and at
+    the end). Returns the seconds the loop took."""
+    step = kernel.step
+    t0 = time.perf_counter()
+    if progress is None or not every:
+        for i in range(n_steps):
+            step(i)
+    else:
+        for i in range(n_steps):
+            step(i)
+            if i % every == 0:
+                progress(i, n_steps)
+    elapsed = time.perf_counter() - t0
+    kernel.finish()
+    if progress is not None:
+        progress(n_steps, n_steps)
+    return elapsed
+
+
+class RealtimeDriver:
+    """Steps ``kernel`` at the times ``times_ns`` (ns since the epoch, UTC) as the wall clock reaches them.
+
+    Args:
+        now_ns: the wall clock (default ``time.time_ns``).
+        sleep: waits a number of seconds (default ``time.sleep``).
+        should_stop: checked before every step; True stops the run (``RunInterrupted``).
+        max_lag_s: a step whose time is further in the past than this (the process fell behind) is
+            still run, and counted in ``late_steps``.
+    """
+
+    def __init__(self, kernel, times_ns: list[int], now_ns: Callable[[], int] = time.time_ns,
+                 sleep: Callable[[float], None] = time.sleep, should_stop: Callable[[], bool] | None = None,
+                 max_lag_s: float = 5.0) -> None:
+        self.kernel = kernel
+        self.times = times_ns
+        self.now_ns = now_ns
+        self.sleep = sleep
+        self.should_stop = should_stop
+        self.max_lag_ns = int(max_lag_s * 1e9)
+        self.late_steps = 0
+        self.steps_done = 0
+
+    def run(self) -> None:
+        for i, t in enumerate(self.times):
+            while True:
+                if self.should_stop is not None and self.should_stop():
+                    raise RunInterrupted(f"stopped before step {i} of {len(self.times)}")
+                wait = (t - self.now_ns()) / 1e9
+                if wait <= 0:
+                    break
+                self.sleep(min(wait, 1.0))
+            if self.now_ns() - t > self.max_lag_ns:
+                self.late_steps += 1
+            self.kernel.step(i)
+            self.steps_done = i + 1
+        self.kernel.finish()

@@ -1,0 +1,80 @@
+"""What a run records at the end of every clock step (a subscriber of the kernel's steps).
+
+Per step: equity (USD(T), the sum of every venue account's value), net deposits (share-class units),
+net delta (USD(T)), per perp account its margin ratio (None without a position) and notional (USD(T)),
+the first AAVE account's health factor (inf without debt) and LTV, the on-chain net ETH (ETH units),
+idle cash (USD(T): wallet share-class cash, USDT on spot accounts, money in transit), and -- for the
+ETH share class, which converts every step -- the attribution totals (USD(T), ``SOURCES`` order).
+Venue snapshots (``engine.snapshots``) are taken once a clock day and at the last step.
+"""
+
+from __future__ import annotations
+
+from basiskit.domain.portfolio import Portfolio
+from basiskit.engine.snapshots import SnapshotTaker, VenueSnapshots
+from basiskit.risk.monitor import RiskMonitor
+
+
+class StepRecorder:
+    def __init__(self, n_steps: int, state, portfolio: Portfolio, monitor: RiskMonitor, venues: dict, wallet: str,
+                 cash_token: str, prices=None, record_attribution: bool = False, snapshot_every: int = 0) -> None:
+        self._state = state
+        self.times: list[int] = []
+        self.equity: list[float] = []
+        self.net_deposits: list[float] = []
+        self.net_delta: list[float] = []
+        self.margin_ratios: dict[str, list] = {name: [] for name in monitor.perp_names}
+        self.perp_notional: dict[str, list[float]] = {name: [] for name in monitor.perp_names}
+        self.health_factor: list[float] = []
+        self.ltv: list[float] = []
+        self.net_eth: list[float] = []
+        self.idle_cash_usd: list[float] = []
+        self.attribution_steps: list[tuple] = []
+        self.snapshots = VenueSnapshots()
+        self._monitor = monitor
+        self._portfolio = portfolio
+        self._attr_total = portfolio.attribution.total
+        self._record_attr = record_attribution
+        self._prices = prices
+        self._wallet_key = (wallet, cash_token)
+        self._eth_cash = cash_token != "USDT"
+        self._spot_keys = [(v.name, "USDT") for v in monitor.spot_venues]
+        self._transit = venues.get("transit")
+        self._aave = monitor.aave_names[0] if monitor.aave_names else None
+        self._onchain = bool(monitor.onchain)
+        self._mr = [(name, self.margin_ratios[name], self.perp_notional[name]) for name in monitor.perp_names]
+        self._snap = SnapshotTaker(venues, portfolio.attribution, n_steps, snapshot_every) if snapshot_every else None
+        self._snap_at = self._snap.next_step if self._snap is not None else -1
+
+    def record(self, i: int, equity: float, net_deposits: float) -> None:
+        m = self._monitor
+        self.times.append(self._state.t)
+        self.equity.append(equity)
+        self.net_deposits.append(net_deposits)
+        balances = self._portfolio.ledger.balances
+        idle = balances.get(self._wallet_key, 0.0)
+        if idle and self._eth_cash:
+            idle *= self._prices.eth_usd_now
+        for key in self._spot_keys:
+            idle += balances.get(key, 0.0)
+        transit = self._transit
+        if transit is not None and transit.pending:
+            idle += transit.value_usd()
+        self.idle_cash_usd.append(idle)
+        self.net_delta.append(m.net_delta_usd)
+        readings, notionals = m.margin_ratios, m.notionals
+        for name, out, n_out in self._mr:
+            out.append(readings[name])
+            n_out.append(notionals[name])
+        if self._aave is not None:
+            self.health_factor.append(m.health_factors[self._aave])
+            self.ltv.append(m.ltvs[self._aave])
+            self.net_eth.append(m.net_eth)
+        elif self._onchain:
+            self.net_eth.append(m.net_eth)
+        if self._record_attr:
+            self.attribution_steps.append(tuple(self._attr_total.values()))
+        if i == self._snap_at:
+            self._snap.take(i)
+            self._snap_at = self._snap.next_step
+            self.snapshots = self._snap.out
