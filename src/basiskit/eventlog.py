@@ -42,7 +42,8 @@ class EventLog:
     earlier run; False to append, e.g. a live run resuming). Use as a context manager or call
     :meth:`close`."""
 
-    def __init__(self, out_dir: str | Path, run_id: str, buffered: bool = True, fresh: bool = True) -> None:
+    def __init__(self, out_dir: str | Path, run_id: str, buffered: bool = True, fresh: bool = True,
+                 flush_every: int = 0) -> None:
         self.dir = Path(out_dir) / "events"
         self.dir.mkdir(parents=True, exist_ok=True)
         if fresh:
@@ -52,6 +53,8 @@ class EventLog:
         self.buffered = buffered
         self._seq = 0
         self._pending: dict[str, list[str]] = {}
+        self._n_pending = 0
+        self._flush_every = flush_every  # buffered: write out every that many lines (0: at flush/close only)
         self._files: dict[str, IO[str]] = {}
 
     def emit(self, clock_ns: int, component: str, kind: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -71,6 +74,9 @@ class EventLog:
         line = json.dumps(rec, separators=(",", ":")) + "\n"
         if self.buffered:
             self._pending.setdefault(component, []).append(line)
+            self._n_pending += 1
+            if self._flush_every and self._n_pending >= self._flush_every:
+                self.flush()
         else:
             fh = self._files.get(component)
             if fh is None:
@@ -87,8 +93,9 @@ class EventLog:
         """Write the buffered lines (buffered mode); no-op in unbuffered mode."""
         for component, lines in self._pending.items():
             with (self.dir / component_file(component)).open("a") as fh:
-                fh.writelines(lines)
+                fh.write("".join(lines))  # whole lines only: a killed run leaves a valid prefix
         self._pending.clear()
+        self._n_pending = 0
 
     def close(self) -> None:
         if self._files is None:

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from basiskit.engine.backtest import BacktestRequest, run_backtest
-from basiskit.engine.loop import WithdrawalError
+from basiskit.engine.kernel import WithdrawalError
 
 
 def test_a_withdrawal_above_the_equity_is_an_error_naming_it(catalog):

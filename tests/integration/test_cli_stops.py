@@ -121,7 +121,9 @@ def test_sigkill_mid_run_is_interrupted_at_the_next_listing_and_earlier_results_
     row = cli.row(run_id)
     assert row.status is RunStatus.INTERRUPTED and row.error["code"] == "RUN-003" and row.finished_at is not None
     assert _marker(out)["run_id"] == first_id and is_complete(out)  # untouched, still the first run's
-    assert not list(tmp_path.glob(".out.partial-*"))  # killed in the loop: nothing was written yet
+    # killed in the loop: its partial folder holds only the event log written so far (never marked complete)
+    (partial,) = tmp_path.glob(".out.partial-*")
+    assert not (partial / MARKER).exists() and {p.name for p in partial.iterdir()} <= {"events"}
     report = cli.run("report", run_id)
     assert report.returncode == 2 and "RUN-005" in report.stderr and "interrupted" in report.stderr
     assert "Traceback" not in report.stderr

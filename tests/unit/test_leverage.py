@@ -20,7 +20,8 @@ from basiskit.domain.time import SECONDS_PER_YEAR, to_ns
 from basiskit.engine.execution import ExecutionManager
 from basiskit.engine.assembly import build_venues
 from basiskit.strategies.registry import build_strategy, load_mode_config
-from basiskit.domain.portfolio import Attribution, Ledger
+from basiskit.data.feed import HistoricalFeed
+from basiskit.domain.portfolio import Attribution, Ledger, Portfolio
 
 ETH_USD = 2000.0
 HOUR_NS = 3600 * 10**9
@@ -64,17 +65,37 @@ def test_levered_return_is_y_plus_s_minus_bt_over_one_minus_t(t):
     assert sum(1 for tr in sim.loop.trades if not tr.ok) == 0
 
 
+class Harness:
+    """The venues of eth_leveraged on built data, stepped by hand (what the kernel does each step)."""
+
+    def __init__(self, gwei: float):
+        cfg = load_mode_config("eth_leveraged", {"target_ltv": 0.85})
+        strategy = build_strategy(cfg)
+        self.feed = HistoricalFeed(built_frame(3, 0.03, 0.001, 0.02, gwei=gwei))
+        self.portfolio = Portfolio()
+        self.venues = build_venues(strategy.requirements(), self.feed.state, self.portfolio)
+        self.portfolio.ledger.add("wallet", "WETH", 10.0)
+        self.ex = ExecutionManager(self.venues.accounts, self.venues.transfers, self.portfolio, self.feed.state,
+                                   self.venues.gas)
+        self.step(0)
+
+    def step(self, i: int) -> list:
+        tick = self.feed.advance(i)
+        self.venues.prices.on_tick()
+        events = []
+        for v in self.venues.accounts.values():
+            for ev in v.on_market(tick):
+                self.portfolio.apply(ev)
+                events.append(ev)
+        return events
+
+    def execute(self, orders):
+        return self.ex.execute(orders, lambda ev: None)
+
+
 def _setup(gwei: float):
-    cfg = load_mode_config("eth_leveraged", {"target_ltv": 0.85})
-    strategy = build_strategy(cfg)
-    frame = built_frame(3, 0.03, 0.001, 0.02, gwei=gwei)
-    ledger, attr = Ledger(), Attribution()
-    venues = build_venues(strategy.requirements(), frame, ledger, attr)
-    ledger.add("wallet", "WETH", 10.0)
-    for v in venues.accounts.values():
-        v.accrue(0)
-    ex = ExecutionManager(venues.accounts, venues.transfers, ledger, attr, frame.grid.tolist(), venues.gas)
-    return venues, ledger, attr, ex
+    h = Harness(gwei)
+    return h, h.portfolio.ledger, h.portfolio.attribution, h
 
 
 def _loop_group(borrow: float, gid: str = "g1") -> list[Order]:
@@ -88,11 +109,11 @@ def _loop_group(borrow: float, gid: str = "g1") -> list[Order]:
 
 @pytest.mark.parametrize("gwei", [0.0, 20.0])
 def test_atomic_group_whose_borrow_breaks_max_ltv_changes_no_balance_but_pays_gas(gwei):
-    venues, ledger, attr, ex = _setup(gwei)
-    aave, staking = venues.accounts["aave_v3"], venues.accounts["etherfi"]
-    before = (ledger.snapshot(), aave.state(), staking.state(), dict(attr.total))
+    h, ledger, attr, ex = _setup(gwei)
+    aave, staking = h.venues.accounts["aave_v3"], h.venues.accounts["etherfi"]
+    before = (ledger.snapshot(), aave.checkpoint(), staking.checkpoint(), dict(attr.total))
     # 50 ETH of weETH collateral, E-mode max LTV 93 %: borrowing 48 ETH is 96 %
-    trades = ex.execute(_loop_group(borrow=48.0), 0)
+    trades = ex.execute(_loop_group(borrow=48.0))
     assert [tr.status for tr in trades] == [TradeStatus.FAILED] * 5
     assert all("max LTV" in tr.error and "leg 3" in tr.error for tr in trades)
     units = 90_000 + 150_000 + 180_000 + 250_000 - 3 * 21_000  # one transaction up to the failing leg
@@ -102,29 +123,29 @@ def test_atomic_group_whose_borrow_breaks_max_ltv_changes_no_balance_but_pays_ga
     snap = dict(before[0])
     snap.pop(("wallet", "WETH"))
     assert after == snap
-    assert aave.state() == before[1] and staking.state() == before[2]
+    assert aave.checkpoint() == before[1] and staking.checkpoint() == before[2]
     assert attr.total["gas"] == pytest.approx(-gas_eth * ETH_USD, rel=1e-12)
     assert {k: v for k, v in attr.total.items() if k != "gas"} == {k: v for k, v in before[3].items() if k != "gas"}
 
 
 def test_the_same_group_within_max_ltv_fills_and_pays_gas_once():
-    venues, ledger, attr, ex = _setup(20.0)
-    aave = venues.accounts["aave_v3"]
-    trades = ex.execute(_loop_group(borrow=40.02), 0)
+    h, ledger, attr, ex = _setup(20.0)
+    aave = h.venues.accounts["aave_v3"]
+    trades = ex.execute(_loop_group(borrow=40.02))
     assert all(tr.ok for tr in trades)
     units = 90_000 + 150_000 + 180_000 + 250_000 + 21_000 - 4 * 21_000
     assert attr.total["gas"] == pytest.approx(-units * 20e-9 * ETH_USD, rel=1e-12)
     assert attr.total["flash_fees"] == pytest.approx(-0.02 * ETH_USD, rel=1e-9)  # 5 bps of 40 WETH
-    assert aave.borrowed("WETH", 0) == pytest.approx(40.02)
-    assert aave.ltv(0) == pytest.approx(40.02 / 50.0)
-    assert aave.health_factor(0) == pytest.approx(50.0 * 0.95 / 40.02)  # E-mode liquidation threshold 95 %
+    assert aave.borrowed("WETH") == pytest.approx(40.02)
+    assert aave.ltv() == pytest.approx(40.02 / 50.0)
+    assert aave.health_factor() == pytest.approx(50.0 * 0.95 / 40.02)  # E-mode liquidation threshold 95 %
 
 
 def test_a_flash_loan_left_open_fails_the_group():
-    venues, ledger, attr, ex = _setup(0.0)
+    h, ledger, attr, ex = _setup(0.0)
     group = _loop_group(borrow=40.02)[:-1]  # no flash_repay
     before = ledger.snapshot()
-    trades = ex.execute(group, 0)
+    trades = ex.execute(group)
     assert all(tr.status is TradeStatus.FAILED for tr in trades)
     assert "not repaid" in trades[0].error
     assert ledger.snapshot() == before
@@ -133,36 +154,36 @@ def test_a_flash_loan_left_open_fails_the_group():
 def test_liquidation_follows_the_aave_close_factor_and_bonus():
     """Debt pushed above the liquidation threshold: half the debt is repaid (HF >= 0.95) and collateral worth
     the repaid debt x (1 + 1 % E-mode bonus) is seized; the loss is the bonus on the repaid debt."""
-    venues, ledger, attr, ex = _setup(0.0)
-    aave = venues.accounts["aave_v3"]
-    assert all(tr.ok for tr in ex.execute(_loop_group(borrow=40.02), 0))
+    h, ledger, attr, ex = _setup(0.0)
+    aave = h.venues.accounts["aave_v3"]
+    assert all(tr.ok for tr in ex.execute(_loop_group(borrow=40.02)))
     aave.scaled_debt["WETH"] *= 48.5 / 40.02  # as if the debt had grown to 48.5 ETH: HF = 47.5/48.5 < 1
-    hf = aave.health_factor(1)
-    assert 0.95 < hf < 1
-    events = aave.accrue(1)
+    assert 0.95 < aave.health_factor() < 1
+    events = h.step(1)
     (ev,) = [e for e in events if e.kind == "liquidation"]
-    debt = aave.borrow_index["WETH"][1] * (aave.scaled_debt["WETH"]) + ev.data["debt_repaid"]
+    debt = aave._bidx("WETH") * (aave.scaled_debt["WETH"]) + ev.data["debt_repaid"]
     assert ev.data["close_factor"] == 0.5
     assert ev.data["debt_repaid"] == pytest.approx(0.5 * debt, rel=1e-12)
-    rate = aave.prices.eth("weETH", 1)
+    rate = aave.prices.eth("weETH")
     assert ev.data["collateral_seized"] * rate == pytest.approx(ev.data["debt_repaid"] * 1.01, rel=1e-12)
     assert ev.data["loss_usd"] == pytest.approx(ev.data["debt_repaid"] * 0.01 * ETH_USD, rel=1e-9)
     assert attr.total["liquidation"] == pytest.approx(-ev.data["loss_usd"], rel=1e-12)
 
 
 def test_unstaking_goes_through_the_withdrawal_queue_at_the_request_rate():
-    venues, ledger, attr, ex = _setup(0.0)
-    staking = venues.accounts["etherfi"]
-    assert ex.execute([Order(Operation.STAKE, "etherfi", 10.0, "WETH")], 0)[0].ok
+    h, ledger, attr, ex = _setup(0.0)
+    staking = h.venues.accounts["etherfi"]
+    assert ex.execute([Order(Operation.STAKE, "etherfi", 10.0, "WETH")])[0].ok
     weeth = ledger.get("wallet", "weETH")
     assert weeth == pytest.approx(10.0 / 1.05)  # minted at the exchange rate
     staking.delay_ns = 2 * HOUR_NS
-    assert ex.execute([Order(Operation.UNSTAKE, "etherfi", weeth, "weETH")], 1)[0].ok
-    rate_1 = staking.rate(1)
+    h.step(1)
+    assert ex.execute([Order(Operation.UNSTAKE, "etherfi", weeth, "weETH")])[0].ok
+    rate_1 = staking.rate()
     assert ledger.get("wallet", "weETH") == 0.0 and staking.queued_eth() == pytest.approx(weeth * rate_1)
-    assert staking.value_usd(1) == pytest.approx(weeth * rate_1 * ETH_USD)
-    assert staking.accrue(2) == []  # not claimable yet
-    (claim,) = staking.accrue(3)
+    assert staking.value_usd() == pytest.approx(weeth * rate_1 * ETH_USD)
+    assert [e for e in h.step(2) if e.component == "etherfi"] == []  # not claimable yet
+    (claim,) = [e for e in h.step(3) if e.component == "etherfi"]
     assert claim.kind == "withdrawal_claimed"
     assert ledger.get("wallet", "WETH") == pytest.approx(weeth * rate_1)  # no yield while queued
 
@@ -186,20 +207,30 @@ def test_aave_health_factor_is_checked_intrabar_when_it_depends_on_eth_usd():
                             highs={"eth.usd.oracle": [float("nan"), high, float("nan")]},
                             lows={"eth.usd.oracle": [float("nan"), 1990.0, float("nan")]})
         params: AaveParams = load_venue_config("aave_v3").aave
-        ledger, attr = Ledger(), Attribution()
-        prices = OnchainPrices(frame, [], [])
-        gas = GasModel(frame, pay_in="WETH", valuation_eth_usd=prices.eth_usd)
-        aave = AaveV3("aave_v3", params, frame, ledger, attr, gas, {"USDT": "aave.USDT.liquidity_index"},
-                      {"WETH": "aave.WETH.variable_borrow_index"}, prices=prices)
-        ledger.add("wallet", "USDT", 10_000.0)
-        aave.accrue(0)
-        assert aave.execute(Order(Operation.SUPPLY, "aave_v3", 10_000.0, "USDT"), 0).ok
-        assert aave.execute(Order(Operation.BORROW, "aave_v3", 3.5, "WETH"), 0).ok
-        before = aave.value_usd(1)
-        return aave, aave.accrue(1), before, attr
+        feed = HistoricalFeed(frame)
+        portfolio = Portfolio()
+        prices = OnchainPrices(feed.state, [], [])
+        gas = GasModel(feed.state, pay_in="WETH", valuation=prices)
+        aave = AaveV3("aave_v3", params, feed.state, portfolio.ledger, portfolio.attribution, gas,
+                      {"USDT": "aave.USDT.liquidity_index"}, {"WETH": "aave.WETH.variable_borrow_index"}, prices=prices)
+        portfolio.ledger.add("wallet", "USDT", 10_000.0)
+        tick = feed.advance(0)
+        prices.on_tick()
+        aave.on_market(tick)
+        for order in (Order(Operation.SUPPLY, "aave_v3", 10_000.0, "USDT"), Order(Operation.BORROW, "aave_v3", 3.5, "WETH")):
+            (tr,) = aave.submit([order])
+            assert tr.ok
+            portfolio.apply(tr)
+        tick = feed.advance(1)
+        prices.on_tick()
+        before = aave.value_usd()
+        events = aave.on_market(tick)
+        for ev in events:
+            portfolio.apply(ev)
+        return aave, events, before, portfolio.attribution
 
     aave, events, _, _ = run(high=2150.0)  # HF at 2,150 is 1.037: no breach
-    assert events == [] and aave.health_factor(1) == pytest.approx(7800 / (3.5 * 2100))
+    assert events == [] and aave.health_factor() == pytest.approx(7800 / (3.5 * 2100))
     aave, events, before, attr = run(high=2300.0)
     (ev,) = events
     p_star = 7800 / 3.5
@@ -208,5 +239,5 @@ def test_aave_health_factor_is_checked_intrabar_when_it_depends_on_eth_usd():
     assert ev.data["collateral_seized"] == pytest.approx(1.75 * p_star * 1.045)
     loss = 1.75 * p_star * 1.045 - 1.75 * 2100  # seized USDT less the debt repaid, at the step's ETH price
     assert ev.data["loss_usd"] == pytest.approx(loss)
-    assert aave.value_usd(1) - before == pytest.approx(-loss)
+    assert aave.value_usd() - before == pytest.approx(-loss)
     assert attr.total["liquidation"] == pytest.approx(-loss)

@@ -97,6 +97,7 @@ class Kernel:
         self.rebalances: dict[str, int] = {}
         self._reserve_low = False
         self._failures_in_a_row = 0
+        self._step_decisions: list[dict] = []
         self._accruing = [v for v in venues.values() if getattr(v, "accrues", True)]
         self._on_event = getattr(strategy, "on_event", None)
 
@@ -149,6 +150,8 @@ class Kernel:
         eq = ctx.equity_usd()  # sum of venue values; cached if the strategy already asked
         if self.reserve_ratio:
             self._check_reserve(t, eq)
+        if self._step_decisions:
+            self._assess(t, eq)
         self.recorder.record(i, eq, self.net_deposits)
 
     def _request_withdrawal(self, i: int, t: int, amount: float) -> None:
@@ -201,8 +204,10 @@ class Kernel:
                 orders, gate_events = self.gate.review(decision.orders, risk, sizes, t)
                 for ev in gate_events:
                     self.publish(ev)
-            self.publish(Event(t, "strategy", "decision", {"action": decision.action.value, "reason": decision.reason,
-                                                           "orders": len(orders), "trigger": decision.trigger}))
+            record = {"action": decision.action.value, "reason": decision.reason, "orders": len(orders),
+                      "trigger": decision.trigger}
+            self._step_decisions.append(record)
+            self.publish(Event(t, "strategy", "decision", record))
             if first_pass and decision.action.value in REBALANCE_ACTIONS:
                 key = decision.trigger or "other"
                 self.rebalances[key] = self.rebalances.get(key, 0) + 1
@@ -217,6 +222,21 @@ class Kernel:
             ctx._invalidate()
             risk = self.monitor.observe()
         self.publish(Event(t, "engine", "max_passes_reached", {"passes": self.max_passes}))
+
+    def _assess(self, t: int, eq: float) -> None:
+        """The end of a step with decisions: the risk assessment after them and, when they re-targeted
+        the book, one ``rebalance`` event summing them up."""
+        m = self.monitor
+        delta = m.net_delta_usd
+        self.publish(Event(t, "risk", "assessment", {"as_of": "end_of_step", "equity_usd": eq, "net_delta_usd": delta,
+                                                     "delta_drift": delta / eq if eq else None,
+                                                     "margin_ratios": dict(m.margin_ratios)}))
+        decisions, self._step_decisions = self._step_decisions, []
+        partial = [d for d in decisions if d["action"] in REBALANCE_ACTIONS]
+        if partial:
+            self.publish(Event(t, "strategy", "rebalance", {"action": partial[0]["action"], "reason": partial[0]["reason"],
+                                                            "passes": len(decisions),
+                                                            "orders": sum(d["orders"] for d in decisions)}))
 
     def _decision_failed(self, t: int, exc: Exception) -> None:
         err = exc if isinstance(exc, SkipDecision) else DecisionFailed(f"{type(exc).__name__}: {exc}")

@@ -11,11 +11,9 @@ import numpy as np
 import pandas as pd
 
 from basiskit.domain.events import Event
-from basiskit.domain.trades import Trade
+from basiskit.domain.trades import TRADE_COLUMNS, Trade, trade_row
 from basiskit.domain.time import ns_to_iso
 
-TRADE_COLUMNS = ["timestamp", "venue", "operation", "instrument", "side", "amount", "price", "fee", "fee_currency",
-                 "gas", "status", "error_code", "to_venue", "reason"]
 
 
 def json_safe(obj):
@@ -54,15 +52,14 @@ def write_equity(path: Path, times: list[int], equity: list[float], net_deposits
 
 
 def write_trades(path: Path, trades: list[Trade]) -> None:
+    """``trades.csv``: one row per order outcome under ``TRADE_COLUMNS`` (``domain.trades.trade_row``;
+    floats with repr precision, empty where missing)."""
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(TRADE_COLUMNS)
         for tr in trades:
-            o = tr.order
-            instrument = f"{o.token}{o.quote}" if o.side is not None else o.token
-            w.writerow([ns_to_iso(tr.timestamp), o.venue, o.operation.value, instrument, o.side.value if o.side else "",
-                        repr(tr.executed_amount if tr.ok else o.amount), repr(tr.price), repr(tr.fee), tr.fee_currency,
-                        repr(tr.gas_usd), tr.status.value, tr.error_code or "", o.to_venue or "", o.reason])
+            r = trade_row(tr)
+            w.writerow(["" if r[c] is None else (repr(r[c]) if isinstance(r[c], float) else r[c]) for c in TRADE_COLUMNS])
 
 
 def write_events(path: Path, events: list[Event], run_id: str) -> None:

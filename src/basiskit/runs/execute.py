@@ -30,22 +30,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from basiskit.engine.backtest import BacktestOutcome, BacktestRequest, run_backtest
+from basiskit.engine.backtest import BacktestOutcome, BacktestRequest, prepare, run_backtest
 from basiskit.errors.exceptions import BasiskitError, InternalError, RunCancelled, RunInterrupted
 from basiskit.errors.retry import with_backoff
 from basiskit.eventlog import EventLog, export_csv
 from basiskit.persistence.protocol import RunStore
 from basiskit.persistence.records import NewRun, RunStatus
-from basiskit.reports import write_report
 from basiskit.results.export import (write_events, write_outcome_attribution, write_outcome_equity, write_outcome_venues,
                                      write_summary, write_trades)
 from basiskit.runs import signals
 from basiskit.runs.folder import check_out_dir, is_complete, publish, staging_dir
 from basiskit.runs.owner import owner_alive, owner_id  # noqa: F401  (re-exported: callers import them from here)
 from basiskit.domain.portfolio import SOURCES
-from basiskit.runs.results import run_results, write_events as write_event_log
+from basiskit.runs.event_stream import EventRecorder
+from basiskit.runs.results import run_results
 
 log = logging.getLogger(__name__)
+EVENT_FLUSH_LINES = 1000  # the event log is written out every that many lines during a run
 
 
 @dataclass
@@ -63,10 +64,12 @@ def request_json(req: BacktestRequest) -> dict[str, Any]:
             "withdrawals": [{"date": d, "amount": a} for d, a in req.withdrawals]}
 
 
-def write_outputs(out: Path, run_id: str, outcome: BacktestOutcome, catalog=None) -> list:
+def write_outputs(out: Path, run_id: str, outcome: BacktestOutcome, catalog=None) -> None:
     """Write the run's files into the folder ``out`` (the report last, from the files; files an
-    earlier run left there are replaced); returns the event records for the store. ``execute_backtest``
-    calls it on the run's partial folder; :func:`basiskit.runs.folder.publish` moves that in place."""
+    earlier run left there are replaced). The event log (``events/``) was written during the run by the
+    kernel's :class:`~basiskit.runs.event_stream.EventRecorder`; ``events.csv`` is exported from it.
+    ``execute_backtest`` calls this on the run's partial folder; :func:`basiskit.runs.folder.publish`
+    moves that in place."""
     out.mkdir(parents=True, exist_ok=True)
     loop = outcome.loop
     write_summary(out / "summary.json", outcome.summary)
@@ -75,11 +78,9 @@ def write_outputs(out: Path, run_id: str, outcome: BacktestOutcome, catalog=None
     write_outcome_attribution(out / "attribution.csv", outcome, SOURCES)
     write_outcome_venues(out / "venues.csv", outcome)
     write_events(out / "events.jsonl", loop.events, run_id)
-    with EventLog(out, run_id, buffered=True) as elog:
-        records = write_event_log(elog, outcome)
     export_csv(out / "events", out / "events.csv")
+    from basiskit.reports import write_report  # plotly loads only when a report is written
     write_report(out, catalog=catalog, benchmarks=catalog is not None)
-    return records
 
 
 class _Progress:
@@ -162,14 +163,21 @@ def execute_backtest(req: BacktestRequest, catalog, *, run_id: str, out_dir: str
         started = True
         if queued:
             check_out_dir(out)
-        outcome = run_backtest(req, catalog, tick)
-        tick.phase = "while writing its results"
-        outcome.summary["run_id"] = run_id
+        config, _ = prepare(req)
+        served = catalog.for_policy(config.data_policy)  # the data the run uses (its own store under a repair policy)
+        served.ensure_imported()  # new or changed source files first: run_backtest itself only reads
         if staging.exists():
             shutil.rmtree(staging)
-        served = catalog.for_policy(outcome.config.data_policy)  # benchmarks from the data the run used
-        events = write_outputs(staging, run_id, outcome, served)
-        results = run_results(outcome, run_id, events) if store is not None else None
+        elog = EventLog(staging, run_id, buffered=True, flush_every=EVENT_FLUSH_LINES)
+        recorder = EventRecorder(elog, keep=store is not None)
+        try:
+            outcome = run_backtest(req, catalog, tick, subscribers=[recorder])
+        finally:
+            elog.close()  # what the run published so far stays, whole lines only
+        tick.phase = "while writing its results"
+        outcome.summary["run_id"] = run_id
+        write_outputs(staging, run_id, outcome, served)
+        results = run_results(outcome, run_id, recorder.records) if store is not None else None
         config = outcome.config.model_dump(mode="json")
         published = False
         try:
