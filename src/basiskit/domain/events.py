@@ -120,10 +120,12 @@ class RewardPayout:
     kind: ClassVar[str] = "reward_payout"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MarketTick:
     """The market state has advanced to ``timestamp`` (clock step ``step``); ``events`` are the
-    discrete market events of the interval since the previous tick (funding settlements, ...)."""
+    discrete market events of the interval since the previous tick (funding settlements, ...).
+    Read-only by convention (not frozen: one is built every clock step and a frozen dataclass costs
+    twice as much to build)."""
 
     timestamp: int
     step: int

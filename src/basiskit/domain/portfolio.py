@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 
 # Attribution sources (keys of summary.json "attribution").
@@ -151,7 +150,8 @@ class Portfolio:
         self.positions.pop((account, token), None)
 
     def snapshot(self):
-        return (self.ledger.snapshot(), dict(self.attribution.total), copy.deepcopy(self.attribution.by_venue),
+        return (self.ledger.snapshot(), dict(self.attribution.total),
+                {venue: dict(bucket) for venue, bucket in self.attribution.by_venue.items()},
                 {k: (p.size, p.entry) for k, p in self.positions.items()})
 
     def restore(self, snap) -> None:

@@ -10,6 +10,7 @@ Both stop cleanly: ``should_stop()`` is checked between steps (the run's stop si
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 
@@ -21,16 +22,24 @@ def run_backtest_steps(kernel, n_steps: int, progress: Callable[[int, int], None
     """Step ``kernel`` through ``n_steps`` clock times; ``progress(i, n)`` every ``every`` steps (and at
     the end). Returns the seconds the loop took."""
     step = kernel.step
+    # The run's inputs (the aligned series, the catalog, imported modules: ~10^5-10^6 objects) live
+    # as long as the loop; a full garbage collection re-scans them every time the loop's own objects
+    # (events, trades) cross the collector's threshold -- 0.1 s per collection, up to a third of a
+    # btc_basis loop. Frozen, they are left out of the scans; unfrozen at the end.
+    gc.freeze()
     t0 = time.perf_counter()
-    if progress is None or not every:
-        for i in range(n_steps):
-            step(i)
-    else:
-        for i in range(n_steps):
-            step(i)
-            if i % every == 0:
-                progress(i, n_steps)
-    elapsed = time.perf_counter() - t0
+    try:
+        if progress is None or not every:
+            for i in range(n_steps):
+                step(i)
+        else:
+            for i in range(n_steps):
+                step(i)
+                if i % every == 0:
+                    progress(i, n_steps)
+    finally:
+        elapsed = time.perf_counter() - t0
+        gc.unfreeze()
     kernel.finish()
     if progress is not None:
         progress(n_steps, n_steps)

@@ -91,6 +91,10 @@ class AaveV3:
         self._prev_index: dict[str, float] | None = None  # the previous step's indexes (None before the first)
         self._prev_borrow_index: dict[str, float] = {}
         self._fee = params.flash_loan_fee_bps * 1e-4
+        self._totals_step = -1  # step of the cached reserve totals (-1: recompute), reset by every change
+        self._totals_now = (0.0, 0.0, 0.0, 0.0)
+        self._rp_t = -1          # time of the cached risk parameters
+        self._rp: dict[str, tuple[float, float, float]] = {}
         self.emode = emode
         self._emode_cat = None
         if emode:
@@ -115,14 +119,21 @@ class AaveV3:
         return 1.0 if token == USDT else self.prices.usd(token)
 
     def _risk_params(self, token: str) -> tuple[float, float, float]:
-        """(LTV, liquidation threshold, liquidation bonus) of ``token`` now."""
-        r = self.params.reserves[token]
-        if self.emode and r.emode_category == self._emode_cat:
-            k = bisect.bisect_right(self._emode_starts, self.state.t) - 1
-            if k >= 0:
-                p = self._emode_periods[k]
-                return p.ltv, p.liquidation_threshold, p.liquidation_bonus
-        return r.ltv, r.liquidation_threshold, r.liquidation_bonus
+        """(LTV, liquidation threshold, liquidation bonus) of ``token`` now (cached per clock time)."""
+        t = self.state.t
+        if t != self._rp_t:
+            self._rp_t, self._rp = t, {}
+        rp = self._rp.get(token)
+        if rp is None:
+            r = self.params.reserves[token]
+            rp = (r.ltv, r.liquidation_threshold, r.liquidation_bonus)
+            if self.emode and r.emode_category == self._emode_cat:
+                k = bisect.bisect_right(self._emode_starts, t) - 1
+                if k >= 0:
+                    p = self._emode_periods[k]
+                    rp = (p.ltv, p.liquidation_threshold, p.liquidation_bonus)
+            self._rp[token] = rp
+        return rp
 
     def supplied(self, token: str) -> float:
         """aToken balance (token units) now."""
@@ -134,7 +145,17 @@ class AaveV3:
         return s * self._bidx(token) if s else 0.0
 
     def _totals(self, d_coll: dict[str, float] | None = None, d_debt: dict[str, float] | None = None):
-        """(collateral USD, borrowing power USD, LT-weighted collateral USD, debt USD) after hypothetical changes."""
+        """(collateral USD, borrowing power USD, LT-weighted collateral USD, debt USD) after hypothetical
+        changes; without them cached for the step until the account changes."""
+        if d_coll is None and d_debt is None:
+            if self._totals_step == self.state.step:
+                return self._totals_now
+            self._totals_now = self._compute_totals(None, None)
+            self._totals_step = self.state.step
+            return self._totals_now
+        return self._compute_totals(d_coll, d_debt)
+
+    def _compute_totals(self, d_coll: dict[str, float] | None, d_debt: dict[str, float] | None):
         coll = power = weighted = debt = 0.0
         px = self.state.px
         for tok, s in self.scaled.items():
@@ -295,6 +316,7 @@ class AaveV3:
             repaid = seized * p_coll / ((1 + bonus) * p_debt)
         self.scaled_debt[debt_tok] -= repaid / self._bidx(debt_tok)
         self.scaled[coll_tok] -= seized / self._idx(coll_tok)
+        self._totals_step = -1
         loss = seized * self.usd(coll_tok) - repaid * self.usd(debt_tok)  # at the step's valuation prices
         return AccountChange(self.state.t, self.name, "liquidation", pnl=((LIQUIDATION, self.name, -loss),), data={
             "health_factor": hf, "close_factor": close, "debt_token": debt_tok, "debt_repaid": repaid,
@@ -317,7 +339,11 @@ class AaveV3:
         return Trade(order, self.state.t, TradeStatus.REJECTED, error_code=code, error=msg)
 
     def submit(self, orders: Sequence[Order]) -> list[Trade]:
-        return [self._execute(o) for o in orders]
+        out = []
+        for o in orders:
+            out.append(self._execute(o))
+            self._totals_step = -1  # the reserves may have changed
+        return out
 
     def poll(self, now_ns: int) -> list:
         return []
@@ -416,4 +442,5 @@ class AaveV3:
 
     def restore(self, cp) -> None:
         self.scaled, self.scaled_debt, self.flash_owed = dict(cp[0]), dict(cp[1]), dict(cp[2])
+        self._totals_step = -1
         self._prev_index, self._prev_borrow_index = cp[3], cp[4]

@@ -112,16 +112,21 @@ class OnchainPrices:
             return
         pa, pb = self.eth_usd_prev, self.eth_usd_now
         if self._keys[token] is None:
-            ua = ub = 1.0
+            unit = 0.0
+            price = qty * (pb - pa)
         else:
-            ua, ub = self._unit_prev[token], self._unit_now[token]
-        unit = qty * (ub - ua) * pb
-        price = qty * ua * (pb - pa)
-        if math.isnan(unit + price):
+            ua = self._unit_prev[token]
+            unit = qty * (self._unit_now[token] - ua) * pb
+            price = qty * ua * (pb - pa)
+        if unit + price != unit + price:  # NaN
             self.check(token)
             raise DataError(f"no {token} price at the previous step for a holding carried to {ns_to_iso(self.state.t)}",
                             key=self._dataset.get(token))
+        total, bucket = attr.total, attr.by_venue[venue]
         if unit:
-            attr.add(self.unit_source(token), venue, unit)
+            src = STAKING if token in LSTS else PRICE_BASIS
+            total[src] += unit
+            bucket[src] += unit
         if price:
-            attr.add(PRICE_BASIS, venue, price)
+            total[PRICE_BASIS] += price
+            bucket[PRICE_BASIS] += price
