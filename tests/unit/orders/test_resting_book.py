@@ -143,6 +143,16 @@ def test_ioc_fills_what_it_can_at_submission_and_the_rest_expires():
     assert fills(ups) == [] and r2.status is S.EXPIRED and r2.history[-1].ts == H
 
 
+def test_ioc_at_an_open_waits_its_turn_behind_older_resting_orders():
+    book = RestingBook(participation=0.1)
+    old = place(book, BUY, LIMIT, 99.0, qty=2.0)
+    book.on_bar(bar(0, 100, 101, 99.5, 100, v=20.0), position=0.0)  # rests
+    ioc = place(book, BUY, LIMIT, 99.5, qty=2.0, time_in_force=TimeInForce.IOC, ts=H)
+    ups = book.on_bar(bar(1, 98, 99, 97, 98, v=20.0), position=0.0)  # budget 2: the older order first
+    assert fills(ups) == [(old.client_order_id, 2.0, 99.0, H)]
+    assert ioc.status is S.EXPIRED and ioc.filled == 0.0
+
+
 def test_fok_fills_all_at_once_or_nothing():
     book = RestingBook(participation=0.1)
     big = place(book, BUY, LIMIT, 101.0, qty=5.0, time_in_force=TimeInForce.FOK)
@@ -287,6 +297,8 @@ def test_attach_bracket_for_a_market_entry_and_bracket_checks():
     ups = book.attach_bracket(market, 0, 1.0)
     assert [u.record.client_order_id for u in ups if u.change.status is S.ACCEPTED] == ["m-tp-1", "m-sl-1"]
     assert fills(book.on_bar(bar(0, 100, 101, 94, 96), position=1.0)) == [("m-sl-1", 1.0, 95.0, H)]
+    with pytest.raises(ValueError, match="brackets for 1.5 but 1 filled"):
+        book.attach_bracket(market, 0, 0.5)
     with pytest.raises(ValueError, match="no take_profit"):
         book.attach_bracket(record(BUY, OrderType.MARKET), 0, 1.0)
     bad = Order(Operation.PERP_TRADE, "x", 1.0, "BTC", side=BUY, take_profit=95.0, stop_loss=105.0)

@@ -213,7 +213,8 @@ class RestingBook:
         self._live: dict[str, _Entry] = {}
         self._known: dict[str, OrderRecord] = {}
         self._seq = 0
-        self._pairs: dict[str, int] = {}
+        self._pairs: dict[str, int] = {}          # entry id -> bracket pairs attached
+        self._covered: dict[str, float] = {}      # entry id -> quantity its pairs cover
         self._used: dict[str, tuple[int, float]] = {}  # token -> (open_ns, quantity filled at that open)
         self._last_volume: dict[str, float] = {}
 
@@ -260,13 +261,17 @@ class RestingBook:
         """Attach the TP/SL pair of an entry the venue filled itself (a market order) for ``quantity``.
 
         Raises:
-            ValueError: the entry has no bracket, or its prices cannot work (``bracket_problem``).
+            ValueError: the entry has no bracket, its prices cannot work (``bracket_problem``), or the
+                pairs would cover more than the entry's filled quantity.
         """
-        o = entry.order
+        o, cid = entry.order, entry.client_order_id
         if o.take_profit is None and o.stop_loss is None:
-            raise ValueError(f"order {entry.client_order_id!r} has no take_profit / stop_loss")
+            raise ValueError(f"order {cid!r} has no take_profit / stop_loss")
         if problem := bracket_problem(o):
             raise ValueError(problem)
+        covered = self._covered.get(cid, 0.0) + quantity
+        if not (quantity > 0.0 and covered <= entry.filled * (1.0 + QTY_RTOL)):
+            raise ValueError(f"order {cid!r}: brackets for {covered:.10g} but {entry.filled:.10g} filled")
         out: list[Update] = []
         self._children(entry, quantity, ts, out)
         return out
@@ -276,6 +281,7 @@ class RestingBook:
         if o.take_profit is None and o.stop_loss is None:
             return []
         k = self._pairs[cid] = self._pairs.get(cid, 0) + 1
+        self._covered[cid] = self._covered.get(cid, 0.0) + quantity
         made = []
         for kind, otype, price in (("tp", OrderType.TAKE_PROFIT, o.take_profit), ("sl", OrderType.STOP, o.stop_loss)):
             if price is None:
@@ -372,17 +378,26 @@ class RestingBook:
             elif e.record.order.reduce_only and _reducible(e.record.order.side, run.position) <= 0.0:
                 self._end(e, run.out, "cancel", o_ns, "reduce-only: no position to reduce")
         hits: list[tuple[_Entry, _Hit]] = []
+        immediate: set[str] = set()
         for e in pending:
             if e.record.client_order_id not in self._live:
                 continue
             first, e.open_seen = e.open_seen is None, o_ns
             hit = self._open_hit(e, price, first)
             if first and e.record.order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-                self._immediate(e, hit, run)
-            elif hit is not None:
+                if hit is None:
+                    tif = e.record.order.time_in_force.value.upper()
+                    self._end(e, run.out, "expire", o_ns, f"{tif}: the limit does not cross the price at submission")
+                    continue
+                immediate.add(e.record.client_order_id)
+            if hit is not None:
                 hits.append((e, hit))
         for e, hit in self._worst_first(hits):
-            if e.record.client_order_id in self._live:
+            if e.record.client_order_id not in self._live:
+                continue
+            if e.record.client_order_id in immediate:
+                self._immediate(e, hit, price, run)
+            else:
                 for pair in self._fire(e, hit, run):
                     self._meet_open(pair, price, run)
 
@@ -397,18 +412,16 @@ class RestingBook:
             if e.record.client_order_id in self._live:
                 self._fire(e, hit, run)
 
-    def _immediate(self, e: _Entry, hit: _Hit | None, run: _Run) -> None:
-        """IOC / FOK at their submission price: fill what can fill (FOK: all or nothing), expire the rest."""
+    def _immediate(self, e: _Entry, hit: _Hit, price: float, run: _Run) -> None:
+        """IOC / FOK crossing at their submission price: fill what can fill (FOK: all or nothing), expire
+        the rest."""
         rec, tif = e.record, e.record.order.time_in_force.value.upper()
         avail = self._available(e, run)
-        if hit is None:
-            self._end(e, run.out, "expire", run.ts, f"{tif}: the limit does not cross the price at submission")
-            return
         if tif == "FOK" and avail < rec.remaining * (1.0 - QTY_RTOL):
             self._end(e, run.out, "expire", run.ts, f"FOK: only {avail:.10g} of {rec.remaining:.10g} can fill at once")
             return
         for pair in self._fire(e, hit, run):
-            self._meet_open(pair, hit[0], run)
+            self._meet_open(pair, price, run)
         if e.record.client_order_id in self._live:
             self._end(e, run.out, "expire", run.ts, f"{tif}: the unfilled rest expires")
 
