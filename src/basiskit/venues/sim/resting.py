@@ -23,14 +23,16 @@ Fill prices (the reference price; the venue adds slippage and fees)
       crosses at once and fills at that price (taker, ``maker=False``).
     * Limit, resting: fills at its limit price when the bar trades *through* it (buy: low < limit;
       sell: high > limit), a maker fill. Also when the bar opens through it: the price moved from the
-      last bar through the limit, where the resting order was waiting: no price improvement at the open
-      (the improvement a bar back-test gives there would be a gain no venue pays). Touching the limit
-      exactly is not enough (queue position unknown).
+      last bar through the limit, where the resting order was waiting, so it fills at the limit, not at
+      the better open (a back-test filling it at the open books a gain no venue would have paid).
+      Touching the limit exactly is not enough (queue position unknown).
     * Stop (stop-market; buy when the price rises to ``stop_price``, sell when it falls to it) and
       take-profit (take-profit-market; sell when the price rises to it, buy when it falls to it):
       triggered at the touch; fills at the trigger price, or at the open when the bar opens beyond it
       (a gap: the first price after the trigger is the open). Once triggered, the order is a market
       order for what is left: what the participation cap leaves unfilled fills at the next opens.
+    * Fills at an open are stamped at the open; fills inside a bar at the bar's close (when they are
+      known). A fill the venue refuses (``OrderRejected``) cancels the order, with the venue's reason.
 
 Within one bar the order of the prices is unknown (OHLC says where the price went, not when). Rules:
     * The open comes first: anything that fills at the open fills before anything intrabar.
