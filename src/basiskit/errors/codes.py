@@ -108,6 +108,13 @@ _ENTRIES = [
               "no order of the group took effect; check the failing leg in the event log", P.SKIP, 500),
     ErrorCode("EXEC-003", "execution", S.WARNING, "execution timed out waiting for a fill",
               "retried with backoff, then reconciled against the venue's balances", P.RETRY, 503),
+    ErrorCode("EXEC-004", "execution", S.ERROR, "illegal order state change (a status change the order state "
+              "table refuses, e.g. cancelling a filled order, or a fill beyond the order's quantity)",
+              "the change is refused and the order keeps its state (table in domain/order_state.py); "
+              "if a venue reported it, reconcile the order against the venue", P.SKIP, 500),
+    ErrorCode("EXEC-005", "execution", S.ERROR, "client order id already used by a different order",
+              "an id names one order for the whole run: resubmit the same order to get its state, "
+              "or give the new order a new client_order_id", P.SKIP, 500),
     # risk
     ErrorCode("RISK-001", "risk", S.WARNING, "risk override: orders that add exposure were dropped",
               "the book reduces risk first; check margin on the named accounts", P.SKIP, 500),

@@ -28,7 +28,9 @@
     ├── SkipDecision                   skip this decision/order; the next step decides again
     │   ├── DecisionFailed             STRAT-001
     │   ├── OrderGenerationFailed      STRAT-002
-    │   └── OrderRejected              VENUE-002 / EXEC-001
+    │   ├── OrderRejected              VENUE-002 / EXEC-001
+    │   ├── IllegalTransition          EXEC-004  a change the order state table refuses (domain/order_state.py)
+    │   └── DuplicateOrderId           EXEC-005  a client order id reused for another order (engine/order_registry.py)
     └── RetryWithBackoff               transient: retry with exponential backoff, then stop
         ├── VenueUnavailable           VENUE-001
         ├── FeedUnavailable            DATA-004
@@ -164,6 +166,19 @@ class OrderGenerationFailed(SkipDecision):
 
 class OrderRejected(SkipDecision):
     code = "VENUE-002"
+
+
+class IllegalTransition(SkipDecision):
+    """An order change the state table refuses (a status change not in ``TRANSITIONS``, a fill beyond
+    the remaining quantity); the order keeps its state. See :mod:`basiskit.domain.order_state`."""
+
+    code = "EXEC-004"
+
+
+class DuplicateOrderId(SkipDecision):
+    """A client order id already names another order of the run; nothing was submitted."""
+
+    code = "EXEC-005"
 
 
 class RetryWithBackoff(BasiskitError):
