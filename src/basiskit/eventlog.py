@@ -117,11 +117,13 @@ class EventLog:
 
 
 def read_events(events_dir: str | Path) -> list[dict[str, Any]]:
-    """All events of every ``*_events.jsonl`` in ``events_dir``, in clock order (then ``seq``)."""
+    """All events of every ``*_events.jsonl`` in ``events_dir``, in clock order (then ``seq``). A last
+    line without its newline (a run killed while the line was being written) is not an event and is
+    skipped: the log of a killed run is a valid prefix of whole lines."""
     out: list[dict[str, Any]] = []
     for path in sorted(Path(events_dir).glob("*_events.jsonl")):
         with path.open() as fh:
-            out.extend(json.loads(line) for line in fh if line.strip())
+            out.extend(json.loads(line) for line in fh if line.endswith("\n") and line.strip())
     out.sort(key=lambda e: (e["clock_ns"], e["seq"]))
     return out
 

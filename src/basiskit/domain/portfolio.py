@@ -129,8 +129,9 @@ class Portfolio:
         self.positions: dict[tuple[str, str], Position] = {}
 
     def apply(self, ev) -> None:
-        """Apply an account event (anything with ``deltas`` and ``pnl``); a filled perp trade moves
-        its position (``Trade.executed_amount`` at ``Trade.price``)."""
+        """Apply an account event (anything with ``deltas``, ``pnl`` and ``kind``); a filled perp trade
+        moves its position (``Trade.executed_amount`` at ``Trade.price``), a perp ``liquidation`` closes
+        the positions it names."""
         add = self.ledger.add
         for account, token, amount in ev.deltas:
             add(account, token, amount)
@@ -138,16 +139,17 @@ class Portfolio:
         for source, venue, amount in ev.pnl:
             attribute(source, venue, amount)
         order = getattr(ev, "order", None)
-        if order is not None and ev.ok and order.operation.value == "perp_trade":
-            key = (order.venue, order.token)
-            pos = self.positions.get(key)
-            if pos is None:
-                pos = self.positions[key] = Position()
-            pos.apply_fill(ev.executed_amount if order.side.value == "buy" else -ev.executed_amount, ev.price)
-
-    def close_position(self, account: str, token: str) -> None:
-        """A liquidation closed the position (reported by the venue's ``liquidation`` event)."""
-        self.positions.pop((account, token), None)
+        if order is not None:
+            if ev.ok and order.operation.value == "perp_trade":
+                key = (order.venue, order.token)
+                pos = self.positions.get(key)
+                if pos is None:
+                    pos = self.positions[key] = Position()
+                pos.apply_fill(ev.executed_amount if order.side.value == "buy" else -ev.executed_amount, ev.price)
+        elif ev.kind == "liquidation":
+            # a perp liquidation closes the positions it names (``data["closed_sizes"]``: token -> size)
+            for token in ev.data.get("closed_sizes", ()):
+                self.positions.pop((ev.component, token), None)
 
     def snapshot(self):
         return (self.ledger.snapshot(), dict(self.attribution.total),

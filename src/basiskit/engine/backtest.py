@@ -178,6 +178,8 @@ class LoopResult:
     rebalances: dict[str, int] = field(default_factory=dict)
     unpaid_withdrawals: float = 0.0
     strategy_state: dict = field(default_factory=dict)
+    final_balances: dict[tuple[str, str], float] = field(default_factory=dict)  # (account, token) -> token units
+    final_positions: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)  # -> (size, entry)
 
 
 @dataclass
@@ -231,7 +233,9 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
                       trades=kernel.trades, events=kernel.events, decisions_deferred=kernel.decisions_deferred,
                       decisions_failed=kernel.decisions_failed, rebalances=kernel.rebalances,
                       unpaid_withdrawals=kernel.pending_withdrawal if kernel.pending_withdrawal > 1e-9 else 0.0,
-                      strategy_state=strategy.snapshot() if hasattr(strategy, "snapshot") else {})
+                      strategy_state=strategy.snapshot() if hasattr(strategy, "snapshot") else {},
+                      final_balances={k: v for k, v in portfolio.ledger.balances.items() if v},
+                      final_positions={k: (p.size, p.entry) for k, p in portfolio.positions.items() if p.size})
     return Simulation(loop, portfolio.attribution, venues, monitor, elapsed, portfolio)
 
 

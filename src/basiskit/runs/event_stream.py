@@ -3,7 +3,9 @@ lines the moment it is published.
 
 Every event becomes one line (``component``, ``kind``, its ``data``), except a trade, which becomes
 two: ``execution``/``order`` (what was sent, with its client order id) and ``<venue account>``/
-``trade`` (what the venue did). Error-like events carry a registry ``code`` (EXEC-001 a failed
+``trade`` (what the venue did). Account events (trades, funding, liquidations, transfers, gas, ...)
+carry their ``deltas`` and ``pnl``: folding them over the starting capital in ``seq`` order gives the
+run's balances (the portfolio is the fold of its events). Error-like events carry a registry ``code`` (EXEC-001 a failed
 order, RISK-001 a risk override, RISK-002 a liquidation). Lines are flushed to
 ``events/<component>_events.jsonl`` every ``flush_every`` lines and at the end, so a run killed at any
 point leaves a log that is a valid prefix of the full run's log (whole lines only).
@@ -33,11 +35,24 @@ def lines_of(ev) -> list[tuple[int, str, str, dict[str, Any]]]:
                 "fee": ev.fee, "fee_currency": ev.fee_currency, "gas_usd": ev.gas_usd, "status": ev.status.value}
         if not ev.ok:
             fill.update({"error_code": ev.error_code, "error": ev.error, "code": "EXEC-001"})
+        _changes(ev, fill)
         return [(ev.timestamp, "execution", "order", order), (ev.timestamp, o.venue, "trade", fill)]
     data = dict(ev.data)
     if ev.kind in CODES:
         data.setdefault("code", CODES[ev.kind])
+    _changes(ev, data)
     return [(ev.timestamp, ev.component, ev.kind, data)]
+
+
+def _changes(ev, data: dict) -> None:
+    """An account event's ledger changes and bookings, so the log alone rebuilds the portfolio:
+    ``deltas`` ``[[account, token, token units], ...]``, ``pnl`` ``[[source, venue, USD(T)], ...]``."""
+    deltas = getattr(ev, "deltas", None)
+    if deltas:
+        data["deltas"] = [list(d) for d in deltas]
+    pnl = getattr(ev, "pnl", None)
+    if pnl:
+        data["pnl"] = [list(b) for b in pnl]
 
 
 class EventRecorder:
