@@ -204,3 +204,41 @@ def test_sigterm_before_the_run_starts_records_nothing(catalog, tmp_path):
     finally:
         store.close()
     assert not (tmp_path / "out").exists()
+
+
+def _lines(events_dir: Path) -> dict[str, list[dict]]:
+    """Per component file: its whole lines, without the run id (two runs of one request differ only there)."""
+    out = {}
+    for path in sorted(events_dir.glob("*_events.jsonl")):
+        text = path.read_text()
+        whole = text[:text.rfind("\n") + 1] if "\n" in text else ""
+        out[path.name] = [{k: v for k, v in json.loads(ln).items() if k != "run_id"} for ln in whole.splitlines()]
+    return out
+
+
+def test_sigkill_mid_run_leaves_a_valid_prefix_of_the_event_log(sqlite_cli, tmp_path):
+    """The event log is written while the run goes: a run killed (SIGKILL, no handler runs) after some
+    lines were flushed leaves files whose lines are exactly the first lines of the same files of the
+    same request run to the end."""
+    cli = sqlite_cli
+    proc = cli.start(LONG, tmp_path / "killed")
+    deadline = time.monotonic() + 120
+    while True:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        partial = list(tmp_path.glob(".killed.partial-*/events/*_events.jsonl"))
+        if sum(p.stat().st_size for p in partial) > 50_000:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    (folder,) = tmp_path.glob(".killed.partial-*")
+    killed = _lines(folder / "events")
+
+    full_out = tmp_path / "full"
+    done = cli.start(LONG, full_out)
+    assert done.wait(300) == 0, done.communicate()
+    full = _lines(full_out / "events")
+    assert sum(map(len, killed.values())) >= 100
+    assert sum(map(len, killed.values())) < sum(map(len, full.values())), "killed before the end"
+    for name, lines in killed.items():
+        assert lines == full[name][:len(lines)], name
