@@ -242,6 +242,15 @@ class Catalog:
         self._variants: dict[str, Catalog] = {}
         self._variants_lock = threading.Lock()
 
+    def __getstate__(self) -> dict:
+        """Pickled as its location and policy (for a process pool or a Ray worker): the worker reads
+        the imported store itself; loaded frames and locks stay in this process."""
+        return {"data_dir": self.data_dir, "source_dir": self.source_dir, "max_fill_hours": self.max_fill_hours,
+                "policy": self.policy}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["data_dir"], state["source_dir"], state["max_fill_hours"], state["policy"])
+
     def for_policy(self, policy: DataPolicy | None) -> Catalog:
         """The catalog serving data validated under ``policy``: ``self`` when it is this catalog's
         policy, else a catalog over the same sources with its own store (one instance per policy, so

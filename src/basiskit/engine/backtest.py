@@ -123,11 +123,13 @@ def prepare(req: BacktestRequest) -> tuple[ModeConfig, Clock]:
 
 
 def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], None] | None = None,
-                 tolerance_usd: float = 0.01, subscribers: list | None = None) -> BacktestOutcome:
+                 tolerance_usd: float = 0.01, subscribers: list | None = None,
+                 driver: Callable | None = None) -> BacktestOutcome:
     """Run ``req`` on ``catalog`` and return its outcome. A pure function of (request, catalog): it reads
     the catalog (which must be imported: ``Catalog.ensure_imported``), writes nothing, keeps no global
     state, and applies a shock to its own copy of the data -- safe on a process pool or Ray.
-    ``subscribers`` receive every event as it happens (the event log writer)."""
+    ``subscribers`` receive every event as it happens (the event log writer); ``driver`` hands the
+    kernel its times (``engine.drivers``; default: as fast as possible)."""
     config, clock = prepare(req)
     grid = clock.grid()
     deposits = _flows(req.deposits, grid, "deposit")
@@ -142,7 +144,8 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     frame = build_frame(catalog, grid, specs)
     shocked = apply_shock(frame, config.shock) if config.shock else []
     rewards = load_restaking_rewards(catalog.source_dir) if reqs.restaking_rewards else None
-    sim = simulate(config, strategy, frame, float(req.capital), deposits, withdrawals, rewards, progress, subscribers=subscribers)
+    sim = simulate(config, strategy, frame, float(req.capital), deposits, withdrawals, rewards, progress, subscribers=subscribers,
+                   driver=driver)
     loop, attr, venues, monitor, elapsed = sim.loop, sim.attr, sim.venues, sim.monitor, sim.elapsed
     eth_usd = frame.series["eth.usd.oracle"] if venues.prices else None
     view = share_class_view(req, config, loop, attr, eth_usd)
@@ -195,11 +198,12 @@ class Simulation:
 def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict[int, float] | None = None,
              withdrawals: dict[int, float] | None = None, reward_distributions: list | None = None,
              progress: Callable[[int, int], None] | None = None, patch_venues: Callable | None = None,
-             subscribers: list | None = None) -> Simulation:
+             subscribers: list | None = None, driver: Callable | None = None) -> Simulation:
     """Run ``strategy`` on an aligned ``MarketFrame`` (from the catalog, or built by a test from stated
     rules) through the kernel. ``capital`` is in share-class units; ``patch_venues(venues)`` may adjust
     the built venues (tests: e.g. a zero flash-loan fee); ``subscribers`` receive every event as it
-    happens (e.g. the event log writer)."""
+    happens (e.g. the event log writer); ``driver`` hands the kernel its times (``engine.drivers``:
+    as fast as possible by default, or ``RealtimeDriver`` on the wall clock)."""
     reqs = strategy.requirements()
     eth_class = config.share_class is ShareClass.ETH
     rows = reward_windows(reward_distributions, reqs.include_estimated_rewards) if reqs.restaking_rewards else []
@@ -224,7 +228,7 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
     kernel = Kernel(feed, venues.accounts, portfolio, strategy, execution, monitor, gate, ctx, recorder, flows,
                     override=override, prices=venues.prices, subscribers=subscribers,
                     reserve_ratio=getattr(config, "reserve_ratio", 0.0))
-    elapsed = run_backtest_steps(kernel, n, progress, every=max(1, n // 200))
+    elapsed = (driver or run_backtest_steps)(kernel, n, progress, max(1, n // 200))
     loop = LoopResult(times=recorder.times, equity=recorder.equity, net_deposits=recorder.net_deposits,
                       net_delta=recorder.net_delta, margin_ratios=recorder.margin_ratios,
                       health_factor=recorder.health_factor, ltv=recorder.ltv, net_eth=recorder.net_eth,
