@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from basiskit.data.catalog import Catalog
-from basiskit.data.policy import DataPolicy
+from basiskit.config.data_policy import DataPolicy
 from basiskit.config.loader import ConfigError
 from basiskit.engine.backtest import SUPPORTED_SHARE_CLASSES, BacktestInputError, BacktestRequest
 from basiskit.engine.clock import Clock

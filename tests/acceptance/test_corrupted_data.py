@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from basiskit.cli.main import app as cli
 from basiskit.data.catalog import Catalog
 from basiskit.data.errors import DataError, ImplausibleValue, MalformedHeader
-from basiskit.data.policy import DataPolicy
+from basiskit.config.data_policy import DataPolicy
 from basiskit.data.sources import SPECS
 
 OHLC = ("open", "high", "low", "close")

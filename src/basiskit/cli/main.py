@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from basiskit.config.loader import ConfigError, format_validation_error, parse_overrides
 from basiskit.config.modes import parse_shock
 from basiskit.data.errors import DataError
-from basiskit.data.policy import parse_policy_items
+from basiskit.config.data_policy import parse_policy_items
 from basiskit.engine.backtest import AccountingError, BacktestInputError, BacktestRequest
 from basiskit.errors.exceptions import BasiskitError, RunInterrupted
 from basiskit.persistence.records import RunStatus

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from basiskit.data.policy import DataPolicy
+from basiskit.config.data_policy import DataPolicy
 from basiskit.domain.tokens import ShareClass
 
 

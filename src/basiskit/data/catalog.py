@@ -1,7 +1,7 @@
 """Local Parquet store of validated datasets, built from the raw CSVs of the source dir.
 
 Layout: ``<data_dir>/catalog/<dataset_id>.parquet`` and ``<data_dir>/catalog/manifest.json`` for the
-default data policy (every value check is an error); a repair policy (:mod:`basiskit.data.policy`) gets
+default data policy (every value check is an error); a repair policy (:mod:`basiskit.config.data_policy`) gets
 its own store, ``<data_dir>/catalog-policies/<policy key>/``, so repaired data never reaches a run that
 did not ask for it. Each parquet holds one dataset: ``DatetimeIndex`` named ``timestamp``
 (``datetime64[us, UTC]``, strictly increasing, unique) and float64 value columns (plus bool ``filled``
@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from basiskit.data.errors import DataError, DataSourceMissing
 from basiskit.data.header import BOM, parse_header
-from basiskit.data.policy import DEFAULT_POLICY, DataPolicy
+from basiskit.config.data_policy import DEFAULT_POLICY, DataPolicy
 from basiskit.data.sources import SPECS, DatasetSpec, peers_of
 from basiskit.data.validate import FILE, LINE, Checked, FileReport, Gap, check, finish
 
@@ -222,7 +222,7 @@ class Catalog:
             forward-filled (flagged ``filled=True``, volume 0); longer gaps stay missing and are
             recorded as ``unfilled_gaps``. Funding, AAVE, oracle and gas series are never filled.
         policy: what the value checks do with implausible rows (default: every class is an error);
-            see :mod:`basiskit.data.policy`. :meth:`for_policy` gives the catalog of another policy.
+            see :mod:`basiskit.config.data_policy`. :meth:`for_policy` gives the catalog of another policy.
 
     Raises:
         DataError: the source dir does not exist (named in the message).

@@ -2,7 +2,7 @@
 
 Each check is a pure, vectorised function of one dataset's parsed rows and returns a :class:`Finding`
 (the failing rows, and what is wrong with the first of them) or None. What happens to the rows is the
-:class:`~basiskit.data.policy.DataPolicy`'s choice (default: an error naming file, line, column, value).
+:class:`~basiskit.config.data_policy.DataPolicy`'s choice (default: an error naming file, line, column, value).
 
 Input ``rows``: a DataFrame with ``ts`` (``datetime64[us, UTC]``), the spec's float64 output columns,
 ``_line`` (1-based physical line) and ``_file`` (path relative to the source dir). The timestamp checks

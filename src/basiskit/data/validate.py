@@ -23,7 +23,7 @@ Rules (raise :class:`DataError` unless stated):
     neighbours, non-positive prices, inconsistent OHLC, funding beyond the venue's cap, decreasing indexes,
     spikes against the series and against the same instrument on other venues) raise
     :class:`~basiskit.data.errors.ImplausibleValue` (file, line, column, value, count) unless the
-    :class:`~basiskit.data.policy.DataPolicy` repairs that class; repaired rows are counted by class in
+    :class:`~basiskit.config.data_policy.DataPolicy` repairs that class; repaired rows are counted by class in
     ``FileReport.repairs`` and, for price candles, flagged ``repaired`` (and ``filled`` when refilled).
 
 Two stages, so a candle can be judged against its peers: :func:`check` (parse, timestamp checks, sort,
@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict
 
 from basiskit.data import checks
 from basiskit.data.errors import DataError, ImplausibleValue
-from basiskit.data.policy import DEFAULT_POLICY, DataPolicy
+from basiskit.config.data_policy import DEFAULT_POLICY, DataPolicy
 from basiskit.data.sources import OHLC, DatasetSpec
 
 LINE = "_line"

@@ -49,18 +49,12 @@ def build_charts(run: RunData, bench: Benchmarks) -> dict[str, go.Figure | None]
             "delta": figures.delta_figure(run), "positions": figures.positions_figure(run)}
 
 
-def _default_catalog(source_dir: Path | None) -> Catalog:
-    from basiskit.service import open_catalog  # the CLI's default catalog location
-    return open_catalog(source=source_dir)
-
-
-def write_report(out_dir: str | Path, *, catalog: Catalog | None = None, source_dir: Path | None = None,
-                 benchmarks: bool = True) -> Path:
+def write_report(out_dir: str | Path, *, catalog: Catalog | None = None, benchmarks: bool = True) -> Path:
     """Write ``out_dir/report.html`` for the run in ``out_dir``; returns its path. ``catalog`` feeds
-    the benchmarks (default: the catalog of ``basiskit.service.open_catalog(source=source_dir)``)."""
+    the benchmarks (none drawn without one, or with ``benchmarks=False``)."""
     run = load_run(out_dir)
-    cat = (catalog or _default_catalog(source_dir)) if benchmarks else None
-    bench = _benchmarks(run, cat) if benchmarks else Benchmarks()
+    cat = catalog if benchmarks else None
+    bench = _benchmarks(run, cat) if cat is not None else Benchmarks()
     page = render(run, bench, build_charts(run, bench), bench.notes)
     path = run.out_dir / "report.html"
     tmp = path.with_suffix(".html.tmp")

@@ -408,7 +408,7 @@ def test_real_manifest_fresh_and_ensure_is_noop(real):
 # --------------------------------------------------------------------------- data policy stores
 def test_repair_policy_gets_its_own_store_and_the_default_store_stays_clean(tmp_path):
     from basiskit.data.errors import ImplausibleValue
-    from basiskit.data.policy import DataPolicy
+    from basiskit.config.data_policy import DataPolicy
 
     rows = [candle(i) for i in range(30)]
     rows[12] = candle(12, price=1e9, high="1e9", low="1e9", open="1e9")

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from basiskit.config.loader import ConfigError
 from basiskit.data.errors import ImplausibleValue
-from basiskit.data.policy import DataPolicy, parse_policy_items
+from basiskit.config.data_policy import DataPolicy, parse_policy_items
 from basiskit.data.sources import SPECS
 from basiskit.data.validate import check, validate
 from basiskit.engine.assembly import load_venue_config
