@@ -158,3 +158,21 @@ def test_eth_share_class_deposits_and_withdrawals_reconcile_in_eth(catalog, mode
     assert s["net_deposits"] == pytest.approx(-10.0)  # ETH: paid in full
     assert sum(s["attribution"].values()) == pytest.approx(s["final_equity"] - 100.0 + 10.0, abs=s["reconciliation"]["tolerance"])
     assert 0 < s["total_return"] < 0.05
+
+
+def test_the_loop_s_venues_come_from_the_config(catalog):
+    """The AAVE and staking accounts are config (``lending_venue``, ``staking_venue``), not names in the
+    strategy: the same venue file under another account name gives the same run, its trades on that
+    account; an unknown venue is a config error naming the missing venue file."""
+    from basiskit.config.loader import ConfigError
+
+    req = BacktestRequest("eth_leveraged", "2024-06-01", "2024-07-01", 50.0)
+    base = run_backtest(req, catalog)
+    renamed = run_backtest(BacktestRequest(req.mode, req.start, req.end, req.capital, overrides={
+        "lending_venue": "aave_v3_ethereum", "staking_venue": "etherfi"}), catalog)
+    assert renamed.summary["final_equity"] == pytest.approx(base.summary["final_equity"], rel=1e-12)
+    venues = {t.order.venue for t in renamed.loop.trades}
+    assert "aave_v3_ethereum" in venues and "aave_v3" not in venues
+    with pytest.raises(ConfigError, match="aave_v4.yaml"):
+        run_backtest(BacktestRequest(req.mode, req.start, req.end, req.capital, overrides={"lending_venue": "aave_v4"}),
+                     catalog)

@@ -237,7 +237,7 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
                       trades=kernel.trades, events=kernel.events, decisions_deferred=kernel.decisions_deferred,
                       decisions_failed=kernel.decisions_failed, rebalances=kernel.rebalances,
                       unpaid_withdrawals=kernel.pending_withdrawal if kernel.pending_withdrawal > 1e-9 else 0.0,
-                      strategy_state=strategy.snapshot() if hasattr(strategy, "snapshot") else {},
+                      strategy_state=kernel.strategy.snapshot() if hasattr(kernel.strategy, "snapshot") else {},
                       final_balances={k: v for k, v in portfolio.ledger.balances.items() if v},
                       final_positions={k: (p.size, p.entry) for k, p in portfolio.positions.items() if p.size})
     return Simulation(loop, portfolio.attribution, venues, monitor, elapsed, portfolio)

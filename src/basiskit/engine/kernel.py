@@ -101,6 +101,12 @@ class Kernel:
         self._accruing = [v for v in venues.values() if getattr(v, "accrues", True)]
         self._on_event = getattr(strategy, "on_event", None)
 
+    def use_strategy(self, strategy) -> None:
+        """Hand the next steps to ``strategy`` (e.g. a restarted strategy restored from its stored
+        ``snapshot()``): it decides and receives the account events from the next step on."""
+        self.strategy = strategy
+        self._on_event = getattr(strategy, "on_event", None)
+
     # -- events ------------------------------------------------------------------------------------
     def publish(self, ev) -> None:
         self.events.append(ev)

@@ -28,6 +28,31 @@ class StrategyContext(Protocol):
         ...
 
     def cash(self, account: str, token: str = "USDT") -> float: ...
+    def balances(self, account: str) -> dict[str, float]:
+        """Every non-zero token balance of ``account`` (token units), from the portfolio."""
+        ...
+
+    def position(self, account: str, token: str) -> tuple[float, float]:
+        """(signed size in base units, average entry price in quote units) of a perp position, from the
+        portfolio's fills; (0, 0) without one."""
+        ...
+
+    def history(self, key: str, n: int) -> list[float]:
+        """The last ``n`` values (fewer at the start) of the market series ``key`` up to now, oldest
+        first: e.g. ``perp.binance.BTCUSDT`` (bar opens, quote units), ``aave.USDT.liquidity_index``.
+        Never a value after now."""
+        ...
+
+    def next_funding(self, account: str, token: str) -> int | None:
+        """The next funding settlement time (ns since the epoch, UTC) of ``token``'s perp on
+        ``account``; None when the run has no later one (after its last settlement)."""
+        ...
+
+    def last_funding_rate(self, account: str, token: str) -> float | None:
+        """The last funding rate settled on the position (per funding period, e.g. per 8 h; positive:
+        longs pay shorts); None before the first settlement."""
+        ...
+
     def withdrawable(self, account: str, token: str = "USDT") -> float: ...
     def in_transit(self, account: str, token: str = "USDT") -> float:
         """Token units sent to ``account`` that have not landed yet (counted in equity, not usable)."""

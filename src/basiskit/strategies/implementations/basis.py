@@ -137,6 +137,23 @@ class Basis(BaseStrategy):
             return Action.ENTRY_PARTIAL, f"margin ratio {mr:.4f} on {p} above ceiling {c.margin_ratio_ceiling}", "margin_ceiling"
         return None
 
+    # -- state ----------------------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        """The strategy's own state, JSON-able: whether the book was entered, a re-target waiting for
+        transfers, the step's frozen targets (spot quantity in base units, perp sizes in base units,
+        perp margins in USDT) and the step's action."""
+        t = self._targets
+        return {"entered": self.entered, "awaiting": self._awaiting, "step": self._step,
+                "targets": None if t is None else {"spot_qty": t[0], "perp_sizes": dict(t[1]), "margins": dict(t[2])},
+                "action": self._action.value, "reason": self._reason, "trigger": self._why}
+
+    def restore(self, state: dict) -> None:
+        """Back to a :meth:`snapshot` (e.g. read from the run store). Raises KeyError on a missing field."""
+        t = state["targets"]
+        self.entered, self._awaiting, self._step = bool(state["entered"]), bool(state["awaiting"]), int(state["step"])
+        self._targets = None if t is None else (float(t["spot_qty"]), dict(t["perp_sizes"]), dict(t["margins"]))
+        self._action, self._reason, self._why = Action(state["action"]), state["reason"], state["trigger"]
+
     # -- decision -------------------------------------------------------------------------------
     def _in_transit(self, ctx: StrategyContext) -> bool:
         return any(ctx.in_transit(acc) for acc in (WALLET, *self._accounts()))

@@ -48,7 +48,7 @@ from basiskit.strategies.margin_reserve import MarginReserve
 from basiskit.strategies.transfer_rules import margin_tolerance, worth_sending
 
 WALLET = "wallet"
-AAVE = "aave_v3"
+AAVE = "aave_v3"  # default lending account (``lending_venue``)
 WETH = "WETH"
 USDT = "USDT"
 REWARD_TOKENS = ("EIGEN", "ETHFI")
@@ -79,6 +79,10 @@ class LstConfig(ModeConfig):
     gas_reserve_eth: float = Field(default=0.05, ge=0, description="WETH kept in the wallet for gas")
     onchain_min_trade_fraction: float = Field(default=0.002, ge=0,
                                               description="smallest on-chain adjustment worth its gas, fraction of equity")
+    lending_venue: str = Field(default=AAVE, description="AAVE v3 account of the loop (its venue file: "
+                               "basiskit/configs/venues/<name>.yaml; aave_v3 -> aave_v3_ethereum.yaml)")
+    staking_venue: str | None = Field(default=None, description="staking account that mints the LST (default: "
+                                      "etherfi for weETH, lido for wstETH)")
     margin_reserve: Literal["none", "aave_usdt"] = Field(
         default="none", description="aave_usdt: margin above the ceiling is parked as a USDT supply on AAVE v3 and "
                                     "tops up margin below the floor, instead of resizing the levered loop "
@@ -118,7 +122,8 @@ class LstBook(BaseStrategy):
         super().__init__(config)
         c = config
         self.lst = c.lst_type
-        self.staking = STAKING_ACCOUNT[c.lst_type]
+        self.staking = c.staking_venue or STAKING_ACCOUNT[c.lst_type]
+        self.aave = c.lending_venue
         self.levered = c.target_ltv > 0
         self.usdt = c.share_class is ShareClass.USDT
         self.cash_token = USDT if self.usdt else WETH
@@ -131,8 +136,26 @@ class LstBook(BaseStrategy):
         self._why = ""
         self._plan = "retarget"  # or a MarginReserve move: release, park, top_up
         self._group = 0
-        self.reserve = (MarginReserve(AAVE, WALLET, list(self.perps), c.perp_margin_fraction, c.min_trade_usd)
+        self.reserve = (MarginReserve(self.aave, WALLET, list(self.perps), c.perp_margin_fraction, c.min_trade_usd)
                         if c.margin_reserve == "aave_usdt" else None)
+
+    # -- state ----------------------------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        """The strategy's own state, JSON-able: entered, the step's frozen targets (ETH units; margins in
+        USDT), action and plan, the atomic-group counter and the margin reserve's pending USDT."""
+        return {"entered": self.entered, "step": self._step,
+                "targets": None if self._targets is None else dict(self._targets),
+                "action": self._action.value, "reason": self._reason, "trigger": self._why, "plan": self._plan,
+                "group": self._group, "reserve_pending": self.reserve.pending if self.reserve is not None else None}
+
+    def restore(self, state: dict) -> None:
+        """Back to a :meth:`snapshot`. Raises KeyError on a missing field."""
+        self.entered, self._step = bool(state["entered"]), int(state["step"])
+        self._targets = None if state["targets"] is None else dict(state["targets"])
+        self._action, self._reason, self._why = Action(state["action"]), state["reason"], state["trigger"]
+        self._plan, self._group = state["plan"], int(state["group"])
+        if self.reserve is not None:
+            self.reserve.pending = float(state["reserve_pending"] or 0.0)
 
     def requirements(self) -> Requirements:
         c = self.config
@@ -146,9 +169,9 @@ class LstBook(BaseStrategy):
             pools += [f"{t}WETH" for t in REWARD_TOKENS]
         return Requirements(
             perp={p: ["ETH"] for p in self.perps},
-            lending={AAVE: [self.lst, *([USDT] if self.reserve else [])]} if self.levered else {},
-            borrowing={AAVE: [WETH]} if self.levered else {},
-            emode=(AAVE,) if self.levered else (),
+            lending={self.aave: [self.lst, *([USDT] if self.reserve else [])]} if self.levered else {},
+            borrowing={self.aave: [WETH]} if self.levered else {},
+            emode=(self.aave,) if self.levered else (),
             staking=(self.staking,),
             dex_pools=tuple(pools),
             onchain_tokens=tuple(tokens),
@@ -163,7 +186,7 @@ class LstBook(BaseStrategy):
         """(collateral in ETH, debt in ETH) of the LST position (wallet LST when unlevered)."""
         r = ctx.eth_per_unit(self.lst)
         if self.levered:
-            return ctx.supplied(AAVE, self.lst) * r + ctx.cash(WALLET, self.lst) * r, ctx.borrowed(AAVE, WETH)
+            return ctx.supplied(self.aave, self.lst) * r + ctx.cash(WALLET, self.lst) * r, ctx.borrowed(self.aave, WETH)
         return ctx.cash(WALLET, self.lst) * r, 0.0
 
     def _pending_usd(self, ctx: StrategyContext) -> float:
@@ -178,7 +201,7 @@ class LstBook(BaseStrategy):
     def _ltv(self, ctx: StrategyContext) -> float:
         """LTV of the LST loop (the account's when nothing else is supplied)."""
         if self.reserve is None:
-            return ctx.ltv(AAVE)
+            return ctx.ltv(self.aave)
         coll, debt = self._positions(ctx)
         return debt / coll if coll > 0 else 0.0
 
@@ -319,23 +342,23 @@ class LstBook(BaseStrategy):
         if not self.levered:
             units = min(release_eth / r, ctx.cash(WALLET, lst))
             return [Order(Operation.SWAP, "dex", units, lst, Side.SELL, quote=WETH, reason="sell LST above target")] if units > 0 else []
-        fee = ctx.flash_fee_rate(AAVE)
+        fee = ctx.flash_fee_rate(self.aave)
         # borrow what the wallet's WETH above the gas reserve cannot repay (also refills a spent reserve)
         flash = max(0.0, repay_eth - (ctx.cash(WALLET, WETH) - self.config.gas_reserve_eth)) if repay_eth > 0 else 0.0
         need_units = flash * (1 + fee) / (mkt * (1 - cost)) * (1 + 1e-6)
-        supplied = ctx.supplied(AAVE, lst)
+        supplied = ctx.supplied(self.aave, lst)
         units = min(max(release_eth / r, need_units), supplied)
         gid = self._gid(ctx, "delever")
         legs: list[tuple[Operation, str, float, str, Side | None]] = []
         if flash > 0:
-            legs.append((Operation.FLASH_BORROW, AAVE, flash, WETH, None))
+            legs.append((Operation.FLASH_BORROW, self.aave, flash, WETH, None))
         if repay_eth > 0:
-            legs.append((Operation.REPAY, AAVE, repay_eth, WETH, None))
+            legs.append((Operation.REPAY, self.aave, repay_eth, WETH, None))
         if units > 0:
-            legs.append((Operation.WITHDRAW, AAVE, units, lst, None))
+            legs.append((Operation.WITHDRAW, self.aave, units, lst, None))
             legs.append((Operation.SWAP, "dex", units, lst, Side.SELL))
         if flash > 0:
-            legs.append((Operation.FLASH_REPAY, AAVE, flash * (1 + fee), WETH, None))
+            legs.append((Operation.FLASH_REPAY, self.aave, flash * (1 + fee), WETH, None))
         return [Order(op, venue, amt, tok, side, quote=WETH if op is Operation.SWAP else USDT,
                       execution_mode=ExecutionMode.ATOMIC, atomic_group_id=gid, sequence_in_group=k,
                       reason="cut leverage to target") for k, (op, venue, amt, tok, side) in enumerate(legs)]
@@ -408,7 +431,7 @@ class LstBook(BaseStrategy):
         add_debt = max(0.0, tg["debt_eth"] - debt)
         add_coll = tg["collateral_eth"] - coll
         if add_coll > tol:
-            fee = ctx.flash_fee_rate(AAVE) if self.levered else 0.0
+            fee = ctx.flash_fee_rate(self.aave) if self.levered else 0.0
             own = min(free, max(0.0, add_coll - add_debt / (1 + fee)))
             add_debt = add_debt if add_debt > tol else 0.0
             if own > tol or add_debt > 0:  # else the gap is costs already paid: nothing worth a transaction
@@ -424,7 +447,7 @@ class LstBook(BaseStrategy):
         lst = self.lst
         if not self.levered:
             return [Order(Operation.STAKE, self.staking, free_weth, WETH, reason="stake idle WETH")] if free_weth > 0 else []
-        fee = ctx.flash_fee_rate(AAVE)
+        fee = ctx.flash_fee_rate(self.aave)
         flash = add_debt / (1 + fee)
         stake = free_weth + flash
         r = ctx.eth_per_unit(lst)
@@ -432,14 +455,14 @@ class LstBook(BaseStrategy):
         gid = self._gid(ctx, "lever")
         legs: list[tuple[Operation, str, float, str]] = []
         if flash > 0:
-            legs.append((Operation.FLASH_BORROW, AAVE, flash, WETH))
+            legs.append((Operation.FLASH_BORROW, self.aave, flash, WETH))
         if stake > 0:
             legs.append((Operation.STAKE, self.staking, stake, WETH))
         if supply > 0:
-            legs.append((Operation.SUPPLY, AAVE, supply, lst))
+            legs.append((Operation.SUPPLY, self.aave, supply, lst))
         if flash > 0:
-            legs.append((Operation.BORROW, AAVE, flash * (1 + fee), WETH))
-            legs.append((Operation.FLASH_REPAY, AAVE, flash * (1 + fee), WETH))
+            legs.append((Operation.BORROW, self.aave, flash * (1 + fee), WETH))
+            legs.append((Operation.FLASH_REPAY, self.aave, flash * (1 + fee), WETH))
         return [Order(op, venue, amt, tok, execution_mode=ExecutionMode.ATOMIC, atomic_group_id=gid, sequence_in_group=k,
                       reason="lever up to target") for k, (op, venue, amt, tok) in enumerate(legs)]
 
