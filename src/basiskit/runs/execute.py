@@ -36,7 +36,6 @@ from basiskit.errors.retry import with_backoff
 from basiskit.eventlog import EventLog, export_csv
 from basiskit.persistence.protocol import RunStore
 from basiskit.persistence.records import NewRun, RunStatus
-from basiskit.reports import write_report
 from basiskit.results.export import (write_events, write_outcome_attribution, write_outcome_equity, write_outcome_venues,
                                      write_summary, write_trades)
 from basiskit.runs import signals
@@ -78,6 +77,8 @@ def write_outputs(out: Path, run_id: str, outcome: BacktestOutcome, catalog=None
     with EventLog(out, run_id, buffered=True) as elog:
         records = write_event_log(elog, outcome)
     export_csv(out / "events", out / "events.csv")
+    from basiskit.reports import write_report  # the report's modules load when it is written, after the run
+
     write_report(out, catalog=catalog, benchmarks=catalog is not None)
     return records
 
