@@ -33,7 +33,7 @@ from typing import Any, Callable
 from basiskit.engine.backtest import BacktestOutcome, BacktestRequest, run_backtest
 from basiskit.errors.exceptions import BasiskitError, InternalError, RunCancelled, RunInterrupted
 from basiskit.errors.retry import with_backoff
-from basiskit.eventlog import EventLog, export_csv
+from basiskit.eventlog import EventLog
 from basiskit.persistence.protocol import RunStore
 from basiskit.persistence.records import NewRun, RunStatus
 from basiskit.results.export import (write_events, write_outcome_attribution, write_outcome_equity, write_outcome_venues,
@@ -76,7 +76,7 @@ def write_outputs(out: Path, run_id: str, outcome: BacktestOutcome, catalog=None
     write_events(out / "events.jsonl", loop.events, run_id)
     with EventLog(out, run_id, buffered=True) as elog:
         records = write_event_log(elog, outcome)
-    export_csv(out / "events", out / "events.csv")
+        elog.write_csv(out / "events.csv")  # from the lines just serialised: nothing is read back
     from basiskit.reports import write_report  # the report's modules load when it is written, after the run
 
     write_report(out, catalog=catalog, benchmarks=catalog is not None)
