@@ -6,6 +6,7 @@ timezone-aware UTC datetimes, money in the share-class currency (USDT), amounts 
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -42,15 +43,29 @@ def cancelled_error(detail: str = "cancelled before it started") -> dict[str, An
     return RunCancelled(detail).to_dict()
 
 
+_JSON_KEYS = {True: "true", False: "false", None: "null"}  # how json writes these keys
+
+
 def clean_json(obj: Any) -> Any:
-    """``obj`` with NaN/inf floats replaced by None and keys as strings (PostgreSQL JSON rejects NaN)."""
+    """``obj`` with NaN/inf floats replaced by None and keys as strings (PostgreSQL JSON rejects NaN;
+    keys as ``json`` writes them: ``1`` -> ``"1"``, ``True`` -> ``"true"``, other non-strings ``str(key)``)."""
     if isinstance(obj, float):
         return None if math.isnan(obj) or math.isinf(obj) else obj
     if isinstance(obj, dict):
-        return {str(k): clean_json(v) for k, v in obj.items()}
+        return {(k if isinstance(k, str) else _JSON_KEYS[k] if k is None or isinstance(k, bool) else str(k)):
+                clean_json(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [clean_json(v) for v in obj]
     return obj
+
+
+def json_text(obj: Any) -> str:
+    """``json.dumps(clean_json(obj))``, without copying ``obj`` when it needs no cleaning (nearly always:
+    json itself refuses NaN/inf and keys it cannot write, and only then is ``obj`` cleaned)."""
+    try:
+        return json.dumps(obj, allow_nan=False)
+    except (ValueError, TypeError):
+        return json.dumps(clean_json(obj))
 
 
 def finite_or_none(x: float | None) -> float | None:
