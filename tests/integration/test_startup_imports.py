@@ -38,6 +38,30 @@ def test_a_no_record_backtest_loads_neither_the_database_layer_nor_plotly(catalo
     assert (out / "report.html").stat().st_size > 1_000_000 and (out / "run.json").is_file()
 
 
+def test_a_recorded_backtest_loads_no_sqlalchemy_once_the_database_is_current(catalog, tmp_path):
+    """The CLI records through SqliteRunStore (sqlite3): SQLAlchemy and Alembic load only to create or
+    migrate the database (the first run here)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "catalog").symlink_to(catalog.data_dir / "catalog")  # the session's imported catalog
+
+    def code(out: str) -> str:
+        return ("import sys\nfrom basiskit.cli.main import app\n"
+                f"sys.argv = ['basiskit', 'backtest', 'btc_basis', '--start', '2024-03-01', '--end', '2024-03-03', "
+                f"'--out', {str(tmp_path / out)!r}, '--data-dir', {str(home)!r}]\n"
+                "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n")
+
+    assert _loaded(code("first"), tmp_path) == ["alembic", "sqlalchemy"]  # a new database: migrated
+    assert _loaded(code("second"), tmp_path) == []
+    from basiskit import service
+
+    store = service.open_store(home)
+    try:
+        assert [r.status.value for r in service.list_runs(store).items] == ["finished", "finished"]
+    finally:
+        store.close()
+
+
 def test_opening_a_current_database_does_not_load_alembic(tmp_path):
     code = f"from basiskit import service\nservice.open_store({str(tmp_path / 'home')!r}).close()\n"
     assert _loaded(code, tmp_path) == ["alembic", "sqlalchemy"]  # a new database: migrated

@@ -17,13 +17,11 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError, OperationalError
-
 from basiskit.errors.exceptions import StopRun, StoreUnavailable
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # SQLAlchemy is imported by the functions that use it: head_revision needs none of it
     from alembic.config import Config
+    from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x6261736B  # "bask": serialises concurrent upgrades of one PostgreSQL database
@@ -62,6 +60,9 @@ def head_revision() -> str | None:
 
 def is_current(engine: Engine) -> bool:
     """True when the database is at :func:`head_revision` (one read; False for a new database)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
     head = head_revision()
     if head is None:
         return False
@@ -82,6 +83,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     if revision == "head" and is_current(engine):
         return
     from alembic import command  # only when the schema changes (see module docstring)
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError, OperationalError
 
     cfg = alembic_config()
     try:

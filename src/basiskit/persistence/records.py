@@ -197,3 +197,30 @@ class Page:
     total: int
     limit: int
     offset: int
+
+
+_ORDER_FIELDS = ("seq", "timestamp", "venue", "operation", "token", "side", "amount", "to_venue", "atomic_group_id",
+                 "reason")
+_TRADE_FIELDS = ("seq", "timestamp", "venue", "operation", "instrument", "side", "amount", "price", "fee",
+                 "fee_currency", "gas", "status", "error_code", "to_venue", "reason")
+_TRANSFER_FIELDS = ("strategy_id", "timestamp", "kind", "token", "amount", "from_venue", "to_venue", "status", "run_id")
+
+
+def result_rows(run_id: str, results: RunResults) -> list[tuple[str, tuple[str, ...], list[tuple]]]:
+    """A finished run's rows as ``(table, columns, rows)``, rows as plain tuples ready for a driver's
+    ``executemany`` (event ``data`` as JSON text, see :func:`json_text`), in insert order."""
+    return [
+        ("equity_points", ("run_id", "step", "timestamp", "equity", "net_deposits", "net_delta"),
+         [(run_id, p.step, p.timestamp, p.equity, p.net_deposits, p.net_delta) for p in results.equity]),
+        ("orders", ("run_id", *_ORDER_FIELDS),
+         [(run_id, o.seq, o.timestamp, o.venue, o.operation, o.token, o.side, o.amount, o.to_venue, o.atomic_group_id,
+           o.reason) for o in results.orders]),
+        ("trades", ("run_id", *_TRADE_FIELDS),
+         [(run_id, t.seq, t.timestamp, t.venue, t.operation, t.instrument, t.side, t.amount, t.price, t.fee,
+           t.fee_currency, t.gas, t.status, t.error_code, t.to_venue, t.reason) for t in results.trades]),
+        ("events", ("run_id", "seq", "timestamp", "component", "kind", "data"),
+         [(run_id, e.seq, e.timestamp, e.component, e.kind, json_text(e.data)) for e in results.events]),
+        ("fund_transfers", _TRANSFER_FIELDS,
+         [(t.strategy_id, t.timestamp, t.kind, t.token, t.amount, t.from_venue, t.to_venue, t.status, t.run_id)
+          for t in results.transfers]),
+    ]

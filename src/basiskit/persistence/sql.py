@@ -14,9 +14,8 @@ per-row SQLAlchemy parameter processing, event data serialised once (NaN/inf as 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from itertools import islice
-from operator import attrgetter
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, text, update
@@ -29,13 +28,10 @@ from basiskit.persistence.models import (EquityRow, EventRow, FundTransferRow, O
                                          StrategyStateRow, TradeRow)
 from basiskit.persistence.records import (ACTIVE, EquityPoint, EventRecord, NewRun, OrderRecord, Page, PositionRecord,
                                           RunRecord, RunResults, RunStatus, TradeRecord, TransferRecord, cancelled_error,
-                                          clean_json, interrupted_error, json_text, utcnow)
+                                          clean_json, interrupted_error, result_rows, utcnow)
 from basiskit.persistence.url import check_url
 
 _CHUNK = 5000  # rows per INSERT batch
-_ORDER_FIELDS = [f.name for f in fields(OrderRecord)]
-_TRADE_FIELDS = [f.name for f in fields(TradeRecord)]
-_TRANSFER_FIELDS = [f.name for f in fields(TransferRecord)]
 
 
 def make_engine(url: str) -> Engine:
@@ -150,22 +146,12 @@ class SqlRunStore:
             row.duration_seconds = duration_seconds
             row.progress_done = row.progress_total or row.progress_done
             s.flush()
-            if s.get_bind().dialect.name == "postgresql":
+            postgres = s.get_bind().dialect.name == "postgresql"
+            if postgres:
                 self._copy_equity(s, run_id, results.equity)
-            else:
-                self._insert_rows(s, EquityRow, ("run_id", "step", "timestamp", "equity", "net_deposits", "net_delta"),
-                                  [(run_id, p.step, p.timestamp, p.equity, p.net_deposits, p.net_delta)
-                                   for p in results.equity])
-            for model, names, records in ((OrderRow, _ORDER_FIELDS, results.orders),
-                                          (TradeRow, _TRADE_FIELDS, results.trades)):
-                get = attrgetter(*names)
-                self._insert_rows(s, model, ("run_id", *names), [(run_id, *get(r)) for r in records])
-            # data as JSON text (what the JSON column's own serialiser writes: json.dumps, NaN/inf as null)
-            self._insert_rows(s, EventRow, ("run_id", "seq", "timestamp", "component", "kind", "data"),
-                              [(run_id, e.seq, e.timestamp, e.component, e.kind, json_text(e.data))
-                               for e in results.events])
-            get = attrgetter(*_TRANSFER_FIELDS)
-            self._insert_rows(s, FundTransferRow, _TRANSFER_FIELDS, [get(t) for t in results.transfers])
+            for table, columns, rows in result_rows(run_id, results):
+                if not (postgres and table == "equity_points"):
+                    self._insert_rows(s, table, columns, rows)
 
     @staticmethod
     def _insert(s: Session, model: type, rows: Iterable[dict[str, Any]]) -> None:
@@ -177,7 +163,7 @@ class SqlRunStore:
             conn.execute(stmt, batch)
 
     @staticmethod
-    def _insert_rows(s: Session, model: type, columns: Sequence[str], rows: list[tuple]) -> None:
+    def _insert_rows(s: Session, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         """Insert ``rows`` (tuples in ``columns`` order) through the driver's executemany, in batches of
         ``_CHUNK``, in the session's transaction. Values must be what the driver takes as they are
         (numbers, strings, None; JSON columns as text)."""
@@ -185,8 +171,7 @@ class SqlRunStore:
             return
         conn = s.connection()
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        sql = (f"INSERT INTO {model.__table__.name} ({', '.join(columns)}) "
-               f"VALUES ({', '.join([mark] * len(columns))})")
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
         for i in range(0, len(rows), _CHUNK):
             conn.exec_driver_sql(sql, rows[i:i + _CHUNK])
 
