@@ -34,6 +34,7 @@ from basiskit.results.export import dumps_clean
 
 CSV_COLUMNS = ["run_id", "seq", "timestamp", "clock_ns", "component", "kind", "data"]
 _HEAD = ("run_id", "seq", "timestamp", "clock_ns", "component", "kind")
+_HEAD_SET = frozenset(_HEAD)
 
 
 def component_file(component: str) -> str:
@@ -58,6 +59,8 @@ class EventLog:
         self.fresh = fresh
         self._seq = 0
         self._run_json = json.dumps(run_id)
+        self._quoted: dict[str, str] = {}  # component and kind names as JSON strings
+        self._iso: tuple[int, str] = (0, ns_to_iso(0))  # the last clock time and its text (events come in bursts)
         self._pending: dict[str, list[str]] = {}
         self._files: dict[str, IO[str]] = {}
         # (clock_ns, seq, timestamp, component, kind, data JSON) of every event emitted, for write_csv
@@ -73,16 +76,24 @@ class EventLog:
         """
         if self._files is None:
             raise ValueError("event log is closed")
-        data = {(f"{k}_" if k in _HEAD else k): v for k, v in (data or {}).items()}
+        data = data or {}
+        if not _HEAD_SET.isdisjoint(data):
+            data = {(f"{k}_" if k in _HEAD_SET else k): v for k, v in data.items()}
         data_json, data = dumps_clean(data, separators=(",", ":"))  # the one serialisation of its fields
-        seq, ts, clock_ns = self._seq, ns_to_iso(clock_ns), int(clock_ns)
+        seq, clock_ns = self._seq, int(clock_ns)
+        if self._iso[0] != clock_ns:
+            self._iso = (clock_ns, ns_to_iso(clock_ns))
+        ts = self._iso[1]
         rec = {"run_id": self.run_id, "seq": seq, "timestamp": ts, "clock_ns": clock_ns, "component": component,
                "kind": kind, **data}
         self._seq += 1
+        q = self._quoted
+        comp_json = q.get(component) or q.setdefault(component, json.dumps(component))
+        kind_json = q.get(kind) or q.setdefault(kind, json.dumps(kind))
         # = json.dumps(rec, separators=(",", ":")): the head fields, then the fields' own JSON text
         line = (f'{{"run_id":{self._run_json},"seq":{seq},"timestamp":"{ts}","clock_ns":{clock_ns},'
-                f'"component":{json.dumps(component)},"kind":{json.dumps(kind)}'
-                + ("}" if data_json == "{}" else "," + data_json[1:]) + "\n")
+                f'"component":{comp_json},"kind":{kind_json}' + ("}" if data_json == "{}" else "," + data_json[1:])
+                + "\n")
         if self._rows is not None:
             self._rows.append((clock_ns, seq, ts, component, kind, data_json))
         if self.buffered:
