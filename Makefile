@@ -9,7 +9,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: run test bench bench-api install chromium
+.PHONY: run test bench bench-process bench-api install chromium
 install: $(STAMP)
 
 # Main job: a btc_basis backtest over the whole data period (imports ../shared/data on first use).
@@ -28,6 +28,10 @@ chromium:
 
 bench: $(STAMP)
 	$(PY) bench/bench_loop.py
+
+# The main job's whole process against the backtrader peer, alternating (hyperfine); see bench/RESULTS.md.
+bench-process: $(STAMP)
+	$(PY) bench/bench_process.py
 
 # API latency with 50 concurrent clients (SQLite, then PostgreSQL at 127.0.0.1:5432); see bench/RESULTS.md.
 bench-api: $(STAMP)

@@ -14,6 +14,11 @@ ISO-8601 UTC; the simulated time in a backtest), ``clock_ns`` (the same in int n
 Modes: ``buffered=True`` (backtests) keeps lines in memory and writes them on :meth:`EventLog.flush`
 / :meth:`EventLog.close`; ``buffered=False`` (live) writes and flushes each line when it is emitted,
 so a crash loses nothing already emitted.
+
+Each event is serialised once: its fields become one JSON text, which is both the tail of its
+JSON-lines record and the ``data`` column of ``events.csv``. :meth:`EventLog.write_csv` writes the CSV
+from those texts (a buffered log that started fresh holds every event of its folder); :func:`export_csv`
+rebuilds it from the files of any folder.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from basiskit.domain.time import ns_to_iso
-from basiskit.results.export import json_safe
+from basiskit.results.export import dumps_clean
 
 CSV_COLUMNS = ["run_id", "seq", "timestamp", "clock_ns", "component", "kind", "data"]
 _HEAD = ("run_id", "seq", "timestamp", "clock_ns", "component", "kind")
+_HEAD_SET = frozenset(_HEAD)
 
 
 def component_file(component: str) -> str:
@@ -51,27 +57,48 @@ class EventLog:
                 old.unlink()
         self.run_id = run_id
         self.buffered = buffered
+        self.fresh = fresh
         self._seq = 0
+        self._run_json = json.dumps(run_id)
+        self._quoted: dict[str, str] = {}  # component and kind names as JSON strings
+        self._iso: tuple[int, str] = (0, ns_to_iso(0))  # the last clock time and its text (events come in bursts)
         self._pending: dict[str, list[str]] = {}
         self._n_pending = 0
         self._flush_every = flush_every  # buffered: write out every that many lines (0: at flush/close only)
         self._files: dict[str, IO[str]] = {}
+        # (clock_ns, seq, timestamp, component, kind, data JSON) of every event emitted, for write_csv
+        self._rows: list[tuple[int, int, str, str, str, str]] | None = [] if buffered else None
 
     def emit(self, clock_ns: int, component: str, kind: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Record one event; returns the record as written. A ``data`` key that would shadow a head
-        field (``run_id``, ``seq``, ``timestamp``, ``clock_ns``, ``component``, ``kind``) is written
-        with a trailing ``_`` (``timestamp_``).
+        """Record one event; returns the record as written (NaN/inf as None). A ``data`` key that would
+        shadow a head field (``run_id``, ``seq``, ``timestamp``, ``clock_ns``, ``component``, ``kind``)
+        is written with a trailing ``_`` (``timestamp_``).
 
         Raises:
             ValueError: the log is closed.
         """
         if self._files is None:
             raise ValueError("event log is closed")
-        data = {(f"{k}_" if k in _HEAD else k): v for k, v in (data or {}).items()}
-        rec = {"run_id": self.run_id, "seq": self._seq, "timestamp": ns_to_iso(clock_ns), "clock_ns": int(clock_ns),
-               "component": component, "kind": kind, **json_safe(data)}
+        data = data or {}
+        if not _HEAD_SET.isdisjoint(data):
+            data = {(f"{k}_" if k in _HEAD_SET else k): v for k, v in data.items()}
+        data_json, data = dumps_clean(data, separators=(",", ":"))  # the one serialisation of its fields
+        seq, clock_ns = self._seq, int(clock_ns)
+        if self._iso[0] != clock_ns:
+            self._iso = (clock_ns, ns_to_iso(clock_ns))
+        ts = self._iso[1]
+        rec = {"run_id": self.run_id, "seq": seq, "timestamp": ts, "clock_ns": clock_ns, "component": component,
+               "kind": kind, **data}
         self._seq += 1
-        line = json.dumps(rec, separators=(",", ":")) + "\n"
+        q = self._quoted
+        comp_json = q.get(component) or q.setdefault(component, json.dumps(component))
+        kind_json = q.get(kind) or q.setdefault(kind, json.dumps(kind))
+        # = json.dumps(rec, separators=(",", ":")): the head fields, then the fields' own JSON text
+        line = (f'{{"run_id":{self._run_json},"seq":{seq},"timestamp":"{ts}","clock_ns":{clock_ns},'
+                f'"component":{comp_json},"kind":{kind_json}' + ("}" if data_json == "{}" else "," + data_json[1:])
+                + "\n")
+        if self._rows is not None:
+            self._rows.append((clock_ns, seq, ts, component, kind, data_json))
         if self.buffered:
             self._pending.setdefault(component, []).append(line)
             self._n_pending += 1
@@ -104,6 +131,21 @@ class EventLog:
         for fh in self._files.values():
             fh.close()
         self._files = None  # type: ignore[assignment]
+
+    def write_csv(self, out_path: str | Path) -> int:
+        """Write ``events.csv`` (see :func:`export_csv`) of this run; returns the number of events. A
+        buffered log that started fresh writes it from the events it emitted (nothing is read back or
+        serialised again); any other log exports its folder's files."""
+        if self._rows is None or not self.fresh:
+            self.flush()
+            return export_csv(self.dir, out_path)
+        rows = sorted(self._rows)  # clock order, then emission order (seq is unique)
+        with Path(out_path).open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(CSV_COLUMNS)
+            w.writerows((self.run_id, seq, ts, clock_ns, component, kind, data)
+                        for clock_ns, seq, ts, component, kind, data in rows)
+        return len(rows)
 
     def paths(self) -> list[Path]:
         """The component files written so far (sorted by name)."""

@@ -3,6 +3,7 @@ benchmarks with the raw data (read with the csv module), and report.html is self
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -92,10 +93,10 @@ def test_eth_run_has_aave_collateral_debt_and_liquidation_ltv(eth_run):
     assert (aave["debt_usd"] > 0).all() and (aave["collateral_usd"] > aave["debt_usd"]).all()
     assert np.allclose(aave["value_usd"], aave["collateral_usd"] - aave["debt_usd"], rtol=0, atol=1e-6)
     fig = build_charts(run, Benchmarks())["ltv_health"]
-    ltv, liq = fig.data[0], fig.data[1]
+    ltv, liq = fig["data"][0], fig["data"][1]
     # E-mode LST/WETH liquidation threshold 95 % (AAVE v3 Ethereum, basiskit/configs/venues/aave_v3_ethereum.yaml)
-    assert np.nanmax(np.abs(np.asarray(liq.y) - 95.0)) < 1e-6
-    assert np.allclose(np.asarray(ltv.y), run.equity["ltv"].to_numpy() * 100)
+    assert np.nanmax(np.abs(np.asarray(liq["y"]) - 95.0)) < 1e-6
+    assert np.allclose(np.asarray(ltv["y"]), run.equity["ltv"].to_numpy() * 100)
 
 
 def _aave_index_ratio(source: Path, token: str, start: datetime, end: datetime) -> float:
@@ -112,12 +113,12 @@ def test_equity_chart_hides_the_holds_until_clicked_in_both_share_classes(fixtur
     bench = benchmark_curves(catalog, run.equity.index, run.equity["net_deposits"].to_numpy(),
                              float(run.summary["initial_equity"]), run.unit)
     assert set(bench.curves) == shown | hidden
-    traces = {t.name.removesuffix(" (click to show)"): t for t in build_charts(run, bench)["equity"].data}
-    assert traces[f"strategy equity ({run.unit})"].visible in (None, True)
+    traces = {t["name"].removesuffix(" (click to show)"): t for t in build_charts(run, bench)["equity"]["data"]}
+    assert traces[f"strategy equity ({run.unit})"].get("visible") in (None, True)
     for name in shown:
-        assert traces[name].visible in (None, True), name
+        assert traces[name].get("visible") in (None, True), name
     for name in hidden:
-        assert traces[name].visible == "legendonly" and traces[name].name.endswith("(click to show)"), name
+        assert traces[name]["visible"] == "legendonly" and traces[name]["name"].endswith("(click to show)"), name
 
 
 def test_aave_usdt_benchmark_earns_the_liquidity_index_ratio(catalog, source_dir):
@@ -187,10 +188,80 @@ def test_report_html_is_self_contained_and_draws_the_run(basis_run):
     assert not re.search(r"https?://", html[lib_end:])
     run = load_run(basis_run)
     fig = build_charts(run, Benchmarks())["equity"]
-    assert np.allclose(np.asarray(fig.data[0].y), run.equity["equity"].to_numpy())
-    dd = np.asarray(fig.data[-1].y) / 100
+    assert np.allclose(np.asarray(fig["data"][0]["y"]), run.equity["equity"].to_numpy())
+    dd = np.asarray(fig["data"][-1]["y"]) / 100
     # equity.csv keeps 10 significant digits (1e-4 USDT on 100k): the drawdown agrees to that precision
     assert math.isclose(dd.min(), run.summary["max_drawdown"], rel_tol=1e-9, abs_tol=1e-8)
+
+
+def _page_chart(html: str, name: str) -> tuple[list, dict]:
+    """The data and layout the page hands to plotly.js for chart ``name``, typed arrays decoded."""
+    m = re.search(r'basiskitPlot\("chart-%s",(.*?)\);</script>' % re.escape(name), html)
+    assert m, name
+    data, layout, _template = json.loads(f"[{m.group(1)}]")
+
+    def decode(o):
+        if isinstance(o, dict) and set(o) == {"dtype", "bdata"}:
+            assert o["dtype"] == "f8"
+            return np.frombuffer(base64.b64decode(o["bdata"]), dtype="<f8")
+        if isinstance(o, dict):
+            return {k: decode(v) for k, v in o.items()}
+        return [decode(v) for v in o] if isinstance(o, list) else o
+    return decode(data), decode(layout)
+
+
+def test_report_page_carries_the_files_data_exactly(basis_run):
+    """The chart data in report.html is the run's files' data, bit for bit (base64 float64)."""
+    html = (basis_run / "report.html").read_text()
+    run = load_run(basis_run)
+    data, layout = _page_chart(html, "equity")
+    traces = {t["name"]: t for t in data}
+    eq = traces["strategy equity (USDT)"]
+    assert np.array_equal(eq["y"], run.equity["equity"].to_numpy())
+    assert np.array_equal(eq["x"], run.equity.index.as_unit("ns").asi8 / 1e6)
+    assert traces["Hold BTC (click to show)"]["visible"] == "legendonly"
+    assert layout["height"] == 560 and "template" not in layout  # the page adds plotly_white by name
+    data, _ = _page_chart(html, "margin")
+    assert [t["name"] for t in data] == ["binance", "bybit"]
+    assert np.array_equal(data[0]["y"], run.equity["margin_ratio_binance"].to_numpy() * 100, equal_nan=True)
+    data, _ = _page_chart(html, "funding")
+    v = run.venues[run.venues["venue"] == "binance.perp"]
+    assert np.array_equal(data[0]["y"], v["funding_usd"].to_numpy())
+
+
+@pytest.mark.parametrize("fixture", ["basis_run", "eth_run"])
+def test_charts_are_valid_plotly_figures_on_make_subplots_grids(fixture, catalog, request):
+    """The charts are plain dicts; plotly's own validation accepts each one (a misspelt property would
+    raise), and the two-row / secondary-axis grids are make_subplots' to the last float."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from basiskit.reports import figures
+
+    run = load_run(request.getfixturevalue(fixture))
+    bench = benchmark_curves(catalog, run.equity.index, run.equity["net_deposits"].to_numpy(),
+                             float(run.summary["initial_equity"]), run.unit)
+    for name, chart in build_charts(run, bench).items():
+        if chart is not None:
+            fig = go.Figure(chart)  # validates every property
+            assert len(fig.data) == len(chart["data"]) and fig.layout.template.layout.paper_bgcolor == "white", name
+    axes = ("xaxis", "yaxis", "xaxis2", "yaxis2")
+
+    def plotly_grid(**kw):
+        layout = make_subplots(**kw).to_plotly_json()["layout"]
+        return {k: layout[k] for k in axes if k in layout}, layout.get("annotations", [])
+
+    for kw, ours in (
+        (dict(row_heights=[0.72, 0.28], vertical_spacing=0.04), figures.grid_rows([0.72, 0.28], 0.04)),
+        (dict(vertical_spacing=0.08, subplot_titles=("a", "b")), figures.grid_rows(None, 0.08, ("a", "b"))),
+        (dict(vertical_spacing=0.08, row_heights=[0.55, 0.45], subplot_titles=("a", "b")),
+         figures.grid_rows([0.55, 0.45], 0.08, ("a", "b"))),
+    ):
+        want_axes, want_titles = plotly_grid(rows=2, cols=1, shared_xaxes=True, **kw)
+        assert {k: ours[k] for k in axes} == want_axes
+        assert ours.get("annotations", []) == want_titles
+    want_axes, _ = plotly_grid(rows=1, cols=1, specs=[[{"secondary_y": True}]])
+    assert figures.grid_secondary_y() == want_axes
 
 
 def test_missing_or_broken_files_are_named(basis_run, tmp_path):

@@ -58,3 +58,31 @@ def test_a_new_log_replaces_files_of_an_earlier_run_unless_resuming(tmp_path):
     with EventLog(tmp_path, "new", buffered=False, fresh=False) as log:
         log.emit(T0 + 1, "strategy", "decision", {})
     assert len(_lines(tmp_path / "events" / "strategy_events.jsonl")) == 2
+
+
+def test_lines_and_csv_are_one_serialisation_of_each_event(tmp_path):
+    """Each line is json.dumps of its record; events.csv written from memory equals the export of the files."""
+    events = [(T0 + 5, "strategy", "decision", {"action": "hold", "nested": {"a": [1, 2.5, None], 3: "int key"}}),
+              (T0, "binance.perp", "funding", {"rate": float("inf"), "mark": float("nan"), "note": "é, \"quoted\"\n"}),
+              (T0, "engine", "deposit", {}),
+              (T0 + 5, "risk", "assessment", {"seq": 99, "kind": "shadowed", "x": (1, 2)})]
+    with EventLog(tmp_path, "run-4") as log:
+        recs = [log.emit(*e) for e in events]
+        assert log.write_csv(tmp_path / "memory.csv") == 4
+    n = export_csv(tmp_path / "events", tmp_path / "files.csv")
+    assert n == 4 and (tmp_path / "memory.csv").read_bytes() == (tmp_path / "files.csv").read_bytes()
+    lines = {p.name: p.read_text() for p in (tmp_path / "events").iterdir()}
+    assert lines["strategy_events.jsonl"] == json.dumps(recs[0], separators=(",", ":")) + "\n"
+    funding = json.loads(lines["binance.perp_events.jsonl"])
+    assert funding["rate"] is None and funding["mark"] is None and recs[1]["mark"] is None  # NaN/inf written null
+    assert lines["engine_events.jsonl"] == json.dumps(recs[2], separators=(",", ":")) + "\n"
+    risk = json.loads(lines["risk_events.jsonl"])
+    assert risk["seq"] == 3 and risk["seq_"] == 99 and risk["kind_"] == "shadowed" and risk["x"] == [1, 2]
+
+
+def test_write_csv_of_a_resumed_or_unbuffered_log_exports_the_files(tmp_path):
+    with EventLog(tmp_path, "run-5") as log:
+        log.emit(T0, "strategy", "decision", {"action": "entry_full"})
+    with EventLog(tmp_path, "run-5", buffered=False, fresh=False) as log:
+        log.emit(T0 + 1, "strategy", "decision", {"action": "hold"})
+        assert log.write_csv(tmp_path / "events.csv") == 2  # the earlier event is in the file, not in memory

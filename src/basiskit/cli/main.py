@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import math
 import sys
 from pathlib import Path
@@ -26,6 +28,12 @@ from basiskit.engine.backtest import AccountingError, BacktestInputError, Backte
 from basiskit.errors.exceptions import BasiskitError, RunInterrupted
 from basiskit.persistence.records import RunStatus
 from basiskit.runs import signals
+
+# Interpreter shutdown runs full garbage collections over every object still alive (a backtest leaves
+# ~200,000: its results, pandas, pydantic, SQLAlchemy): ~0.3 s of a ~2 s command. Freezing the heap at
+# exit moves it out of the collector's reach; memory goes back to the OS with the process. Files and
+# the run store are closed explicitly before that, so nothing depends on a finaliser running at exit.
+atexit.register(gc.freeze)
 
 app = typer.Typer(add_completion=False, help="Backtest market-neutral crypto yield strategies on real data.")
 data_app = typer.Typer(help="Data catalog.")
@@ -173,7 +181,7 @@ def backtest(mode: str = typer.Argument(..., help="strategy mode, see `basiskit 
                 with RunProgress(err, mode, valid.steps) as bar:
                     # the first run imports the raw data (seconds), into the store of the run's data policy
                     catalog.for_policy(valid.config.data_policy).ensure_imported(progress=bar.importing)
-                    store = service.open_store(data_dir) if record else None
+                    store = service.open_recorder(data_dir) if record else None
                     if store is not None:
                         service.recover_interrupted(store)
                     result = service.backtest(req, out, data_dir, source, bar.step, catalog=catalog, store=store)

@@ -16,6 +16,7 @@ import csv
 import io
 import itertools
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -479,12 +480,22 @@ class Catalog:
         if manifest is None:
             return []
         stale = []
+        root = len(str(self.source_dir)) + 1  # glob yields source_dir / relative path
         for dsid, info in manifest.datasets.items():
             spec = SPECS.get(dsid)
             if spec is None:
                 continue
-            current = sorted(p for p in self.source_dir.glob(spec.pattern) if p.is_file())
-            if [self._stat(p) for p in current] != info.sources:
+            # one stat per file, compared as plain tuples: every backtest checks this (~0.3 ms a dataset)
+            current = []
+            for p in self.source_dir.glob(spec.pattern):
+                try:
+                    st = p.stat()
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    current.append((p.parts, str(p)[root:], st.st_size, st.st_mtime_ns))
+            current.sort()  # Path order, as the manifest lists them
+            if [c[1:] for c in current] != [(s.path, s.size, s.mtime_ns) for s in info.sources]:
                 stale.append(dsid)
         return stale
 

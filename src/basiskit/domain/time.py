@@ -5,6 +5,8 @@ Only the engine's clock decides what time it is in a run; these are pure convers
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 
 NS_PER_SECOND = 1_000_000_000
@@ -27,5 +29,6 @@ def to_ns(value: str | pd.Timestamp) -> int:
 
 
 def ns_to_iso(ns: int) -> str:
-    """``2024-01-01T00:00:00Z`` (seconds resolution)."""
-    return pd.Timestamp(int(ns), tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2024-01-01T00:00:00Z`` (seconds resolution; the second the instant falls in, also before 1970).
+    ``time.gmtime`` is ~6x faster than a pandas Timestamp, and every event and trade line is stamped."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(ns) // NS_PER_SECOND))

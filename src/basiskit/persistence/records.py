@@ -6,6 +6,7 @@ timezone-aware UTC datetimes, money in the share-class currency (USDT), amounts 
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -42,15 +43,29 @@ def cancelled_error(detail: str = "cancelled before it started") -> dict[str, An
     return RunCancelled(detail).to_dict()
 
 
+_JSON_KEYS = {True: "true", False: "false", None: "null"}  # how json writes these keys
+
+
 def clean_json(obj: Any) -> Any:
-    """``obj`` with NaN/inf floats replaced by None and keys as strings (PostgreSQL JSON rejects NaN)."""
+    """``obj`` with NaN/inf floats replaced by None and keys as strings (PostgreSQL JSON rejects NaN;
+    keys as ``json`` writes them: ``1`` -> ``"1"``, ``True`` -> ``"true"``, other non-strings ``str(key)``)."""
     if isinstance(obj, float):
         return None if math.isnan(obj) or math.isinf(obj) else obj
     if isinstance(obj, dict):
-        return {str(k): clean_json(v) for k, v in obj.items()}
+        return {(k if isinstance(k, str) else _JSON_KEYS[k] if k is None or isinstance(k, bool) else str(k)):
+                clean_json(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [clean_json(v) for v in obj]
     return obj
+
+
+def json_text(obj: Any) -> str:
+    """``json.dumps(clean_json(obj))``, without copying ``obj`` when it needs no cleaning (nearly always:
+    json itself refuses NaN/inf and keys it cannot write, and only then is ``obj`` cleaned)."""
+    try:
+        return json.dumps(obj, allow_nan=False)
+    except (ValueError, TypeError):
+        return json.dumps(clean_json(obj))
 
 
 def finite_or_none(x: float | None) -> float | None:
@@ -182,3 +197,30 @@ class Page:
     total: int
     limit: int
     offset: int
+
+
+_ORDER_FIELDS = ("seq", "timestamp", "venue", "operation", "token", "side", "amount", "to_venue", "atomic_group_id",
+                 "reason")
+_TRADE_FIELDS = ("seq", "timestamp", "venue", "operation", "instrument", "side", "amount", "price", "fee",
+                 "fee_currency", "gas", "status", "error_code", "to_venue", "reason")
+_TRANSFER_FIELDS = ("strategy_id", "timestamp", "kind", "token", "amount", "from_venue", "to_venue", "status", "run_id")
+
+
+def result_rows(run_id: str, results: RunResults) -> list[tuple[str, tuple[str, ...], list[tuple]]]:
+    """A finished run's rows as ``(table, columns, rows)``, rows as plain tuples ready for a driver's
+    ``executemany`` (event ``data`` as JSON text, see :func:`json_text`), in insert order."""
+    return [
+        ("equity_points", ("run_id", "step", "timestamp", "equity", "net_deposits", "net_delta"),
+         [(run_id, p.step, p.timestamp, p.equity, p.net_deposits, p.net_delta) for p in results.equity]),
+        ("orders", ("run_id", *_ORDER_FIELDS),
+         [(run_id, o.seq, o.timestamp, o.venue, o.operation, o.token, o.side, o.amount, o.to_venue, o.atomic_group_id,
+           o.reason) for o in results.orders]),
+        ("trades", ("run_id", *_TRADE_FIELDS),
+         [(run_id, t.seq, t.timestamp, t.venue, t.operation, t.instrument, t.side, t.amount, t.price, t.fee,
+           t.fee_currency, t.gas, t.status, t.error_code, t.to_venue, t.reason) for t in results.trades]),
+        ("events", ("run_id", "seq", "timestamp", "component", "kind", "data"),
+         [(run_id, e.seq, e.timestamp, e.component, e.kind, json_text(e.data)) for e in results.events]),
+        ("fund_transfers", _TRANSFER_FIELDS,
+         [(t.strategy_id, t.timestamp, t.kind, t.token, t.amount, t.from_venue, t.to_venue, t.status, t.run_id)
+          for t in results.transfers]),
+    ]

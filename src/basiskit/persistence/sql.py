@@ -1,9 +1,14 @@
 """``SqlRunStore``: the ``RunStore`` interface on SQLAlchemy 2 (SQLite file or PostgreSQL).
 
-Opening a store runs the Alembic migrations (idempotent). SQLite is put in WAL mode (readers never
-wait for the writer) with a 30 s busy timeout, and write transactions start with ``BEGIN IMMEDIATE``
-so a read-then-write transaction cannot fail on a lock upgrade. Database errors that mean "cannot
-reach the database" are raised as ``StoreUnavailable`` (STORE-001, retry with backoff).
+Opening a store brings the schema to the newest migration (one read when it is there already; see
+``basiskit.persistence.migrate``). SQLite is put in WAL mode (readers never wait for the writer) with a
+30 s busy timeout, and write transactions start with ``BEGIN IMMEDIATE`` so a read-then-write
+transaction cannot fail on a lock upgrade. Database errors that mean "cannot reach the database" are
+raised as ``StoreUnavailable`` (STORE-001, retry with backoff).
+
+A finished run's rows (equity points, orders, trades, events, transfers: tens of thousands) go in as
+plain tuples through the driver's ``executemany`` (``_insert_rows``), in the run's transaction: no
+per-row SQLAlchemy parameter processing, event data serialised once (NaN/inf as null).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import asdict
 from itertools import islice
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -23,7 +28,7 @@ from basiskit.persistence.models import (EquityRow, EventRow, FundTransferRow, O
                                          StrategyStateRow, TradeRow)
 from basiskit.persistence.records import (ACTIVE, EquityPoint, EventRecord, NewRun, OrderRecord, Page, PositionRecord,
                                           RunRecord, RunResults, RunStatus, TradeRecord, TransferRecord, cancelled_error,
-                                          clean_json, interrupted_error, utcnow)
+                                          clean_json, interrupted_error, result_rows, utcnow)
 from basiskit.persistence.url import check_url
 
 _CHUNK = 5000  # rows per INSERT batch
@@ -141,17 +146,12 @@ class SqlRunStore:
             row.duration_seconds = duration_seconds
             row.progress_done = row.progress_total or row.progress_done
             s.flush()
-            if s.get_bind().dialect.name == "postgresql":
+            postgres = s.get_bind().dialect.name == "postgresql"
+            if postgres:
                 self._copy_equity(s, run_id, results.equity)
-            else:
-                self._insert(s, EquityRow, ({"run_id": run_id, "step": p.step, "timestamp": p.timestamp,
-                                             "equity": p.equity, "net_deposits": p.net_deposits,
-                                             "net_delta": p.net_delta} for p in results.equity))
-            self._insert(s, OrderRow, (dict(asdict(o), run_id=run_id) for o in results.orders))
-            self._insert(s, TradeRow, (dict(asdict(t), run_id=run_id) for t in results.trades))
-            self._insert(s, EventRow, ({"run_id": run_id, "seq": e.seq, "timestamp": e.timestamp, "component": e.component,
-                                        "kind": e.kind, "data": clean_json(e.data)} for e in results.events))
-            self._insert(s, FundTransferRow, (asdict(t) for t in results.transfers))
+            for table, columns, rows in result_rows(run_id, results):
+                if not (postgres and table == "equity_points"):
+                    self._insert_rows(s, table, columns, rows)
 
     @staticmethod
     def _insert(s: Session, model: type, rows: Iterable[dict[str, Any]]) -> None:
@@ -161,6 +161,19 @@ class SqlRunStore:
         it = iter(rows)
         while batch := list(islice(it, _CHUNK)):
             conn.execute(stmt, batch)
+
+    @staticmethod
+    def _insert_rows(s: Session, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+        """Insert ``rows`` (tuples in ``columns`` order) through the driver's executemany, in batches of
+        ``_CHUNK``, in the session's transaction. Values must be what the driver takes as they are
+        (numbers, strings, None; JSON columns as text)."""
+        if not rows:
+            return
+        conn = s.connection()
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+        for i in range(0, len(rows), _CHUNK):
+            conn.exec_driver_sql(sql, rows[i:i + _CHUNK])
 
     @staticmethod
     def _copy_equity(s: Session, run_id: str, points: list[EquityPoint]) -> None:

@@ -2,7 +2,9 @@
 
 ``write_report(out_dir)`` -> ``out_dir/report.html``; ``write_pngs(out_dir)`` -> ``out_dir/png/*.png``
 (rendered by kaleido, which drives a local Chrome/Chromium). Both read only the run's files and the
-catalog (for benchmarks); they never re-run the backtest.
+catalog (for benchmarks); they never re-run the backtest. The charts are plain plotly figure dicts
+(``basiskit.reports.figures``): writing report.html never imports plotly's Python package (only its
+plotly.js bundle is read); the PNG export does, when it is asked for.
 
 Raises:
     RunFilesMissing (RUN-008): the folder is not a finished run's results (the file is named).
@@ -14,15 +16,17 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import plotly.graph_objects as go
+from typing import TYPE_CHECKING
 
-from basiskit.data.catalog import Catalog
 from basiskit.data.errors import DataError
 from basiskit.reports import figures
 from basiskit.reports.benchmarks import Benchmarks, benchmark_curves
-from basiskit.reports.html import render
+from basiskit.reports.html import render_chunks
 from basiskit.reports.png import PngExportError, write_images
 from basiskit.reports.rundata import RunData, load_run
+
+if TYPE_CHECKING:
+    from basiskit.data.catalog import Catalog
 
 __all__ = ["write_report", "write_pngs", "build_charts", "load_run", "RunData", "PngExportError"]
 
@@ -41,8 +45,8 @@ def _benchmarks(run: RunData, catalog: Catalog | None) -> Benchmarks:
         return Benchmarks(notes=[f"Benchmarks not drawn: {exc}"])
 
 
-def build_charts(run: RunData, bench: Benchmarks) -> dict[str, go.Figure | None]:
-    """Chart name -> figure (None where the run has nothing to draw), in report order."""
+def build_charts(run: RunData, bench: Benchmarks) -> dict[str, figures.Figure | None]:
+    """Chart name -> plotly figure dict (None where the run has nothing to draw), in report order."""
     return {"equity": figures.equity_figure(run, bench), "attribution": figures.attribution_figure(run),
             "attribution_totals": figures.attribution_totals_figure(run), "funding": figures.funding_figure(run),
             "ltv_health": figures.ltv_health_figure(run), "margin": figures.margin_figure(run),
@@ -55,19 +59,20 @@ def write_report(out_dir: str | Path, *, catalog: Catalog | None = None, benchma
     run = load_run(out_dir)
     cat = catalog if benchmarks else None
     bench = _benchmarks(run, cat) if cat is not None else Benchmarks()
-    page = render(run, bench, build_charts(run, bench), bench.notes)
     path = run.out_dir / "report.html"
     tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
+    with tmp.open("wb") as fh:
+        fh.writelines(render_chunks(run, bench, build_charts(run, bench), bench.notes))
     tmp.replace(path)  # readers never see half a page
     return path
 
 
-def write_pngs(out_dir: str | Path, *, catalog: Catalog | None = None, source_dir: Path | None = None,
-               dest: str | Path | None = None, width: int = 1400, scale: float = 1.0) -> list[Path]:
+def write_pngs(out_dir: str | Path, *, catalog: Catalog | None = None, dest: str | Path | None = None,
+               width: int = 1400, scale: float = 1.0) -> list[Path]:
     """Write the main charts of the run in ``out_dir`` as PNG files to ``dest`` (default
-    ``out_dir/png``); returns the paths, in report order. Charts the run has no data for are skipped."""
+    ``out_dir/png``); returns the paths, in report order. Charts the run has no data for are skipped;
+    ``catalog`` feeds the benchmarks (none drawn without one)."""
     run = load_run(out_dir)
-    bench = _benchmarks(run, catalog or _default_catalog(source_dir))
+    bench = _benchmarks(run, catalog) if catalog is not None else Benchmarks()
     charts = {k: f for k, f in build_charts(run, bench).items() if f is not None and k in PNG_CHARTS}
     return write_images(charts, Path(dest) if dest else run.out_dir / "png", width=width, scale=scale)

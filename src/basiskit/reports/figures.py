@@ -1,5 +1,16 @@
-"""The report's charts as plotly figures, one function per chart; each returns ``None`` when the run
-has nothing to draw (e.g. no AAVE debt, no perp).
+"""The report's charts as plain plotly figure dicts (``{"data": [trace, ...], "layout": {...}}``, the
+plotly.js JSON schema), one function per chart; each returns ``None`` when the run has nothing to
+draw (e.g. no AAVE debt, no perp).
+
+Why dicts and not ``plotly.graph_objects``: building and validating graph objects cost ~0.5 s per
+report (and importing them ~0.3 s more), longer than the backtest itself. The dicts are what
+plotly.js reads; ``basiskit.reports.html`` writes them into the page as they are, and the PNG export
+turns them into validated figures (``plotly.graph_objects.Figure(chart)``) only when PNGs are asked
+for. The acceptance tests check that plotly's validation accepts every chart and that the subplot
+grids equal ``plotly.subplots.make_subplots``'s.
+
+Data arrays stay numpy arrays (float64) in the dicts: the page carries them as base64 typed arrays
+(``{"dtype": "f8", "bdata": ...}``, what plotly itself writes), so every point is exact.
 
 Units: equity, net deposits, positions (``value``) and attribution in share-class units (USDT or
 ETH); funding, perp notional, AAVE collateral/debt in USD(T); LTV, drawdown and delta drift in %;
@@ -15,16 +26,18 @@ Time axes carry milliseconds since the epoch (plotly ``date`` axes), which keeps
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from basiskit.config.loader import ConfigError
 from basiskit.engine.assembly import load_venue_config
 from basiskit.reports.benchmarks import HIDDEN_BY_DEFAULT, Benchmarks
 from basiskit.reports.rundata import RunData
 from basiskit.results.metrics import twr_index
+
+Figure = dict[str, Any]  # {"data": [trace dicts], "layout": layout dict}
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf", "#393b79", "#637939"]
@@ -38,8 +51,10 @@ SOURCE_COLORS = {"funding": "#1f77b4", "lending_interest": "#17becf", "staking":
                  "restaking_rewards": "#bcbd22", "borrow_cost": "#d62728", "price_basis": "#9467bd",
                  "slippage": "#8c564b", "fees": "#e377c2", "flash_fees": "#ff7f0e", "gas": "#7f7f7f",
                  "liquidation": "#000000"}
-LAYOUT = dict(template="plotly_white", margin=dict(l=70, r=30, t=80, b=40), hovermode="x unified",
+TEMPLATE = "plotly_white"  # a template shipped with plotly (package_data/templates); the page inlines it
+LAYOUT = dict(template=TEMPLATE, margin=dict(l=70, r=30, t=80, b=40), hovermode="x unified",
               legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0), font=dict(size=12))
+SUBPLOT_TITLE_FONT = {"size": 16}  # make_subplots' default
 
 
 def ms(index: pd.DatetimeIndex) -> np.ndarray:
@@ -47,14 +62,72 @@ def ms(index: pd.DatetimeIndex) -> np.ndarray:
     return pd.DatetimeIndex(index).as_unit("ns").asi8 / 1e6
 
 
-def _finish(fig: go.Figure, title: str, height: int = 420, dates: bool = True) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left", yref="container", y=0.99, yanchor="top"),
-                      height=height, **LAYOUT)
+# -- plotly's layout helpers, as plain dicts ---------------------------------------------------------
+def grid_rows(row_heights: list[float] | None = None, vertical_spacing: float = 0.08,
+              titles: tuple[str, str] | None = None) -> dict[str, Any]:
+    """Layout axes of ``plotly.subplots.make_subplots(rows=2, cols=1, shared_xaxes=True, ...)``: two rows
+    (``xaxis``/``yaxis`` on top, ``xaxis2``/``yaxis2`` below), the top x axis matching the bottom one
+    with its tick labels hidden; with ``titles``, the subplot titles as annotations. Domains are computed
+    by make_subplots' own arithmetic, so they are equal to its floats."""
+    free = 1.0 - vertical_spacing
+    if row_heights is None:
+        heights = [free / 2] * 2
+    else:
+        total = float(sum(row_heights))
+        heights = [free * (h / total) for h in row_heights][::-1]  # bottom row first
+    top = [heights[0] + vertical_spacing, heights[0] + vertical_spacing + heights[1]]
+    top[1] = 1.0 if 1.0 < top[1] < 1.01 else top[1]
+    bottom = [0.0, 0.0 + heights[0]]
+    layout: dict[str, Any] = {
+        "xaxis": {"anchor": "y", "domain": [0.0, 1.0], "matches": "x2", "showticklabels": False},
+        "yaxis": {"anchor": "x", "domain": top},
+        "xaxis2": {"anchor": "y2", "domain": [0.0, 1.0]},
+        "yaxis2": {"anchor": "x2", "domain": bottom},
+    }
+    if titles:
+        layout["annotations"] = [
+            {"font": dict(SUBPLOT_TITLE_FONT), "showarrow": False, "text": text, "x": 0.5, "xanchor": "center",
+             "xref": "paper", "y": y, "yanchor": "bottom", "yref": "paper"}
+            for text, y in zip(titles, (top[1], bottom[1]))]
+    return layout
+
+
+def grid_secondary_y() -> dict[str, Any]:
+    """Layout axes of ``make_subplots(specs=[[{"secondary_y": True}]])``: ``yaxis2`` on the right."""
+    return {"xaxis": {"anchor": "y", "domain": [0.0, 0.94]}, "yaxis": {"anchor": "x", "domain": [0.0, 1.0]},
+            "yaxis2": {"anchor": "x", "overlaying": "y", "side": "right"}}
+
+
+def add_hline(layout: dict[str, Any], y: float, line: dict[str, Any], row: int = 1, text: str | None = None,
+              position: str = "top right") -> None:
+    """``Figure.add_hline``: a line across the (row's) x domain at ``y``, with its annotation at the right
+    end (``position`` ``top right``: above the line, ``bottom right``: below it)."""
+    n = "" if row == 1 else str(row)
+    layout.setdefault("shapes", []).append({"line": line, "type": "line", "x0": 0, "x1": 1, "xref": f"x{n} domain",
+                                            "y0": y, "y1": y, "yref": f"y{n}"})
+    if text:
+        layout.setdefault("annotations", []).append(
+            {"showarrow": False, "text": text, "x": 1, "xanchor": "right", "xref": f"x{n} domain", "y": y,
+             "yanchor": "top" if position.startswith("bottom") else "bottom", "yref": f"y{n}"})
+
+
+def _axis(layout: dict[str, Any], name: str, **props: Any) -> None:
+    layout.setdefault(name, {}).update(props)
+
+
+def _finish(data: list[dict[str, Any]], layout: dict[str, Any], title: str, height: int = 420,
+            dates: bool = True) -> Figure:
+    """The common look (``LAYOUT``), the title top left, the height; every x axis a date axis."""
+    layout.update(title={"text": title, "x": 0, "xanchor": "left", "yref": "container", "y": 0.99, "yanchor": "top"},
+                  height=height, **{k: (dict(v) if isinstance(v, dict) else v) for k, v in LAYOUT.items()})
     if dates:
-        fig.update_xaxes(type="date")
-    return fig
+        axes = [k for k in layout if k.startswith("xaxis")] or ["xaxis"]
+        for k in axes:
+            _axis(layout, k, type="date")
+    return {"data": data, "layout": layout}
 
 
+# -- the charts ---------------------------------------------------------------------------------------
 def drawdown(run: RunData) -> pd.Series:
     """Drawdown of the time-weighted index (fraction, <= 0); deposits and withdrawals do not count."""
     eq = run.equity
@@ -63,27 +136,27 @@ def drawdown(run: RunData) -> pd.Series:
     return pd.Series(idx / peak - 1.0, index=eq.index)
 
 
-def equity_figure(run: RunData, bench: Benchmarks | None) -> go.Figure:
+def equity_figure(run: RunData, bench: Benchmarks | None) -> Figure:
     eq, u = run.equity, run.unit
     x = ms(eq.index)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.04)
-    fig.add_trace(go.Scatter(x=x, y=eq["equity"].to_numpy(), name=f"strategy equity ({u})",
-                             line=dict(color="#111111", width=2)), row=1, col=1)
+    top = {"xaxis": "x", "yaxis": "y"}
+    data = [{"line": {"color": "#111111", "width": 2}, "name": f"strategy equity ({u})", "x": x,
+             "y": eq["equity"].to_numpy(), "type": "scatter", **top}]
     if (eq["net_deposits"].abs() > 0).any():
-        fig.add_trace(go.Scatter(x=x, y=float(run.summary["initial_equity"]) + eq["net_deposits"].to_numpy(),
-                                 name="capital + net deposits", line=dict(color="#999999", dash="dot", width=1)),
-                      row=1, col=1)
+        data.append({"line": {"color": "#999999", "dash": "dot", "width": 1}, "name": "capital + net deposits", "x": x,
+                     "y": float(run.summary["initial_equity"]) + eq["net_deposits"].to_numpy(), "type": "scatter", **top})
     for name, curve in (bench.curves.items() if bench else []):
         hidden = name in HIDDEN_BY_DEFAULT  # directional holds: listed in the legend, drawn on a click
-        fig.add_trace(go.Scatter(x=ms(curve.index), y=curve.to_numpy(), name=name + (" (click to show)" if hidden else ""),
-                                 visible="legendonly" if hidden else True,
-                                 line=dict(color=BENCH_COLORS.get(name), dash="dash", width=1.3)), row=1, col=1)
-    dd = drawdown(run)
-    fig.add_trace(go.Scatter(x=x, y=dd.to_numpy() * 100, name="drawdown (TWR, %)", fill="tozeroy",
-                             line=dict(color="#d62728", width=1), showlegend=True), row=2, col=1)
-    fig.update_yaxes(title_text=u, row=1, col=1)
-    fig.update_yaxes(title_text="drawdown %", row=2, col=1)
-    return _finish(fig, f"Equity ({u}) and benchmarks; drawdown of the time-weighted return", 560)
+        data.append({"line": {"color": BENCH_COLORS.get(name), "dash": "dash", "width": 1.3},
+                     "name": name + (" (click to show)" if hidden else ""), "visible": "legendonly" if hidden else True,
+                     "x": ms(curve.index), "y": curve.to_numpy(), "type": "scatter", **top})
+    data.append({"fill": "tozeroy", "line": {"color": "#d62728", "width": 1}, "name": "drawdown (TWR, %)",
+                 "showlegend": True, "x": x, "y": drawdown(run).to_numpy() * 100, "type": "scatter",
+                 "xaxis": "x2", "yaxis": "y2"})
+    layout = grid_rows([0.72, 0.28], 0.04)
+    _axis(layout, "yaxis", title={"text": u})
+    _axis(layout, "yaxis2", title={"text": "drawdown %"})
+    return _finish(data, layout, f"Equity ({u}) and benchmarks; drawdown of the time-weighted return", 560)
 
 
 def _period(span: pd.Timedelta) -> tuple[str, str]:
@@ -94,7 +167,7 @@ def _period(span: pd.Timedelta) -> tuple[str, str]:
     return "MS", "month"
 
 
-def attribution_figure(run: RunData) -> go.Figure | None:
+def attribution_figure(run: RunData) -> Figure | None:
     """Stacked PnL by source per day/week/month, with the cumulative total on the right axis."""
     a = run.attribution
     if a is None or a.empty:
@@ -103,22 +176,24 @@ def attribution_figure(run: RunData) -> go.Figure | None:
     at_end = a.resample(freq, label="right", closed="right").last().dropna(how="all")
     step = at_end.diff()
     step.iloc[0] = at_end.iloc[0]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
     x = ms(step.index)
+    data = []
     for k, src in enumerate(a.columns):
         if np.abs(a[src].to_numpy()).max() <= 0:
             continue
-        fig.add_trace(go.Bar(x=x, y=step[src].to_numpy(), name=SOURCE_LABELS.get(src, src),
-                             marker_color=SOURCE_COLORS.get(src, PALETTE[k % len(PALETTE)])), secondary_y=False)
-    fig.add_trace(go.Scatter(x=ms(a.index), y=a.sum(axis=1).to_numpy(), name="cumulative total",
-                             line=dict(color="#111111", width=2)), secondary_y=True)
-    fig.update_layout(barmode="relative", bargap=0.1)
-    fig.update_yaxes(title_text=f"{run.unit} per {label}", secondary_y=False)
-    fig.update_yaxes(title_text=f"cumulative {run.unit}", secondary_y=True, showgrid=False)
-    return _finish(fig, f"PnL attribution by source, per {label} ({run.unit})")
+        data.append({"marker": {"color": SOURCE_COLORS.get(src, PALETTE[k % len(PALETTE)])},
+                     "name": SOURCE_LABELS.get(src, src), "x": x, "y": step[src].to_numpy(), "type": "bar",
+                     "xaxis": "x", "yaxis": "y"})
+    data.append({"line": {"color": "#111111", "width": 2}, "name": "cumulative total", "x": ms(a.index),
+                 "y": a.sum(axis=1).to_numpy(), "type": "scatter", "xaxis": "x", "yaxis": "y2"})
+    layout = grid_secondary_y()
+    layout.update(barmode="relative", bargap=0.1)
+    _axis(layout, "yaxis", title={"text": f"{run.unit} per {label}"})
+    _axis(layout, "yaxis2", title={"text": f"cumulative {run.unit}"}, showgrid=False)
+    return _finish(data, layout, f"PnL attribution by source, per {label} ({run.unit})")
 
 
-def attribution_totals_figure(run: RunData) -> go.Figure:
+def attribution_totals_figure(run: RunData) -> Figure:
     attr = run.summary.get("attribution", {})
     rec = run.summary.get("reconciliation", {})
     items = sorted(((SOURCE_LABELS.get(k, k), float(v)) for k, v in attr.items() if abs(float(v)) > 0),
@@ -126,32 +201,32 @@ def attribution_totals_figure(run: RunData) -> go.Figure:
     names = [n for n, _ in items] + ["= equity change"]
     values = [v for _, v in items] + [float(rec.get("equity_change", sum(v for _, v in items)))]
     colors = ["#2ca02c" if v >= 0 else "#d62728" for v in values[:-1]] + ["#111111"]
-    fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=colors,
-                           text=[f"{v:,.4f}" if run.unit == "ETH" else f"{v:,.2f}" for v in values],
-                           textposition="auto"))
+    data = [{"marker": {"color": colors}, "orientation": "h",
+             "text": [f"{v:,.4f}" if run.unit == "ETH" else f"{v:,.2f}" for v in values], "textposition": "auto",
+             "x": values, "y": names, "type": "bar"}]
     diff = rec.get("difference")
     note = f" (sources sum - equity change = {diff:.2e} {run.unit})" if isinstance(diff, (int, float)) else ""
-    fig.update_xaxes(title_text=run.unit)
-    fig.update_layout(hovermode="closest")
-    return _finish(fig, f"PnL attribution, total over the run{note}", max(300, 34 * len(names) + 120), dates=False)
+    layout: dict[str, Any] = {"xaxis": {"title": {"text": run.unit}}}
+    return _finish(data, layout, f"PnL attribution, total over the run{note}", max(300, 34 * len(names) + 120),
+                   dates=False)
 
 
-def funding_figure(run: RunData) -> go.Figure | None:
+def funding_figure(run: RunData) -> Figure | None:
     v = run.venues
     if v is None:
         return None
-    fig = go.Figure()
+    data = []
     for name, g in v.groupby("venue", sort=True):
         f = g["funding_usd"].to_numpy(dtype=float)
         if np.nanmax(np.abs(f)) > 0:
-            fig.add_trace(go.Scatter(x=ms(g["timestamp"]), y=f, name=name, mode="lines"))
-    if not fig.data:
+            data.append({"mode": "lines", "name": name, "x": ms(g["timestamp"]), "y": f, "type": "scatter"})
+    if not data:
         return None
-    fig.update_yaxes(title_text="USD(T), cumulative")
-    return _finish(fig, "Funding received (+) or paid (-) by venue, cumulative (USD(T))", 360)
+    layout: dict[str, Any] = {"yaxis": {"title": {"text": "USD(T), cumulative"}}}
+    return _finish(data, layout, "Funding received (+) or paid (-) by venue, cumulative (USD(T))", 360)
 
 
-def ltv_health_figure(run: RunData) -> go.Figure | None:
+def ltv_health_figure(run: RunData) -> Figure | None:
     eq = run.equity
     if "ltv" not in eq or not (eq["ltv"].fillna(0) > 0).any():
         return None
@@ -160,26 +235,26 @@ def ltv_health_figure(run: RunData) -> go.Figure | None:
     hf = eq["health_factor"].to_numpy(dtype=float) if "health_factor" in eq else np.full(len(eq), np.nan)
     liq_ltv = np.where(ltv > 0, ltv * hf, np.nan)  # weighted liquidation threshold = HF x LTV
     cfg = run.summary.get("config", {}) or {}
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        subplot_titles=("LTV (%)", "Health factor"))
-    fig.add_trace(go.Scatter(x=x, y=ltv * 100, name="LTV", line=dict(color="#1f77b4")), row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=liq_ltv * 100, name="liquidation LTV (weighted LT)",
-                             line=dict(color="#d62728", dash="dash")), row=1, col=1)
+    data = [{"line": {"color": "#1f77b4"}, "name": "LTV", "x": x, "y": ltv * 100, "type": "scatter",
+             "xaxis": "x", "yaxis": "y"},
+            {"line": {"color": "#d62728", "dash": "dash"}, "name": "liquidation LTV (weighted LT)", "x": x,
+             "y": liq_ltv * 100, "type": "scatter", "xaxis": "x", "yaxis": "y"},
+            {"line": {"color": "#9467bd"}, "name": "health factor", "x": x, "y": hf, "type": "scatter",
+             "xaxis": "x2", "yaxis": "y2"}]
+    layout = grid_rows(None, 0.08, ("LTV (%)", "Health factor"))
     if isinstance(cfg.get("target_ltv"), (int, float)):
-        fig.add_hline(y=cfg["target_ltv"] * 100, line=dict(color="#2ca02c", dash="dot", width=1), row=1, col=1,
-                      annotation_text="target LTV", annotation_position="bottom right")
-    fig.add_trace(go.Scatter(x=x, y=hf, name="health factor", line=dict(color="#9467bd")), row=2, col=1)
-    fig.add_hline(y=1.0, line=dict(color="#d62728", width=2), row=2, col=1, annotation_text="liquidation (HF = 1)",
-                  annotation_position="bottom right")
+        add_hline(layout, cfg["target_ltv"] * 100, {"color": "#2ca02c", "dash": "dot", "width": 1}, 1,
+                  "target LTV", "bottom right")
+    add_hline(layout, 1.0, {"color": "#d62728", "width": 2}, 2, "liquidation (HF = 1)", "bottom right")
     risk = cfg.get("risk") or {}
     for key, label in (("health_factor_override", "risk override"), ("health_factor_exit", "full exit")):
         if risk.get("override") and isinstance(risk.get(key), (int, float)):
-            fig.add_hline(y=risk[key], line=dict(color="#ff7f0e", dash="dot", width=1), row=2, col=1,
-                          annotation_text=f"{label} ({risk[key]})", annotation_position="top right")
+            add_hline(layout, risk[key], {"color": "#ff7f0e", "dash": "dot", "width": 1}, 2, f"{label} ({risk[key]})",
+                      "top right")
     finite = hf[np.isfinite(hf)]
     if finite.size:
-        fig.update_yaxes(range=[0.9, max(1.1, float(np.nanpercentile(finite, 99)) * 1.05)], row=2, col=1)
-    return _finish(fig, "AAVE v3 LTV and health factor with the liquidation lines", 560)
+        _axis(layout, "yaxis2", range=[0.9, max(1.1, float(np.nanpercentile(finite, 99)) * 1.05)])
+    return _finish(data, layout, "AAVE v3 LTV and health factor with the liquidation lines", 560)
 
 
 def _maintenance_margin(venue: str, overrides: dict | None = None) -> float | None:
@@ -191,72 +266,80 @@ def _maintenance_margin(venue: str, overrides: dict | None = None) -> float | No
     return perp.maintenance_margin_rate if perp is not None else None
 
 
-def margin_figure(run: RunData) -> go.Figure | None:
+def margin_figure(run: RunData) -> Figure | None:
     cols = [c for c in run.equity.columns if c.startswith("margin_ratio_")]
     if not cols:
         return None
     x = ms(run.equity.index)
-    fig = go.Figure()
+    data = []
     mmr = set()
     for k, c in enumerate(cols):
         venue = c.removeprefix("margin_ratio_")
-        fig.add_trace(go.Scatter(x=x, y=run.equity[c].to_numpy(dtype=float) * 100, name=venue,
-                                 line=dict(color=PALETTE[k % len(PALETTE)])))
+        data.append({"line": {"color": PALETTE[k % len(PALETTE)]}, "name": venue, "x": x,
+                     "y": run.equity[c].to_numpy(dtype=float) * 100, "type": "scatter"})
         m = _maintenance_margin(venue, (run.summary.get("config") or {}).get("venues"))
         if m is not None:
             mmr.add(m)
+    layout: dict[str, Any] = {}
     for m in sorted(mmr):
-        fig.add_hline(y=m * 100, line=dict(color="#d62728", width=2))
+        add_hline(layout, m * 100, {"color": "#d62728", "width": 2})
     if mmr:
-        fig.add_annotation(x=0, xref="paper", y=max(mmr) * 100, yref="y", yanchor="bottom", xanchor="left", showarrow=False,
-                           text="maintenance margin " + " / ".join(f"{m:.2%}" for m in sorted(mmr)))
+        layout.setdefault("annotations", []).append(
+            {"showarrow": False, "text": "maintenance margin " + " / ".join(f"{m:.2%}" for m in sorted(mmr)), "x": 0,
+             "xanchor": "left", "xref": "paper", "y": max(mmr) * 100, "yanchor": "bottom", "yref": "y"})
     risk = (run.summary.get("config") or {}).get("risk") or {}
     if risk.get("override") and isinstance(risk.get("margin_ratio_override"), (int, float)):
-        fig.add_hline(y=risk["margin_ratio_override"] * 100, line=dict(color="#ff7f0e", dash="dot"),
-                      annotation_text="risk override", annotation_position="top right")
-    fig.update_yaxes(title_text="margin balance / notional, %", rangemode="tozero")
-    return _finish(fig, "Margin ratio per CEX perp account (liquidation at the maintenance margin)", 380)
+        add_hline(layout, risk["margin_ratio_override"] * 100, {"color": "#ff7f0e", "dash": "dot"}, 1,
+                  "risk override", "top right")
+    _axis(layout, "yaxis", title={"text": "margin balance / notional, %"}, rangemode="tozero")
+    return _finish(data, layout, "Margin ratio per CEX perp account (liquidation at the maintenance margin)", 380)
 
 
-def delta_figure(run: RunData) -> go.Figure:
+def delta_figure(run: RunData) -> Figure:
     eq = run.equity
     drift = eq["net_delta"].to_numpy(dtype=float) / eq["equity"].to_numpy(dtype=float)
-    fig = go.Figure(go.Scatter(x=ms(eq.index), y=drift * 100, name="net delta / equity",
-                               line=dict(color="#1f77b4", width=1)))
+    data = [{"line": {"color": "#1f77b4", "width": 1}, "name": "net delta / equity", "x": ms(eq.index),
+             "y": drift * 100, "type": "scatter"}]
+    layout: dict[str, Any] = {}
     thr = (run.summary.get("config") or {}).get("delta_drift_threshold")
     if isinstance(thr, (int, float)):
         for y in (thr * 100, -thr * 100):
-            fig.add_hline(y=y, line=dict(color="#ff7f0e", dash="dot"))
-        fig.add_annotation(x=1, xref="paper", y=thr * 100, text=f"rebalance band ±{thr:.1%}", showarrow=False,
-                           xanchor="right", yanchor="bottom")
-    fig.update_yaxes(title_text="% of equity")
-    return _finish(fig, f"Net delta drift (net delta / equity; {run.unit} share class)", 340)
+            add_hline(layout, y, {"color": "#ff7f0e", "dash": "dot"})
+        layout.setdefault("annotations", []).append(
+            {"showarrow": False, "text": f"rebalance band ±{thr:.1%}", "x": 1, "xanchor": "right", "xref": "paper",
+             "y": thr * 100, "yanchor": "bottom"})
+    _axis(layout, "yaxis", title={"text": "% of equity"})
+    return _finish(data, layout, f"Net delta drift (net delta / equity; {run.unit} share class)", 340)
 
 
-def positions_figure(run: RunData) -> go.Figure | None:
+def positions_figure(run: RunData) -> Figure | None:
     v = run.venues
     if v is None:
         return None
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.55, 0.45],
-                        subplot_titles=(f"Value by venue account ({run.unit}, stacked)",
-                                        "Exposure by venue (USD(T)): perp notional (short < 0), AAVE collateral and debt"))
+    data = []
     k = 0
     for name, g in v.groupby("venue", sort=True):
         x = ms(g["timestamp"])
         val = g["value"].to_numpy(dtype=float)
         if np.nanmax(np.abs(val)) > 1e-9:
-            fig.add_trace(go.Scatter(x=x, y=val, name=name, stackgroup="value", mode="lines",
-                                     line=dict(width=0.5, color=PALETTE[k % len(PALETTE)])), row=1, col=1)
+            data.append({"line": {"color": PALETTE[k % len(PALETTE)], "width": 0.5}, "mode": "lines", "name": name,
+                         "stackgroup": "value", "x": x, "y": val, "type": "scatter", "xaxis": "x", "yaxis": "y"})
             k += 1
         for col, label, dash in (("perp_notional_usd", "notional", None), ("collateral_usd", "collateral", None),
                                  ("debt_usd", "debt", "dash")):
             if col in g and g[col].notna().any() and np.nanmax(np.abs(g[col].to_numpy(dtype=float))) > 0:
                 y = g[col].to_numpy(dtype=float) * (-1 if col == "debt_usd" else 1)
-                fig.add_trace(go.Scatter(x=x, y=y, name=f"{name} {label}", mode="lines", line=dict(dash=dash)),
-                              row=2, col=1)
-    fig.update_yaxes(title_text=run.unit, row=1, col=1)
-    fig.update_yaxes(title_text="USD(T)", row=2, col=1)
-    _finish(fig, "Positions by venue (daily snapshots)", 620)
-    fig.update_layout(legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"),
-                      margin=dict(r=170, t=70))
+                trace = {"mode": "lines", "name": f"{name} {label}", "x": x, "y": y, "type": "scatter",
+                         "xaxis": "x2", "yaxis": "y2"}
+                if dash:
+                    trace["line"] = {"dash": dash}
+                data.append(trace)
+    layout = grid_rows([0.55, 0.45], 0.08, (f"Value by venue account ({run.unit}, stacked)",
+                                            "Exposure by venue (USD(T)): perp notional (short < 0), AAVE collateral "
+                                            "and debt"))
+    _axis(layout, "yaxis", title={"text": run.unit})
+    _axis(layout, "yaxis2", title={"text": "USD(T)"})
+    fig = _finish(data, layout, "Positions by venue (daily snapshots)", 620)
+    layout["legend"] = dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top")
+    layout["margin"] = dict(layout["margin"], r=170, t=70)
     return fig

@@ -5,17 +5,28 @@ attribution over time and in total, funding by venue, AAVE LTV and health factor
 ratios, net delta drift, positions by venue, notes on the data, and the trades table (the first
 ``MAX_TRADE_ROWS`` rows; every trade is in ``trades.csv``). Chart ``<div>`` ids are ``chart-<name>``
 (``chart-equity``, ``chart-attribution``, ...).
+
+The page is written here, not by plotly's Python package: the plotly.min.js bundle of the installed
+``plotly`` is inlined as bytes (read from its package data, without importing plotly), the template
+the charts name (``plotly_white``, from the same package data) once, and each chart is one
+``Plotly.newPlot`` call on the figure dict of ``basiskit.reports.figures``. numpy arrays are written
+as plotly's base64 typed arrays (``{"dtype": "f8", "bdata": ...}``): exact, compact, and a C-speed
+encoding, so writing the page costs little more than serialising the data.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import html
+import importlib.util
+import json
 import math
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 
 from basiskit import __version__
 from basiskit.reports.benchmarks import Benchmarks
@@ -129,12 +140,77 @@ def _trades_table(run: RunData) -> str:
     return f'{more}<div class="scroll"><table id="trades"><tr>{head}</tr>{"".join(out)}</table></div>'
 
 
-def chart_div(fig: go.Figure, name: str) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{name}", config=PLOT_CONFIG)
+def _plotly_dir() -> Path:
+    """The installed plotly package's folder (found without importing plotly)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("plotly is not installed: the report inlines its plotly.min.js")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
-def render(run: RunData, bench: Benchmarks, charts: dict[str, go.Figure | None], notes: list[str]) -> str:
-    """The whole page as a string; ``charts`` maps a chart name to its figure (None = not applicable)."""
+@functools.lru_cache(maxsize=1)
+def plotly_js() -> bytes:
+    """The plotly.js bundle shipped with the installed plotly (what ``plotly.offline.get_plotlyjs`` returns)."""
+    return (_plotly_dir() / "package_data" / "plotly.min.js").read_bytes()
+
+
+@functools.lru_cache(maxsize=4)
+def template_json(name: str) -> str:
+    """A plotly template shipped with the installed plotly, as JSON (what plotly writes for ``template=name``)."""
+    path = _plotly_dir() / "package_data" / "templates" / f"{name}.json"
+    return json.dumps(json.loads(path.read_text(encoding="utf-8")), separators=(",", ":"))
+
+
+def _typed_array(a: np.ndarray) -> dict[str, str] | list:
+    """A numeric array as plotly's base64 typed array (float64, little-endian); anything else as a list."""
+    if a.dtype.kind not in "fiu" or a.ndim != 1:
+        return a.tolist()
+    return {"dtype": "f8", "bdata": base64.b64encode(np.ascontiguousarray(a, dtype="<f8").tobytes()).decode("ascii")}
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.ndarray):
+        return _typed_array(o)
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
+def to_json(obj: Any) -> str:
+    """JSON of a figure dict (numpy arrays as typed arrays) that is safe inside ``<script>``: ``<`` is
+    escaped, so no string in the data can close the script or open a comment."""
+    return json.dumps(obj, default=_json_default, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def chart_div(fig: dict[str, Any], name: str) -> str:
+    """The chart's ``<div id="chart-<name>">`` and the script that draws it (``basiskitPlot``, see ``_SCRIPT``)."""
+    layout = dict(fig.get("layout") or {})
+    template = layout.pop("template", None)
+    height = layout.get("height")
+    style = f"height:{int(height)}px; width:100%;" if isinstance(height, (int, float)) else "width:100%;"
+    div_id = f"chart-{name}"
+    return (f'<div style="{style}"><div id="{div_id}" class="plotly-graph-div" style="height:100%; width:100%;"></div>'
+            f"<script>basiskitPlot({json.dumps(div_id)},{to_json(fig.get('data') or [])},{to_json(layout)},"
+            f"{json.dumps(template)});</script></div>")
+
+
+# Draws one chart: the template is looked up by name among those the page carries (a fresh copy per
+# chart: plotly.js keeps a reference to what it is given).
+_SCRIPT = ("var basiskitTemplates={%s};var basiskitConfig=%s;"
+           "function basiskitPlot(id,data,layout,template){if(!document.getElementById(id))return;"
+           "if(template&&basiskitTemplates[template])layout.template=JSON.parse(basiskitTemplates[template]);"
+           "Plotly.newPlot(id,data,layout,basiskitConfig);}")
+
+
+def _templates(charts: dict[str, dict | None]) -> str:
+    names = sorted({str(f["layout"]["template"]) for f in charts.values()
+                    if f is not None and isinstance((f.get("layout") or {}).get("template"), str)})
+    return ",".join(f"{json.dumps(n)}:{to_json(template_json(n))}" for n in names)
+
+
+def render_chunks(run: RunData, bench: Benchmarks, charts: dict[str, dict | None], notes: list[str]) -> Iterator[bytes]:
+    """The page as UTF-8 byte chunks (the inlined plotly.js is one of them, never decoded); ``charts``
+    maps a chart name to its figure dict (None = not applicable)."""
     s = run.summary
     title = f"{s.get('mode', '?')} — {run.run_id}"
     sub = (f"{html.escape(str(s.get('start')))} → {html.escape(str(s.get('end')))} · share class {html.escape(run.unit)} · "
@@ -152,8 +228,15 @@ def render(run: RunData, bench: Benchmarks, charts: dict[str, go.Figure | None],
         sections.append('<section class="notes"><h2>Notes</h2><ul>' +
                         "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul></section>")
     sections.append(f"<section><h2>Trades</h2>{_trades_table(run)}</section>")
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style>'
-            f'<script type="text/javascript">{get_plotlyjs()}</script></head><body>'
-            f"<header><h1>{html.escape(title)}</h1><div class=\"sub\">{sub}</div></header>"
-            f"<main>{''.join(sections)}</main></body></html>")
+    yield (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+           f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style>'
+           f'<script type="text/javascript">').encode("utf-8")
+    yield plotly_js()
+    yield (f"</script><script>{_SCRIPT % (_templates(charts), json.dumps(PLOT_CONFIG))}</script></head><body>"
+           f"<header><h1>{html.escape(title)}</h1><div class=\"sub\">{sub}</div></header>"
+           f"<main>{''.join(sections)}</main></body></html>").encode("utf-8")
+
+
+def render(run: RunData, bench: Benchmarks, charts: dict[str, dict | None], notes: list[str]) -> str:
+    """The whole page as a string (see :func:`render_chunks`)."""
+    return b"".join(render_chunks(run, bench, charts, notes)).decode("utf-8")

@@ -1,54 +1,121 @@
-"""Run outputs: ``summary.json``, ``equity.csv``, ``trades.csv``, ``events.jsonl``."""
+"""Run outputs: ``summary.json``, ``equity.csv``, ``trades.csv``, ``attribution.csv``, ``venues.csv``,
+``events.jsonl``.
+
+The CSV files are written column by column (:func:`write_columns`): each column is formatted by one
+``%`` operation over all its values and the rows are joined in C, which is ~3x faster than
+``DataFrame.to_csv`` and gives the same text (``float_format`` applied to every float, NaN as an
+empty field).
+"""
 
 from __future__ import annotations
 
 import csv
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from basiskit.domain.events import Event
 from basiskit.domain.trades import TRADE_COLUMNS, Trade, trade_row
 from basiskit.domain.time import ns_to_iso
 
+_JSON_KEYS = {True: "true", False: "false", None: "null"}  # how json writes these keys
 
 
 def json_safe(obj):
-    """``obj`` with NaN/inf floats as None and dict keys as strings (strict JSON)."""
+    """``obj`` with NaN/inf floats as None and dict keys as strings (strict JSON; keys as ``json`` writes
+    them: ``1`` -> ``"1"``, ``True`` -> ``"true"``, anything else not a string -> ``str(key)``)."""
     if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
         return None
     if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
+        return {(k if isinstance(k, str) else _JSON_KEYS[k] if k is None or isinstance(k, bool) else str(k)):
+                json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [json_safe(v) for v in obj]
     return obj
+
+
+def dumps_clean(obj, separators: tuple[str, str] | None = None) -> tuple[str, Any]:
+    """``(json.dumps(json_safe(obj), separators=separators), what was serialised)``, without copying
+    ``obj`` when it holds no NaN/inf and no key json cannot write (nearly always: json refuses those
+    itself, then it is cleaned; the second item is then ``json_safe(obj)``, else ``obj``)."""
+    try:
+        return json.dumps(obj, allow_nan=False, separators=separators), obj
+    except (ValueError, TypeError):
+        clean = json_safe(obj)
+        return json.dumps(clean, separators=separators), clean
+
+
+def dumps(obj, separators: tuple[str, str] | None = None) -> str:
+    """``json.dumps(json_safe(obj), separators=separators)`` (see :func:`dumps_clean`)."""
+    return dumps_clean(obj, separators)[0]
+
+
+def iso_seconds(times) -> list[str]:
+    """``ns_to_iso`` of every int-ns time in ``times``, vectorised (``2024-01-01T00:00:00Z``)."""
+    sec = np.asarray(times, dtype=np.int64).astype("datetime64[ns]").astype("datetime64[s]")
+    return [s + "Z" for s in np.datetime_as_string(sec, unit="s").tolist()]
+
+
+def _csv_text(values) -> list[str]:
+    """Text fields quoted as the csv module does (QUOTE_MINIMAL)."""
+    out = [v if isinstance(v, str) else str(v) for v in values]
+    special = ',"\r\n'
+    if any(c in "".join(out) for c in special):
+        out = ['"' + v.replace('"', '""') + '"' if any(c in v for c in special) else v for v in out]
+    return out
+
+
+def _csv_floats(values, fmt: str) -> list[str]:
+    """``fmt % v`` for every value (one ``%`` over the whole column); NaN as an empty field."""
+    a = np.asarray(values, dtype=float)
+    text = ((fmt + "\n") * len(a) % tuple(a.tolist())).split("\n")
+    text.pop()
+    if np.isnan(a).any():
+        text = ["" if s == "nan" else s for s in text]
+    return text
+
+
+def write_columns(path: Path, columns: Sequence[tuple[str, Sequence, str | None]]) -> None:
+    """A CSV file from columns ``(name, values, float format)``; a format of None writes the values as
+    text. Same text as ``pandas.DataFrame(...).to_csv(path, index=False, float_format=fmt)``."""
+    header = ",".join(_csv_text([name for name, _, _ in columns]))
+    fields = [_csv_text(values) if fmt is None else _csv_floats(values, fmt) for _, values, fmt in columns]
+    with open(path, "w", newline="") as fh:
+        fh.write(header + "\n")
+        if fields and fields[0]:
+            fh.write("\n".join(map(",".join, zip(*fields))) + "\n")
 
 
 def write_summary(path: Path, summary: dict) -> None:
     path.write_text(json.dumps(json_safe(summary), indent=2, sort_keys=False))
 
 
+def _finite_or_nan(values) -> np.ndarray:
+    """Floats with None and non-finite values as NaN (an empty field)."""
+    a = np.array([np.nan if x is None else x for x in values], dtype=float)
+    a[~np.isfinite(a)] = np.nan
+    return a
+
+
 def write_equity(path: Path, times: list[int], equity: list[float], net_deposits: list[float], net_delta: list[float],
                  margin_ratios: dict[str, list], perp_names: list[str], extra: dict[str, list] | None = None) -> None:
     """One row per step. ``equity``, ``net_deposits`` and ``net_delta`` are in share-class units;
     ``extra`` adds columns (``ltv``, ``health_factor`` (empty without debt), ``equity_usd``, ...)."""
-    df = pd.DataFrame({
-        "timestamp": pd.to_datetime(np.asarray(times, dtype=np.int64), utc=True).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "equity": equity,
-        "net_deposits": net_deposits,
-        "net_delta": net_delta,
-    })
-    if perp_names:
-        for name in perp_names:
-            df[f"margin_ratio_{name.split('.')[0]}"] = np.array(
-                [np.nan if x is None else x for x in margin_ratios[name]], dtype=float)
+    fmt = "%.10g"
+    columns: list[tuple[str, Sequence, str | None]] = [
+        ("timestamp", iso_seconds(times), None), ("equity", equity, fmt), ("net_deposits", net_deposits, fmt),
+        ("net_delta", net_delta, fmt)]
+    for name in perp_names:
+        columns.append((f"margin_ratio_{name.split('.')[0]}",
+                        np.array([np.nan if x is None else x for x in margin_ratios[name]], dtype=float), fmt))
     for col, values in (extra or {}).items():
         if len(values) == len(times):
-            df[col] = np.array([np.nan if x is None or not np.isfinite(x) else x for x in values], dtype=float)
-    df.to_csv(path, index=False, float_format="%.10g")
+            columns.append((col, _finite_or_nan(values), fmt))
+    write_columns(path, columns)
 
 
 def write_trades(path: Path, trades: list[Trade]) -> None:
@@ -63,10 +130,12 @@ def write_trades(path: Path, trades: list[Trade]) -> None:
 
 
 def write_events(path: Path, events: list[Event], run_id: str) -> None:
+    """``events.jsonl``: one JSON object per loop event (``run_id``, ``timestamp``, ``component``, ``kind``
+    and the event's fields; NaN/inf as null)."""
+    iso = iso_seconds([e.timestamp for e in events])
     with path.open("w") as fh:
-        for e in events:
-            fh.write(json.dumps(json_safe({"run_id": run_id, "timestamp": ns_to_iso(e.timestamp), "component": e.component,
-                                        "kind": e.kind, **e.data})) + "\n")
+        fh.writelines(dumps({"run_id": run_id, "timestamp": ts, "component": e.component, "kind": e.kind, **e.data})
+                      + "\n" for e, ts in zip(events, iso))
 
 
 def write_outcome_equity(path: Path, outcome) -> None:
@@ -77,12 +146,8 @@ def write_outcome_equity(path: Path, outcome) -> None:
     if view.unit != "USDT":
         extra["equity_usd"] = loop.equity
         extra["eth_usd"] = list(view.eth_usd)
-    write_equity(path, loop.times, list(view.equity), list(view.net_deposits), list(view.net_delta), loop.margin_ratios,
+    write_equity(path, loop.times, view.equity, view.net_deposits, view.net_delta, loop.margin_ratios,
                  outcome.perp_names, extra)
-
-
-def _iso(times) -> list[str]:
-    return pd.to_datetime(np.asarray(times, dtype=np.int64), utc=True).strftime("%Y-%m-%dT%H:%M:%SZ").tolist()
 
 
 def write_outcome_attribution(path: Path, outcome, sources: tuple[str, ...]) -> None:
@@ -92,9 +157,9 @@ def write_outcome_attribution(path: Path, outcome, sources: tuple[str, ...]) -> 
     if not snaps.steps:
         return
     rows = view.attribution_steps[snaps.steps] if view.attribution_steps is not None else np.asarray(snaps.attribution_usd)
-    df = pd.DataFrame(rows, columns=list(sources))
-    df.insert(0, "timestamp", _iso([outcome.loop.times[i] for i in snaps.steps]))
-    df.to_csv(path, index=False, float_format="%.15g")
+    rows = np.asarray(rows, dtype=float).reshape(len(snaps.steps), len(sources))
+    write_columns(path, [("timestamp", iso_seconds([outcome.loop.times[i] for i in snaps.steps]), None)]
+                  + [(src, rows[:, k], "%.15g") for k, src in enumerate(sources)])
 
 
 def write_outcome_venues(path: Path, outcome) -> None:
@@ -105,15 +170,17 @@ def write_outcome_venues(path: Path, outcome) -> None:
     if not snaps.steps:
         return
     steps = np.asarray(snaps.steps)
-    ts = _iso([loop.times[i] for i in snaps.steps])
+    ts = iso_seconds([loop.times[i] for i in snaps.steps])
     unit = np.ones(len(steps)) if view.eth_usd is None or view.unit == "USDT" else np.asarray(view.eth_usd)[steps]
     nan = np.full(len(steps), np.nan)
-    frames = []
-    for name, values in snaps.value_usd.items():
-        v = np.asarray(values)
-        frames.append(pd.DataFrame({
-            "timestamp": ts, "venue": name, "value": v / unit, "value_usd": v,
-            "funding_usd": snaps.funding_usd[name],
-            "perp_notional_usd": snaps.perp_notional_usd.get(name, nan),
-            "collateral_usd": snaps.collateral_usd.get(name, nan), "debt_usd": snaps.debt_usd.get(name, nan)}))
-    pd.concat(frames, ignore_index=True).to_csv(path, index=False, float_format="%.15g")
+    names = list(snaps.value_usd)
+    value_usd = [np.asarray(snaps.value_usd[n], dtype=float) for n in names]
+    stack = lambda parts: np.concatenate(parts) if parts else np.empty(0)  # noqa: E731 - rows venue by venue
+    write_columns(path, [
+        ("timestamp", ts * len(names), None), ("venue", [n for n in names for _ in ts], None),
+        ("value", stack([v / unit for v in value_usd]), "%.15g"), ("value_usd", stack(value_usd), "%.15g"),
+        ("funding_usd", stack([np.asarray(snaps.funding_usd[n], dtype=float) for n in names]), "%.15g"),
+        ("perp_notional_usd", stack([np.asarray(snaps.perp_notional_usd.get(n, nan), dtype=float) for n in names]),
+         "%.15g"),
+        ("collateral_usd", stack([np.asarray(snaps.collateral_usd.get(n, nan), dtype=float) for n in names]), "%.15g"),
+        ("debt_usd", stack([np.asarray(snaps.debt_usd.get(n, nan), dtype=float) for n in names]), "%.15g")])

@@ -64,10 +64,11 @@ def request_json(req: BacktestRequest) -> dict[str, Any]:
             "withdrawals": [{"date": d, "amount": a} for d, a in req.withdrawals]}
 
 
-def write_outputs(out: Path, run_id: str, outcome: BacktestOutcome, catalog=None) -> None:
+def write_outputs(out: Path, run_id: str, outcome: BacktestOutcome, catalog=None, event_log=None) -> None:
     """Write the run's files into the folder ``out`` (the report last, from the files; files an
     earlier run left there are replaced). The event log (``events/``) was written during the run by the
-    kernel's :class:`~basiskit.runs.event_stream.EventRecorder`; ``events.csv`` is exported from it.
+    kernel's :class:`~basiskit.runs.event_stream.EventRecorder`; ``events.csv`` comes from that
+    ``event_log`` (the lines it serialised) or, without it, from the files.
     ``execute_backtest`` calls this on the run's partial folder; :func:`basiskit.runs.folder.publish`
     moves that in place."""
     out.mkdir(parents=True, exist_ok=True)
@@ -78,8 +79,11 @@ def write_outputs(out: Path, run_id: str, outcome: BacktestOutcome, catalog=None
     write_outcome_attribution(out / "attribution.csv", outcome, SOURCES)
     write_outcome_venues(out / "venues.csv", outcome)
     write_events(out / "events.jsonl", loop.events, run_id)
-    export_csv(out / "events", out / "events.csv")
-    from basiskit.reports import write_report  # plotly loads only when a report is written
+    if event_log is not None:
+        event_log.write_csv(out / "events.csv")  # from the lines the run serialised: nothing is read back
+    else:
+        export_csv(out / "events", out / "events.csv")
+    from basiskit.reports import write_report  # the report's modules load when it is written, after the run
     write_report(out, catalog=catalog, benchmarks=catalog is not None)
 
 
@@ -176,7 +180,7 @@ def execute_backtest(req: BacktestRequest, catalog, *, run_id: str, out_dir: str
             elog.close()  # what the run published so far stays, whole lines only
         tick.phase = "while writing its results"
         outcome.summary["run_id"] = run_id
-        write_outputs(staging, run_id, outcome, served)
+        write_outputs(staging, run_id, outcome, served, event_log=elog)
         results = run_results(outcome, run_id, recorder.records) if store is not None else None
         config = outcome.config.model_dump(mode="json")
         published = False

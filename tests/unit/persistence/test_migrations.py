@@ -71,3 +71,25 @@ def test_0002_adds_cancelled_and_the_database_refuses_unknown_statuses(db_url):
         assert "cancel_requested_at" not in {c["name"] for c in inspect(engine).get_columns("runs")}
     finally:
         engine.dispose()
+
+
+def test_head_revision_read_from_the_files_is_alembics_head():
+    from alembic.script import ScriptDirectory
+
+    from basiskit.persistence.migrate import head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_a_database_behind_the_head_is_upgraded_and_one_at_the_head_is_recognised(db_url):
+    from basiskit.persistence.migrate import is_current
+
+    engine = make_engine(db_url)
+    try:
+        assert not is_current(engine)  # no tables yet
+        upgrade(engine, "0001")
+        assert not is_current(engine)
+        upgrade(engine)
+        assert is_current(engine) and "cancel_requested_at" in {c["name"] for c in inspect(engine).get_columns("runs")}
+    finally:
+        engine.dispose()

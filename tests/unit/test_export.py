@@ -1,0 +1,44 @@
+"""The columnar CSV writer and the JSON helpers give the same text as pandas / json on their own."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from basiskit.domain.time import ns_to_iso
+from basiskit.results.export import dumps, iso_seconds, json_safe, write_columns
+
+
+def test_write_columns_is_pandas_to_csv(tmp_path):
+    rng = np.random.default_rng(7)
+    n = 500
+    a = rng.normal(0, 1e5, n)
+    a[::7] = np.nan
+    a[3], a[5], a[8], a[9] = np.inf, -np.inf, -0.0, 1e-300
+    b = rng.random(n) * 1e-9
+    text = [f"venue {i % 3}" for i in range(n)]
+    text[4], text[6] = 'with, comma', 'with "quote"'
+    for fmt in ("%.10g", "%.15g"):
+        df = pd.DataFrame({"timestamp": [f"t{i}" for i in range(n)], "venue": text, "a": a, "b": b})
+        want = io.StringIO()
+        df.to_csv(want, index=False, float_format=fmt)
+        write_columns(tmp_path / "x.csv", [("timestamp", df["timestamp"].tolist(), None), ("venue", text, None),
+                                           ("a", a, fmt), ("b", b, fmt)])
+        assert (tmp_path / "x.csv").read_text() == want.getvalue()
+    write_columns(tmp_path / "empty.csv", [("timestamp", [], None), ("a", [], "%.10g")])
+    assert (tmp_path / "empty.csv").read_text() == "timestamp,a\n"
+
+
+def test_times_and_json_helpers_match_the_slow_forms():
+    times = [0, -1, -1_000_000_001, 1_704_067_200_999_999_999, 4_102_444_800_000_000_000]
+    want = [pd.Timestamp(t, tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ") for t in times]
+    assert [ns_to_iso(t) for t in times] == want and iso_seconds(times) == want
+    for obj in ({"a": 1.5, "b": [1, None, "x"], "c": {"d": (1, 2)}}, {"nan": math.nan, "k": {1: -math.inf}},
+                {1: "int", 2.5: "float", True: "bool", None: "none"}, {"é": "ü\n"}):
+        for sep in (None, (",", ":")):
+            assert dumps(obj, sep) == json.dumps(json_safe(obj), separators=sep, allow_nan=False)
+    assert json_safe({True: 1, None: 2, 3: 4}) == {"true": 1, "null": 2, "3": 4}  # keys as json writes them
