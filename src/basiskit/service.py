@@ -49,7 +49,6 @@ if TYPE_CHECKING:  # heavy imports stay out of the CLI's start-up: SQLAlchemy lo
 
 __all__ = ["RunResult", "data_dir", "open_catalog", "import_data", "list_modes", "mode_config", "mode_requirements",
            "validate_mode_config", "validate_backtest", "new_run_id", "backtest", "preflight", "check_data_dir", "open_store",
-           "open_recorder",
            "recover_interrupted", "submit_backtest", "cancel_run",
            "list_runs", "get_run", "run_summary", "run_equity", "run_trades", "run_events", "delete_run",
            "mode_share_classes", "METRIC_KEYS", "run_metrics", "runs_metrics", "run_equity_curve", "run_report"]
@@ -205,21 +204,6 @@ def open_store(data: str | Path | None = None, url: str | None = None) -> SqlRun
         check_data_dir(d)
         d.mkdir(parents=True, exist_ok=True)
     return SqlRunStore(database_url(d, url))
-
-
-def open_recorder(data: str | Path | None = None) -> RunStore:
-    """The store a CLI backtest records its run into: the database of :func:`open_store`; for the
-    default SQLite file (no ``BASISKIT_DATABASE_URL``) a ``SqliteRunStore`` on the sqlite3 module, which
-    writes the same rows without loading SQLAlchemy (~0.3 s of the command) unless the schema must be
-    migrated or a method it hands over is called. Raises as :func:`open_store`."""
-    if os.environ.get("BASISKIT_DATABASE_URL"):
-        return open_store(data)
-    from basiskit.persistence.sqlite import SqliteRunStore
-
-    d = data_dir(data)
-    check_data_dir(d)
-    d.mkdir(parents=True, exist_ok=True)
-    return SqliteRunStore(d.resolve() / "basiskit.db")  # the file database_url names
 
 
 def recover_interrupted(store: RunStore) -> list[str]:

@@ -38,9 +38,9 @@ def test_a_no_record_backtest_loads_neither_the_database_layer_nor_plotly(catalo
     assert (out / "report.html").stat().st_size > 1_000_000 and (out / "run.json").is_file()
 
 
-def test_a_recorded_backtest_loads_no_sqlalchemy_once_the_database_is_current(catalog, tmp_path):
-    """The CLI records through SqliteRunStore (sqlite3): SQLAlchemy and Alembic load only to create or
-    migrate the database (the first run here)."""
+def test_a_recorded_backtest_loads_alembic_only_to_create_the_database(catalog, tmp_path):
+    """The CLI records through SqlRunStore (SQLAlchemy, loaded when the store opens); Alembic loads only
+    to create or migrate the database (the first run here), not for a current one."""
     home = tmp_path / "home"
     home.mkdir()
     (home / "catalog").symlink_to(catalog.data_dir / "catalog")  # the session's imported catalog
@@ -52,7 +52,7 @@ def test_a_recorded_backtest_loads_no_sqlalchemy_once_the_database_is_current(ca
                 "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n")
 
     assert _loaded(code("first"), tmp_path) == ["alembic", "sqlalchemy"]  # a new database: migrated
-    assert _loaded(code("second"), tmp_path) == []
+    assert _loaded(code("second"), tmp_path) == ["sqlalchemy"]
     from basiskit import service
 
     store = service.open_store(home)

@@ -181,7 +181,7 @@ def backtest(mode: str = typer.Argument(..., help="strategy mode, see `basiskit 
                 with RunProgress(err, mode, valid.steps) as bar:
                     # the first run imports the raw data (seconds), into the store of the run's data policy
                     catalog.for_policy(valid.config.data_policy).ensure_imported(progress=bar.importing)
-                    store = service.open_recorder(data_dir) if record else None
+                    store = service.open_store(data_dir) if record else None
                     if store is not None:
                         service.recover_interrupted(store)
                     result = service.backtest(req, out, data_dir, source, bar.step, catalog=catalog, store=store)

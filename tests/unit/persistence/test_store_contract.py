@@ -10,17 +10,14 @@ import pytest
 from basiskit.errors.exceptions import RunCancelled, RunConflict, RunNotFound
 from basiskit.persistence import (EquityPoint, EventRecord, MemoryRunStore, NewRun, OrderRecord, PositionRecord,
                                   RunResults, RunStatus, SqlRunStore, TradeRecord, TransferRecord)
-from basiskit.persistence.sqlite import SqliteRunStore
 
 
-@pytest.fixture(params=["memory", "sqlite", "sqlite3", "postgresql"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request, tmp_path):
     if request.param == "memory":
         s = MemoryRunStore()
     elif request.param == "sqlite":
         s = SqlRunStore(f"sqlite:///{tmp_path / 'runs.db'}")
-    elif request.param == "sqlite3":  # the CLI's recorder: sqlite3 for the run's lifecycle, SqlRunStore for the rest
-        s = SqliteRunStore(tmp_path / "runs.db")
     else:
         s = SqlRunStore(request.getfixturevalue("pg_url"))
     yield s
