@@ -46,3 +46,24 @@ def test_a_process_pool_gives_the_in_process_numbers_and_the_catalog_is_untouche
     assert _numbers(pooled[0]) == _numbers(pooled[2])
     assert _numbers(pooled[1])["final_equity"] != pytest.approx(_numbers(pooled[0])["final_equity"], rel=1e-6)
     assert _numbers(pooled[1])["attribution"]["borrow_cost"] < _numbers(pooled[0])["attribution"]["borrow_cost"]
+
+
+def test_a_validated_request_s_frame_is_built_once_and_not_kept_after_the_run(catalog):
+    """The coverage check keeps the frame it built; the run takes it (the same object) and the catalog
+    forgets it, so a second run builds its own; a shocked run changes only the frame it took."""
+    from basiskit.engine.assembly import series_specs
+    from basiskit.engine.backtest import prepare
+    from basiskit.runs.coverage import check_coverage
+    from basiskit.strategies.registry import build_strategy
+
+    config, clock = prepare(SHOCKED)
+    specs = series_specs(build_strategy(config).requirements(), set(catalog.dataset_ids()))
+    check_coverage(catalog, config, clock)
+    kept = catalog.frame(clock.grid(), specs)
+    again = catalog.frame(clock.grid(), specs)
+    assert again is not kept and again.series == kept.series
+    check_coverage(catalog, config, clock)
+    shocked = run_backtest(SHOCKED, catalog)  # takes the kept frame and shocks it
+    plain = catalog.frame(clock.grid(), specs)
+    assert plain.series == again.series  # a fresh build: the shock stayed in the run's frame
+    assert _numbers(shocked) == _numbers(run_backtest(SHOCKED, catalog))

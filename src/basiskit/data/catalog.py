@@ -242,6 +242,25 @@ class Catalog:
         self._manifest: Manifest | None = None
         self._variants: dict[str, Catalog] = {}
         self._variants_lock = threading.Lock()
+        self._last_frame: tuple | None = None  # (key, MarketFrame) of the last frame built with keep=True
+
+    def frame(self, grid: np.ndarray, specs: list, keep: bool = False):
+        """``data.market.build_frame(self, grid, specs)``. A request is validated (its coverage: the
+        frame must build) and then run, and both need this frame: the validation builds it with
+        ``keep=True`` and the run takes it (``keep=False`` returns a kept frame of the same grid and
+        specs and forgets it), so it is built once. At most one frame is kept. The frame is read-only
+        to its users (a shock works on a copy). Raises DataError as ``build_frame``."""
+        from basiskit.data.market import build_frame
+
+        key = (int(grid[0]), int(grid[-1]), len(grid), tuple(specs))
+        kept = self._last_frame
+        if kept is not None and kept[0] == key:
+            if not keep:
+                self._last_frame = None
+            return kept[1]
+        frame = build_frame(self, grid, specs)
+        self._last_frame = (key, frame) if keep else None
+        return frame
 
     def __getstate__(self) -> dict:
         """Pickled as its location and policy (for a process pool or a Ray worker): the worker reads
@@ -407,6 +426,7 @@ class Catalog:
                 (ImplausibleValue, MalformedHeader: coded, naming file, line and column).
         """
         t0 = time.perf_counter()
+        self._last_frame = None  # built from the data before this import
         ids = list(SPECS) if only is None else list(dict.fromkeys(only))
         for dsid in ids:
             self._check_known(dsid)

@@ -23,7 +23,6 @@ from basiskit.config.loader import ConfigError
 from basiskit.config.modes import ModeConfig
 from basiskit.data.errors import DataError
 from basiskit.data.feed import HistoricalFeed
-from basiskit.data.market import build_frame
 from basiskit.data.rewards import load_restaking_rewards
 from basiskit.domain.portfolio import SOURCES, Attribution, Portfolio
 from basiskit.domain.time import ns_to_iso, to_ns
@@ -141,7 +140,7 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
         raise ConfigError(f"share_class ETH needs on-chain ETH prices, which {config.mode} does not use")
     catalog = catalog.for_policy(config.data_policy)  # its own store when the policy repairs rows
     specs = series_specs(reqs, set(catalog.dataset_ids()))
-    frame = build_frame(catalog, grid, specs)
+    frame = catalog.frame(grid, specs)  # built once when the request's coverage was just checked
     shocked = apply_shock(frame, config.shock) if config.shock else []
     rewards = load_restaking_rewards(catalog.source_dir) if reqs.restaking_rewards else None
     sim = simulate(config, strategy, frame, float(req.capital), deposits, withdrawals, rewards, progress, subscribers=subscribers,

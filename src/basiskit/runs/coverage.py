@@ -59,6 +59,13 @@ def dataset_coverage(catalog, config: ModeConfig, clock: Clock | None = None) ->
     exist (e.g. a venue without data)."""
     specs = series_specs(build_strategy(config).requirements(), set(catalog.dataset_ids()))
     grid = clock.grid() if clock is not None else None
+    whole = None
+    if grid is not None:
+        try:  # the run's frame, kept for the run (Catalog.frame); a dataset at a time only when it fails
+            catalog.frame(grid, specs, keep=True)
+            whole = True
+        except DataError:
+            whole = False
     out = []
     for spec in specs:
         try:
@@ -67,7 +74,9 @@ def dataset_coverage(catalog, config: ModeConfig, clock: Clock | None = None) ->
         except DataError:
             start = end = None
         covered, problem = None, None
-        if grid is not None:
+        if whole:
+            covered = True
+        elif grid is not None:
             try:
                 build_frame(catalog, grid, [spec])
                 covered = True
