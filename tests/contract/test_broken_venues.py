@@ -32,6 +32,13 @@ class LedgerWritingSpot(CexSpot):
         return out
 
 
+class DoubleBookingSpot(CexSpot):
+    """Reports each fill's balance changes twice (the fill booked twice)."""
+
+    def submit(self, orders):
+        return [replace(tr, deltas=tr.deltas * 2) if tr.ok else tr for tr in super().submit(orders)]
+
+
 class FeeHidingPerp(CexPerp):
     """Charges the taker fee but does not book it."""
 
@@ -82,6 +89,12 @@ def _break(world, account, cls):
 def test_a_venue_writing_the_ledger_fails_rule_2(world):
     v = _break(world, "bybit.spot", LedgerWritingSpot)
     with pytest.raises(AssertionError, match="rule 2"):
+        C.check_fill(world, v, Order(Operation.SPOT_TRADE, "bybit.spot", 0.1, "BTC", BUY))
+
+
+def test_a_fill_booked_twice_fails_rule_3(world):
+    v = _break(world, "bybit.spot", DoubleBookingSpot)
+    with pytest.raises(AssertionError, match="rule 3"):
         C.check_fill(world, v, Order(Operation.SPOT_TRADE, "bybit.spot", 0.1, "BTC", BUY))
 
 

@@ -60,3 +60,21 @@ def test_a_strategy_restored_from_its_snapshot_continues_the_run(catalog, req):
     assert a == b
     assert split.loop.equity == whole.loop.equity
     assert whole.loop.strategy_state == split.loop.strategy_state and whole.loop.strategy_state["entered"]
+
+
+def test_a_recorded_run_stores_its_strategy_state(catalog, tmp_path):
+    """The run writes the finished strategy's state to the store (``strategy_state``, under the run's id)
+    and to summary.json; restored into a fresh strategy, it is the same state."""
+    from basiskit.persistence import MemoryRunStore
+    from basiskit.runs.execute import execute_backtest
+
+    store = MemoryRunStore()
+    req = CASES[1]
+    res = execute_backtest(req, catalog, run_id="state-1", out_dir=tmp_path / "out", store=store)
+    stored = store.load_state("state-1")
+    assert stored == res.outcome.summary["strategy_state"] == json.loads(
+        (tmp_path / "out" / "summary.json").read_text())["strategy_state"]
+    assert stored["entered"] is True and stored["action"] in {"hold", "entry_partial", "exit_partial", "entry_full"}
+    fresh = build_strategy(res.outcome.config)
+    fresh.restore(stored)
+    assert fresh.snapshot() == stored

@@ -332,6 +332,7 @@ def _summarise(req, config, loop: LoopResult, attr: Attribution, view: ShareClas
         "orders_deferred": sum(1 for t in loop.trades if t.status is TradeStatus.DEFERRED),
         "decisions_deferred": loop.decisions_deferred,
         "decisions_failed": loop.decisions_failed,
+        "strategy_state": loop.strategy_state,
         "stale_hours": market.stale_hours,
         "gap_valuations": market.gaps,
         "unpaid_withdrawals": loop.unpaid_withdrawals,

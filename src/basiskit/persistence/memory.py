@@ -70,6 +70,8 @@ class MemoryRunStore:
             self._summaries[run_id] = clean_json(summary)
             self._results[run_id] = replace(results, events=[replace(e, data=clean_json(e.data)) for e in results.events])
             self._transfers.extend(results.transfers)
+            if results.strategy_state is not None:
+                self._state[run_id] = clean_json(results.strategy_state)
 
     def fail_run(self, run_id: str, error: dict[str, Any], status: RunStatus = RunStatus.FAILED,
                  config: dict[str, Any] | None = None) -> None:
@@ -125,6 +127,7 @@ class MemoryRunStore:
             self._summaries.pop(run_id, None)
             self._results.pop(run_id, None)
             self._transfers = [t for t in self._transfers if t.run_id != run_id]
+            self._state.pop(run_id, None)
 
     # -- results --------------------------------------------------------------------------------
     def _finished(self, run_id: str) -> RunResults:

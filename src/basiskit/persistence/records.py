@@ -187,6 +187,8 @@ class RunResults:
     trades: list[TradeRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
     transfers: list[TransferRecord] = field(default_factory=list)
+    # the strategy's snapshot() at the end of the run (JSON), stored as strategy ``run_id``'s state
+    strategy_state: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

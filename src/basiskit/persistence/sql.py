@@ -152,6 +152,9 @@ class SqlRunStore:
             for table, columns, rows in result_rows(run_id, results):
                 if not (postgres and table == "equity_points"):
                     self._insert_rows(s, table, columns, rows)
+            if results.strategy_state is not None:  # same transaction: only a finished run's state is kept
+                s.merge(StrategyStateRow(strategy_id=run_id, state=clean_json(results.strategy_state), run_id=run_id,
+                                         updated_at=utcnow()))
 
     @staticmethod
     def _insert(s: Session, model: type, rows: Iterable[dict[str, Any]]) -> None:
@@ -257,6 +260,7 @@ class SqlRunStore:
             for model in (EquityRow, OrderRow, TradeRow, EventRow):  # explicit: no reliance on ON DELETE CASCADE
                 s.execute(delete(model).where(model.run_id == run_id))
             s.execute(delete(FundTransferRow).where(FundTransferRow.run_id == run_id))
+            s.execute(delete(StrategyStateRow).where(StrategyStateRow.run_id == run_id))
             s.delete(row)
 
     # -- results --------------------------------------------------------------------------------

@@ -60,4 +60,5 @@ def transfer_records(outcome: BacktestOutcome, run_id: str) -> list[TransferReco
 
 def run_results(outcome: BacktestOutcome, run_id: str, events: list[EventRecord]) -> RunResults:
     return RunResults(equity=equity_points(outcome), orders=order_records(outcome), trades=trade_records(outcome),
-                      events=events, transfers=transfer_records(outcome, run_id))
+                      events=events, transfers=transfer_records(outcome, run_id),
+                      strategy_state=outcome.loop.strategy_state)

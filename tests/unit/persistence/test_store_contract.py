@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 import time
 
 import pytest
@@ -99,6 +100,21 @@ def test_listing_newest_first_with_filters_and_pages(store):
     assert [r.id for r in failed.items] == ["r1"] and failed.items[0].error["code"] == "DATA-002"
     second = store.list_runs(limit=1, offset=1)
     assert [r.id for r in second.items] == ["r1"] and second.total == 3
+
+
+def test_a_finished_run_stores_its_strategy_state(store):
+    """The strategy's snapshot at the end goes in with the run's results (one transaction), under the
+    run's id; a failed run stores none; deleting the run deletes it."""
+    state = {"entered": True, "targets": {"spot_qty": 1.5, "perp_sizes": {"binance.perp": -0.75}}, "action": "hold"}
+    store.create_run(NewRun("r1", "btc_basis", {}, status=RunStatus.RUNNING))
+    assert store.load_state("r1") is None
+    store.finish_run("r1", {"a": 1}, None, replace(_results("r1"), strategy_state=state))
+    assert store.load_state("r1") == state
+    store.create_run(NewRun("r2", "btc_basis", {}, status=RunStatus.RUNNING))
+    store.fail_run("r2", {"code": "RUN-007", "message": "boom"})
+    assert store.load_state("r2") is None
+    store.delete_run("r1")
+    assert store.load_state("r1") is None
 
 
 def test_delete_removes_everything_but_not_a_running_run(store):
