@@ -28,7 +28,7 @@ ns since the epoch (UTC).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 
 
@@ -155,3 +155,32 @@ class Order:
     def resting(self) -> bool:
         """Whether the order may wait for its price (not a plain market order)."""
         return self.order_type is not OrderType.MARKET
+
+    @property
+    def bracketed(self) -> bool:
+        """Whether the order carries a take-profit and/or stop-loss for its fills."""
+        return self.take_profit is not None or self.stop_loss is not None
+
+    def with_id(self, client_order_id: str) -> Order:
+        """This order carrying ``client_order_id`` (every other field as it is). Equal to
+        ``dataclasses.replace(self, client_order_id=...)``, about 8x cheaper: the fields were validated
+        when this order was built, so ``__post_init__`` is not run again (the engine gives most
+        orders of a run their id on the hot path)."""
+        return _copy_with_id(self, client_order_id)
+
+
+def _make_copier():
+    """``copy(order, cid)``: a new ``Order`` with ``order``'s fields and ``cid``, written slot by slot
+    (a frozen dataclass's ``__init__`` goes through ``object.__setattr__`` and ``__post_init__``)."""
+    names = [f.name for f in fields(Order)]
+    env: dict = {"_new": object.__new__, "Order": Order}
+    body = ["def copy(o, cid):", "    x = _new(Order)"]
+    for n in names:
+        env[f"_set_{n}"] = Order.__dict__[n].__set__  # the slot's descriptor: writes past the frozen __setattr__
+        body.append(f"    _set_{n}(x, {'cid' if n == 'client_order_id' else 'o.' + n})")
+    body.append("    return x")
+    exec("\n".join(body), env)  # noqa: S102 - generated from the dataclass's own field names only
+    return env["copy"]
+
+
+_copy_with_id = _make_copier()
