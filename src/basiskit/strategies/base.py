@@ -23,13 +23,20 @@ from basiskit.strategies.context import StrategyContext
 class Decision:
     """``action`` and the ``orders`` implementing it, with a one-line ``reason``. ``deferred``: the
     strategy wanted to act but waits (e.g. a venue it must trade on has no traded price at this step);
-    the engine logs it (``decision_deferred``) and counts it; ``orders`` is then empty."""
+    the engine logs it (``decision_deferred``) and counts it; ``orders`` is then empty.
+
+    ``cancels``: client order ids of resting orders (limit, stop, take-profit, bracket legs
+    ``<id>-tp-k`` / ``<id>-sl-k``) to cancel; the engine cancels them, in order, before it sends
+    ``orders``. An id the run does not know, or an order that has already ended, gives a
+    ``cancel_failed`` event (EXEC-007 / EXEC-004), not an error of the decision. A decision with
+    cancels and no orders is one pass like any other: ``decide`` is called again after it."""
 
     action: Action
     orders: list[Order] = field(default_factory=list)
     reason: str = ""
     deferred: bool = False
     trigger: str = ""  # what set it off, a short key (delta_drift, margin_floor, margin_ceiling, idle_cash, ...)
+    cancels: list[str] | tuple[str, ...] = ()
 
 
 HOLD = Decision(Action.HOLD)
