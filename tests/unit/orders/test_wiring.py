@@ -9,20 +9,26 @@ Expected numbers below are derived by hand from the stated prices, fees and slip
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
+from basiskit.config.modes import ModeConfig
 from basiskit.config.venues import PerpParams, SpotParams
 from basiskit.data.feed import HistoricalFeed
 from basiskit.data.market import MarketFrame
+from basiskit.domain.actions import Action
 from basiskit.domain.events import OrderStatusChanged
 from basiskit.domain.order_state import OrderStatus
 from basiskit.domain.orders import ExecutionMode, Operation, Order, OrderType, Side, TimeInForce
 from basiskit.domain.portfolio import Portfolio
 from basiskit.domain.trades import Trade, TradeStatus
+from basiskit.engine.backtest import simulate
 from basiskit.engine.execution import ExecutionManager
+from basiskit.runs.event_stream import lines_of
+from basiskit.strategies.base import HOLD, BaseStrategy, Decision, Requirements
 from basiskit.venues.sim.cex_perp import CexPerp
 from basiskit.venues.sim.cex_spot import CexSpot
 
@@ -365,3 +371,68 @@ def test_a_venue_without_resting_orders_never_touches_its_book():
     d.perp.resting.book.on_bar = d.perp.resting.book.on_open = boom
     d.step(1)
     assert not d.spot.resting.active and not d.perp.resting.active
+
+
+# ---- through the kernel --------------------------------------------------------------------------
+
+class BidThenCancel(BaseStrategy):
+    """Funds binance.spot at step 0, bids 1 BTC at 95 at step 2, looks at its open orders and cancels the
+    bid and an id it never sent at step 3."""
+
+    def __init__(self):
+        super().__init__(None)
+        self.seen: dict = {}
+
+    def requirements(self) -> Requirements:
+        return Requirements(spot={"binance.spot": ["BTC"]})
+
+    def decide(self, ctx) -> Decision:
+        seen = self.seen
+        if ctx.step == 0 and "fund" not in seen:
+            seen["fund"] = True
+            return Decision(Action.ENTRY_FULL, [Order(Operation.TRANSFER, "wallet", 1000.0, "USDT", to_venue="binance.spot")])
+        if ctx.step == 2 and "bid" not in seen:
+            seen["bid"] = True
+            return Decision(Action.ENTRY_FULL, [Order(Operation.SPOT_TRADE, "binance.spot", 1.0, "BTC", side=BUY,
+                                                      order_type=LIMIT, limit_price=95.0, client_order_id="bid")])
+        if ctx.step == 3 and "cancel" not in seen:
+            seen["cancel"] = True
+            seen["open"] = [(v.client_order_id, v.status, v.limit_price) for v in ctx.open_orders("binance.spot", "BTC")]
+            return Decision(Action.EXIT_FULL, cancels=["bid", "ghost"], reason="the bid is stale")
+        if ctx.step == 3 and "after" not in seen:
+            seen["after"] = ctx.order_status("bid").status
+            seen["unknown"] = ctx.order_status("ghost")
+        return HOLD
+
+
+def test_a_strategy_cancels_through_the_kernel_and_the_event_log_shows_the_order_life():
+    # flat at 100; the bar that opens at step 3 trades down to 90, through the 95 bid (cancelled by then)
+    bars = [(100, 100.5, 99.5)] * 3 + [(100, 100.5, 90)] + [(100, 100.5, 99.5)] * 2
+    f = built_frame(bars)
+    frame = MarketFrame(grid=f.grid, series={"spot.binance.BTCUSDT": f.series[SPOT]},
+                        highs={"spot.binance.BTCUSDT": f.highs[SPOT]}, lows={"spot.binance.BTCUSDT": f.lows[SPOT]})
+    strategy = BidThenCancel()
+    lines: list = []
+    sim = simulate(ModeConfig(mode="probe"), strategy, frame, 2000.0, subscribers=[lambda ev: lines.extend(lines_of(ev))])
+    assert strategy.seen["open"] == [("bid", "accepted", 95.0)]
+    assert strategy.seen["after"] == "cancelled" and strategy.seen["unknown"] is None
+    assert [t for t in sim.loop.trades if t.order.client_order_id == "bid"] == []
+    assert sim.loop.final_balances.get(("binance.spot", "BTC"), 0.0) == 0.0
+    (bad,) = [e for e in sim.loop.events if e.kind == "cancel_failed"]
+    assert bad.data["client_order_id"] == "ghost" and bad.data["code"] == "EXEC-007"
+    status_lines = [(c, d["client_order_id"], d["status"]) for _, c, k, d in lines if k == "order_status"]
+    assert status_lines == [("binance.spot", "bid", "accepted"), ("binance.spot", "bid", "cancelled")]
+    assert ("execution", "cancel_failed") in [(c, k) for _, c, k, _ in lines]
+    (decision,) = [d for _, c, k, d in lines if k == "decision" and d.get("cancels")]
+    assert decision["cancels"] == ["bid", "ghost"] and decision["orders"] == 0
+
+
+def test_with_id_gives_what_dataclasses_replace_gives():
+    o = Order(Operation.PERP_TRADE, "x.perp", 2.0, "BTC", SELL, order_type=LIMIT, limit_price=101.0,
+              time_in_force=TimeInForce.GTD, expire_ns=5, take_profit=90.0, stop_loss=105.0, oco_group="g",
+              reduce_only=True, reason="why")
+    w = o.with_id("k-1")
+    assert w == dataclasses.replace(o, client_order_id="k-1") and hash(w) == hash(dataclasses.replace(o, client_order_id="k-1"))
+    assert o.client_order_id is None and w.client_order_id == "k-1"
+    assert [getattr(w, f.name) for f in dataclasses.fields(Order) if f.name != "client_order_id"] == \
+        [getattr(o, f.name) for f in dataclasses.fields(Order) if f.name != "client_order_id"]
