@@ -13,12 +13,14 @@ Order types (trades: ``SPOT_TRADE``, ``PERP_TRADE``; other operations are always
 * ``TAKE_PROFIT``: a take-profit-market order: triggers when the price reaches ``stop_price`` in the
   position's favour (a sell at or above, a buy at or below), then fills as a market order.
 
-``time_in_force``: ``GTC`` (until cancelled), ``IOC`` (what fills at once, the rest is cancelled),
+``time_in_force``: ``GTC`` (until cancelled), ``IOC`` (what fills at once, the rest expires),
 ``FOK`` (all at once or nothing), ``GTD`` (until ``expire_ns``). ``take_profit`` / ``stop_loss`` on an
-entry order attach a bracket: once the entry fills, a TAKE_PROFIT and a STOP order for the filled
-quantity, reduce-only, one cancelling the other (an OCO pair). ``oco_group`` links resting orders the
-same way. ``client_order_id`` identifies the order for its whole life (assigned by the engine when
-not given); a venue never fills an id twice.
+entry order (market or resting) attach a bracket: once the entry fills, a TAKE_PROFIT and a STOP order
+for the filled quantity, reduce-only, one cancelling the other (an OCO pair, ids ``<id>-tp-k`` /
+``<id>-sl-k``). ``oco_group`` links resting orders the same way. ``client_order_id`` identifies the
+order for its whole life (assigned by the engine when not given: ``o-1``, ``o-2``, ...); an id is
+never filled twice. Resting orders are held by the venue account's book (CEX spot and perp accounts:
+``venues/sim/bar_orders.py``); a strategy cancels them with ``Decision.cancels``.
 
 Units: ``amount`` is in base-token units (BTC for a BTC spot or perp trade, USDT for an AAVE USDT
 supply, the transferred token for a transfer); prices in quote units per base unit; ``expire_ns`` in
