@@ -23,7 +23,9 @@ and every order an ``OrderRecord`` that follows the state table (``domain/order_
   whose changes are published as above. Bracket prices that cannot work are refused before sending.
 * the same id with the same order again (``reason`` aside): nothing is sent; a REJECTED trade with
   ``EXEC-006`` says it was already submitted and how far it got (``ctx.order_status(id)`` gives the
-  record). The same id with a different order: REJECTED, ``EXEC-005``. An id is never filled twice.
+  record). The same id with a different order, or an id of the form of a bracket leg's (``<x>-tp-<k>``
+  / ``<x>-sl-<k>``, kept for the legs the venues create): REJECTED, ``EXEC-005``. An id is never filled
+  twice.
 
 Cancels (``cancel``, before a decision's orders): each id's resting order is cancelled at its venue's
 book (CANCELLED, published). An id the run does not know (``EXEC-007``) or an order that has already
@@ -44,6 +46,7 @@ transaction still burns its gas.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
@@ -58,6 +61,7 @@ from basiskit.venues.sim.gas import GasModel, tx_gas_units
 from basiskit.venues.sim.resting import bracket_problem
 
 _MARKET = OrderType.MARKET
+_LEG_ID = re.compile(r"-(tp|sl)-\d+$")  # ids the venues give bracket legs (venues/sim/resting.py)
 
 
 class ExecutionManager:
@@ -124,8 +128,13 @@ class ExecutionManager:
 
     def _register(self, order: Order) -> OrderRecord | Trade:
         """The order's new record (SUBMITTED), or a REJECTED trade when its id is known (EXEC-006: the same
-        order again; EXEC-005: another order)."""
+        order again; EXEC-005: another order) or has the form of a bracket leg's id (EXEC-005)."""
         t = self.state.t
+        cid = order.client_order_id
+        if cid is not None and _LEG_ID.search(cid) and cid not in self.registry:
+            return Trade(order, t, TradeStatus.REJECTED, error_code="EXEC-005",
+                         error=f"client order id {cid!r} has the form of a bracket leg's id (<entry>-tp-<k> / "
+                               "<entry>-sl-<k>), which the venues give the legs they create: choose another id")
         try:
             record, new = self.registry.submit(order, t)
         except DuplicateOrderId as exc:

@@ -116,7 +116,8 @@ _ENTRIES = [
               "table refuses, e.g. cancelling a filled order, or a fill beyond the order's quantity)",
               "the change is refused and the order keeps its state (table in domain/order_state.py); "
               "if a venue reported it, reconcile the order against the venue", P.SKIP, 500),
-    ErrorCode("EXEC-005", "execution", S.ERROR, "client order id already used by a different order",
+    ErrorCode("EXEC-005", "execution", S.ERROR, "client order id already used by a different order (or of the "
+              "form <entry>-tp-<k> / <entry>-sl-<k>, kept for bracket legs)",
               "an id names one order for the whole run: resubmit the same order to get its state, "
               "or give the new order a new client_order_id", P.SKIP, 500),
     ErrorCode("EXEC-006", "execution", S.INFO, "order already submitted (the same client order id and order "

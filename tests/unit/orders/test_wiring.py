@@ -314,6 +314,8 @@ def test_the_same_id_twice_fills_once_and_the_same_id_for_another_order_is_refus
     assert d.ledger.get("x.spot", "BTC") == 1.0  # one fill
     other = d.send(spot_order(BUY, 2.0, client_order_id="once"))
     assert other[0].error_code == "EXEC-005" and d.ledger.get("x.spot", "BTC") == 1.0
+    (leg_like,) = d.send(spot_order(BUY, 0.1, client_order_id="mine-tp-1"))  # the form of a bracket leg's id
+    assert leg_like.error_code == "EXEC-005" and "bracket leg" in leg_like.error and "mine-tp-1" not in d.em.registry
     auto = d.send(spot_order(BUY, 0.1), spot_order(BUY, 0.1))
     assert [t.order.client_order_id for t in auto] == ["o-1", "o-2"]
     rec = d.em.registry.get("o-1")
