@@ -10,9 +10,10 @@ possible; a live run: the wall clock) and, per time, one step runs:
                                      the equity is an error unless partial payment is allowed)
     monitor.observe()                risk readings: net delta, margin ratios, health factors
     override / decide                the risk override (reduce-only) or strategy.decide(ctx), in passes:
-    cancels -> gate -> execution     each pass's cancels (``Decision.cancels``: resting orders, at their
-                                     venue's book) and then its orders run (sequential, or atomic groups
-                                     all or nothing) and their trades are applied before the next pass
+    gate -> cancels -> execution     each pass's orders are reviewed, its cancels (``Decision.cancels``:
+                                     resting orders, at their venue's book) run and then its orders
+                                     (sequential, or atomic groups all or nothing); their trades are
+                                     applied before the next pass
     withdrawals paid                 from the wallet, as far as cash allows
     recorder.record()                the step's readings (equity, net delta, margins, ...)
 
@@ -209,9 +210,6 @@ class Kernel:
                     self.publish(Event(t, "strategy", "decision_deferred", {"action": decision.action.value,
                                                                             "reason": decision.reason}))
                 return
-            if cancels:  # before the decision's orders: a replaced order is gone before its successor arrives
-                for ev in self.execution.cancel(cancels, self.report):
-                    self.publish(ev)
             orders: list = []
             if decision.orders:
                 sizes = self.monitor.position_sizes()
@@ -219,7 +217,7 @@ class Kernel:
                     orders, gate_events = self.gate.reduce_only(decision.orders, sizes, t)
                     for ev in gate_events:
                         self.publish(ev)
-                    if not orders:
+                    if not orders and not cancels:
                         return
                 else:
                     orders, gate_events = self.gate.review(decision.orders, risk, sizes, t)
@@ -235,6 +233,9 @@ class Kernel:
                 key = decision.trigger or "other"
                 self.rebalances[key] = self.rebalances.get(key, 0) + 1
             first_pass = False
+            if cancels:  # before the decision's orders: a replaced order is gone before its successor arrives
+                for ev in self.execution.cancel(cancels, self.report):
+                    self.publish(ev)
             for tr in self.execution.execute(orders, self.report):
                 self.trades.append(tr)
                 if not tr.ok:

@@ -427,6 +427,8 @@ def test_a_strategy_cancels_through_the_kernel_and_the_event_log_shows_the_order
     assert ("execution", "cancel_failed") in [(c, k) for _, c, k, _ in lines]
     (decision,) = [d for _, c, k, d in lines if k == "decision" and d.get("cancels")]
     assert decision["cancels"] == ["bid", "ghost"] and decision["orders"] == 0
+    at = {(k, d.get("status"), bool(d.get("cancels"))): n for n, (_, c, k, d) in enumerate(lines)}
+    assert at[("decision", None, True)] < at[("order_status", "cancelled", False)] < at[("cancel_failed", None, False)]
 
 
 def test_with_id_gives_what_dataclasses_replace_gives():
