@@ -74,8 +74,9 @@ def series_specs(req: Requirements, available: set[str]) -> list[SeriesSpec]:
         for tok in tokens:
             ds = f"spot.{venue}.{tok}USDT"
             need(ds, f"spot account {account} needs {tok}USDT prices")
-            # intrabar extremes: resting orders fill against each bar's range (venues.sim.bar_orders)
-            specs.append(SeriesSpec(ds, ds, "open", "bar_open", extremes=True,
+            # intrabar extremes when the strategy sends resting orders: they fill against each bar's range
+            # (venues.sim.bar_orders); without them a spot account refuses resting orders
+            specs.append(SeriesSpec(ds, ds, "open", "bar_open", extremes=req.resting_orders,
                                     references=tuple(reference_candidates(ds, available))))
     for account, tokens in req.perp.items():
         venue, _ = _split(account)

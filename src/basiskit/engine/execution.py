@@ -185,8 +185,8 @@ class ExecutionManager:
             return self._emit(events, report)
         if o.order_type is not _MARKET:
             return self._emit(book.place(record), report)
-        problem = bracket_problem(o)
-        tr = Trade(o, t, TradeStatus.REJECTED, error_code="VENUE-002", error=problem) if problem else self._send(o)
+        code, problem = book.problem(o) or ("VENUE-002", bracket_problem(o))
+        tr = Trade(o, t, TradeStatus.REJECTED, error_code=code, error=problem) if problem else self._send(o)
         self._settle(record, tr)
         out = self._emit([tr], report)
         if tr.ok and record.filled > 0.0:

@@ -52,7 +52,11 @@ class Requirements:
     ``dex_pools``: pool names of ``basiskit/configs/venues/dex.yaml``; ``onchain_tokens``: non-USDT tokens the
     wallet may hold (WETH, LSTs, reward tokens); ``restaking_rewards``: credit EIGEN/ETHFI to weETH
     holders (``include_estimated_rewards`` adds the rows the data marks as estimates); ``gas``: whether
-    on-chain gas is paid and ``gas_token`` in which token (``USDT`` or ``WETH``).
+    on-chain gas is paid and ``gas_token`` in which token (``USDT`` or ``WETH``); ``resting_orders``:
+    the strategy sends resting orders (limit, stop, take-profit, brackets) to its spot accounts, whose
+    price series then carry each bar's high and low (perp series always do; without it a spot account
+    refuses resting orders rather than fill them from opens only, and a run that sends none keeps
+    those series' memory and per-step cost).
     """
 
     spot: dict[str, list[str]] = field(default_factory=dict)
@@ -67,6 +71,7 @@ class Requirements:
     include_estimated_rewards: bool = False
     gas: bool = False
     gas_token: str = "USDT"
+    resting_orders: bool = False
 
 
 class BaseStrategy:

@@ -25,6 +25,7 @@ from basiskit.domain.order_state import OrderStatus
 from basiskit.domain.orders import ExecutionMode, Operation, Order, OrderType, Side, TimeInForce
 from basiskit.domain.portfolio import Portfolio
 from basiskit.domain.trades import Trade, TradeStatus
+from basiskit.engine.assembly import series_specs
 from basiskit.engine.backtest import simulate
 from basiskit.engine.execution import ExecutionManager
 from basiskit.runs.event_stream import lines_of
@@ -59,8 +60,9 @@ class Desk:
     ``on_market`` events; ``send(*orders)`` runs them through the execution manager. ``events`` is every
     account event reported, in order."""
 
-    def __init__(self, bars, stale=None, spot_fees=(10.0, 2.0, 5.0), perp_fees=(5.0, 2.0, 1.0), mmr=0.005):
-        self.feed = HistoricalFeed(built_frame(bars, stale))
+    def __init__(self, bars, stale=None, spot_fees=(10.0, 2.0, 5.0), perp_fees=(5.0, 2.0, 1.0), mmr=0.005,
+                 frame: MarketFrame | None = None):
+        self.feed = HistoricalFeed(frame if frame is not None else built_frame(bars, stale))
         self.state = self.feed.state
         self.portfolio = Portfolio()
         self.ledger, self.attr = self.portfolio.ledger, self.portfolio.attribution
@@ -386,7 +388,7 @@ class BidThenCancel(BaseStrategy):
         self.seen: dict = {}
 
     def requirements(self) -> Requirements:
-        return Requirements(spot={"binance.spot": ["BTC"]})
+        return Requirements(spot={"binance.spot": ["BTC"]}, resting_orders=True)
 
     def decide(self, ctx) -> Decision:
         seen = self.seen
@@ -440,3 +442,21 @@ def test_with_id_gives_what_dataclasses_replace_gives():
     assert o.client_order_id is None and w.client_order_id == "k-1"
     assert [getattr(w, f.name) for f in dataclasses.fields(Order) if f.name != "client_order_id"] == \
         [getattr(o, f.name) for f in dataclasses.fields(Order) if f.name != "client_order_id"]
+
+
+def test_a_spot_series_carries_highs_and_lows_only_for_a_strategy_that_sends_resting_orders():
+    available = {"spot.binance.BTCUSDT", "spot.bybit.BTCUSDT"}
+    (plain,) = series_specs(Requirements(spot={"binance.spot": ["BTC"]}), available)
+    (resting,) = series_specs(Requirements(spot={"binance.spot": ["BTC"]}, resting_orders=True), available)
+    assert (plain.extremes, resting.extremes) == (False, True)
+    # without them the account refuses resting orders and bracketed entries (nothing is sent), and says why
+    f = built_frame([(100, 101, 99), (100, 101, 90)])
+    f.highs.pop(SPOT), f.lows.pop(SPOT)
+    d = Desk(None, frame=f)
+    d.ledger.add("x.spot", "USDT", 1000.0)
+    d.step(0)
+    (tr,) = d.send(spot_order(BUY, 1.0, LIMIT, 99.0, client_order_id="bid"))
+    assert tr.status is TradeStatus.REJECTED and tr.error_code == "VENUE-002" and "resting_orders=True" in tr.error
+    (tr,) = d.send(spot_order(BUY, 1.0, take_profit=110.0, stop_loss=95.0))
+    assert tr.status is TradeStatus.REJECTED and d.ledger.get("x.spot", "BTC") == 0.0
+    assert d.statuses("bid") == [("rejected", 0)] and d.em.open_orders() == []

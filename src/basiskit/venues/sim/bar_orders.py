@@ -26,7 +26,10 @@ What the book sees at each clock step (the venue's ``on_market`` calls ``on_bars
   whose ``expire_ns`` has passed expire (also those of a token without a bar).
 
 At submission (``place``, at the step's time t, after ``on_market``): an order for another operation
-or token is REJECTED (``VENUE-001``); at a stale price it is not placed: ``TradeStatus.DEFERRED``
+or token is REJECTED (``VENUE-001``), and so is one on a series without intrabar highs/lows in the
+run's market state (``VENUE-002``: a spot series carries them when the strategy declares
+``Requirements(resting_orders=True)``; filling from opens only would be another rule); at a stale
+price it is not placed: ``TradeStatus.DEFERRED``
 (``VENUE-006``) and its record REJECTED, as a market order is deferred there. Otherwise the book
 accepts it (or rejects it, e.g. a bracket whose prices cannot work, ``VENUE-002``) and it meets the
 price at t at once (``RestingBook.on_open`` at t): a limit that crosses fills now (taker), IOC / FOK
@@ -112,15 +115,25 @@ class BarOrders:
         return self.book.open_orders(token) if self.active else []
 
     # ---- submission time -------------------------------------------------------------------------
+    def problem(self, order: Order) -> tuple[str, str] | None:
+        """(error code, reason) why this account cannot hold ``order`` (or its bracket), or None."""
+        key = self.keys.get(order.token)
+        if order.operation is not self.operation or key is None:
+            return "VENUE-001", f"{self.account} cannot {order.operation.value} {order.token}"
+        if key not in self.state.hi:
+            return "VENUE-002", (f"the run's {key} series has no intrabar highs/lows: {self.account} takes no resting "
+                                 "orders (a strategy that sends them declares Requirements(resting_orders=True))")
+        return None
+
     def place(self, record: OrderRecord) -> list:
         """Place a SUBMITTED resting order (limit, stop, take-profit) at the step's time; returns its
         events (module docstring)."""
         o = record.order
         st = self.state
-        key = self.keys.get(o.token)
-        if o.operation is not self.operation or key is None:
-            return self._refuse(record, TradeStatus.REJECTED, "VENUE-001",
-                                f"{self.account} cannot {o.operation.value} {o.token}")
+        refused = self.problem(o)
+        if refused is not None:
+            return self._refuse(record, TradeStatus.REJECTED, *refused)
+        key = self.keys[o.token]
         if st.stale.get(key, False):
             return self._refuse(record, TradeStatus.DEFERRED, "VENUE-006",
                                 f"no traded {o.token} price on {self.account} at {ns_to_iso(st.t)} (data gap): "
