@@ -14,6 +14,8 @@ class _Frozen(BaseModel):
 
 class SpotParams(_Frozen):
     taker_fee_bps: float = Field(ge=0, description="taker fee, bps of traded notional (quote units)")
+    maker_fee_bps: float | None = Field(default=None, ge=0, description="maker fee (a resting limit filled at its "
+                                        "limit price), bps of traded notional; None: the taker fee")
     slippage_bps: float = Field(ge=0, description="fill price = bar price x (1 +/- slippage), bps")
 
 
@@ -32,6 +34,8 @@ class FundingCap(_Frozen):
 
 class PerpParams(_Frozen):
     taker_fee_bps: float = Field(ge=0, description="taker fee, bps of traded notional")
+    maker_fee_bps: float | None = Field(default=None, ge=0, description="maker fee (a resting limit filled at its "
+                                        "limit price), bps of traded notional; None: the taker fee")
     slippage_bps: float = Field(ge=0)
     funding_interval_hours: float = Field(gt=0, description="hours between funding settlements")
     maintenance_margin_rate: float = Field(gt=0, lt=1, description="maintenance margin / position notional")

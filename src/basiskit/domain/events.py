@@ -180,17 +180,27 @@ class AccountChange:
 
 @dataclass(frozen=True, slots=True)
 class OrderStatusChanged:
-    """An order's life moved on (accepted, partially filled, cancelled, expired, ...)."""
+    """An order's life moved on (accepted, partially filled, filled, cancelled, expired, rejected):
+    ``status`` is the new ``domain.order_state.OrderStatus`` value, ``reason`` why. On a fill,
+    ``quantity`` is what this fill executed (base units) and ``price`` its price (quote per base,
+    slippage included); the fill's money is the ``Trade`` published just before it. Changes nothing
+    in the ledger (no deltas, no pnl)."""
 
     timestamp: int
     component: str
     client_order_id: str
     status: str
     reason: str = ""
+    quantity: float = 0.0
+    price: float | None = None
     kind: ClassVar[str] = "order_status"
     deltas: ClassVar[tuple] = ()
     pnl: ClassVar[tuple] = ()
 
     @property
     def data(self) -> dict[str, Any]:
-        return {"client_order_id": self.client_order_id, "status": self.status, "reason": self.reason}
+        out: dict[str, Any] = {"client_order_id": self.client_order_id, "status": self.status, "reason": self.reason}
+        if self.price is not None:
+            out["quantity"] = self.quantity
+            out["price"] = self.price
+        return out

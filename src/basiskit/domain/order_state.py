@@ -36,6 +36,7 @@ order's quantity) of the quantity completes the order; a fill beyond that is ref
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
 
@@ -43,7 +44,7 @@ from basiskit.domain.orders import Order
 from basiskit.errors.exceptions import IllegalTransition
 
 __all__ = ["OrderStatus", "TRANSITIONS", "TERMINAL", "QTY_RTOL", "IllegalTransition", "transition", "is_legal",
-           "Change", "OrderRecord"]
+           "Change", "OrderRecord", "OrderView"]
 
 
 class OrderStatus(str, Enum):
@@ -113,6 +114,41 @@ class Change(NamedTuple):
     quantity: float = 0.0
     price: float | None = None
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """A read-only copy of an order's state at one time, for strategies (``ctx.open_orders``,
+    ``ctx.order_status``).
+
+    ``account`` is the venue account (``binance.perp``); ``order_type``, ``side``, ``status`` and
+    ``time_in_force`` their enum values as text; ``amount``, ``filled``, ``remaining`` base units;
+    ``avg_price``, ``limit_price``, ``stop_price`` quote per base (None when not set / no fill yet);
+    ``expire_ns`` ns since the epoch (GTD only); ``last_ts`` the time of its last change (ns).
+    """
+
+    client_order_id: str
+    account: str
+    token: str
+    order_type: str
+    side: str | None
+    amount: float
+    filled: float
+    remaining: float
+    avg_price: float | None
+    status: str
+    limit_price: float | None
+    stop_price: float | None
+    time_in_force: str
+    expire_ns: int | None
+    oco_group: str | None
+    reduce_only: bool
+    last_ts: int
+
+    @property
+    def is_open(self) -> bool:
+        """Working at its venue (accepted or partially filled)."""
+        return self.status in (OrderStatus.ACCEPTED.value, OrderStatus.PARTIALLY_FILLED.value)
 
 
 class OrderRecord:
@@ -186,6 +222,13 @@ class OrderRecord:
     def is_open(self) -> bool:
         """Working at a venue: accepted or partially filled."""
         return self._status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+
+    def view(self) -> OrderView:
+        """A read-only copy of the order's state now (see ``OrderView``)."""
+        o = self._order
+        return OrderView(self.client_order_id, o.venue, o.token, o.order_type.value, o.side.value if o.side else None,
+                         o.amount, self._filled, self.remaining, self.avg_price, self._status.value, o.limit_price,
+                         o.stop_price, o.time_in_force.value, o.expire_ns, o.oco_group, o.reduce_only, self.last_ts)
 
     def __repr__(self) -> str:
         return (f"OrderRecord({self.client_order_id!r}, {self._status.value}, filled={self._filled:.10g}/"

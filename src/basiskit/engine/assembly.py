@@ -74,14 +74,18 @@ def series_specs(req: Requirements, available: set[str]) -> list[SeriesSpec]:
         for tok in tokens:
             ds = f"spot.{venue}.{tok}USDT"
             need(ds, f"spot account {account} needs {tok}USDT prices")
-            specs.append(SeriesSpec(ds, ds, "open", "bar_open", references=tuple(reference_candidates(ds, available))))
+            # intrabar extremes when the strategy sends resting orders: they fill against each bar's range
+            # (venues.sim.bar_orders); without them a spot account refuses resting orders
+            specs.append(SeriesSpec(ds, ds, "open", "bar_open", extremes=req.resting_orders,
+                                    references=tuple(reference_candidates(ds, available))))
     for account, tokens in req.perp.items():
         venue, _ = _split(account)
         for tok in tokens:
             ds, fds = f"perp.{venue}.{tok}USDT", f"funding.{venue}.{tok}USDT"
             need(ds, f"perp account {account} needs {tok}USDT perp prices")
             need(fds, f"perp account {account} needs {tok}USDT funding rates")
-            # intrabar extremes: liquidation is checked against each bar's adverse extreme (venues.sim.cex_perp)
+            # intrabar extremes: liquidation is checked against each bar's adverse extreme (venues.sim.cex_perp),
+            # resting orders fill against each bar's range (venues.sim.bar_orders)
             specs.append(SeriesSpec(ds, ds, "open", "bar_open", extremes=True,
                                     references=tuple(reference_candidates(ds, available))))
             specs.append(SeriesSpec(fds, fds, "funding_rate", "funding", mark_key=f"{ds}|open"))

@@ -219,7 +219,7 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
     monitor = RiskMonitor(venues.spot, venues.perp, venues.onchain, venues.aave, venues.prices)
     gate = RiskGate(monitor.perp_names)
     override = RiskOverride(config.risk, monitor) if config.risk.override else None
-    ctx = EngineContext(venues.accounts, state, portfolio, monitor, venues.prices)
+    ctx = EngineContext(venues.accounts, state, portfolio, monitor, venues.prices, orders=execution)
     n = len(feed)
     recorder = StepRecorder(n, state, portfolio, monitor, venues.accounts, WALLET, cash_token, venues.prices,
                             record_attribution=eth_class, snapshot_every=max(1, SNAPSHOT_SECONDS // config.step_seconds))

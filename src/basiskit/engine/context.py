@@ -5,11 +5,18 @@ hand-built fake in a unit test."""
 
 from __future__ import annotations
 
+from basiskit.domain.order_state import OrderView
 from basiskit.domain.orders import Operation
 
 
 class EngineContext:
-    def __init__(self, venues: dict, state, portfolio, monitor, prices=None, feed_keys: dict | None = None) -> None:
+    """Args: venues (account -> venue), state, portfolio, monitor, prices, feed_keys, orders (the run's
+    ``ExecutionManager``, or anything with its ``open_orders`` / ``order_status``; None: a run
+    without orders to look up)."""
+
+    def __init__(self, venues: dict, state, portfolio, monitor, prices=None, feed_keys: dict | None = None,
+                 orders=None) -> None:
+        self._orders = orders
         self._venues = venues
         self._state = state
         self._portfolio = portfolio
@@ -77,6 +84,17 @@ class EngineContext:
     def transfer_delay_s(self, source: str, destination: str, token: str = "USDT") -> int:
         route = self._transit.costs.route(source, destination, token)
         return route.delay_ns // 1_000_000_000 if route is not None else 0
+
+    # orders
+    def open_orders(self, account: str | None = None, token: str | None = None) -> list[OrderView]:
+        """Working resting orders (accepted or partially filled; bracket legs included) of one venue
+        account and/or token, or all: read-only views (id, type, side, amount, filled, status, prices)."""
+        return self._orders.open_orders(account, token) if self._orders is not None else []
+
+    def order_status(self, client_order_id: str) -> OrderView | None:
+        """The order's state now (``.status``: submitted, accepted, partially_filled, filled, cancelled,
+        rejected, expired), or None when the run knows no order with this id."""
+        return self._orders.order_status(client_order_id) if self._orders is not None else None
 
     # market
     def price_live(self, account: str, token: str) -> bool:

@@ -10,10 +10,18 @@ possible; a live run: the wall clock) and, per time, one step runs:
                                      the equity is an error unless partial payment is allowed)
     monitor.observe()                risk readings: net delta, margin ratios, health factors
     override / decide                the risk override (reduce-only) or strategy.decide(ctx), in passes:
-    gate -> execution                each pass's orders run (sequential, or atomic groups all or
-                                     nothing) and their trades are applied before the next pass
+    gate -> cancels -> execution     each pass's orders are reviewed, its cancels (``Decision.cancels``:
+                                     resting orders, at their venue's book) run and then its orders
+                                     (sequential, or atomic groups all or nothing); their trades are
+                                     applied before the next pass
     withdrawals paid                 from the wallet, as far as cash allows
     recorder.record()                the step's readings (equity, net delta, margins, ...)
+
+Resting orders (limit, stop, take-profit, brackets) live in their venue's book: a venue reports their
+fills (``Trade``, kept in ``trades`` like the decisions' trades) and status changes
+(``OrderStatusChanged``) from ``on_market`` as account events; their changes at submission and cancel
+come back through the execution manager's ``report`` (``engine/execution.py``). A cancel that fails (an
+unknown id, an order that has ended) is a ``cancel_failed`` error event.
 
 Every event of the step -- account events, trades, decisions, risk events -- is published as it
 happens to the run's subscribers (the event log writes it at once, so a killed run leaves a valid
@@ -139,6 +147,8 @@ class Kernel:
             if evs:
                 for ev in evs:
                     apply(ev)
+                    if ev.kind == "trade":  # a resting order filled by the bar or the open
+                        self.trades.append(ev)
         fl = self.flows
         ctx = self.ctx
         if fl.deposits and i in fl.deposits:
@@ -193,31 +203,39 @@ class Kernel:
                 self._decision_failed(t, exc)
                 return
             self._failures_in_a_row = 0
-            if not decision.orders:
+            cancels = decision.cancels
+            if not decision.orders and not cancels:
                 if decision.deferred:
                     self.decisions_deferred += 1
                     self.publish(Event(t, "strategy", "decision_deferred", {"action": decision.action.value,
                                                                             "reason": decision.reason}))
                 return
-            sizes = self.monitor.position_sizes()
-            if forced is not None:
-                orders, gate_events = self.gate.reduce_only(decision.orders, sizes, t)
-                for ev in gate_events:
-                    self.publish(ev)
-                if not orders:
-                    return
-            else:
-                orders, gate_events = self.gate.review(decision.orders, risk, sizes, t)
-                for ev in gate_events:
-                    self.publish(ev)
+            orders: list = []
+            if decision.orders:
+                sizes = self.monitor.position_sizes()
+                if forced is not None:
+                    orders, gate_events = self.gate.reduce_only(decision.orders, sizes, t)
+                    for ev in gate_events:
+                        self.publish(ev)
+                    if not orders and not cancels:
+                        return
+                else:
+                    orders, gate_events = self.gate.review(decision.orders, risk, sizes, t)
+                    for ev in gate_events:
+                        self.publish(ev)
             record = {"action": decision.action.value, "reason": decision.reason, "orders": len(orders),
                       "trigger": decision.trigger}
+            if cancels:
+                record["cancels"] = list(cancels)
             self._step_decisions.append(record)
             self.publish(Event(t, "strategy", "decision", record))
             if first_pass and decision.action.value in REBALANCE_ACTIONS:
                 key = decision.trigger or "other"
                 self.rebalances[key] = self.rebalances.get(key, 0) + 1
             first_pass = False
+            if cancels:  # before the decision's orders: a replaced order is gone before its successor arrives
+                for ev in self.execution.cancel(cancels, self.report):
+                    self.publish(ev)
             for tr in self.execution.execute(orders, self.report):
                 self.trades.append(tr)
                 if not tr.ok:

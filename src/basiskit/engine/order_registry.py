@@ -20,7 +20,6 @@ Rules:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -74,7 +73,7 @@ class OrderRegistry:
                                        f"{known.order.token} {known.order.order_type.value}, {known.status.value})")
             return Submission(known, False)
         if cid is None:
-            order = dataclasses.replace(order, client_order_id=self._next_id())
+            order = order.with_id(self._next_id())
         record = OrderRecord(order, ts)
         record.submit(ts)
         self._records[record.client_order_id] = record

@@ -104,17 +104,32 @@ _ENTRIES = [
     # execution
     ErrorCode("EXEC-001", "execution", S.WARNING, "order failed (e.g. insufficient balance)",
               "the order is skipped; the strategy re-targets at its next decision", P.SKIP, 500),
-    ErrorCode("EXEC-002", "execution", S.ERROR, "atomic group rolled back",
-              "no order of the group took effect; check the failing leg in the event log", P.SKIP, 500),
-    ErrorCode("EXEC-003", "execution", S.WARNING, "execution timed out waiting for a fill",
-              "retried with backoff, then reconciled against the venue's balances", P.RETRY, 503),
+    ErrorCode("EXEC-002", "execution", S.ERROR, "unknown venue account (an order or a transfer names an account "
+              "the run does not have)",
+              "use the accounts of the mode's requirements (e.g. binance.perp, bybit.spot, wallet); the order is "
+              "skipped", P.SKIP, 500),
+    ErrorCode("EXEC-003", "execution", S.ERROR, "flash loan misused (not repaid by the end of its atomic group, "
+              "taken outside an atomic group, taken twice, or repaid without one open)",
+              "borrow and repay the flash loan inside one atomic group; no leg of a failed group took effect",
+              P.SKIP, 500),
     ErrorCode("EXEC-004", "execution", S.ERROR, "illegal order state change (a status change the order state "
               "table refuses, e.g. cancelling a filled order, or a fill beyond the order's quantity)",
               "the change is refused and the order keeps its state (table in domain/order_state.py); "
               "if a venue reported it, reconcile the order against the venue", P.SKIP, 500),
-    ErrorCode("EXEC-005", "execution", S.ERROR, "client order id already used by a different order",
+    ErrorCode("EXEC-005", "execution", S.ERROR, "client order id already used by a different order (or of the "
+              "form <entry>-tp-<k> / <entry>-sl-<k>, kept for bracket legs)",
               "an id names one order for the whole run: resubmit the same order to get its state, "
               "or give the new order a new client_order_id", P.SKIP, 500),
+    ErrorCode("EXEC-006", "execution", S.INFO, "order already submitted (the same client order id and order "
+              "again): nothing sent, it is never filled twice",
+              "the order keeps its state (ctx.order_status(id)); give a new order a new client_order_id", P.SKIP, 500),
+    ErrorCode("EXEC-007", "execution", S.ERROR, "unknown client order id (a cancel of an order the run never "
+              "submitted)", "cancel ids the strategy submitted or from ctx.open_orders(); nothing was cancelled",
+              P.SKIP, 500),
+    ErrorCode("EXEC-008", "execution", S.ERROR, "resting order or bracketed entry in an atomic group (a "
+              "transaction has no resting state)",
+              "send limit/stop/take-profit orders and entries with take_profit/stop_loss as sequential orders; "
+              "the group failed and none of its legs took effect", P.SKIP, 500),
     # risk
     ErrorCode("RISK-001", "risk", S.WARNING, "risk override: orders that add exposure were dropped",
               "the book reduces risk first; check margin on the named accounts", P.SKIP, 500),

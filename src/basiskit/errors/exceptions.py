@@ -30,7 +30,8 @@
     │   ├── OrderGenerationFailed      STRAT-002
     │   ├── OrderRejected              VENUE-002 / EXEC-001
     │   ├── IllegalTransition          EXEC-004  a change the order state table refuses (domain/order_state.py)
-    │   └── DuplicateOrderId           EXEC-005  a client order id reused for another order (engine/order_registry.py)
+    │   ├── DuplicateOrderId           EXEC-005  a client order id reused for another order (engine/order_registry.py)
+    │   └── UnknownOrder               EXEC-007  a cancel of a client order id the run does not know (engine/execution.py)
     └── RetryWithBackoff               transient: retry with exponential backoff, then stop
         ├── VenueUnavailable           VENUE-001
         ├── FeedUnavailable            DATA-004
@@ -179,6 +180,12 @@ class DuplicateOrderId(SkipDecision):
     """A client order id already names another order of the run; nothing was submitted."""
 
     code = "EXEC-005"
+
+
+class UnknownOrder(SkipDecision):
+    """No order of the run has this client order id (a cancel of it); nothing was cancelled."""
+
+    code = "EXEC-007"
 
 
 class RetryWithBackoff(BasiskitError):

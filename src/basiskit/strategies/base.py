@@ -23,13 +23,20 @@ from basiskit.strategies.context import StrategyContext
 class Decision:
     """``action`` and the ``orders`` implementing it, with a one-line ``reason``. ``deferred``: the
     strategy wanted to act but waits (e.g. a venue it must trade on has no traded price at this step);
-    the engine logs it (``decision_deferred``) and counts it; ``orders`` is then empty."""
+    the engine logs it (``decision_deferred``) and counts it; ``orders`` is then empty.
+
+    ``cancels``: client order ids of resting orders (limit, stop, take-profit, bracket legs
+    ``<id>-tp-k`` / ``<id>-sl-k``) to cancel; the engine cancels them, in order, before it sends
+    ``orders``. An id the run does not know, or an order that has already ended, gives a
+    ``cancel_failed`` event (EXEC-007 / EXEC-004), not an error of the decision. A decision with
+    cancels and no orders is one pass like any other: ``decide`` is called again after it."""
 
     action: Action
     orders: list[Order] = field(default_factory=list)
     reason: str = ""
     deferred: bool = False
     trigger: str = ""  # what set it off, a short key (delta_drift, margin_floor, margin_ceiling, idle_cash, ...)
+    cancels: list[str] | tuple[str, ...] = ()
 
 
 HOLD = Decision(Action.HOLD)
@@ -45,7 +52,11 @@ class Requirements:
     ``dex_pools``: pool names of ``basiskit/configs/venues/dex.yaml``; ``onchain_tokens``: non-USDT tokens the
     wallet may hold (WETH, LSTs, reward tokens); ``restaking_rewards``: credit EIGEN/ETHFI to weETH
     holders (``include_estimated_rewards`` adds the rows the data marks as estimates); ``gas``: whether
-    on-chain gas is paid and ``gas_token`` in which token (``USDT`` or ``WETH``).
+    on-chain gas is paid and ``gas_token`` in which token (``USDT`` or ``WETH``); ``resting_orders``:
+    the strategy sends resting orders (limit, stop, take-profit, brackets) to its spot accounts, whose
+    price series then carry each bar's high and low (perp series always do; without it a spot account
+    refuses resting orders rather than fill them from opens only, and a run that sends none keeps
+    those series' memory and per-step cost).
     """
 
     spot: dict[str, list[str]] = field(default_factory=dict)
@@ -60,6 +71,7 @@ class Requirements:
     include_estimated_rewards: bool = False
     gas: bool = False
     gas_token: str = "USDT"
+    resting_orders: bool = False
 
 
 class BaseStrategy:

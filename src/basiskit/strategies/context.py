@@ -1,7 +1,7 @@
 """The read-only view a strategy decides from.
 
-The engine implements ``StrategyContext``; a strategy only calls these methods and gets floats back
-(never a venue object), so the same strategy runs in a backtest, live, or in a unit test against a
+The engine implements ``StrategyContext``; a strategy only calls these methods and gets numbers (and
+read-only ``OrderView`` s of its orders) back, never a venue object, so the same strategy runs in a backtest, live, or in a unit test against a
 hand-built fake context. Units: USD(T) for values, token units for sizes/balances, per-unit rates.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from basiskit.domain.order_state import OrderView
 from basiskit.domain.orders import Operation
 
 
@@ -51,6 +52,19 @@ class StrategyContext(Protocol):
     def last_funding_rate(self, account: str, token: str) -> float | None:
         """The last funding rate settled on the position (per funding period, e.g. per 8 h; positive:
         longs pay shorts); None before the first settlement."""
+        ...
+
+    def open_orders(self, account: str | None = None, token: str | None = None) -> list[OrderView]:
+        """Working resting orders (limit, stop, take-profit; bracket legs ``<id>-tp-k`` / ``<id>-sl-k``
+        included): accepted or partially filled, of one venue account and/or token or all, as read-only
+        ``OrderView`` s (client_order_id, account, token, order_type, side, amount, filled, remaining,
+        avg_price, status, limit_price, stop_price, time_in_force, ...; base units, quote per base)."""
+        ...
+
+    def order_status(self, client_order_id: str) -> OrderView | None:
+        """Any order of the run by client order id (market orders too: filled or rejected at once), as
+        an ``OrderView`` (``.status``: submitted, accepted, partially_filled, filled, cancelled,
+        rejected, expired); None when the run knows no order with this id."""
         ...
 
     def withdrawable(self, account: str, token: str = "USDT") -> float: ...

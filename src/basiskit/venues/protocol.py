@@ -19,6 +19,11 @@ is the one thing it writes itself: into its own attribution bucket, every step.
     value_usd()       the account's value in USD(T) now (its part of the equity)
     withdrawable(tok) token units a transfer may take out now
     checkpoint() / restore(cp)   the venue's own state, for rolling back an atomic group
+    resting           optional: a ``venues.sim.bar_orders.BarOrders`` for a venue that takes resting
+                      orders (limit, stop, take-profit, brackets); the execution manager places,
+                      attaches brackets and cancels through it; the venue shows it the market in
+                      ``on_market`` and reports its fills and status changes among its account events.
+                      Resting orders are refused in atomic groups, so ``checkpoint`` need not hold it
 
 The contract every venue must satisfy is tested once for all of them (``tests/contract``): fills
 conserve value, fees are booked, a refused order changes nothing, an atomic group is all or nothing,

@@ -37,9 +37,31 @@ Stale prices: at a step whose bar did not trade (``MarketState.stale``: a data g
 reference venue, see ``data.gap_reference``) positions are marked at the estimate, but an order is
 not filled: it returns ``TradeStatus.DEFERRED`` (VENUE-006) and nothing changes.
 
+Resting orders (limit, stop, take-profit, time in force, brackets, OCO, reduce-only; rules in
+``venues/sim/resting.py``, wiring in ``venues/sim/bar_orders.py``) wait in the account's book
+(``self.resting``). One step of ``on_market``, in this order:
+
+1. the bar that closed since the previous step is shown to the book: resting fills inside it;
+2. the intrabar liquidation check of that bar, on the positions *after* those fills (a stop-loss
+   that closed a position in the bar comes before the bar's extreme; a position a limit opened in the
+   bar is checked as if held over the whole bar: the harsher reading);
+3. funding settlements of the interval (the position held up to the settlement time);
+4. the open at the step is shown to the book: fills at the open;
+5. the liquidation check at the open; 6. revaluation of the positions at the open.
+
+A resting fill is booked like a market order: a taker fill (a stop or take-profit, a limit crossing
+at submission) at the reference price moved by ``slippage_bps`` (a limit never beyond its limit
+price) plus the taker fee; a maker fill (a resting limit filled at its limit) at the limit, no
+slippage, plus ``maker_fee_bps`` (the taker fee when the venue config has none). It moves the
+venue's positions at once and must pass the same initial-margin check as a market order (else the
+order is cancelled with the venue's reason). The collateral a fill sees includes the fills, funding
+and liquidation of the same ``on_market`` not yet applied to the ledger.
+
 Attribution: ``price_basis`` = size x mark change (the venue's own revaluation, written every step
 into its attribution bucket); ``slippage`` = traded size x (mark - fill); ``fees``; ``funding``;
-``liquidation`` (clearance fee, <= 0).
+``liquidation`` (clearance fee, <= 0). A resting fill during ``on_market`` happens before the
+revaluation, so its trade also books ``price_basis`` = traded size x (last mark - reference price):
+with the revaluation that follows, the account's value change equals its bookings.
 """
 
 from __future__ import annotations
@@ -49,11 +71,14 @@ from collections.abc import Sequence
 from basiskit.config.venues import PerpParams
 from basiskit.data.market_state import MarketState
 from basiskit.domain.events import AccountChange, FundingRate, FundingSettled, MarketTick
-from basiskit.domain.orders import Operation, Order, Side
+from basiskit.domain.orders import Operation, Order, OrderType, Side
 from basiskit.domain.portfolio import FEES, LIQUIDATION, PRICE_BASIS, SLIPPAGE, Attribution, Ledger, Position
 from basiskit.domain.time import ns_to_iso
 from basiskit.domain.trades import Trade, TradeStatus
+from basiskit.errors.exceptions import OrderRejected
 from basiskit.venues.protocol import AccountSnapshot
+from basiskit.venues.sim.bar_orders import BarOrders
+from basiskit.venues.sim.resting import Trigger
 
 
 class _Book(Position):
@@ -81,20 +106,31 @@ class CexPerp:
         self.positions = {tok: _Book(mk, fk) for tok, (mk, fk) in symbols.items()}
         self._by_funding = {p.funding_key: tok for tok, p in self.positions.items()}
         self._fee = params.taker_fee_bps * 1e-4
+        self._maker = (params.maker_fee_bps if params.maker_fee_bps is not None else params.taker_fee_bps) * 1e-4
         self._slip = params.slippage_bps * 1e-4
         self._mmr = params.maintenance_margin_rate
         self._cache_step = -1
         self._cache = (0.0, 0.0)
         self._cash_key = (name, quote)
+        self._cash = 0.0  # collateral as resting fills see it during one call (ledger + events not yet applied)
         attribution.bucket(name)
         self.funding_paid: list[FundingSettled] = []
+        self.resting = BarOrders(name, Operation.PERP_TRADE, state, {tok: p.key for tok, p in self.positions.items()},
+                                 self._fill_resting, self.size, self._marked_at, self._begin_resting)
 
     # -- market ---------------------------------------------------------------------------------
     def on_market(self, tick: MarketTick) -> list:
-        """Intrabar liquidation check, funding settlements, open liquidation check, revaluation."""
+        """Resting fills in the closed bar, intrabar liquidation check, funding settlements, resting
+        fills at the open, open liquidation check, revaluation (module docstring)."""
         st = self.state
         events: list = []
         cash = self.ledger.balances.get(self._cash_key, 0.0)
+        resting = self.resting
+        live = resting.active
+        if live:
+            self._cash = cash
+            events = resting.on_bars()
+            cash = self._cash
         if tick.step > 0:
             ev = self._check_intrabar(cash)
             if ev is not None:
@@ -110,6 +146,10 @@ class CexPerp:
                     self.funding_paid.append(settled)
                     events.append(settled)
                     cash += pay
+        if live and resting.active:
+            self._cash = cash
+            events += resting.on_open()
+            cash = self._cash
         px = st.px
         upnl, notional = self._risk()
         if notional and cash + upnl < notional * self._mmr:
@@ -265,6 +305,43 @@ class CexPerp:
         return Trade(order, t, TradeStatus.FILLED, executed_amount=order.amount, price=fill, fee=fee,
                      fee_currency=self.quote, deltas=((self.name, self.quote, realised - fee),),
                      pnl=((SLIPPAGE, self.name, delta * (m - fill)), (FEES, self.name, -fee)))
+
+    # -- resting orders -------------------------------------------------------------------------
+    def _marked_at(self, token: str) -> float | None:
+        return self.positions[token].last_mark
+
+    def _begin_resting(self) -> None:
+        self._cash = self.ledger.balances.get(self._cash_key, 0.0)
+
+    def _fill_resting(self, trig: Trigger, order: Order) -> Trade:
+        """Book one fill of a resting order (module docstring): moves the position, checks the initial
+        margin like ``_execute``. Raises OrderRejected (the book cancels the order) if the margin fails."""
+        pos = self.positions[trig.token]
+        q, ref = trig.quantity, trig.price
+        buy = trig.side is Side.BUY
+        if trig.maker:
+            fill, rate = ref, self._maker
+        else:
+            fill, rate = (ref * (1 + self._slip) if buy else ref * (1 - self._slip)), self._fee
+            if order.order_type is OrderType.LIMIT:
+                fill = min(fill, order.limit_price) if buy else max(fill, order.limit_price)
+        delta = q if buy else -q
+        fee = q * fill * rate
+        before = (pos.size, pos.entry)
+        self._cache_step = -1
+        realised = pos.apply_fill(delta, fill)
+        coll = self._cash + realised - fee
+        mb = coll + self.unrealised_pnl()
+        if abs(pos.size) > 0 and mb < 2.0 * self.maintenance_margin() and delta * pos.size > 0:
+            pos.size, pos.entry = before
+            self._cache_step = -1
+            raise OrderRejected(f"insufficient margin on {self.name}: margin balance {mb:.2f} after the fill")
+        self._cash = coll
+        mark = pos.last_mark if pos.last_mark is not None else ref
+        return Trade(order, trig.ts, TradeStatus.FILLED, executed_amount=q, price=fill, fee=fee,
+                     fee_currency=self.quote, deltas=((self.name, self.quote, realised - fee),),
+                     pnl=((PRICE_BASIS, self.name, delta * (mark - ref)), (SLIPPAGE, self.name, delta * (ref - fill)),
+                          (FEES, self.name, -fee)))
 
     def _liquidate(self, prices: dict[str, float], trigger: str, cash: float) -> AccountChange:
         """Close every position at ``prices`` (token -> liquidation price) and book it (module docstring).

@@ -11,8 +11,22 @@ USDT than the account holds (float rounding of fees and slippage) is filled for 
 At a step whose bar did not trade (``MarketState.stale``, a data gap) nothing is filled: the order
 returns ``TradeStatus.DEFERRED`` (VENUE-006).
 
+Resting orders (limit, stop, take-profit, time in force, brackets, OCO, reduce-only; rules in
+``venues/sim/resting.py``, wiring in ``venues/sim/bar_orders.py``) wait in the account's book
+(``self.resting``). At each step, before the account is revalued, the bar that closed since the
+previous step and then the open at the step are shown to the book; its fills are booked like market
+orders: a taker fill (a stop or take-profit, a limit crossing at submission) at the reference price
+moved by ``slippage_bps`` (a limit never beyond its limit price) plus the taker fee; a maker fill (a
+resting limit filled at its limit) at the limit, no slippage, plus ``maker_fee_bps`` (the taker fee
+when the venue config has none). A buy the USDT balance cannot pay, or a sell of more than the
+balance (both beyond the tolerance of ``domain.money``), is refused and the order cancelled (balances
+are not reserved for open orders). Reduce-only orders reduce the base balance.
+
 Attribution: ``price_basis`` = base balance x price change between marks (the venue's own
 revaluation, every step); ``slippage`` = traded amount x (price - fill price); ``fees`` = taker fee.
+A resting fill during ``on_market`` happens before the revaluation, so its trade also books
+``price_basis`` = traded amount x (last mark - reference price): with the revaluation that follows,
+the account's value change equals its bookings.
 """
 
 from __future__ import annotations
@@ -23,11 +37,14 @@ from basiskit.config.venues import SpotParams
 from basiskit.data.market_state import MarketState
 from basiskit.domain.events import MarketTick
 from basiskit.domain.money import fmt_amounts, within
-from basiskit.domain.orders import Operation, Order, Side
+from basiskit.domain.orders import Operation, Order, OrderType, Side
 from basiskit.domain.portfolio import FEES, PRICE_BASIS, SLIPPAGE, Attribution, Ledger
 from basiskit.domain.time import ns_to_iso
 from basiskit.domain.trades import Trade, TradeStatus
+from basiskit.errors.exceptions import OrderRejected
 from basiskit.venues.protocol import AccountSnapshot
+from basiskit.venues.sim.bar_orders import BarOrders
+from basiskit.venues.sim.resting import Trigger
 
 
 class CexSpot:
@@ -43,10 +60,23 @@ class CexSpot:
         self.keys = dict(price_keys)
         self._last_price: dict[str, float] = {}
         self._fee = params.taker_fee_bps * 1e-4
+        self._maker = (params.maker_fee_bps if params.maker_fee_bps is not None else params.taker_fee_bps) * 1e-4
         self._slip = params.slippage_bps * 1e-4
+        self._pend: dict[str, float] = {}  # token units of resting fills not yet applied to the ledger (one call)
+        self.resting = BarOrders(name, Operation.SPOT_TRADE, state, self.keys, self._fill_resting, self._held,
+                                 self._marked_at, self._pend.clear)
         attribution.bucket(name)
 
     def on_market(self, tick: MarketTick) -> list:
+        """Resting orders (the closed bar, then the open; module docstring), then revaluation."""
+        events: list = []
+        pend = None
+        if self.resting.active:
+            self._pend.clear()
+            events = self.resting.on_bars()
+            if self.resting.active:
+                events += self.resting.on_open()
+            pend = self._pend
         balances = self.ledger.balances
         px = self.state.px
         for tok, key in self.keys.items():
@@ -55,11 +85,13 @@ class CexSpot:
             self._last_price[tok] = p
             if last is not None and p != last:
                 qty = balances.get((self.name, tok), 0.0)
+                if pend:
+                    qty += pend.get(tok, 0.0)
                 if qty:
                     pnl = qty * (p - last)
                     self.attr.total[PRICE_BASIS] += pnl
                     self.attr.by_venue[self.name][PRICE_BASIS] += pnl
-        return []
+        return events
 
     def cost_rate(self) -> float:
         """Cost of a buy as a fraction of its notional at the bar price: (1 + slippage)(1 + taker fee) - 1."""
@@ -136,6 +168,52 @@ class CexSpot:
         return Trade(order, t, TradeStatus.FILLED, executed_amount=q, price=fill, fee=fee, fee_currency=self.quote,
                      deltas=((self.name, order.token, d_base), (self.name, self.quote, d_quote)),
                      pnl=((SLIPPAGE, self.name, d_base * (p - fill)), (FEES, self.name, -fee)))
+
+    # -- resting orders -------------------------------------------------------------------------
+    def _held(self, token: str) -> float:
+        """Token units held now, with the resting fills of this call not yet in the ledger."""
+        return self.ledger.get(self.name, token) + self._pend.get(token, 0.0)
+
+    def _marked_at(self, token: str) -> float | None:
+        return self._last_price.get(token)
+
+    def _fill_resting(self, trig: Trigger, order: Order) -> Trade:
+        """Book one fill of a resting order (module docstring). Raises OrderRejected (the book
+        cancels the order) when the balance cannot pay it."""
+        tok, q, ref = trig.token, trig.quantity, trig.price
+        buy = trig.side is Side.BUY
+        if trig.maker:
+            fill, rate = ref, self._maker
+        else:
+            fill, rate = (ref * (1 + self._slip) if buy else ref * (1 - self._slip)), self._fee
+            if order.order_type is OrderType.LIMIT:
+                fill = min(fill, order.limit_price) if buy else max(fill, order.limit_price)
+        if buy:
+            cash = self._held(self.quote)
+            need = q * fill * (1 + rate)
+            if not within(need, cash) or cash <= 0.0:
+                raise OrderRejected(f"insufficient {self.quote} on {self.name}: {fmt_amounts(need, cash)}")
+            if need > cash:  # within tolerance: buy what the cash pays for
+                q = cash / (fill * (1 + rate))
+            notional = q * fill
+            fee = notional * rate
+            d_base, d_quote = q, -(notional + fee)
+        else:
+            held = self._held(tok)
+            if not within(q, held) or held <= 0.0:
+                raise OrderRejected(f"insufficient {tok} on {self.name}: sell {fmt_amounts(q, held)}")
+            q = min(q, held)
+            notional = q * fill
+            fee = notional * rate
+            d_base, d_quote = -q, notional - fee
+        pend = self._pend
+        pend[tok] = pend.get(tok, 0.0) + d_base
+        pend[self.quote] = pend.get(self.quote, 0.0) + d_quote
+        mark = self._last_price.get(tok, ref)
+        return Trade(order, trig.ts, TradeStatus.FILLED, executed_amount=q, price=fill, fee=fee,
+                     fee_currency=self.quote, deltas=((self.name, tok, d_base), (self.name, self.quote, d_quote)),
+                     pnl=((PRICE_BASIS, self.name, d_base * (mark - ref)), (SLIPPAGE, self.name, d_base * (ref - fill)),
+                          (FEES, self.name, -fee)))
 
     def value_usd(self) -> float:
         v = self.ledger.get(self.name, self.quote)

@@ -136,7 +136,7 @@ class Transfers:
             return Trade(order, t, TradeStatus.DEFERRED, error_code="VENUE-006",
                          error=f"{src} holds a position without a traded price at this step (data gap): transfer deferred")
         if route.delay_ns and tok != "USDT":
-            return Trade(order, t, TradeStatus.REJECTED, error_code="EXEC-002",
+            return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-002",
                          error=f"delayed transfers carry USDT only (a {tok} transfer from {src} takes "
                                f"{route.delay_ns // 10**9} s on {route.network})")
         fee = route.fee
