@@ -56,12 +56,16 @@ from basiskit.domain.orders import ExecutionMode, Operation, Order, OrderType
 from basiskit.domain.portfolio import Portfolio
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.engine.order_registry import OrderRegistry
-from basiskit.errors.exceptions import DuplicateOrderId, IllegalTransition, UnknownOrder
+from basiskit.errors.exceptions import DuplicateOrderId, IllegalTransition, RetryWithBackoff, UnknownOrder
 from basiskit.venues.sim.gas import GasModel, tx_gas_units
 from basiskit.venues.sim.resting import bracket_problem
 
 _MARKET = OrderType.MARKET
 _LEG_ID = re.compile(r"-(tp|sl)-\d+$")  # ids the venues give bracket legs (venues/sim/resting.py)
+
+
+def _no_retry(what: str, call: Callable, first: RetryWithBackoff):
+    raise first
 
 
 class ExecutionManager:
@@ -83,6 +87,7 @@ class ExecutionManager:
         self.wallet = wallet
         self.tx_base_gas = tx_base_gas
         self.registry = OrderRegistry(id_prefix)
+        self.retry = _no_retry  # the kernel sets its RetryWithBackoff policy (Kernel.retry)
         self._books = {name: v.resting for name, v in venues.items() if getattr(v, "resting", None) is not None}
         for book in self._books.values():
             book.adopt = self.registry.adopt  # bracket children join the run's registry
@@ -152,7 +157,10 @@ class ExecutionManager:
         if venue is None:
             return Trade(order, self.state.t, TradeStatus.REJECTED, error_code="EXEC-002",
                          error=f"unknown venue account {order.venue!r}; known: {sorted(self.venues)}")
-        return venue.submit((order,))[0]
+        try:
+            return venue.submit((order,))[0]
+        except RetryWithBackoff as exc:  # resent under the same client order id: a venue never fills it twice
+            return self.retry(f"{order.venue}.submit {order.client_order_id}", lambda: venue.submit((order,))[0], exc)
 
     def _settle(self, record: OrderRecord, tr: Trade) -> None:
         """A market order's record after its venue's answer (module docstring)."""

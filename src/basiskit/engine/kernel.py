@@ -27,11 +27,15 @@ Every event of the step -- account events, trades, decisions, risk events -- is 
 happens to the run's subscribers (the event log writes it at once, so a killed run leaves a valid
 prefix) and account events reach the strategy through ``on_event``. Errors follow the exception
 tree (``errors.exceptions``): a strategy's ``SkipDecision`` (or any exception it raises, wrapped as
-``DecisionFailed``) skips the step's decision and is logged; ``StopRun`` errors stop the run.
+``DecisionFailed``) skips the step's decision and is logged; ``StopRun`` errors stop the run; a feed or
+venue call that raises ``RetryWithBackoff`` (``FeedUnavailable``, ``VenueUnavailable``: a live stream or
+exchange that does not answer) is retried with exponential backoff, each retry logged, and stops the run
+when the attempts are used up (:meth:`Kernel.retry`; an order is resent under its client order id).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -42,7 +46,8 @@ from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.engine.context import EngineContext
 from basiskit.engine.execution import ExecutionManager
 from basiskit.engine.recorder import StepRecorder
-from basiskit.errors.exceptions import DecisionFailed, SkipDecision, StopRun
+from basiskit.errors.exceptions import DecisionFailed, RetryWithBackoff, SkipDecision, StopRun
+from basiskit.errors.retry import with_backoff
 from basiskit.risk.gate import RiskGate
 from basiskit.risk.monitor import RiskMonitor
 from basiskit.strategies.base import Decision
@@ -107,7 +112,29 @@ class Kernel:
         self._failures_in_a_row = 0
         self._step_decisions: list[dict] = []
         self._accruing = [v for v in venues.values() if getattr(v, "accrues", True)]
+        # the RetryWithBackoff policy for venue and feed calls (``retry``); sleep is injectable for tests
+        self.retry_attempts, self.retry_base_delay_s, self.retry_max_delay_s = 5, 0.05, 2.0
+        self.sleep: Callable[[float], None] = time.sleep
+        execution.retry = self.retry
         self._on_event = getattr(strategy, "on_event", None)
+
+    def retry(self, what: str, call: Callable, first: RetryWithBackoff):
+        """The ``RetryWithBackoff`` policy (errors/exceptions.py) for a call that has just failed with
+        ``first``: call again with exponential backoff (``retry_attempts`` calls in all, waits from
+        ``retry_base_delay_s`` doubling up to ``retry_max_delay_s``, through ``sleep``), each retry
+        published as an ``engine``/``retry`` event (what, attempt, code, error, delay_s); once the
+        attempts are used up the last error stops the run. Returns the call's result."""
+        t = self.feed.state.t
+
+        def log(attempt: int, exc: RetryWithBackoff, delay: float) -> None:
+            self.publish(Event(t, "engine", "retry", {"what": what, "attempt": attempt, "code": exc.code,
+                                                       "error": str(exc), "delay_s": delay}))
+
+        log(1, first, self.retry_base_delay_s)
+        self.sleep(self.retry_base_delay_s)
+        return with_backoff(call, attempts=self.retry_attempts - 1, base_delay=self.retry_base_delay_s * 2,
+                            max_delay=self.retry_max_delay_s, sleep=self.sleep,
+                            on_retry=lambda k, exc, d: log(k + 1, exc, d))
 
     def use_strategy(self, strategy) -> None:
         """Hand the next steps to ``strategy`` (e.g. a restarted strategy restored from its stored
@@ -137,13 +164,19 @@ class Kernel:
 
     # -- one step ----------------------------------------------------------------------------------
     def step(self, i: int) -> None:
-        tick = self.feed.advance(i)
+        try:
+            tick = self.feed.advance(i)
+        except RetryWithBackoff as exc:  # a live feed that did not answer: the declared policy
+            tick = self.retry(f"feed.advance step {i}", lambda: self.feed.advance(i), exc)
         t = tick.timestamp
         if self.prices is not None:
             self.prices.on_tick()
         apply = self.account_event
         for v in self._accruing:
-            evs = v.on_market(tick)
+            try:
+                evs = v.on_market(tick)
+            except RetryWithBackoff as exc:
+                evs = self.retry(f"{v.name}.on_market", lambda: v.on_market(tick), exc)
             if evs:
                 for ev in evs:
                     apply(ev)

@@ -11,9 +11,11 @@ T = TypeVar("T")
 
 
 def with_backoff(fn: Callable[[], T], *, attempts: int = 5, base_delay: float = 0.05, max_delay: float = 2.0,
-                 sleep: Callable[[float], None] = time.sleep) -> T:
+                 sleep: Callable[[float], None] = time.sleep,
+                 on_retry: Callable[[int, RetryWithBackoff, float], None] | None = None) -> T:
     """Call ``fn`` until it returns; on ``RetryWithBackoff`` wait ``base_delay * 2**k`` seconds (capped
-    at ``max_delay``) and try again, at most ``attempts`` calls in all.
+    at ``max_delay``) and try again, at most ``attempts`` calls in all. ``on_retry(attempt, error,
+    delay_s)`` is told of each retry before its wait (e.g. to log it).
 
     Raises:
         RetryWithBackoff: the last error, once the attempts are used up.
@@ -25,8 +27,11 @@ def with_backoff(fn: Callable[[], T], *, attempts: int = 5, base_delay: float = 
     for k in range(attempts):
         try:
             return fn()
-        except RetryWithBackoff:
+        except RetryWithBackoff as exc:
             if k == attempts - 1:
                 raise
-            sleep(min(max_delay, base_delay * 2 ** k))
+            delay = min(max_delay, base_delay * 2 ** k)
+            if on_retry is not None:
+                on_retry(k + 1, exc, delay)
+            sleep(delay)
     raise AssertionError("unreachable")
