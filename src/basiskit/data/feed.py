@@ -43,6 +43,7 @@ class HistoricalFeed:
         self._payouts = sorted(range(len(rows)), key=lambda k: (rows[k].payout_ns, rows[k].start_ns))
         self._payout_rows = rows
         self._p_ptr = 0
+        self._quiet = MarketTick(0, -1, ())  # the tick of steps without discrete events (valid until the next)
         self.state._window = self._window
         self.state._funding_next = self._next_funding
 
@@ -50,7 +51,9 @@ class HistoricalFeed:
         return len(self.grid)
 
     def advance(self, i: int) -> MarketTick:
-        """Move the market state to step ``i`` (in increasing order) and return its tick."""
+        """Move the market state to step ``i`` (in increasing order) and return its tick. A tick is
+        valid until the next ``advance`` (the tick of a step without discrete events is one object,
+        moved on: no allocation on most steps); keep its fields, not the tick."""
         st = self.state
         t = self.grid[i]
         st.t_prev = st.t if i else t
@@ -68,8 +71,13 @@ class HistoricalFeed:
             stale = st.stale
             for key, s in self._stale:
                 stale[key] = s[i]
-        events: list = []
         f = self._funding
+        if (self._f_ptr >= len(f) or f[self._f_ptr][0] > t) and (
+                self._p_ptr >= len(self._payouts) or self._payout_rows[self._payouts[self._p_ptr]].payout_ns > t):
+            quiet = self._quiet  # no discrete event this step (most steps): one tick object, moved on
+            quiet.timestamp, quiet.step = t, i
+            return quiet
+        events: list = []
         while self._f_ptr < len(f) and f[self._f_ptr][0] <= t:
             ft, key, rate, mark = f[self._f_ptr]
             self._f_ptr += 1

@@ -192,7 +192,7 @@ class Kernel:
         if fl.withdrawals and i in fl.withdrawals:
             self._request_withdrawal(i, t, fl.withdrawals[i])
         risk = self.monitor.observe()
-        ctx._at(i, self.pending_withdrawal)
+        ctx._pending_withdrawal, ctx._equity_cache = self.pending_withdrawal, None  # ctx._at, inlined (hot)
         self._decide(i, t, risk)
         if self.pending_withdrawal > 0.0:
             self._pay_withdrawals(t)

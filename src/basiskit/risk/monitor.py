@@ -18,8 +18,8 @@ from __future__ import annotations
 
 
 class RiskMonitor:
-    """Args: spot venues (``exposure_usd()``), perp venues (``exposure()`` -> (delta USD, ETH units),
-    ``margin_readings()``, ``position_sizes()``), on-chain accounts (``eth_exposure()`` in ETH units), AAVE
+    """Args: spot venues (``exposure_usd()``), perp venues (``readings()`` -> (delta USD, ETH units,
+    margin ratio, notional), ``position_sizes()``), on-chain accounts (``eth_exposure()`` in ETH units), AAVE
     accounts (``risk_readings()`` -> (HF, LTV)) and the on-chain prices (``eth_usd_now``)."""
 
     def __init__(self, spot_venues: list, perp_venues: list, onchain: list | None = None, aave: list | None = None,
@@ -45,10 +45,9 @@ class RiskMonitor:
         mr, notionals = self.margin_ratios, self.notionals
         eth = 0.0
         for v in self.perps:
-            d, e = v.exposure()
+            d, e, mr[v.name], notionals[v.name] = v.readings()
             delta += d
             eth += e
-            mr[v.name], notionals[v.name] = v.margin_readings()
         if self.onchain:
             onchain_eth = 0.0
             for v in self.onchain:

@@ -110,7 +110,7 @@ class CexPerp:
         self._slip = params.slippage_bps * 1e-4
         self._mmr = params.maintenance_margin_rate
         self._cache_step = -1
-        self._cache = (0.0, 0.0)
+        self._cache = (0.0, 0.0, 0.0, 0.0)
         self._cash_key = (name, quote)
         self._cash = 0.0  # collateral as resting fills see it during one call (ledger + events not yet applied)
         attribution.bucket(name)
@@ -151,7 +151,7 @@ class CexPerp:
             events += resting.on_open()
             cash = self._cash
         px = st.px
-        upnl, notional = self._risk()
+        upnl, notional, _, _ = self._risk()
         if notional and cash + upnl < notional * self._mmr:
             events.append(self._liquidate({tok: px[p.key] for tok, p in self.positions.items()}, "bar_open", cash))
         attr = self.attr
@@ -193,19 +193,24 @@ class CexPerp:
         return self._liquidate(prices, "intrabar", cash)
 
     # -- risk numbers ---------------------------------------------------------------------------
-    def _risk(self) -> tuple[float, float]:
-        """(unrealised PnL, notional) at the current step, cached until positions change."""
+    def _risk(self) -> tuple[float, float, float, float]:
+        """(unrealised PnL, notional, sum of size x mark, ETH size) at the current step (USD(T), ETH
+        units), from one pass over the positions, cached until positions change."""
         step = self.state.step
         if self._cache_step == step:
             return self._cache
-        upnl = notional = 0.0
+        upnl = notional = delta = eth = 0.0
         px = self.state.px
-        for p in self.positions.values():
-            if p.size:
+        for tok, p in self.positions.items():
+            s = p.size
+            if s:
                 m = px[p.key]
-                upnl += p.size * (m - p.entry)
-                notional += abs(p.size) * m
-        self._cache_step, self._cache = step, (upnl, notional)
+                upnl += s * (m - p.entry)
+                notional += abs(s) * m
+                delta += s * m
+                if tok == "ETH":
+                    eth += s
+        self._cache_step, self._cache = step, (upnl, notional, delta, eth)
         return self._cache
 
     def unrealised_pnl(self) -> float:
@@ -222,8 +227,14 @@ class CexPerp:
 
     def margin_readings(self) -> tuple[float | None, float]:
         """(margin ratio or None without a position, notional USD(T)), from one cached pass."""
-        upnl, n = self._risk()
+        upnl, n, _, _ = self._risk()
         return ((self.ledger.balances.get(self._cash_key, 0.0) + upnl) / n if n else None), n
+
+    def readings(self) -> tuple[float, float, float | None, float]:
+        """What the risk monitor reads, from one cached pass: (sum of size x mark USD(T), ETH perp size
+        in ETH units, margin ratio or None without a position, notional USD(T))."""
+        upnl, n, delta, eth = self._risk()
+        return delta, eth, ((self.ledger.balances.get(self._cash_key, 0.0) + upnl) / n if n else None), n
 
     def margin_ratio(self) -> float | None:
         """Margin balance / notional (None without a position)."""
@@ -231,14 +242,8 @@ class CexPerp:
 
     def exposure(self) -> tuple[float, float]:
         """(sum of size x mark in USD(T), ETH perp size in ETH units)."""
-        px = self.state.px
-        delta = eth = 0.0
-        for tok, p in self.positions.items():
-            if p.size:
-                delta += p.size * px[p.key]
-                if tok == "ETH":
-                    eth += p.size
-        return delta, eth
+        r = self._risk()
+        return r[2], r[3]
 
     def size(self, token: str) -> float:
         return self.positions[token].size
