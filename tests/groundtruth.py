@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,3 +32,22 @@ def value_at(rows: list[dict[str, str]], ts_col: str, when: datetime, col: str) 
         if parse_ts(r[ts_col]) == when:
             return float(r[col])
     raise KeyError(f"no row at {when}")
+
+
+@dataclass(frozen=True)
+class Candle:
+    """One raw OHLCV row: ``ts`` the bar's open time (ns since the epoch, UTC), prices in quote units,
+    volume in base units."""
+
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+def candles(source: Path, pattern: str) -> list[Candle]:
+    """The raw candles of the one file matching ``pattern``, in file order."""
+    return [Candle(int(parse_ts(r["timestamp"]).timestamp()) * 10**9, float(r["open"]), float(r["high"]),
+                   float(r["low"]), float(r["close"]), float(r["volume"])) for r in read_rows(one(source, pattern))]

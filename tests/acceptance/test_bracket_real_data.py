@@ -11,7 +11,6 @@ each leg at an open), plus every 97th hour of the file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import pytest
 
@@ -19,34 +18,22 @@ from basiskit.domain.order_state import OrderRecord, OrderStatus
 from basiskit.domain.orders import Operation, Order, Side
 from basiskit.venues.sim.resting import Bar, Executed, RestingBook, Trigger
 
-from groundtruth import one, parse_ts, read_rows
+from groundtruth import Candle, candles
 
 H_NS = 3600 * 10**9
 TP_PCT, SL_PCT = 0.03, 0.02
 
 
-@dataclass(frozen=True)
-class Raw:
-    ts: int  # ns
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-
-
 @pytest.fixture(scope="module")
-def raw(source_dir) -> list[Raw]:
-    rows = read_rows(one(source_dir, "cex/perp/binance_BTCUSDT_perp_1h_*.csv"))
-    return [Raw(int(parse_ts(r["timestamp"]).timestamp()) * 10**9, float(r["open"]), float(r["high"]),
-                float(r["low"]), float(r["close"]), float(r["volume"])) for r in rows]
+def raw(source_dir) -> list[Candle]:
+    return candles(source_dir, "cex/perp/binance_BTCUSDT_perp_1h_*.csv")
 
 
 def legs(entry: float, long: bool) -> tuple[float, float]:
     return (entry * (1 + TP_PCT), entry * (1 - SL_PCT)) if long else (entry * (1 - TP_PCT), entry * (1 + SL_PCT))
 
 
-def expected(raw: list[Raw], i: int, long: bool) -> tuple[str, int, float, str] | None:
+def expected(raw: list[Candle], i: int, long: bool) -> tuple[str, int, float, str] | None:
     """(leg, bar index, trigger price, kind) from the raw candles, or None if nothing fires by the end."""
     tp, sl = legs(raw[i].open, long)
     for j in range(i, len(raw)):
@@ -68,7 +55,7 @@ def expected(raw: list[Raw], i: int, long: bool) -> tuple[str, int, float, str] 
     return None
 
 
-def simulate(raw: list[Raw], i: int, long: bool) -> tuple[str, int, float] | None:
+def simulate(raw: list[Candle], i: int, long: bool) -> tuple[str, int, float] | None:
     """Enter at the open of bar i through a market order, attach the bracket, feed the bars after it."""
     entry_price = raw[i].open
     tp, sl = legs(entry_price, long)
@@ -98,7 +85,7 @@ def simulate(raw: list[Raw], i: int, long: bool) -> tuple[str, int, float] | Non
     return None
 
 
-def first_of_each_kind(raw: list[Raw], long: bool) -> dict[str, int]:
+def first_of_each_kind(raw: list[Candle], long: bool) -> dict[str, int]:
     found: dict[str, int] = {}
     for i in range(len(raw) - 1):
         e = expected(raw, i, long)

@@ -26,7 +26,6 @@ few spread over the file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import pytest
 
@@ -42,7 +41,7 @@ from basiskit.engine.clock import Clock
 from basiskit.runs.event_stream import lines_of
 from basiskit.strategies.base import HOLD, BaseStrategy, Decision, Requirements
 
-from groundtruth import one, parse_ts, read_rows
+from groundtruth import Candle, candles, one, parse_ts, read_rows
 
 H = 3600 * 10**9
 TP_PCT, SL_PCT = 0.03, 0.02
@@ -52,19 +51,9 @@ CAPITAL = 25_000.0
 PERP = "perp.binance.BTCUSDT"
 
 
-@dataclass(frozen=True)
-class Raw:
-    ts: int
-    open: float
-    high: float
-    low: float
-
-
 @pytest.fixture(scope="module")
-def raw(source_dir) -> list[Raw]:
-    rows = read_rows(one(source_dir, "cex/perp/binance_BTCUSDT_perp_1h_*.csv"))
-    return [Raw(int(parse_ts(r["timestamp"]).timestamp()) * 10**9, float(r["open"]), float(r["high"]), float(r["low"]))
-            for r in rows]
+def raw(source_dir) -> list[Candle]:
+    return candles(source_dir, "cex/perp/binance_BTCUSDT_perp_1h_*.csv")
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +62,7 @@ def funding(source_dir) -> dict[int, float]:
     return {int(parse_ts(r["funding_timestamp"]).timestamp()) * 10**9: float(r["funding_rate"]) for r in rows}
 
 
-def expected_exit(raw: list[Raw], i: int) -> tuple[str, int, float, int] | None:
+def expected_exit(raw: list[Candle], i: int) -> tuple[str, int, float, int] | None:
     """(kind, bar index, reference price, fill time) of the bracket's exit, from the raw candles."""
     o = raw[i].open
     tp, sl = o * (1 + TP_PCT), o * (1 - SL_PCT)
@@ -92,11 +81,11 @@ def expected_exit(raw: list[Raw], i: int) -> tuple[str, int, float, int] | None:
     return None
 
 
-def contiguous(raw: list[Raw], a: int, b: int) -> bool:
+def contiguous(raw: list[Candle], a: int, b: int) -> bool:
     return 0 <= a and b < len(raw) and all(raw[k + 1].ts - raw[k].ts == H for k in range(a, b))
 
 
-def entry_hours(raw: list[Raw]) -> dict[str, int]:
+def entry_hours(raw: list[Candle]) -> dict[str, int]:
     """The first entry hour of each exit kind, and a few spread over the file. The window (two hours
     before the entry to two after the exit) has no missing hour, except for the exits at an open: on
     hourly candles an open beyond a leg the previous bar did not reach only happens across missing
