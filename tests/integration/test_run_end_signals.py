@@ -54,3 +54,27 @@ def test_a_signal_while_the_finished_run_is_recorded_waits_for_it(db_url, catalo
     finally:
         store.close()
     assert check_complete(res.out_dir)["run_id"] == "f1"
+
+
+class _CannotFinish(SqlRunStore):
+    def finish_run(self, *args, **kwargs):
+        from basiskit.errors.exceptions import StoreUnavailable
+        raise StoreUnavailable("database is locked")
+
+
+def test_a_finished_run_the_store_cannot_record_leaves_no_complete_folder(db_url, catalog, tmp_path):
+    """The folder is moved in place and marked before the run is recorded finished (so a run shown
+    finished always has it); when the recording fails the marker is taken back: the files stay, the
+    folder is not a finished run's, the run is recorded failed with the store's error."""
+    from basiskit.errors.exceptions import StoreUnavailable
+
+    store = _CannotFinish(db_url)
+    try:
+        with pytest.raises(StoreUnavailable):
+            execute.execute_backtest(REQ, catalog, run_id="s1", out_dir=tmp_path / "out", store=store)
+        run = store.get_run("s1")
+        assert run.status is RunStatus.FAILED and run.error["code"] == "STORE-001"
+    finally:
+        store.close()
+    out = tmp_path / "out"
+    assert (out / "summary.json").is_file() and not is_complete(out)

@@ -6,8 +6,10 @@ Files written to ``out_dir``: ``summary.json``, ``equity.csv``, ``trades.csv``, 
 ``venues.csv``, ``events.jsonl`` (see ``basiskit.results.export``), ``events/<component>_events.jsonl``
 and ``events.csv`` (see ``basiskit.eventlog``), ``report.html`` (``basiskit.reports``; the
 benchmarks come from the run's catalog) and last the completion marker ``run.json``. They are
-written to a sibling folder first and moved to ``out_dir`` once the run is recorded finished (see
-``basiskit.runs.folder``): a folder without the marker is never a finished run's.
+written to a sibling folder first, moved to ``out_dir`` and marked complete, then the run is recorded
+finished (see ``basiskit.runs.folder``): a run recorded finished always has its folder in place, and a
+folder without the marker is never a finished run's (when the recording fails the marker says so;
+a crash between the two leaves a complete folder of a run the next listing marks interrupted).
 
 Store rows: the run goes ``running`` -> ``finished`` (summary, config, equity points, orders,
 trades, events, fund transfers) or ``failed`` / ``interrupted`` / ``cancelled`` with the error body
@@ -39,7 +41,7 @@ from basiskit.persistence.records import NewRun, RunStatus
 from basiskit.results.export import (write_events, write_outcome_attribution, write_outcome_equity, write_outcome_venues,
                                      write_summary, write_trades)
 from basiskit.runs import signals
-from basiskit.runs.folder import check_out_dir, is_complete, publish, staging_dir
+from basiskit.runs.folder import check_out_dir, is_complete, publish, staging_dir, unmark
 from basiskit.runs.owner import owner_alive, owner_id  # noqa: F401  (re-exported: callers import them from here)
 from basiskit.domain.portfolio import SOURCES
 from basiskit.runs.event_stream import EventRecorder
@@ -185,13 +187,18 @@ def execute_backtest(req: BacktestRequest, catalog, *, run_id: str, out_dir: str
         config = outcome.config.model_dump(mode="json")
         published = False
         try:
-            with signals.deferred():  # a first stop signal waits: the run is recorded and moved in place, or not
-                if store is not None:
-                    with_backoff(lambda: store.finish_run(run_id, outcome.summary, config, results,
-                                                          time.perf_counter() - t0))
-                recorded = True
+            with signals.deferred():  # a first stop signal waits: the run is moved in place and recorded, or not
+                # the folder first, then the row: a run recorded finished always has its results in place
+                # (an API client polling the status reads the report at once)
                 publish(staging, out, run_id, req.mode)
-                published = True
+                if store is not None:
+                    try:
+                        with_backoff(lambda: store.finish_run(run_id, outcome.summary, config, results,
+                                                              time.perf_counter() - t0))
+                    except BaseException:
+                        unmark(out)  # not recorded finished: the folder is not a finished run's
+                        raise
+                recorded = published = True
         except signals.StopSignal as stop:
             if not published:
                 raise
@@ -218,13 +225,11 @@ def _ended(exc: BaseException, run_id: str, tick: _Progress, recorded: bool) -> 
     if isinstance(exc, (KeyboardInterrupt, signals.StopSignal)):
         name = exc.name if isinstance(exc, signals.StopSignal) else "SIGINT (Ctrl-C)"
         if recorded:
-            return RunInterrupted(f"run {run_id} finished, but {name} stopped it before its results folder was "
-                                  "moved in place")
+            return RunInterrupted(f"run {run_id} finished, but {name} stopped it before it was recorded")
         return RunInterrupted(f"run {run_id} stopped by {name}{tick.at()}")
     if isinstance(exc, Exception):
         log.error("run %s failed", run_id, exc_info=exc)
         if recorded:
-            return InternalError(f"run {run_id} finished, but its results folder could not be moved in place: "
-                                 f"{type(exc).__name__}: {exc}")
+            return InternalError(f"run {run_id} finished and was recorded, then failed: {type(exc).__name__}: {exc}")
         return InternalError(f"unexpected {type(exc).__name__}: {exc}")
     return None

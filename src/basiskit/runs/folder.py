@@ -3,9 +3,11 @@
 Life of ``OUT`` (``--out`` or ``results/<run-id>``)::
 
     .OUT.partial-<run-id>/      the run writes every file here (a sibling: same filesystem)
-    OUT/                        os.rename of the partial folder once the run is recorded finished;
+    OUT/                        os.rename of the partial folder once the run's files are written;
                                 an earlier run's folder at OUT is moved aside first, then removed
-    OUT/run.json                the completion marker, written last (temporary name + os.replace)
+    OUT/run.json                the completion marker, written last (temporary name + os.replace);
+                                then the run is recorded finished (if that fails the marker's status
+                                becomes "unrecorded"), so a run recorded finished always has its folder
 
 ``run.json``::
 
@@ -162,6 +164,14 @@ def publish(staging: Path, out: Path, run_id: str, mode: str | None = None) -> d
         shutil.rmtree(old, ignore_errors=True)
     _write_json(out / MARKER, marker)
     return marker
+
+
+def unmark(out: Path) -> None:
+    """Take the completion back: the folder is not a finished run's after all (the run could not be
+    recorded finished). Its marker says ``"status": "unrecorded"``, which :func:`check_complete` refuses
+    (a folder without any marker but with a report would pass as an old run's)."""
+    marker = read_marker(Path(out)) or {"format": FORMAT, "files": {}}
+    _write_json(Path(out) / MARKER, {**marker, "status": "unrecorded"})
 
 
 def read_marker(out: Path) -> dict[str, Any] | None:
