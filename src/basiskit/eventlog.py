@@ -59,6 +59,7 @@ class EventLog:
         self.buffered = buffered
         self.fresh = fresh
         self._seq = 0
+        self.last_data_json: str | None = None  # the fields of the last emitted event, as JSON text
         self._run_json = json.dumps(run_id)
         self._quoted: dict[str, str] = {}  # component and kind names as JSON strings
         self._iso: tuple[int, str] = (0, ns_to_iso(0))  # the last clock time and its text (events come in bursts)
@@ -83,6 +84,7 @@ class EventLog:
         if not _HEAD_SET.isdisjoint(data):
             data = {(f"{k}_" if k in _HEAD_SET else k): v for k, v in data.items()}
         data_json, data = dumps_clean(data, separators=(",", ":"))  # the one serialisation of its fields
+        self.last_data_json = data_json  # for a caller that stores the event too (no second serialisation)
         seq, clock_ns = self._seq, int(clock_ns)
         if self._iso[0] != clock_ns:
             self._iso = (clock_ns, ns_to_iso(clock_ns))

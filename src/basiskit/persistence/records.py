@@ -156,6 +156,8 @@ class EventRecord:
     component: str
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
+    # ``data`` as JSON text when the writer already has it (the event log's line): stored as it is
+    data_json: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +223,8 @@ def result_rows(run_id: str, results: RunResults) -> list[tuple[str, tuple[str, 
          [(run_id, t.seq, t.timestamp, t.venue, t.operation, t.instrument, t.side, t.amount, t.price, t.fee,
            t.fee_currency, t.gas, t.status, t.error_code, t.to_venue, t.reason) for t in results.trades]),
         ("events", ("run_id", "seq", "timestamp", "component", "kind", "data"),
-         [(run_id, e.seq, e.timestamp, e.component, e.kind, json_text(e.data)) for e in results.events]),
+         [(run_id, e.seq, e.timestamp, e.component, e.kind, e.data_json or json_text(e.data))
+          for e in results.events]),
         ("fund_transfers", _TRANSFER_FIELDS,
          [(t.strategy_id, t.timestamp, t.kind, t.token, t.amount, t.from_venue, t.to_venue, t.status, t.run_id)
           for t in results.transfers]),

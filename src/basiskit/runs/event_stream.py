@@ -69,4 +69,5 @@ class EventRecorder:
             rec = self.log.emit(t, component, kind, data)
             if self.keep:
                 self.records.append(EventRecord(rec["seq"], int(t), component, kind,
-                                                {k: v for k, v in rec.items() if k not in _HEAD}))
+                                                {k: v for k, v in rec.items() if k not in _HEAD},
+                                                self.log.last_data_json))
