@@ -21,6 +21,22 @@ from basiskit.data.market_state import MarketState
 from basiskit.domain.events import FundingRate, MarketTick, RewardPayout
 
 
+_NEVER = 2**63
+
+
+def _changes(flags: dict) -> dict[int, list[tuple[str, bool]]]:
+    """Step -> [(key, flag)] for the steps where a key's flag differs from the step before (step 0:
+    every key), so the feed writes a flag only when it changes. Steps must be visited in order from 0."""
+    out: dict[int, list[tuple[str, bool]]] = {}
+    for key, s in flags.items():
+        prev = None
+        for i, v in enumerate(s):
+            if v != prev:
+                out.setdefault(i, []).append((key, v))
+                prev = v
+    return out
+
+
 class HistoricalFeed:
     """Replays ``frame`` (aligned series of one run) on its grid; ``payouts``: the reward schedule rows
     (``data.rewards.RewardDistribution``, already filtered to the ones the run credits), whose amounts
@@ -32,7 +48,9 @@ class HistoricalFeed:
         self.state = MarketState()
         self._series = list(frame.series.items())
         self._extremes = [(k, frame.highs[k], frame.lows[k]) for k in frame.highs]
-        self._stale = list(frame.stale.items())
+        # stale flags change rarely (data gaps): the steps where any changes, with the new flags
+        self._stale_at = _changes(frame.stale)
+        self._next_i = 0
         funding = sorted((t, key, rate, mark) for key, (times, rates, marks) in frame.funding.items()
                          for t, rate, mark in zip(times, rates, marks))
         self._funding = funding
@@ -43,6 +61,7 @@ class HistoricalFeed:
         self._payouts = sorted(range(len(rows)), key=lambda k: (rows[k].payout_ns, rows[k].start_ns))
         self._payout_rows = rows
         self._p_ptr = 0
+        self._set_next_event()
         self._quiet = MarketTick(0, -1, ())  # the tick of steps without discrete events (valid until the next)
         self.state._window = self._window
         self.state._funding_next = self._next_funding
@@ -67,16 +86,18 @@ class HistoricalFeed:
             for key, h, low in self._extremes:
                 hi[key] = h[i]
                 lo[key] = low[i]
-        if self._stale:
-            stale = st.stale
-            for key, s in self._stale:
-                stale[key] = s[i]
-        f = self._funding
-        if (self._f_ptr >= len(f) or f[self._f_ptr][0] > t) and (
-                self._p_ptr >= len(self._payouts) or self._payout_rows[self._payouts[self._p_ptr]].payout_ns > t):
+        if i == self._next_i:
+            ch = self._stale_at.get(i)
+            if ch is not None:
+                st.stale.update(ch)
+        else:  # not the step after the previous one: every flag as it is at step i
+            st.stale.update((key, s[i]) for key, s in self.frame.stale.items())
+        self._next_i = i + 1
+        if t < self._next_event_t:
             quiet = self._quiet  # no discrete event this step (most steps): one tick object, moved on
             quiet.timestamp, quiet.step = t, i
             return quiet
+        f = self._funding
         events: list = []
         while self._f_ptr < len(f) and f[self._f_ptr][0] <= t:
             ft, key, rate, mark = f[self._f_ptr]
@@ -90,7 +111,17 @@ class HistoricalFeed:
             for k in sorted(due, key=lambda k: self._payout_rows[k].start_ns):
                 d = self._payout_rows[k]
                 events.append(RewardPayout(t, k, d.token, d.per_eeth, d.per_eeth_eth_value))
+        self._set_next_event()
         return MarketTick(t, i, tuple(events))
+
+    def _set_next_event(self) -> None:
+        """The time of the next discrete event (funding settlement or reward payout) not yet emitted."""
+        nxt = _NEVER
+        if self._f_ptr < len(self._funding):
+            nxt = self._funding[self._f_ptr][0]
+        if self._p_ptr < len(self._payouts):
+            nxt = min(nxt, self._payout_rows[self._payouts[self._p_ptr]].payout_ns)
+        self._next_event_t = nxt
 
     def _window(self, key: str, n: int) -> list[float]:
         i = self.state.step

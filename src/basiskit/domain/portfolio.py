@@ -37,22 +37,30 @@ SOURCES = (FUNDING, LENDING_INTEREST, STAKING, RESTAKING_REWARDS, BORROW_COST, P
 
 
 class Ledger:
-    __slots__ = ("balances",)
+    """Token balances by ``(account, token)`` (token units). ``version`` counts the changes, so a
+    reader can cache what it derives from the balances until they change."""
+
+    __slots__ = ("balances", "version")
 
     def __init__(self) -> None:
         self.balances: dict[tuple[str, str], float] = defaultdict(float)
+        self.version = 0
 
     def get(self, account: str, token: str) -> float:
         return self.balances.get((account, token), 0.0)
 
     def add(self, account: str, token: str, amount: float) -> None:
         self.balances[(account, token)] += amount
+        self.version += 1
 
     def snapshot(self) -> dict[tuple[str, str], float]:
         return dict(self.balances)
 
     def restore(self, snap: dict[tuple[str, str], float]) -> None:
-        self.balances = defaultdict(float, snap)
+        """Back to a :meth:`snapshot`, in place (readers may hold ``balances``)."""
+        self.balances.clear()
+        self.balances.update(snap)
+        self.version += 1
 
 
 class Attribution:

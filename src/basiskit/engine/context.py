@@ -21,6 +21,7 @@ class EngineContext:
         self._state = state
         self._portfolio = portfolio
         self._ledger = portfolio.ledger
+        self._balances = portfolio.ledger.balances  # restored in place by the ledger: safe to hold
         self._prices = prices
         self._values = list(venues.values())
         self._pending_withdrawal = 0.0
@@ -59,7 +60,7 @@ class EngineContext:
 
     # portfolio
     def cash(self, account: str, token: str = "USDT") -> float:
-        return self._ledger.get(account, token)
+        return self._balances.get((account, token), 0.0)
 
     def balances(self, account: str) -> dict[str, float]:
         """Every non-zero token balance of ``account`` (token units)."""

@@ -108,11 +108,12 @@ class Basis(BaseStrategy):
         if not self.entered:
             return Action.ENTRY_FULL, "initial entry", "initial_entry"
         pending = ctx.pending_withdrawal_usd()
-        wallet = ctx.cash(WALLET) + ctx.in_transit(WALLET)
+        cash = ctx.cash(WALLET)
+        wallet = cash + ctx.in_transit(WALLET)
         if pending > wallet + 1e-9:
             return Action.EXIT_PARTIAL, f"withdrawal of {pending:.2f} USDT requested", "withdrawal"
         min_usd = max(c.min_trade_usd, 1.0) * 2
-        if wallet - pending > min_usd and ctx.cash(WALLET) > min_usd:
+        if wallet - pending > min_usd and cash > min_usd:
             return Action.ENTRY_PARTIAL, f"deploy {wallet - pending:.2f} idle USDT", "idle_cash"
         spot_cash = ctx.cash(self.spot)
         if spot_cash > min_usd and not ctx.in_transit(self.spot):

@@ -196,7 +196,12 @@ class LstBook(BaseStrategy):
     def _reward_value_usd(self, ctx: StrategyContext) -> float:
         if self.config.rewards != "base_and_restaking":
             return 0.0
-        return sum(ctx.cash(WALLET, t) * ctx.price_usd(t) for t in REWARD_TOKENS if ctx.cash(WALLET, t) > 0)
+        v = 0
+        for t in REWARD_TOKENS:
+            q = ctx.cash(WALLET, t)
+            if q > 0:
+                v += q * ctx.price_usd(t)
+        return v
 
     def _ltv(self, ctx: StrategyContext) -> float:
         """LTV of the LST loop (the account's when nothing else is supplied)."""

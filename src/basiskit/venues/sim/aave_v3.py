@@ -67,6 +67,12 @@ CLOSE_FACTOR_HF_THRESHOLD = 0.95  # AAVE v3: below this HF the whole debt can be
 INF = float("inf")
 
 
+def _period_bounds(starts: list[int], t: int) -> tuple[int, int]:
+    """[from, until) of the period of sorted ``starts`` (ns) that holds ``t`` (open-ended at both ends)."""
+    k = bisect.bisect_right(starts, t)
+    return (starts[k - 1] if k else -2**63), (starts[k] if k < len(starts) else 2**63)
+
+
 def _iso_ns(day: str) -> int:
     return int(datetime.fromisoformat(day).replace(tzinfo=timezone.utc).timestamp()) * 10**9
 
@@ -91,10 +97,12 @@ class AaveV3:
         self._prev_index: dict[str, float] | None = None  # the previous step's indexes (None before the first)
         self._prev_borrow_index: dict[str, float] = {}
         self._fee = params.flash_loan_fee_bps * 1e-4
-        self._totals_step = -1  # step of the cached reserve totals (-1: recompute), reset by every change
-        self._totals_now = (0.0, 0.0, 0.0, 0.0)
-        self._rp_t = -1          # time of the cached risk parameters
+        self._rp_from, self._rp_until = 1, 0  # times between which the cached risk parameters hold (none yet)
         self._rp: dict[str, tuple[float, float, float]] = {}
+        self._emode_starts: list[int] = []
+        # the step's readings from one pass over the reserves (``_readings``), cached like the totals
+        self._read_step = -1
+        self._read = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         self.emode = emode
         self._emode_cat = None
         if emode:
@@ -119,10 +127,12 @@ class AaveV3:
         return 1.0 if token == USDT else self.prices.usd(token)
 
     def _risk_params(self, token: str) -> tuple[float, float, float]:
-        """(LTV, liquidation threshold, liquidation bonus) of ``token`` now (cached per clock time)."""
+        """(LTV, liquidation threshold, liquidation bonus) of ``token`` now (cached while the E-mode
+        period in force does not change)."""
         t = self.state.t
-        if t != self._rp_t:
-            self._rp_t, self._rp = t, {}
+        if not self._rp_from <= t < self._rp_until:
+            self._rp = {}
+            self._rp_from, self._rp_until = _period_bounds(self._emode_starts, t)
         rp = self._rp.get(token)
         if rp is None:
             r = self.params.reserves[token]
@@ -146,14 +156,51 @@ class AaveV3:
 
     def _totals(self, d_coll: dict[str, float] | None = None, d_debt: dict[str, float] | None = None):
         """(collateral USD, borrowing power USD, LT-weighted collateral USD, debt USD) after hypothetical
-        changes; without them cached for the step until the account changes."""
+        changes; without them from the step's readings (cached for the step until the account changes)."""
         if d_coll is None and d_debt is None:
-            if self._totals_step == self.state.step:
-                return self._totals_now
-            self._totals_now = self._compute_totals(None, None)
-            self._totals_step = self.state.step
-            return self._totals_now
+            r = self._read if self._read_step == self.state.step else self._readings()
+            return r[0], r[1], r[2], r[3]
         return self._compute_totals(d_coll, d_debt)
+
+    def _readings(self) -> tuple:
+        """One pass over the reserves at this step: (collateral USD, borrowing power USD, LT-weighted
+        collateral USD, debt USD, value USD without flash loans, net ETH exposure in ETH units, and the
+        health-factor terms A, B, C, D of ``_hf_terms``); each figure summed in the order of the
+        separate definitions (supplies, then debts), so it is the same float. Cached for the step."""
+        coll = power = weighted = debt = value = eth = a = b = c = d = 0.0
+        px = self.state.px
+        p = self.prices
+        for tok, s in self.scaled.items():
+            if s:
+                q = s * px[self.index_keys[tok]]
+                usd = 1.0 if tok == USDT else p.usd(tok)
+                value += q * usd
+                ltv, lt, _ = self._risk_params(tok)
+                if q > 0:
+                    v = q * usd
+                    coll += v
+                    power += v * ltv
+                    weighted += v * lt
+                if tok == USDT:
+                    b += q * lt
+                elif p is not None:
+                    eth += q * p.eth(tok)
+                    a += q * lt * p.eth(tok)
+        for tok, s in self.scaled_debt.items():
+            if s:
+                q = s * px[self.borrow_keys[tok]]
+                usd = 1.0 if tok == USDT else p.usd(tok)
+                value -= q * usd
+                if q > 0:
+                    debt += q * usd
+                if tok == USDT:
+                    d += q
+                elif p is not None:
+                    eth -= q * p.eth(tok)
+                    c += q * p.eth(tok)
+        self._read = r = (coll, power, weighted, debt, value, eth, a, b, c, d)
+        self._read_step = self.state.step
+        return r
 
     def _compute_totals(self, d_coll: dict[str, float] | None, d_debt: dict[str, float] | None):
         coll = power = weighted = debt = 0.0
@@ -209,46 +256,42 @@ class AaveV3:
 
     def eth_exposure(self) -> float:
         """Net ETH held through this account (collateral - debt, ETH units, non-USDT reserves)."""
-        p = self.prices
-        if p is None:
+        if self.prices is None:
             return 0.0
-        x = 0.0
-        px = self.state.px
-        for tok, s in self.scaled.items():
-            if s and tok != USDT:
-                x += s * px[self.index_keys[tok]] * p.eth(tok)
-        for tok, s in self.scaled_debt.items():
-            if s and tok != USDT:
-                x -= s * px[self.borrow_keys[tok]] * p.eth(tok)
-        return x
+        return (self._read if self._read_step == self.state.step else self._readings())[5]
 
     # -- per step -------------------------------------------------------------------------------------
     def on_market(self, tick: MarketTick) -> list:
         px = self.state.px
         prev, prev_b = self._prev_index, self._prev_borrow_index
-        now = {tok: px[k] for tok, k in self.index_keys.items()}
-        now_b = {tok: px[k] for tok, k in self.borrow_keys.items()}
-        self._prev_index, self._prev_borrow_index = now, now_b
         if prev is None:
+            self._prev_index = {tok: px[k] for tok, k in self.index_keys.items()}
+            self._prev_borrow_index = {tok: px[k] for tok, k in self.borrow_keys.items()}
             return []
         attr = self.attr
+        debt = False
         for tok, s in self.scaled.items():
+            now = px[self.index_keys[tok]]
             if s:
-                q_prev = s * prev[tok]
-                interest = s * (now[tok] - prev[tok])
+                before = prev[tok]
+                interest = s * (now - before)
                 if interest:
                     attr.add(LENDING_INTEREST, self.name, interest * self.usd(tok))
                 if tok != USDT:
-                    self.prices.revalue(attr, self.name, tok, q_prev)
+                    self.prices.revalue(attr, self.name, tok, s * before)
+            prev[tok] = now
         for tok, s in self.scaled_debt.items():
+            now = px[self.borrow_keys[tok]]
             if s:
-                d_prev = s * prev_b[tok]
-                growth = s * (now_b[tok] - prev_b[tok])
+                debt = True
+                before = prev_b[tok]
+                growth = s * (now - before)
                 if growth:
                     attr.add(BORROW_COST, self.name, -growth * self.usd(tok))
                 if tok != USDT:
-                    self.prices.revalue(attr, self.name, tok, -d_prev)
-        if self.scaled_debt and any(self.scaled_debt.values()):
+                    self.prices.revalue(attr, self.name, tok, -(s * before))
+            prev_b[tok] = now
+        if debt:
             if self.prices is not None:
                 ev = self._check_intrabar()
                 if ev is not None:
@@ -260,25 +303,9 @@ class AaveV3:
 
     def _hf_terms(self) -> tuple[float, float, float, float]:
         """(A, B, C, D) with HF(P) = (A P + B) / (C P + D) at ETH/USD price P: A, C the LT-weighted
-        collateral and the debt of ETH-priced tokens in ETH, B, D those of USDT."""
-        a = b = c = d = 0.0
-        p = self.prices
-        px = self.state.px
-        for tok, s in self.scaled.items():
-            if s:
-                q = s * px[self.index_keys[tok]] * self._risk_params(tok)[1]
-                if tok == USDT:
-                    b += q
-                else:
-                    a += q * p.eth(tok)
-        for tok, s in self.scaled_debt.items():
-            if s:
-                q = s * px[self.borrow_keys[tok]]
-                if tok == USDT:
-                    d += q
-                else:
-                    c += q * p.eth(tok)
-        return a, b, c, d
+        collateral and the debt of ETH-priced tokens in ETH, B, D those of USDT (from ``_readings``)."""
+        r = self._read if self._read_step == self.state.step else self._readings()
+        return r[6], r[7], r[8], r[9]
 
     def _check_intrabar(self) -> AccountChange | None:
         hi = self.state.hi.get(ETH_USD_KEY, float("nan"))
@@ -316,7 +343,7 @@ class AaveV3:
             repaid = seized * p_coll / ((1 + bonus) * p_debt)
         self.scaled_debt[debt_tok] -= repaid / self._bidx(debt_tok)
         self.scaled[coll_tok] -= seized / self._idx(coll_tok)
-        self._totals_step = -1
+        self._read_step = -1
         loss = seized * self.usd(coll_tok) - repaid * self.usd(debt_tok)  # at the step's valuation prices
         return AccountChange(self.state.t, self.name, "liquidation", pnl=((LIQUIDATION, self.name, -loss),), data={
             "health_factor": hf, "close_factor": close, "debt_token": debt_tok, "debt_repaid": repaid,
@@ -342,7 +369,7 @@ class AaveV3:
         out = []
         for o in orders:
             out.append(self._execute(o))
-            self._totals_step = -1  # the reserves may have changed
+            self._read_step = -1  # the reserves may have changed
         return out
 
     def poll(self, now_ns: int) -> list:
@@ -420,16 +447,10 @@ class AaveV3:
                      gas_usd=gas_usd, gas_units=units, deltas=deltas, pnl=pnl)
 
     def value_usd(self) -> float:
-        v = 0.0
-        px = self.state.px
-        for tok, s in self.scaled.items():
-            if s:
-                v += s * px[self.index_keys[tok]] * self.usd(tok)
-        for tok, s in self.scaled_debt.items():
-            if s:
-                v -= s * px[self.borrow_keys[tok]] * self.usd(tok)
-        for tok, (_, owed) in self.flash_owed.items():
-            v -= owed * self.usd(tok)
+        v = (self._read if self._read_step == self.state.step else self._readings())[4]
+        if self.flash_owed:
+            for tok, (_, owed) in self.flash_owed.items():
+                v -= owed * self.usd(tok)
         return v
 
     def account(self) -> AccountSnapshot:
@@ -438,9 +459,11 @@ class AaveV3:
         return AccountSnapshot(self.name, bal, {}, self.value_usd())
 
     def checkpoint(self):
-        return dict(self.scaled), dict(self.scaled_debt), dict(self.flash_owed), self._prev_index, self._prev_borrow_index
+        prev = None if self._prev_index is None else dict(self._prev_index)  # updated in place by on_market
+        return dict(self.scaled), dict(self.scaled_debt), dict(self.flash_owed), prev, dict(self._prev_borrow_index)
 
     def restore(self, cp) -> None:
         self.scaled, self.scaled_debt, self.flash_owed = dict(cp[0]), dict(cp[1]), dict(cp[2])
-        self._totals_step = -1
-        self._prev_index, self._prev_borrow_index = cp[3], cp[4]
+        self._read_step = -1
+        self._prev_index = None if cp[3] is None else dict(cp[3])
+        self._prev_borrow_index = dict(cp[4])

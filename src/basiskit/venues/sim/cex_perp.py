@@ -81,16 +81,21 @@ from basiskit.venues.sim.bar_orders import BarOrders
 from basiskit.venues.sim.resting import Trigger
 
 
+_NAN = float("nan")
+_NO_RISK = (0.0, 0.0, 0.0, 0.0)
+
+
 class _Book(Position):
     """A position with the series keys it is marked on and the last mark booked."""
 
-    __slots__ = ("key", "funding_key", "last_mark")
+    __slots__ = ("key", "funding_key", "last_mark", "is_eth")
 
-    def __init__(self, key: str, funding_key: str) -> None:
+    def __init__(self, key: str, funding_key: str, is_eth: bool = False) -> None:
         super().__init__()
         self.key = key
         self.funding_key = funding_key
         self.last_mark: float | None = None
+        self.is_eth = is_eth
 
 
 class CexPerp:
@@ -103,7 +108,9 @@ class CexPerp:
         self.ledger = ledger
         self.attr = attribution
         self.quote = quote
-        self.positions = {tok: _Book(mk, fk) for tok, (mk, fk) in symbols.items()}
+        self.positions = {tok: _Book(mk, fk, tok == "ETH") for tok, (mk, fk) in symbols.items()}
+        self._books = list(self.positions.values())
+        self._single = self._books[0] if len(self._books) == 1 else None  # the quiet-step fast path
         self._by_funding = {p.funding_key: tok for tok, p in self.positions.items()}
         self._fee = params.taker_fee_bps * 1e-4
         self._maker = (params.maker_fee_bps if params.maker_fee_bps is not None else params.taker_fee_bps) * 1e-4
@@ -113,7 +120,7 @@ class CexPerp:
         self._cache = (0.0, 0.0, 0.0, 0.0)
         self._cash_key = (name, quote)
         self._cash = 0.0  # collateral as resting fills see it during one call (ledger + events not yet applied)
-        attribution.bucket(name)
+        self._bucket = attribution.bucket(name)
         self.funding_paid: list[FundingSettled] = []
         self.resting = BarOrders(name, Operation.PERP_TRADE, state, {tok: p.key for tok, p in self.positions.items()},
                                  self._fill_resting, self.size, self._marked_at, self._begin_resting)
@@ -122,9 +129,42 @@ class CexPerp:
     def on_market(self, tick: MarketTick) -> list:
         """Resting fills in the closed bar, intrabar liquidation check, funding settlements, resting
         fills at the open, open liquidation check, revaluation (module docstring)."""
+        cash = self.ledger.balances.get(self._cash_key, 0.0)
+        pos = self._single
+        if pos is None or tick.events or self.resting.active or not tick.step or cash < 0.0:
+            return self._on_market(tick, cash)
+        # The quiet step of a one-symbol account (most steps): the same checks and bookings as
+        # ``_on_market`` with the same arithmetic, in one pass; anything to book but the revaluation
+        # (a liquidation) goes the full way.
+        st = self.state
+        m = st.px[pos.key]
+        s = pos.size
+        p0 = pos.last_mark
+        if not s or p0 is None:
+            self._cache_step, self._cache = st.step, _NO_RISK
+            pos.last_mark = m
+            return []
+        mmr = self._mmr
+        a = abs(s)
+        entry = pos.entry
+        f0 = cash + (s * (p0 - entry) - mmr * a * p0)
+        x = st.hi.get(pos.key, _NAN) if s < 0 else st.lo.get(pos.key, _NAN)
+        if x == x and f0 + (s - mmr * a) * (x - p0) < 0.0 or f0 < 0.0:
+            return self._on_market(tick, cash)  # liquidated in the bar
+        upnl, notional = s * (m - entry), a * m
+        self._cache_step, self._cache = st.step, (upnl, notional, s * m, s if pos.is_eth else 0.0)
+        if cash + upnl < notional * mmr:
+            return self._on_market(tick, cash)  # liquidated at the open
+        pos.last_mark = m
+        if m != p0:
+            pnl = s * (m - p0)
+            self.attr.total[PRICE_BASIS] += pnl
+            self._bucket[PRICE_BASIS] += pnl
+        return []
+
+    def _on_market(self, tick: MarketTick, cash: float) -> list:
         st = self.state
         events: list = []
-        cash = self.ledger.balances.get(self._cash_key, 0.0)
         resting = self.resting
         live = resting.active
         if live:
@@ -136,33 +176,37 @@ class CexPerp:
             if ev is not None:
                 events.append(ev)
                 cash += sum(d[2] for d in ev.deltas)
-        for fev in tick.events:
-            if type(fev) is FundingRate and fev.key in self._by_funding:
-                tok = self._by_funding[fev.key]
-                pos = self.positions[tok]
-                if pos.size:
-                    pay = -pos.size * fev.mark * fev.rate
-                    settled = FundingSettled(fev.timestamp, self.name, tok, fev.rate, fev.mark, pos.size, pay, self.quote)
-                    self.funding_paid.append(settled)
-                    events.append(settled)
-                    cash += pay
+        if tick.events:
+            for fev in tick.events:
+                if type(fev) is FundingRate and fev.key in self._by_funding:
+                    tok = self._by_funding[fev.key]
+                    pos = self.positions[tok]
+                    if pos.size:
+                        pay = -pos.size * fev.mark * fev.rate
+                        settled = FundingSettled(fev.timestamp, self.name, tok, fev.rate, fev.mark, pos.size, pay,
+                                                 self.quote)
+                        self.funding_paid.append(settled)
+                        events.append(settled)
+                        cash += pay
         if live and resting.active:
             self._cash = cash
             events += resting.on_open()
             cash = self._cash
-        px = st.px
         upnl, notional, _, _ = self._risk()
+        px = st.px
         if notional and cash + upnl < notional * self._mmr:
             events.append(self._liquidate({tok: px[p.key] for tok, p in self.positions.items()}, "bar_open", cash))
-        attr = self.attr
-        for pos in self.positions.values():
+        total = bucket = None
+        for pos in self._books:
             m = px[pos.key]
             last = pos.last_mark
             pos.last_mark = m
             if pos.size and last is not None and m != last:
                 pnl = pos.size * (m - last)
-                attr.total[PRICE_BASIS] += pnl
-                attr.by_venue[self.name][PRICE_BASIS] += pnl
+                if total is None:
+                    total, bucket = self.attr.total, self._bucket
+                total[PRICE_BASIS] += pnl
+                bucket[PRICE_BASIS] += pnl
         return events
 
     def _check_intrabar(self, cash: float) -> AccountChange | None:
@@ -173,22 +217,25 @@ class CexPerp:
         f0 = cash
         df = 0.0
         mmr = self._mmr
-        for pos in self.positions.values():
+        for pos in self._books:
             s = pos.size
-            if not s or pos.last_mark is None:
+            if not s:
                 continue
             p0 = pos.last_mark
-            f0 += s * (p0 - pos.entry) - mmr * abs(s) * p0
-            x = hi.get(pos.key, float("nan")) if s < 0 else lo.get(pos.key, float("nan"))
+            if p0 is None:
+                continue
+            a = abs(s)
+            f0 += s * (p0 - pos.entry) - mmr * a * p0
+            x = hi.get(pos.key, _NAN) if s < 0 else lo.get(pos.key, _NAN)
             if x == x:  # else NaN: no bar closed since the previous step
-                df += (s - mmr * abs(s)) * (x - p0)
+                df += (s - mmr * a) * (x - p0)
         if f0 + df >= 0.0:
             return None
         theta = f0 / -df if f0 > 0.0 else 0.0
         prices = {}
         for tok, pos in self.positions.items():
             if pos.size and pos.last_mark is not None:
-                x = hi.get(pos.key, float("nan")) if pos.size < 0 else lo.get(pos.key, float("nan"))
+                x = hi.get(pos.key, _NAN) if pos.size < 0 else lo.get(pos.key, _NAN)
                 prices[tok] = pos.last_mark if x != x else pos.last_mark + theta * (x - pos.last_mark)
         return self._liquidate(prices, "intrabar", cash)
 
@@ -201,14 +248,14 @@ class CexPerp:
             return self._cache
         upnl = notional = delta = eth = 0.0
         px = self.state.px
-        for tok, p in self.positions.items():
+        for p in self._books:
             s = p.size
             if s:
                 m = px[p.key]
                 upnl += s * (m - p.entry)
                 notional += abs(s) * m
                 delta += s * m
-                if tok == "ETH":
+                if p.is_eth:
                     eth += s
         self._cache_step, self._cache = step, (upnl, notional, delta, eth)
         return self._cache

@@ -65,7 +65,8 @@ class CexSpot:
         self._pend: dict[str, float] = {}  # token units of resting fills not yet applied to the ledger (one call)
         self.resting = BarOrders(name, Operation.SPOT_TRADE, state, self.keys, self._fill_resting, self._held,
                                  self._marked_at, self._pend.clear)
-        attribution.bucket(name)
+        self._bucket = attribution.bucket(name)
+        self._items = [(tok, key, (name, tok)) for tok, key in self.keys.items()]  # (token, series key, ledger key)
 
     def on_market(self, tick: MarketTick) -> list:
         """Resting orders (the closed bar, then the open; module docstring), then revaluation."""
@@ -79,18 +80,19 @@ class CexSpot:
             pend = self._pend
         balances = self.ledger.balances
         px = self.state.px
-        for tok, key in self.keys.items():
+        last_price = self._last_price
+        for tok, key, bkey in self._items:
             p = px[key]
-            last = self._last_price.get(tok)
-            self._last_price[tok] = p
+            last = last_price.get(tok)
+            last_price[tok] = p
             if last is not None and p != last:
-                qty = balances.get((self.name, tok), 0.0)
+                qty = balances.get(bkey, 0.0)
                 if pend:
                     qty += pend.get(tok, 0.0)
                 if qty:
                     pnl = qty * (p - last)
                     self.attr.total[PRICE_BASIS] += pnl
-                    self.attr.by_venue[self.name][PRICE_BASIS] += pnl
+                    self._bucket[PRICE_BASIS] += pnl
         return events
 
     def cost_rate(self) -> float:
@@ -117,8 +119,8 @@ class CexSpot:
         balances = self.ledger.balances
         px = self.state.px
         x = 0.0
-        for tok, key in self.keys.items():
-            q = balances.get((self.name, tok), 0.0)
+        for _, key, bkey in self._items:
+            q = balances.get(bkey, 0.0)
             if q:
                 x += q * px[key]
         return x
@@ -216,10 +218,11 @@ class CexSpot:
                           (FEES, self.name, -fee)))
 
     def value_usd(self) -> float:
-        v = self.ledger.get(self.name, self.quote)
+        balances = self.ledger.balances
+        v = balances.get((self.name, self.quote), 0.0)
         px = self.state.px
-        for tok, key in self.keys.items():
-            qty = self.ledger.get(self.name, tok)
+        for _, key, bkey in self._items:
+            qty = balances.get(bkey, 0.0)
             if qty:
                 v += qty * px[key]
         return v

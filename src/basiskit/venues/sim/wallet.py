@@ -33,13 +33,16 @@ class Wallet:
         self.tokens = [t for t in (prices.tokens if prices else []) if t != USDT]
         self.accrues = bool(self.tokens)  # USDT only: nothing to settle, the kernel skips it
         self._started = False
+        self._keys = [(tok, (name, tok)) for tok in self.tokens]  # (token, ledger key)
+        self._read_at = (-1, -1)  # (step, ledger version) of the cached readings
+        self._read = (0.0, 0.0)   # (value USD(T), ETH exposure in ETH units)
         attribution.bucket(name)
 
     def on_market(self, tick: MarketTick) -> list:
         if self._started:
             balances = self.ledger.balances
-            for tok in self.tokens:
-                q = balances.get((self.name, tok), 0.0)
+            for tok, key in self._keys:
+                q = balances.get(key, 0.0)
                 if q:
                     self.prices.revalue(self.attr, self.name, tok, q)
         self._started = True
@@ -55,24 +58,33 @@ class Wallet:
     def poll(self, now_ns: int) -> list:
         return []
 
-    def value_usd(self) -> float:
-        v = self.ledger.get(self.name, USDT)
+    def _readings(self) -> tuple[float, float]:
+        """(value USD(T), ETH units held: WETH + LSTs at their rate + reward tokens at their pool price),
+        from one pass over the tokens; cached until the step or the ledger changes."""
+        at = (self.state.step, self.ledger.version)
+        if at == self._read_at:
+            return self._read
         balances = self.ledger.balances
-        for tok in self.tokens:
-            q = balances.get((self.name, tok), 0.0)
-            if q:
-                v += q * self.prices.usd(tok)
-        return v
+        v = balances.get((self.name, USDT), 0.0)
+        x = 0.0
+        if self._keys:
+            prices = self.prices
+            for tok, key in self._keys:
+                q = balances.get(key, 0.0)
+                if q:
+                    v += q * prices.usd(tok)
+                    x += q * prices.eth(tok)
+        self._read_at, self._read = at, (v, x)
+        return self._read
+
+    def value_usd(self) -> float:
+        if not self._keys:  # USDT only
+            return self.ledger.balances.get((self.name, USDT), 0.0)
+        return self._readings()[0]
 
     def eth_exposure(self) -> float:
         """ETH units held (WETH + LSTs at their rate + reward tokens at their pool price)."""
-        x = 0.0
-        balances = self.ledger.balances
-        for tok in self.tokens:
-            q = balances.get((self.name, tok), 0.0)
-            if q:
-                x += q * self.prices.eth(tok)
-        return x
+        return self._readings()[1]
 
     def account(self) -> AccountSnapshot:
         bal = {tok: self.ledger.get(self.name, tok) for tok in (USDT, *self.tokens)}
