@@ -235,9 +235,10 @@ class Kernel:
             except Exception as exc:  # noqa: BLE001 - the exception tree says what to do next
                 self._decision_failed(t, exc)
                 return
-            self._failures_in_a_row = 0
+            if self._failures_in_a_row:
+                self._failures_in_a_row = 0
             cancels = decision.cancels
-            if not decision.orders and not cancels:
+            if not cancels and not decision.orders:
                 if decision.deferred:
                     self.decisions_deferred += 1
                     self.publish(Event(t, "strategy", "decision_deferred", {"action": decision.action.value,

@@ -253,7 +253,7 @@ class LstBook(BaseStrategy):
             if abs(ltv - c.target_ltv) > c.ltv_band:
                 return (Action.EXIT_PARTIAL if ltv > c.target_ltv else Action.ENTRY_PARTIAL,
                         f"LTV {ltv:.4f} outside {c.target_ltv} +/- {c.ltv_band}", "ltv_band")
-        if self.perps and not ctx.in_transit(WALLET) and not any(ctx.in_transit(v) for v in self.perps):
+        if self.perps and not ctx.in_transit(WALLET) and not self._perp_margin_moving(ctx):
             for v in self.perps:
                 mr = ctx.margin_ratio(v)
                 if mr is not None and mr > c.margin_ratio_ceiling:
@@ -261,6 +261,13 @@ class LstBook(BaseStrategy):
                         self._plan = "release"
                     return Action.ENTRY_PARTIAL, f"margin ratio {mr:.4f} on {v} above ceiling {c.margin_ratio_ceiling}", "margin_ceiling"
         return None
+
+    def _perp_margin_moving(self, ctx: StrategyContext) -> bool:
+        """Whether USDT is on its way to any perp account."""
+        for v in self.perps:
+            if ctx.in_transit(v):
+                return True
+        return False
 
     # -- decision -------------------------------------------------------------------------------------
     def decide(self, ctx: StrategyContext) -> Decision:

@@ -114,7 +114,7 @@ class AaveV3:
             periods = params.emode_categories[self._emode_cat]
             self._emode_starts = [_iso_ns(p.start) for p in periods]
             self._emode_periods = periods
-        attribution.bucket(name)
+        self._bucket = attribution.bucket(name)
 
     # -- prices and risk ---------------------------------------------------------------------------
     def _idx(self, token: str) -> float:
@@ -170,34 +170,52 @@ class AaveV3:
         coll = power = weighted = debt = value = eth = a = b = c = d = 0.0
         px = self.state.px
         p = self.prices
+        t = self.state.t
+        if not self._rp_from <= t < self._rp_until:  # another E-mode period: the parameters are read again
+            self._rp = {}
+            self._rp_from, self._rp_until = _period_bounds(self._emode_starts, t)
+        rp = self._rp
         for tok, s in self.scaled.items():
             if s:
                 q = s * px[self.index_keys[tok]]
-                usd = 1.0 if tok == USDT else p.usd(tok)
-                value += q * usd
-                ltv, lt, _ = self._risk_params(tok)
-                if q > 0:
-                    v = q * usd
-                    coll += v
-                    power += v * ltv
-                    weighted += v * lt
+                params = rp.get(tok)
+                if params is None:
+                    params = self._risk_params(tok)
+                ltv, lt = params[0], params[1]
                 if tok == USDT:
+                    value += q
+                    if q > 0:
+                        coll += q
+                        power += q * ltv
+                        weighted += q * lt
                     b += q * lt
-                elif p is not None:
-                    eth += q * p.eth(tok)
-                    a += q * lt * p.eth(tok)
+                else:
+                    usd = p.usd(tok)
+                    v = q * usd
+                    value += v
+                    if q > 0:
+                        coll += v
+                        power += v * ltv
+                        weighted += v * lt
+                    e = p.eth(tok)
+                    eth += q * e
+                    a += q * lt * e
         for tok, s in self.scaled_debt.items():
             if s:
                 q = s * px[self.borrow_keys[tok]]
-                usd = 1.0 if tok == USDT else p.usd(tok)
-                value -= q * usd
-                if q > 0:
-                    debt += q * usd
                 if tok == USDT:
+                    value -= q
+                    if q > 0:
+                        debt += q
                     d += q
-                elif p is not None:
-                    eth -= q * p.eth(tok)
-                    c += q * p.eth(tok)
+                else:
+                    v = q * p.usd(tok)
+                    value -= v
+                    if q > 0:
+                        debt += v
+                    e = p.eth(tok)
+                    eth -= q * e
+                    c += q * e
         self._read = r = (coll, power, weighted, debt, value, eth, a, b, c, d)
         self._read_step = self.state.step
         return r
@@ -269,6 +287,7 @@ class AaveV3:
             self._prev_borrow_index = {tok: px[k] for tok, k in self.borrow_keys.items()}
             return []
         attr = self.attr
+        bucket = self._bucket
         debt = False
         for tok, s in self.scaled.items():
             now = px[self.index_keys[tok]]
@@ -276,7 +295,9 @@ class AaveV3:
                 before = prev[tok]
                 interest = s * (now - before)
                 if interest:
-                    attr.add(LENDING_INTEREST, self.name, interest * self.usd(tok))
+                    v = interest * self.usd(tok)
+                    attr.total[LENDING_INTEREST] += v
+                    bucket[LENDING_INTEREST] += v
                 if tok != USDT:
                     self.prices.revalue(attr, self.name, tok, s * before)
             prev[tok] = now
@@ -287,7 +308,9 @@ class AaveV3:
                 before = prev_b[tok]
                 growth = s * (now - before)
                 if growth:
-                    attr.add(BORROW_COST, self.name, -growth * self.usd(tok))
+                    v = -growth * self.usd(tok)
+                    attr.total[BORROW_COST] += v
+                    bucket[BORROW_COST] += v
                 if tok != USDT:
                     self.prices.revalue(attr, self.name, tok, -(s * before))
             prev_b[tok] = now

@@ -67,6 +67,9 @@ class CexSpot:
                                  self._marked_at, self._pend.clear)
         self._bucket = attribution.bucket(name)
         self._items = [(tok, key, (name, tok)) for tok, key in self.keys.items()]  # (token, series key, ledger key)
+        self._quote_key = (name, quote)
+        self._read_at = (-1, -1)  # (step, ledger version) of the cached readings
+        self._read = (0.0, 0.0)
 
     def on_market(self, tick: MarketTick) -> list:
         """Resting orders (the closed bar, then the open; module docstring), then revaluation."""
@@ -116,14 +119,26 @@ class CexSpot:
 
     def exposure_usd(self) -> float:
         """Value of the base-token holdings, USD(T) (the account's price exposure)."""
+        return self._readings()[1]
+
+    def _readings(self) -> tuple[float, float]:
+        """(value USD(T), base-token holdings x price USD(T)) from one pass, cached until the step or
+        the ledger changes."""
+        at = (self.state.step, self.ledger.version)
+        if at == self._read_at:
+            return self._read
         balances = self.ledger.balances
         px = self.state.px
+        v = balances.get(self._quote_key, 0.0)
         x = 0.0
         for _, key, bkey in self._items:
             q = balances.get(bkey, 0.0)
             if q:
-                x += q * px[key]
-        return x
+                u = q * px[key]
+                v += u
+                x += u
+        self._read_at, self._read = at, (v, x)
+        return self._read
 
     def holdings(self) -> dict[str, float]:
         """Base-token balances (token units) of the account."""
@@ -218,14 +233,7 @@ class CexSpot:
                           (FEES, self.name, -fee)))
 
     def value_usd(self) -> float:
-        balances = self.ledger.balances
-        v = balances.get((self.name, self.quote), 0.0)
-        px = self.state.px
-        for _, key, bkey in self._items:
-            qty = balances.get(bkey, 0.0)
-            if qty:
-                v += qty * px[key]
-        return v
+        return self._readings()[0]
 
     def account(self) -> AccountSnapshot:
         bal = {self.quote: self.ledger.get(self.name, self.quote), **self.holdings()}

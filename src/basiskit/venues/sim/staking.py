@@ -123,7 +123,7 @@ class Staking:
         return self.queued_eth() * self.prices.usd(ETH) if self.queue else 0.0
 
     def eth_exposure(self) -> float:
-        return self.queued_eth()
+        return self.queued_eth() if self.queue else 0
 
     def account(self) -> AccountSnapshot:
         return AccountSnapshot(self.name, {"queued_ETH": self.queued_eth()} if self.queue else {}, {}, self.value_usd())
