@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import bisect
 
+import numpy as np
+
 from basiskit.data.market import MarketFrame
 from basiskit.data.market_state import MarketState
 from basiskit.domain.events import FundingRate, MarketTick, RewardPayout
@@ -50,6 +52,7 @@ class HistoricalFeed:
         self._extremes = [(k, frame.highs[k], frame.lows[k]) for k in frame.highs]
         # stale flags change rarely (data gaps): the steps where any changes, with the new flags
         self._stale_at = _changes(frame.stale)
+        self._stale_steps = sorted(k for k in self._stale_at if k > 0)
         self._next_i = 0
         funding = sorted((t, key, rate, mark) for key, (times, rates, marks) in frame.funding.items()
                          for t, rate, mark in zip(times, rates, marks))
@@ -122,6 +125,47 @@ class HistoricalFeed:
         if self._p_ptr < len(self._payouts):
             nxt = min(nxt, self._payout_rows[self._payouts[self._p_ptr]].payout_ns)
         self._next_event_t = nxt
+
+    # -- quiet stretches (engine.quiet): the backtest driver passes steps without discrete events in one go
+    def quiet_until(self, i: int) -> int:
+        """The first step at or after ``i`` that carries a discrete market event (funding settlement,
+        reward payout) or changes a stale flag (``len(self)`` if none): steps ``[i, quiet_until(i))``
+        move prices only. Valid while the feed has been advanced up to ``i - 1``."""
+        j = bisect.bisect_left(self.grid, self._next_event_t, lo=i) if self._next_event_t < _NEVER else len(self.grid)
+        k = bisect.bisect_left(self._stale_steps, i)
+        if k < len(self._stale_steps):
+            j = min(j, self._stale_steps[k])
+        return j
+
+    def values(self, key: str, lo: int, hi: int) -> np.ndarray:
+        """Series ``key`` over steps ``[lo, hi)`` (float64; all NaN for a key the frame lacks)."""
+        s = self.frame.series.get(key)
+        return np.full(hi - lo, np.nan) if s is None else np.asarray(s[lo:hi], dtype=np.float64)
+
+    def extremes(self, key: str, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """(highs, lows) of the bars closed before each step of ``[lo, hi)`` (NaN: none; all NaN for a
+        series without extremes)."""
+        h, low = self.frame.highs.get(key), self.frame.lows.get(key)
+        if h is None:
+            nan = np.full(hi - lo, np.nan)
+            return nan, nan
+        return np.asarray(h[lo:hi], dtype=np.float64), np.asarray(low[lo:hi], dtype=np.float64)
+
+    def jump(self, j: int) -> None:
+        """Move the market state to step ``j`` after a quiet stretch that ends there (no discrete event
+        and no stale-flag change since the last ``advance``), as ``advance`` would have left it."""
+        st = self.state
+        st.t_prev = self.grid[j - 1] if j else self.grid[j]
+        st.t = self.grid[j]
+        st.step = j
+        px = st.px
+        for key, series in self._series:
+            px[key] = series[j]
+        hi, lo = st.hi, st.lo
+        for key, h, low in self._extremes:
+            hi[key] = h[j]
+            lo[key] = low[j]
+        self._next_i = j + 1
 
     def _window(self, key: str, n: int) -> list[float]:
         i = self.state.step

@@ -182,6 +182,7 @@ class LoopResult:
     strategy_state: dict = field(default_factory=dict)
     final_balances: dict[tuple[str, str], float] = field(default_factory=dict)  # (account, token) -> token units
     final_positions: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)  # -> (size, entry)
+    steps_batched: int = 0  # steps passed in quiet stretches (engine.quiet), not one by one
 
 
 @dataclass
@@ -238,7 +239,8 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
                       unpaid_withdrawals=kernel.pending_withdrawal if kernel.pending_withdrawal > 1e-9 else 0.0,
                       strategy_state=kernel.strategy.snapshot() if hasattr(kernel.strategy, "snapshot") else {},
                       final_balances={k: v for k, v in portfolio.ledger.balances.items() if v},
-                      final_positions={k: (p.size, p.entry) for k, p in portfolio.positions.items() if p.size})
+                      final_positions={k: (p.size, p.entry) for k, p in portfolio.positions.items() if p.size},
+                      steps_batched=kernel.steps_batched)
     return Simulation(loop, portfolio.attribution, venues, monitor, elapsed, portfolio)
 
 

@@ -21,9 +21,11 @@ from basiskit.errors.exceptions import RunInterrupted
 
 
 def run_backtest_steps(kernel, n_steps: int, progress: Callable[[int, int], None] | None = None,
-                       every: int = 0) -> float:
-    """Step ``kernel`` through ``n_steps`` clock times; ``progress(i, n)`` every ``every`` steps (and at
-    the end). Returns the seconds the loop took."""
+                       every: int = 0, batch: bool = True) -> float:
+    """Step ``kernel`` through ``n_steps`` clock times; ``progress(i, n)`` about every ``every`` steps
+    (and at the end). With ``batch`` the quiet stretches between steps are passed in one go
+    (``Kernel.fast_forward``, ``engine.quiet``: the same results as stepping). Returns the seconds the
+    loop took."""
     step = kernel.step
     # The run's inputs (the aligned series, the catalog, imported modules: ~10^5-10^6 objects) live
     # as long as the loop; a full garbage collection re-scans them every time the loop's own objects
@@ -32,13 +34,26 @@ def run_backtest_steps(kernel, n_steps: int, progress: Callable[[int, int], None
     gc.freeze()
     t0 = time.perf_counter()
     try:
-        if progress is None or not every:
-            for i in range(n_steps):
-                step(i)
+        if not batch:
+            if progress is None or not every:
+                for i in range(n_steps):
+                    step(i)
+            else:
+                for i in range(n_steps):
+                    step(i)
+                    if i % every == 0:
+                        progress(i, n_steps)
         else:
-            for i in range(n_steps):
+            forward = kernel.fast_forward
+            shown = 0
+            i = 0
+            while i < n_steps:
                 step(i)
-                if i % every == 0:
+                i += 1
+                if i < n_steps and i >= kernel._quiet_from:
+                    i = forward(i, n_steps)
+                if progress is not None and every and i - shown >= every:
+                    shown = i
                     progress(i, n_steps)
     finally:
         elapsed = time.perf_counter() - t0

@@ -45,6 +45,7 @@ from basiskit.domain.time import ns_to_iso
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.engine.context import EngineContext
 from basiskit.engine.execution import ExecutionManager
+from basiskit.engine.quiet import fast_forward
 from basiskit.engine.recorder import StepRecorder
 from basiskit.errors.exceptions import DecisionFailed, RetryWithBackoff, SkipDecision, StopRun
 from basiskit.errors.retry import with_backoff
@@ -117,6 +118,9 @@ class Kernel:
         self.sleep: Callable[[float], None] = time.sleep
         execution.retry = self.retry
         self._on_event = getattr(strategy, "on_event", None)
+        self._batchable: bool | None = None  # whether quiet stretches can be batched (engine.quiet)
+        self._quiet_from = 0  # no quiet stretch starts before this step (engine.quiet)
+        self.steps_batched = 0  # steps passed in quiet stretches
 
     def retry(self, what: str, call: Callable, first: RetryWithBackoff):
         """The ``RetryWithBackoff`` policy (errors/exceptions.py) for a call that has just failed with
@@ -141,6 +145,13 @@ class Kernel:
         ``snapshot()``): it decides and receives the account events from the next step on."""
         self.strategy = strategy
         self._on_event = getattr(strategy, "on_event", None)
+        self._batchable = None
+        self._quiet_from = 0
+
+    def fast_forward(self, i: int, n: int) -> int:
+        """Pass the quiet steps from ``i`` on in one vectorised go (``engine.quiet``: same results as
+        stepping them); returns the next step to :meth:`step` (``i`` when none could be passed)."""
+        return fast_forward(self, i, n)
 
     # -- events ------------------------------------------------------------------------------------
     def publish(self, ev) -> None:

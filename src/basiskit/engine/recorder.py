@@ -46,11 +46,17 @@ class StepRecorder:
         self._snap = SnapshotTaker(venues, portfolio.attribution, n_steps, snapshot_every) if snapshot_every else None
         self._snap_at = self._snap.next_step if self._snap is not None else -1
 
-    def record(self, i: int, equity: float, net_deposits: float) -> None:
-        m = self._monitor
-        self.times.append(self._state.t)
-        self.equity.append(equity)
-        self.net_deposits.append(net_deposits)
+    @property
+    def next_snapshot_step(self) -> int:
+        """The step of the next venue snapshot (-1: none left)."""
+        return self._snap_at
+
+    @property
+    def records_attribution(self) -> bool:
+        return self._record_attr
+
+    def _idle_usd(self) -> float:
+        """Idle cash now, USD(T): wallet share-class cash, USDT on spot accounts, money in transit."""
         balances = self._portfolio.ledger.balances
         idle = balances.get(self._wallet_key, 0.0)
         if idle and self._eth_cash:
@@ -60,7 +66,30 @@ class StepRecorder:
         transit = self._transit
         if transit is not None and transit.pending:
             idle += transit.value_usd()
-        self.idle_cash_usd.append(idle)
+        return idle
+
+    def record_quiet(self, times, equity, net_deposits: float, net_delta, margin_ratios: dict, notionals: dict) -> None:
+        """The rows of a quiet stretch (``engine.quiet``) at once: ``times`` (ns), ``equity`` and
+        ``net_delta`` (USD(T) arrays), ``margin_ratios`` / ``notionals`` per perp account (arrays, NaN
+        for no position); balances are constant over the stretch, so net deposits and idle cash are
+        the ones of now. Only for runs without AAVE, on-chain or per-step attribution rows, and never
+        across a snapshot step (the kernel makes sure)."""
+        k = len(equity)
+        self.times.extend(times)
+        self.equity.extend(equity.tolist())
+        self.net_deposits.extend([net_deposits] * k)
+        self.idle_cash_usd.extend([self._idle_usd()] * k)
+        self.net_delta.extend(net_delta.tolist())
+        for name, out, n_out in self._mr:
+            out.extend([None if x != x else x for x in margin_ratios[name].tolist()])
+            n_out.extend(notionals[name].tolist())
+
+    def record(self, i: int, equity: float, net_deposits: float) -> None:
+        m = self._monitor
+        self.times.append(self._state.t)
+        self.equity.append(equity)
+        self.net_deposits.append(net_deposits)
+        self.idle_cash_usd.append(self._idle_usd())
         self.net_delta.append(m.net_delta_usd)
         readings, notionals = m.margin_ratios, m.notionals
         for name, out, n_out in self._mr:

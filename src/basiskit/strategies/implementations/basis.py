@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from basiskit.config.modes import ModeConfig
@@ -137,6 +138,42 @@ class Basis(BaseStrategy):
             p, mr = above
             return Action.ENTRY_PARTIAL, f"margin ratio {mr:.4f} on {p} above ceiling {c.margin_ratio_ceiling}", "margin_ceiling"
         return None
+
+    # -- quiet stretches (engine.quiet) -----------------------------------------------------------
+    def quiet_steps(self, ctx: StrategyContext, view) -> int:
+        """How many leading steps of a quiet stretch ``view`` (``engine.quiet.QuietView``: per step
+        equity, net delta, margin ratios; balances and transfers constant) :meth:`_trigger` returns
+        None on -- the same conditions, in arrays. 0 when the strategy is not holding quietly now (not
+        entered, awaiting transfers, a withdrawal pending, idle cash to deploy)."""
+        c = self.config
+        if not self.entered or self._awaiting or self._step != ctx.step:
+            return 0
+        pending = ctx.pending_withdrawal_usd()
+        cash = ctx.cash(WALLET)
+        wallet = cash + ctx.in_transit(WALLET)
+        min_usd = max(c.min_trade_usd, 1.0) * 2
+        if pending > wallet + 1e-9 or wallet - pending > min_usd and cash > min_usd:
+            return 0
+        if ctx.cash(self.spot) > min_usd and not ctx.in_transit(self.spot):
+            return 0
+        if not c.rebalance:
+            return view.n
+        eq = view.equity_usd
+        drift = np.divide(view.net_delta_usd, eq, out=np.zeros(view.n), where=eq > 0)
+        fire = np.abs(drift) > c.delta_drift_threshold
+        moving = self._in_transit(ctx)
+        for p in self.perps:
+            mr = view.margin_ratios[p]
+            fire |= mr < c.margin_ratio_floor
+            if not moving:
+                fire |= mr > c.margin_ratio_ceiling
+        hit = np.flatnonzero(fire)
+        return int(hit[0]) if hit.size else view.n
+
+    def on_quiet(self, last_step: int) -> None:
+        """The quiet steps up to ``last_step`` passed (each would have held)."""
+        self._step = last_step
+        self._targets = None
 
     # -- state ----------------------------------------------------------------------------------
     def snapshot(self) -> dict:

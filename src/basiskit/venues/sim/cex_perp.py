@@ -68,6 +68,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from basiskit.config.venues import PerpParams
 from basiskit.data.market_state import MarketState
 from basiskit.domain.events import AccountChange, FundingRate, FundingSettled, MarketTick
@@ -77,6 +79,7 @@ from basiskit.domain.time import ns_to_iso
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.errors.exceptions import OrderRejected
 from basiskit.venues.protocol import AccountSnapshot
+from basiskit.venues.sim.projection import Projection
 from basiskit.venues.sim.bar_orders import BarOrders
 from basiskit.venues.sim.resting import Trigger
 
@@ -140,7 +143,9 @@ class CexPerp:
         m = st.px[pos.key]
         s = pos.size
         p0 = pos.last_mark
-        if not s or p0 is None:
+        if p0 is None:
+            return self._on_market(tick, cash)
+        if not s:
             self._cache_step, self._cache = st.step, _NO_RISK
             pos.last_mark = m
             return []
@@ -161,6 +166,46 @@ class CexPerp:
             self.attr.total[PRICE_BASIS] += pnl
             self._bucket[PRICE_BASIS] += pnl
         return []
+
+    def project(self, lo: int, hi: int, feed) -> Projection | None:
+        """The account over the quiet steps ``[lo, hi)`` (``engine.quiet``): what the quiet path of
+        :meth:`on_market` and the readings give at each step, with the same arithmetic, and the first
+        step a liquidation check fails (``blocked``). None with resting orders or several symbols."""
+        pos = self._single
+        if pos is None or self.resting.active:
+            return None
+        n = hi - lo
+        cash = self.ledger.balances.get(self._cash_key, 0.0)
+        m = feed.values(pos.key, lo, hi)
+        s = pos.size
+        p_last = pos.last_mark
+
+        def commit(k: int) -> None:
+            pos.last_mark = float(m[k - 1])
+            self._cache_step = -1
+
+        if p_last is None:
+            return None
+        if not s:
+            zeros = np.zeros(n)
+            return Projection(np.full(n, cash), commit, self._bucket, delta_usd=zeros, margin_ratio=np.full(n, np.nan),
+                              notional_usd=zeros, pnl=[zeros], blocked=0 if cash < 0.0 else n)
+        mmr = self._mmr
+        a = abs(s)
+        entry = pos.entry
+        p0 = np.concatenate(([p_last], m[:-1]))
+        f0 = cash + (s * (p0 - entry) - mmr * a * p0)
+        his, los = feed.extremes(pos.key, lo, hi)
+        x = his if s < 0 else los
+        with np.errstate(invalid="ignore"):
+            bad = ((x == x) & (f0 + (s - mmr * a) * (x - p0) < 0.0)) | (f0 < 0.0)
+        upnl = s * (m - entry)
+        notional = a * m
+        bad |= cash + upnl < notional * mmr
+        value = cash + upnl
+        hit = np.flatnonzero(bad)
+        return Projection(value, commit, self._bucket, delta_usd=s * m, margin_ratio=value / notional,
+                          notional_usd=notional, pnl=[s * (m - p0)], blocked=int(hit[0]) if hit.size else n)
 
     def _on_market(self, tick: MarketTick, cash: float) -> list:
         st = self.state

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from basiskit.config.venues import SpotParams
 from basiskit.data.market_state import MarketState
 from basiskit.domain.events import MarketTick
@@ -43,6 +45,7 @@ from basiskit.domain.time import ns_to_iso
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.errors.exceptions import OrderRejected
 from basiskit.venues.protocol import AccountSnapshot
+from basiskit.venues.sim.projection import Projection
 from basiskit.venues.sim.bar_orders import BarOrders
 from basiskit.venues.sim.resting import Trigger
 
@@ -97,6 +100,38 @@ class CexSpot:
                     self.attr.total[PRICE_BASIS] += pnl
                     self._bucket[PRICE_BASIS] += pnl
         return events
+
+    def project(self, lo: int, hi: int, feed) -> Projection | None:
+        """The account over the quiet steps ``[lo, hi)`` (``engine.quiet``): value, exposure and the
+        revaluation of each token as :meth:`on_market` and :meth:`_readings` give them, with the same
+        arithmetic. None with resting orders or before the first step."""
+        if self.resting.active:
+            return None
+        n = hi - lo
+        balances = self.ledger.balances
+        value = np.full(n, balances.get(self._quote_key, 0.0))
+        exposure = np.zeros(n)
+        pnl = []
+        ends = []
+        for tok, key, bkey in self._items:
+            last = self._last_price.get(tok)
+            if last is None:
+                return None
+            p = feed.values(key, lo, hi)
+            q = balances.get(bkey, 0.0)
+            if q:
+                u = q * p
+                value = value + u
+                exposure = exposure + u
+            pnl.append(q * (p - np.concatenate(([last], p[:-1]))))
+            ends.append((tok, p))
+
+        def commit(k: int) -> None:
+            for tok, p in ends:
+                self._last_price[tok] = float(p[k - 1])
+            self._read_at = (-1, -1)
+
+        return Projection(value, commit, self._bucket, delta_usd=exposure, pnl=pnl, blocked=n)
 
     def cost_rate(self) -> float:
         """Cost of a buy as a fraction of its notional at the bar price: (1 + slippage)(1 + taker fee) - 1."""

@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from basiskit.config.venues import NetworkTransfer
 from basiskit.data.market_state import MarketState
 from basiskit.domain.events import AccountChange, MarketTick
@@ -32,6 +34,7 @@ from basiskit.domain.orders import Order
 from basiskit.domain.portfolio import FEES, Attribution
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.venues.protocol import AccountSnapshot
+from basiskit.venues.sim.projection import Projection
 
 TRANSIT = "transit"
 
@@ -156,6 +159,13 @@ class Transfers:
 
     def withdrawable(self, token: str) -> float:
         return 0.0
+
+    def project(self, lo: int, hi: int, feed) -> Projection | None:
+        """Over a quiet stretch (``engine.quiet``) with nothing in transit: worth 0. None while money
+        is on its way (it lands at a step of its own)."""
+        if self.pending:
+            return None
+        return Projection(np.zeros(hi - lo), lambda k: None, {}, blocked=hi - lo)
 
     def value_usd(self) -> float:
         v = 0.0

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from basiskit.data.market_state import MarketState
 from basiskit.domain.events import MarketTick
 from basiskit.domain.orders import Order
@@ -19,6 +21,7 @@ from basiskit.domain.portfolio import Attribution, Ledger
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.venues.protocol import AccountSnapshot
 from basiskit.venues.sim.onchain_prices import USDT, OnchainPrices
+from basiskit.venues.sim.projection import Projection
 
 
 class Wallet:
@@ -47,6 +50,13 @@ class Wallet:
                     self.prices.revalue(self.attr, self.name, tok, q)
         self._started = True
         return []
+
+    def project(self, lo: int, hi: int, feed) -> Projection | None:
+        """A USDT-only wallet over a quiet stretch (``engine.quiet``): its value is its cash. None
+        when it holds on-chain tokens (valued every step from their prices)."""
+        if self._keys:
+            return None
+        return Projection(np.full(hi - lo, self.value_usd()), lambda k: None, {}, blocked=hi - lo)
 
     def withdrawable(self, token: str) -> float:
         return max(0.0, self.ledger.get(self.name, token))

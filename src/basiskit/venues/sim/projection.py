@@ -1,0 +1,34 @@
+"""What a simulated venue account gives the kernel for a quiet stretch (``engine.quiet``): its
+readings over many steps at once, computed from the price series with its holdings as they are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Projection:
+    """One venue account over the steps ``[lo, hi)`` with its holdings as they are (arrays of
+    ``hi - lo`` float64):
+
+    * ``value_usd``: the account's value, USD(T), as ``value_usd()`` would give it at each step;
+    * ``delta_usd``: its price exposure as the risk monitor reads it (spot: holdings x price; perp:
+      sum of size x mark), USD(T); None for accounts the monitor does not read;
+    * ``margin_ratio`` / ``notional_usd``: perp accounts only (NaN where there is no position);
+    * ``pnl``: the price revaluation booked at each step (``price_basis``, USD(T)), one array per
+      booking in the venue's order (a multi-token account books each token in turn);
+    * ``blocked``: the first step index (relative to ``lo``) the account cannot pass quietly (e.g. a
+      liquidation), or ``hi - lo``;
+    * ``commit(k)``: move the account's own state (last marks, caches) to step ``lo + k - 1``;
+    * ``bucket``: the account's attribution bucket (the revaluation is added to it)."""
+
+    value_usd: np.ndarray
+    commit: object
+    bucket: dict
+    delta_usd: np.ndarray | None = None
+    margin_ratio: np.ndarray | None = None
+    notional_usd: np.ndarray | None = None
+    pnl: list[np.ndarray] = field(default_factory=list)
+    blocked: int = 0
