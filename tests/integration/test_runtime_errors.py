@@ -92,7 +92,8 @@ def _flaky(where, method, exc, after, fails, waits):
         kernel.sleep = waits.append
         target = kernel.feed if where == "feed" else kernel.venues[where]
         Flaky(target, method, exc, after, fails)
-        return run_backtest_steps(kernel, n, progress, every)
+        # stepped: the stand-in fails from its n-th call on, and quiet stretches would make fewer calls
+        return run_backtest_steps(kernel, n, progress, every, batch=False)
     return driver
 
 

@@ -46,7 +46,7 @@ class SplitDriver:
             feed = kernel.feed
             finish = kernel.finish
         Steps.step = staticmethod(step)
-        return run_backtest_steps(Steps, n_steps, progress, every)
+        return run_backtest_steps(Steps, n_steps, progress, every, batch=False)  # a split may come at any step
 
 
 @pytest.mark.parametrize("req", CASES, ids=[r.mode for r in CASES])

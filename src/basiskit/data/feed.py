@@ -65,6 +65,7 @@ class HistoricalFeed:
         self._payout_rows = rows
         self._p_ptr = 0
         self._set_next_event()
+        self._fund_cache: tuple = (-1, -1, [])
         self._quiet = MarketTick(0, -1, ())  # the tick of steps without discrete events (valid until the next)
         self.state._window = self._window
         self.state._funding_next = self._next_funding
@@ -127,15 +128,39 @@ class HistoricalFeed:
         self._next_event_t = nxt
 
     # -- quiet stretches (engine.quiet): the backtest driver passes steps without discrete events in one go
-    def quiet_until(self, i: int) -> int:
-        """The first step at or after ``i`` that carries a discrete market event (funding settlement,
-        reward payout) or changes a stale flag (``len(self)`` if none): steps ``[i, quiet_until(i))``
-        move prices only. Valid while the feed has been advanced up to ``i - 1``."""
-        j = bisect.bisect_left(self.grid, self._next_event_t, lo=i) if self._next_event_t < _NEVER else len(self.grid)
+    def quiet_until(self, i: int, funding: bool = False) -> int:
+        """The first step at or after ``i`` that carries a discrete market event (a reward payout, and
+        a funding settlement unless ``funding``) or changes a stale flag (``len(self)`` if none): steps
+        ``[i, quiet_until(i))`` move prices (and, with ``funding``, settle funding) only. Valid while
+        the feed has been advanced up to ``i - 1``."""
+        nxt = self._next_payout_t() if funding else self._next_event_t
+        j = bisect.bisect_left(self.grid, nxt, lo=i) if nxt < _NEVER else len(self.grid)
         k = bisect.bisect_left(self._stale_steps, i)
         if k < len(self._stale_steps):
             j = min(j, self._stale_steps[k])
         return j
+
+    def funding_in(self, lo: int, hi: int) -> list[tuple[int, FundingRate]]:
+        """The funding settlements the steps ``[lo, hi)`` carry, as ``(step - lo, event)`` in the order
+        :meth:`advance` would emit them (valid while the feed has been advanced up to ``lo - 1``)."""
+        if self._fund_cache[:2] == (lo, hi):
+            return self._fund_cache[2]
+        f, grid, out = self._funding, self.grid, []
+        end = grid[hi - 1]
+        k = self._f_ptr
+        step = lo
+        while k < len(f) and f[k][0] <= end:
+            ft, key, rate, mark = f[k]
+            step = bisect.bisect_left(grid, ft, lo=step, hi=hi)
+            out.append((step - lo, FundingRate(ft, key, rate, mark)))
+            k += 1
+        self._fund_cache = (lo, hi, out)
+        return out
+
+    def _next_payout_t(self) -> int:
+        if self._p_ptr < len(self._payouts):
+            return self._payout_rows[self._payouts[self._p_ptr]].payout_ns
+        return _NEVER
 
     def values(self, key: str, lo: int, hi: int) -> np.ndarray:
         """Series ``key`` over steps ``[lo, hi)`` (float64; all NaN for a key the frame lacks)."""
@@ -153,7 +178,8 @@ class HistoricalFeed:
 
     def jump(self, j: int) -> None:
         """Move the market state to step ``j`` after a quiet stretch that ends there (no discrete event
-        and no stale-flag change since the last ``advance``), as ``advance`` would have left it."""
+        but funding settlements, which the stretch applied, and no stale-flag change since the last
+        ``advance``), as ``advance`` would have left it."""
         st = self.state
         st.t_prev = self.grid[j - 1] if j else self.grid[j]
         st.t = self.grid[j]
@@ -166,6 +192,11 @@ class HistoricalFeed:
             hi[key] = h[j]
             lo[key] = low[j]
         self._next_i = j + 1
+        f, t = self._funding, st.t
+        if self._f_ptr < len(f) and f[self._f_ptr][0] <= t:  # settlements the stretch carried: emitted
+            while self._f_ptr < len(f) and f[self._f_ptr][0] <= t:
+                self._f_ptr += 1
+            self._set_next_event()
 
     def _window(self, key: str, n: int) -> list[float]:
         i = self.state.step

@@ -120,6 +120,7 @@ class Kernel:
         self._on_event = getattr(strategy, "on_event", None)
         self._batchable: bool | None = None  # whether quiet stretches can be batched (engine.quiet)
         self._quiet_from = 0  # no quiet stretch starts before this step (engine.quiet)
+        self._quiet_window = 64  # steps a quiet stretch is tried over (adapted as stretches go)
         self.steps_batched = 0  # steps passed in quiet stretches
 
     def retry(self, what: str, call: Callable, first: RetryWithBackoff):

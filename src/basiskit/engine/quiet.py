@@ -1,23 +1,24 @@
 """Quiet stretches: many clock steps in one vectorised pass, with exactly the results of stepping.
 
-Most steps of a backtest are *quiet*: no discrete market event (funding settlement, reward payout),
-no deposit or withdrawal, no resting order, no money in transit, no venue snapshot due, no change of a
-stale flag -- the book only moves with prices and the strategy holds. On such a stretch the positions
-and balances are constant, so each venue's readings are plain functions of the price series, and
-the kernel can compute them for the whole stretch at once instead of step by step:
+Most steps of a backtest are *quiet*: no reward payout, no deposit or withdrawal, no resting order,
+no money in transit, no change of a stale flag, and the strategy holds -- the book only moves with
+prices and funding settlements. On such a stretch the positions are constant, so each venue's
+readings are plain functions of the price series (and of the funding it settles), and the kernel can
+compute them for the whole stretch at once instead of step by step:
 
 1. ``stretch_end``: the stretch is ``[i, j)``, ``j`` the first step that must be stepped (the feed's
-   next discrete event or stale-flag change, the next flow, the recorder's next snapshot, the end);
+   next payout or stale-flag change, the next flow, the end; at most ``MAX_QUIET_STEPS``);
 2. each accruing venue ``project(lo, hi, feed)`` s: per step its value (USD(T)), its risk readings
    (perps: delta, margin ratio, notional; spot: exposure), the price revaluation it would book, and the
    first step it could not pass quietly (a liquidation: the intrabar or open check fails) -- or None
    when it cannot project now (then nothing is batched);
 3. equity and net delta are summed per step in the kernel's and the monitor's order, and the
    strategy's ``quiet_steps(ctx, view)`` says how many leading steps its trigger stays silent on;
-4. the quiet prefix ``[i, i + k)`` is committed: the recorder's rows, the attribution (the
-   revaluation added in the stepping order, ``np.cumsum`` being a sequential sum), each venue's state
-   (last marks) and the feed's market state at its last step; the first step that is not quiet is then
-   stepped as usual.
+4. the quiet prefix ``[i, i + k)`` is committed, in parts ending at the venue-snapshot steps: the
+   recorder's rows (and snapshots), the attribution (the revaluation added in the stepping order,
+   ``np.cumsum`` being a sequential sum), the account events the steps carry (funding settlements,
+   applied and published in step and account order like stepped ones), each venue's state (last
+   marks) and the feed's market state; the first step that is not quiet is then stepped as usual.
 
 Every figure is computed with the same floating-point operations in the same order as the scalar
 path (numpy's element-wise arithmetic is IEEE like Python's), so the outputs are bit-identical: the
@@ -37,6 +38,7 @@ from basiskit.domain.portfolio import PRICE_BASIS
 from basiskit.venues.sim.projection import Projection
 
 MIN_QUIET_STEPS = 16  # shorter stretches are stepped: numpy's per-call cost would eat the gain
+MAX_QUIET_STEPS = 4096  # longer ones in parts: bounded memory, little work wasted when the strategy acts early
 
 
 @dataclass
@@ -51,30 +53,45 @@ class QuietView:
 
 
 def batchable(kernel) -> bool:
-    """Whether the run's set-up allows quiet stretches at all: the strategy declares its quiet steps,
+    """Whether the run's set-up allows quiet stretches at all: the strategy declares its quiet steps
+    (with the ``decide`` they answer for),
     no risk override or cash-reserve watch is on, the share class is USDT (no per-step attribution
     rows), nothing is valued on-chain. Cached on the kernel."""
     ok = getattr(kernel, "_batchable", None)
     if ok is None:
         m = kernel.monitor
-        ok = (hasattr(kernel.strategy, "quiet_steps") and kernel.override is None and not kernel.reserve_ratio
+        ok = (_declares_quiet(kernel.strategy) and kernel.override is None and not kernel.reserve_ratio
               and kernel.prices is None and not m.onchain and not m.aave and not kernel.recorder.records_attribution
-              and all(hasattr(v, "project") for v in kernel.ctx._values))
+              and all(hasattr(v, "project") and hasattr(v, "quiet_now") for v in kernel.ctx._values))
         kernel._batchable = ok
     return ok
 
 
-def stretch_end(kernel, i: int, n: int) -> int:
-    """The first step at or after ``i`` that must be stepped (see the module)."""
-    j = min(n, kernel.feed.quiet_until(i))
+def _owner(cls: type, name: str) -> type | None:
+    for c in cls.__mro__:
+        if name in c.__dict__:
+            return c
+    return None
+
+
+def _declares_quiet(strategy) -> bool:
+    """Whether ``strategy``'s class declares ``quiet_steps`` together with the ``decide`` it answers
+    for: a subclass that overrides ``decide`` (or a wrapper that delegates the rest) is stepped until
+    it declares its own quiet steps."""
+    cls = type(strategy)
+    owner = _owner(cls, "quiet_steps")
+    return owner is not None and _owner(cls, "decide") is owner and _owner(cls, "quiet_now") is owner
+
+
+def stretch_end(kernel, i: int, n: int, window: int = MAX_QUIET_STEPS) -> int:
+    """The first step at or after ``i`` that must be stepped (see the module), at most ``window``
+    steps on."""
+    j = min(n, i + window, kernel.feed.quiet_until(i, funding=True))
     fl = kernel.flows
     for steps in (fl.deposits, fl.withdrawals):
         for k in steps:
             if i <= k < j:
                 j = k
-    snap = kernel.recorder.next_snapshot_step
-    if 0 <= snap < j:
-        j = max(snap, i)
     return j
 
 
@@ -83,11 +100,14 @@ def fast_forward(kernel, i: int, n: int, min_steps: int = MIN_QUIET_STEPS) -> in
     through ``Kernel.step`` (``i`` itself when nothing could be batched)."""
     if i < kernel._quiet_from or kernel.pending_withdrawal or kernel._step_decisions or not batchable(kernel):
         return i
-    j = stretch_end(kernel, i, n)
+    j = stretch_end(kernel, i, n, kernel._quiet_window)
     m = j - i
     if m < min_steps:
         kernel._quiet_from = j + 1  # step j must be stepped: no stretch to try before it has been
         return i
+    ctx = kernel.ctx
+    if not kernel.strategy.quiet_now(ctx) or not all(v.quiet_now() for v in ctx._values):
+        return i  # something is under way (a transfer, resting orders, a re-target): step
     feed = kernel.feed
     projections = []
     for v in kernel.ctx._values:  # every account, in the equity's order
@@ -99,8 +119,7 @@ def fast_forward(kernel, i: int, n: int, min_steps: int = MIN_QUIET_STEPS) -> in
     if blocked < min_steps:
         kernel._quiet_from = i + blocked + 1
         return i
-    if blocked < m:  # a venue must step before the end: project only the quiet prefix
-        m, j = blocked, i + blocked
+    m = min(m, blocked)  # a venue must step at i + blocked: only the steps before it
     equity = np.zeros(m)
     for _, p in projections:
         equity = equity + p.value_usd[:m]
@@ -116,11 +135,13 @@ def fast_forward(kernel, i: int, n: int, min_steps: int = MIN_QUIET_STEPS) -> in
         ratios[v.name] = p.margin_ratio[:m]
         notionals[v.name] = p.notional_usd[:m]
     view = QuietView(m, equity, delta, ratios)
-    k = kernel.strategy.quiet_steps(kernel.ctx, view)
+    k = min(kernel.strategy.quiet_steps(kernel.ctx, view), m)
+    # the next window: twice as long after a stretch quiet to its end, half as long after one cut short
+    w = kernel._quiet_window
+    kernel._quiet_window = min(2 * w, MAX_QUIET_STEPS) if k == j - i else max(4 * min_steps, w // 2)
     if k < min_steps:
         kernel._quiet_from = i + k + 1  # the strategy acts at step i + k: try again after it
         return i
-    k = min(k, m)
     _commit(kernel, projections, i, k, view, notionals)
     return i + k
 
@@ -133,27 +154,40 @@ def _of(projections, venue) -> Projection:
 
 
 def _commit(kernel, projections, i: int, k: int, view: QuietView, notionals: dict[str, np.ndarray]) -> None:
-    """Book steps ``[i, i + k)`` as if they had been stepped."""
+    """Book steps ``[i, i + k)`` as if they had been stepped, in parts that end at the venue-snapshot
+    steps (a snapshot reads the accounts as they are at its step)."""
     attr = kernel.portfolio.attribution
-    # the revaluation, added to the total in the stepping order: step by step, venue by venue
-    by_step = [p for v in kernel._accruing for p in _of(projections, v).pnl]
-    if by_step:
-        flat = np.column_stack([a[:k] for a in by_step]).ravel()
-        attr.total[PRICE_BASIS] = float(np.cumsum(np.concatenate(([attr.total[PRICE_BASIS]], flat)))[-1])
-    for v in kernel._accruing:
-        p = _of(projections, v)
-        if p.pnl:  # the account's own bucket, its bookings in the same order
-            flat = np.column_stack([a[:k] for a in p.pnl]).ravel()
-            p.bucket[PRICE_BASIS] = float(np.cumsum(np.concatenate(([p.bucket[PRICE_BASIS]], flat)))[-1])
-    for _, p in projections:
-        p.commit(k)
-    ratios = {name: r[:k] for name, r in view.margin_ratios.items()}
-    kernel.recorder.record_quiet(kernel.feed.grid[i:i + k], view.equity_usd[:k], kernel.net_deposits,
-                                 view.net_delta_usd[:k], ratios, {name: a[:k] for name, a in notionals.items()})
-    kernel.feed.jump(i + k - 1)
+    accruing = [_of(projections, v) for v in kernel._accruing]
+    columns = [a for p in accruing for a in p.pnl]  # the revaluations in the stepping order within a step
+    events = sorted(((kk, vi, seq, ev) for vi, p in enumerate(accruing) for seq, (kk, ev) in enumerate(p.events)
+                     if kk < k), key=lambda e: e[:3])
+    recorder, feed, grid = kernel.recorder, kernel.feed, kernel.feed.grid
+    snaps = {s - i for s in recorder.snapshot_steps(i, i + k)}
+    start = e = 0
+    for end in sorted(snaps | {k - 1}):
+        seg = slice(start, end + 1)
+        if columns:  # sequential sums (np.cumsum), step by step and account by account, as stepping adds them
+            flat = np.column_stack([a[seg] for a in columns]).ravel()
+            attr.total[PRICE_BASIS] = float(np.cumsum(np.concatenate(([attr.total[PRICE_BASIS]], flat)))[-1])
+            for p in accruing:
+                if p.pnl:
+                    mine = np.column_stack([a[seg] for a in p.pnl]).ravel()
+                    p.bucket[PRICE_BASIS] = float(np.cumsum(np.concatenate(([p.bucket[PRICE_BASIS]], mine)))[-1])
+        while e < len(events) and events[e][0] <= end:
+            kernel.account_event(events[e][3])
+            e += 1
+        for _, p in projections:
+            p.commit(end + 1)
+        feed.jump(i + end)
+        recorder.record_quiet(grid[i + start:i + end + 1], view.equity_usd[seg], kernel.net_deposits,
+                              view.net_delta_usd[seg], {name: r[seg] for name, r in view.margin_ratios.items()},
+                              {name: a[seg] for name, a in notionals.items()})
+        if end in snaps:
+            recorder.snapshot_now(i + end)
+        start = end + 1
     monitor = kernel.monitor
     monitor.net_delta_usd = float(view.net_delta_usd[k - 1])
-    for name, r in ratios.items():
+    for name, r in view.margin_ratios.items():
         x = float(r[k - 1])
         monitor.margin_ratios[name] = None if x != x else x
         monitor.notionals[name] = float(notionals[name][k - 1])

@@ -51,6 +51,20 @@ class StepRecorder:
         """The step of the next venue snapshot (-1: none left)."""
         return self._snap_at
 
+    def snapshot_steps(self, lo: int, hi: int) -> list[int]:
+        """The venue-snapshot steps in ``[lo, hi)``, in order."""
+        out, s = [], self._snap_at
+        while lo <= s < hi:
+            out.append(s)
+            s = self._snap.following(s)
+        return out
+
+    def snapshot_now(self, i: int) -> None:
+        """Take the venue snapshot due at step ``i`` (after a quiet stretch's rows up to ``i``)."""
+        self._snap.take(i)
+        self._snap_at = self._snap.next_step
+        self.snapshots = self._snap.out
+
     @property
     def records_attribution(self) -> bool:
         return self._record_attr

@@ -49,10 +49,14 @@ class SnapshotTaker:
         self.out = VenueSnapshots()
         self.next_step = 0
 
+    def following(self, i: int) -> int:
+        """The snapshot step after one taken at step ``i`` (-1: none)."""
+        return min(i + self.every, self.last) if i < self.last else -1
+
     def take(self, i: int) -> None:
         out = self.out
         out.steps.append(i)
-        self.next_step = min(i + self.every, self.last) if i < self.last else -1
+        self.next_step = self.following(i)
         out.attribution_usd.append(tuple(self.attr.total.values()))
         for name, v in self.venues.items():
             out.value_usd.setdefault(name, []).append(v.value_usd())

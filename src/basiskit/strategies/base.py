@@ -86,7 +86,13 @@ class BaseStrategy:
     * ``on_event(ev)``: every account event of the run as it happens (fills, rejections, funding,
       transfers landing, liquidations); the default ignores them;
     * ``snapshot() -> dict`` / ``restore(state)``: the strategy's own state (JSON-able), which the
-      kernel's run stores (``strategy_state``) and a restarted run restores.
+      kernel's run stores (``strategy_state``) and a restarted run restores;
+    * optional, for backtest speed (``engine.quiet``): ``quiet_now(ctx) -> bool``, ``quiet_steps(ctx,
+      view) -> int`` and ``on_quiet(last_step)``: a strategy that declares them says, from per-step
+      arrays of equity, net delta and margin ratios over a stretch of steps where only prices and
+      funding move, how many leading steps it would hold on; the backtest driver then passes those
+      steps without calling ``decide`` (the results are the same as stepping; ``on_event`` still
+      receives the stretch's funding settlements, after ``quiet_steps``).
     """
 
     def __init__(self, config) -> None:

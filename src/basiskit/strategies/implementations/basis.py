@@ -146,15 +146,7 @@ class Basis(BaseStrategy):
         None on -- the same conditions, in arrays. 0 when the strategy is not holding quietly now (not
         entered, awaiting transfers, a withdrawal pending, idle cash to deploy)."""
         c = self.config
-        if not self.entered or self._awaiting or self._step != ctx.step:
-            return 0
-        pending = ctx.pending_withdrawal_usd()
-        cash = ctx.cash(WALLET)
-        wallet = cash + ctx.in_transit(WALLET)
-        min_usd = max(c.min_trade_usd, 1.0) * 2
-        if pending > wallet + 1e-9 or wallet - pending > min_usd and cash > min_usd:
-            return 0
-        if ctx.cash(self.spot) > min_usd and not ctx.in_transit(self.spot):
+        if not self.quiet_now(ctx):
             return 0
         if not c.rebalance:
             return view.n
@@ -169,6 +161,21 @@ class Basis(BaseStrategy):
                 fire |= mr > c.margin_ratio_ceiling
         hit = np.flatnonzero(fire)
         return int(hit[0]) if hit.size else view.n
+
+    def quiet_now(self, ctx: StrategyContext) -> bool:
+        """Whether the strategy holds with the balances as they are (the conditions of :meth:`_trigger`
+        that do not move with prices): entered, not awaiting transfers, decided at this step, no
+        withdrawal to pay, no idle cash to deploy."""
+        c = self.config
+        if not self.entered or self._awaiting or self._step != ctx.step:
+            return False
+        pending = ctx.pending_withdrawal_usd()
+        cash = ctx.cash(WALLET)
+        wallet = cash + ctx.in_transit(WALLET)
+        min_usd = max(c.min_trade_usd, 1.0) * 2
+        if pending > wallet + 1e-9 or wallet - pending > min_usd and cash > min_usd:
+            return False
+        return not (ctx.cash(self.spot) > min_usd and not ctx.in_transit(self.spot))
 
     def on_quiet(self, last_step: int) -> None:
         """The quiet steps up to ``last_step`` passed (each would have held)."""

@@ -167,45 +167,67 @@ class CexPerp:
             self._bucket[PRICE_BASIS] += pnl
         return []
 
-    def project(self, lo: int, hi: int, feed) -> Projection | None:
-        """The account over the quiet steps ``[lo, hi)`` (``engine.quiet``): what the quiet path of
-        :meth:`on_market` and the readings give at each step, with the same arithmetic, and the first
-        step a liquidation check fails (``blocked``). None with resting orders or several symbols."""
+    def quiet_now(self) -> bool:
+        """Whether :meth:`project` can pass steps now (one symbol, no resting orders, marked once)."""
         pos = self._single
-        if pos is None or self.resting.active:
+        return pos is not None and not self.resting.active and pos.last_mark is not None
+
+    def project(self, lo: int, hi: int, feed) -> Projection | None:
+        """The account over the quiet steps ``[lo, hi)`` (``engine.quiet``): what :meth:`on_market` and
+        the readings give at each step, with the same arithmetic -- the funding settlements the stretch
+        carries included (``events``: their ``FundingSettled``, the collateral moving with them) -- and
+        the first step a liquidation check fails (``blocked``). None with resting orders or several
+        symbols."""
+        pos = self._single
+        if pos is None or self.resting.active or pos.last_mark is None:
             return None
         n = hi - lo
         cash = self.ledger.balances.get(self._cash_key, 0.0)
         m = feed.values(pos.key, lo, hi)
         s = pos.size
-        p_last = pos.last_mark
+        events: list[tuple[int, FundingSettled]] = []
+        before = after = np.full(n, cash)  # collateral before / after each step's settlements
+        fund = [(k, fev) for k, fev in feed.funding_in(lo, hi) if fev.key == pos.funding_key] if s else []
+        if fund:
+            tok = self._by_funding[pos.funding_key]
+            after = before.copy()
+            c = cash
+            for k, fev in fund:  # as on_market: the collateral moves by each payment in turn
+                pay = -s * fev.mark * fev.rate
+                events.append((k, FundingSettled(fev.timestamp, self.name, tok, fev.rate, fev.mark, s, pay, self.quote)))
+                c += pay
+                after[k:] = c
+                before[k + 1:] = c
+
+        done = [0]  # steps committed so far
 
         def commit(k: int) -> None:
             pos.last_mark = float(m[k - 1])
             self._cache_step = -1
+            self.funding_paid.extend(ev for kk, ev in events if done[0] <= kk < k)
+            done[0] = k
 
-        if p_last is None:
-            return None
         if not s:
             zeros = np.zeros(n)
-            return Projection(np.full(n, cash), commit, self._bucket, delta_usd=zeros, margin_ratio=np.full(n, np.nan),
+            return Projection(after, commit, self._bucket, delta_usd=zeros, margin_ratio=np.full(n, np.nan),
                               notional_usd=zeros, pnl=[zeros], blocked=0 if cash < 0.0 else n)
         mmr = self._mmr
         a = abs(s)
         entry = pos.entry
-        p0 = np.concatenate(([p_last], m[:-1]))
-        f0 = cash + (s * (p0 - entry) - mmr * a * p0)
+        p0 = np.concatenate(([pos.last_mark], m[:-1]))
+        f0 = before + (s * (p0 - entry) - mmr * a * p0)
         his, los = feed.extremes(pos.key, lo, hi)
         x = his if s < 0 else los
         with np.errstate(invalid="ignore"):
             bad = ((x == x) & (f0 + (s - mmr * a) * (x - p0) < 0.0)) | (f0 < 0.0)
         upnl = s * (m - entry)
         notional = a * m
-        bad |= cash + upnl < notional * mmr
-        value = cash + upnl
+        bad |= after + upnl < notional * mmr
+        value = after + upnl
         hit = np.flatnonzero(bad)
         return Projection(value, commit, self._bucket, delta_usd=s * m, margin_ratio=value / notional,
-                          notional_usd=notional, pnl=[s * (m - p0)], blocked=int(hit[0]) if hit.size else n)
+                          notional_usd=notional, pnl=[s * (m - p0)], blocked=int(hit[0]) if hit.size else n,
+                          events=events)
 
     def _on_market(self, tick: MarketTick, cash: float) -> list:
         st = self.state

@@ -101,6 +101,10 @@ class CexSpot:
                     self._bucket[PRICE_BASIS] += pnl
         return events
 
+    def quiet_now(self) -> bool:
+        """Whether :meth:`project` can pass steps now (no resting orders)."""
+        return not self.resting.active
+
     def project(self, lo: int, hi: int, feed) -> Projection | None:
         """The account over the quiet steps ``[lo, hi)`` (``engine.quiet``): value, exposure and the
         revaluation of each token as :meth:`on_market` and :meth:`_readings` give them, with the same

@@ -21,7 +21,10 @@ class Projection:
       booking in the venue's order (a multi-token account books each token in turn);
     * ``blocked``: the first step index (relative to ``lo``) the account cannot pass quietly (e.g. a
       liquidation), or ``hi - lo``;
-    * ``commit(k)``: move the account's own state (last marks, caches) to step ``lo + k - 1``;
+    * ``events``: the account events the steps carry, ``(step - lo, event)`` in the order the account
+      would report them (a perp's funding settlements), applied by the kernel in step order;
+    * ``commit(k)``: move the account's own state (last marks, caches, its record of the events) to
+      step ``lo + k - 1``; called with growing ``k`` when the kernel commits a stretch in parts;
     * ``bucket``: the account's attribution bucket (the revaluation is added to it)."""
 
     value_usd: np.ndarray
@@ -32,3 +35,4 @@ class Projection:
     notional_usd: np.ndarray | None = None
     pnl: list[np.ndarray] = field(default_factory=list)
     blocked: int = 0
+    events: list = field(default_factory=list)

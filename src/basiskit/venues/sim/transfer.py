@@ -160,6 +160,10 @@ class Transfers:
     def withdrawable(self, token: str) -> float:
         return 0.0
 
+    def quiet_now(self) -> bool:
+        """Whether :meth:`project` can pass steps now (nothing in transit)."""
+        return not self.pending
+
     def project(self, lo: int, hi: int, feed) -> Projection | None:
         """Over a quiet stretch (``engine.quiet``) with nothing in transit: worth 0. None while money
         is on its way (it lands at a step of its own)."""

@@ -51,6 +51,10 @@ class Wallet:
         self._started = True
         return []
 
+    def quiet_now(self) -> bool:
+        """Whether :meth:`project` can pass steps (USDT only)."""
+        return not self._keys
+
     def project(self, lo: int, hi: int, feed) -> Projection | None:
         """A USDT-only wallet over a quiet stretch (``engine.quiet``): its value is its cash. None
         when it holds on-chain tokens (valued every step from their prices)."""
