@@ -232,10 +232,11 @@ def submit_backtest(req: BacktestRequest, store: RunStore, runner: BackgroundRun
 
 # -- stored runs ------------------------------------------------------------------------------------
 def list_runs(store: RunStore, status: RunStatus | None = None, mode: str | None = None, limit: int = 50,
-              offset: int = 0) -> Page:
-    """Runs newest first; runs whose process is gone are marked ``interrupted`` first."""
+              offset: int = 0, include_trials: bool = False) -> Page:
+    """Runs newest first; runs whose process is gone are marked ``interrupted`` first. The trial runs
+    of parameter sweeps (kind ``trial``; listed by :func:`get_sweep`) only with ``include_trials``."""
     recover_interrupted(store)
-    return store.list_runs(status, mode, limit, offset)
+    return store.list_runs(status, mode, limit, offset, exclude_kinds=() if include_trials else ("trial",))
 
 
 def get_run(store: RunStore, run_id: str) -> RunRecord:
