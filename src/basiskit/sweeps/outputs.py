@@ -58,9 +58,13 @@ def importance(study) -> dict[str, float]:  # noqa: ANN001
     done = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     if len(done) < 2 or len({json.dumps(t.params, sort_keys=True, default=str) for t in done}) < 2:
         return {}
+    import warnings
+
     try:
         ev = optuna.importance.PedAnovaImportanceEvaluator()
-        return {k: float(v) for k, v in optuna.importance.get_param_importances(study, evaluator=ev).items()}
+        with warnings.catch_warnings():  # "quantiles select the same set of trials": equal importances, said by the numbers
+            warnings.simplefilter("ignore", UserWarning)
+            return {k: float(v) for k, v in optuna.importance.get_param_importances(study, evaluator=ev).items()}
     except (RuntimeError, ValueError):  # e.g. every parameter constant among the finished trials
         return {}
 
