@@ -95,7 +95,7 @@ def test_grid_sweep_files_heatmap_png_and_trial_runs(catalog, tmp_path):
         assert set(json.loads((tmp_path / "out" / "importance.json").read_text())) == {"target_ltv", "hedge_allocation.binance"}
         # each trial is a run of kind "trial" (kept out of the runs listing) with its equity curve
         assert service.list_runs(store).total == 0 and service.list_runs(store, include_trials=True).total == 12
-        assert store.get_run(best["run_id"]).kind == "trial" and store.equity(best["run_id"]).total == 14 * 24 + 1
+        assert store.get_run(best["run_id"]).kind == "trial" and store.equity(best["run_id"]).total == 15  # daily points
         again = run_sweep(spec, catalog, store, SerialExecutor(), write=False)  # all finished: nothing runs
         assert again.ran == [] and again.skipped == 12
     finally:

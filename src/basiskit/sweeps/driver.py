@@ -8,9 +8,9 @@ none; COMPLETE/PRUNED indexes are never run again. The same sweep run by another
 refused (SweepConflict, SWEEP-004).
 
 A trial's result is recorded as a run (kind ``trial``, origin ``sweep``, id ``<sweep id>-<index:04d>``):
-its summary, resolved config, equity points, orders, trades and transfers (no event log, no results
-folder -- a sweep of thousands of trials stays small; rerun one with ``basiskit backtest`` and the
-trial's parameters for its full files). A trial whose objective is undefined (e.g. APY of a run shorter
+its summary, resolved config, orders, trades and transfers, its equity curve once per clock day (no
+event log, no results folder -- a sweep of thousands of trials stays small; rerun one with ``basiskit
+backtest`` and the trial's parameters for its full files). A trial whose objective is undefined (e.g. APY of a run shorter
 than 30 days) is PRUNED with the reason; one whose backtest failed is FAIL with the coded error.
 
 Raises: SweepInputError (SWEEP-001), SweepConflict (SWEEP-004), ExecutorUnavailable (SWEEP-002),

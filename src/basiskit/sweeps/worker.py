@@ -24,6 +24,7 @@ from basiskit.persistence.records import RunResults
 from basiskit.runs.results import equity_points, order_records, trade_records, transfer_records
 
 TIMING_KEYS = ("loop_seconds", "steps_per_second", "run_id")  # summary keys that differ between identical runs
+EQUITY_EVERY_SECONDS = 86_400  # a trial keeps one equity point per clock day (and the last step): see run_trial
 
 
 @dataclass(frozen=True)
@@ -65,21 +66,39 @@ def _catalog(catalog):  # noqa: ANN001, ANN202
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size, MiB (Linux reports KiB, macOS bytes)."""
+    """This process's peak resident set size, MiB: ``VmHWM`` of /proc/self/status on Linux (the peak of this
+    program: ``ru_maxrss`` would carry the peak of the driver a spawned worker was forked from), else
+    ``ru_maxrss`` (Linux reports KiB, macOS bytes)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
 def run_trial(task: TrialTask) -> TrialResult:
     """Run ``task``'s backtest. Never raises for a failed backtest: the error body (``code``, ``message``,
-    ``field``...) comes back in ``error`` (anything unexpected as RUN-007)."""
+    ``field``...) comes back in ``error`` (anything unexpected as RUN-007).
+
+    The records are light: the summary (every metric, the attribution), orders, trades and transfers in
+    full, the equity curve once per clock day (``EQUITY_EVERY_SECONDS``; first and last step included),
+    no event log -- a sweep of thousands of year-long trials stays small in the store and cheap to send
+    back. The per-step curve and the event log are one ``basiskit backtest`` away (the trial's request
+    is stored with its run)."""
     out = TrialResult(task.index, task.run_id, task.params, pid=os.getpid())
     t0 = time.perf_counter()
     try:
         outcome = run_backtest(task.request, _catalog(task.catalog))
         out.summary = {**outcome.summary, "run_id": task.run_id}
         out.config = outcome.config.model_dump(mode="json")
-        out.results = RunResults(equity=equity_points(outcome), orders=order_records(outcome),
+        every = max(1, EQUITY_EVERY_SECONDS // outcome.config.step_seconds)
+        points = equity_points(outcome)
+        daily = [p for p in points if p.step % every == 0 or p.step == len(points) - 1]
+        out.results = RunResults(equity=daily, orders=order_records(outcome),
                                  trades=trade_records(outcome), transfers=transfer_records(outcome, task.run_id),
                                  strategy_state=None)
     except BasiskitError as exc:
