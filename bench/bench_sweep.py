@@ -10,7 +10,8 @@ from cold: spawn and imports included), the peak resident memory of each worker 
 reported by the worker) and of the driver, Ray's start-up (``ray.init`` of a local cluster) -- and that
 every executor gives the same 24 trials (parameters, objective, every summary number but timings).
 
-Run once on a quiet machine: ``.venv/bin/python bench/bench_sweep.py`` (~2 min); results in bench/RESULTS.md.
+Run once on a quiet machine: ``.venv/bin/python bench/bench_sweep.py`` (~2 min); results in bench/RESULTS.md
+(``--only pool`` measures the warm pools of 1 and 2 workers only, ~30 s; written to sweep_results_pool.json).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def main() -> None:
     from basiskit.sweeps import run_sweep
     from basiskit.sweeps.executors import PoolExecutor, RayExecutor, SerialExecutor
 
+    only_pool = "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1] == "pool"
     catalog = service.open_catalog()
     catalog.ensure_imported()
     tmp = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
@@ -65,6 +67,17 @@ def main() -> None:
                      "warm": warm}
         print(name, json.dumps(out[name]), flush=True)
 
+    if only_pool:
+        for n in (1, 2, 1, 2):  # alternated: a change of the machine's load hits both
+            ex = PoolExecutor(n)
+            measure(f"pool {n} warm" + (" again" if f"pool {n} warm" in out else ""), ex, warm=True)
+            ex.close()
+        first = next(iter(tables.values()))
+        result = {"runs": out, "identical_trials_across_executors": all(t == first for t in tables.values()),
+                  "load_after": os.getloadavg()}
+        print(json.dumps(result, indent=1))
+        (ROOT / "bench" / "sweep_results_pool.json").write_text(json.dumps(result, indent=1) + "\n")
+        return
     ex = SerialExecutor()
     measure("serial (in the driver)", ex, warm=True)
     for n in (1, 2):
