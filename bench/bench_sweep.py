@@ -36,6 +36,7 @@ def main() -> None:
     from basiskit.sweeps import run_sweep
     from basiskit.sweeps.executors import PoolExecutor, RayExecutor, SerialExecutor
 
+    load_start = os.getloadavg()
     only_pool = "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1] == "pool"
     catalog = service.open_catalog()
     catalog.ensure_imported()
@@ -74,7 +75,7 @@ def main() -> None:
             ex.close()
         first = next(iter(tables.values()))
         result = {"runs": out, "identical_trials_across_executors": all(t == first for t in tables.values()),
-                  "load_after": os.getloadavg()}
+                  "load_start": load_start, "load_end": os.getloadavg()}
         print(json.dumps(result, indent=1))
         (ROOT / "bench" / "sweep_results_pool.json").write_text(json.dumps(result, indent=1) + "\n")
         return
@@ -99,7 +100,7 @@ def main() -> None:
               "ratio_cold_2_over_1": round(out["pool 2 cold"]["trials_per_second"] / out["pool 1 cold"]["trials_per_second"], 2),
               "identical_trials_across_executors": same,
               "driver_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-              "load_before": os.getloadavg(), "python": platform.python_version(), "cpus": os.cpu_count()}
+              "load_start": load_start, "load_end": os.getloadavg(), "python": platform.python_version(), "cpus": os.cpu_count()}
     print(json.dumps(result, indent=1))
     (ROOT / "bench" / "sweep_results.json").write_text(json.dumps(result, indent=1) + "\n")
     if not same:
