@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # heavy imports stay out of the CLI's start-up: SQLAlchemy lo
     from basiskit.persistence.sql import SqlRunStore
     from basiskit.runs.background import BackgroundRunner
 
-__all__ = ["RunResult", "data_dir", "open_catalog", "import_data", "list_modes", "mode_config", "mode_requirements",
+__all__ = ["RunResult", "sweep_spec", "sweep", "list_sweeps", "get_sweep", "data_dir", "open_catalog", "import_data", "list_modes", "mode_config", "mode_requirements",
            "validate_mode_config", "validate_backtest", "new_run_id", "backtest", "preflight", "check_data_dir", "open_store",
            "recover_interrupted", "submit_backtest", "cancel_run",
            "list_runs", "get_run", "run_summary", "run_equity", "run_trades", "run_events", "delete_run",
@@ -232,10 +232,11 @@ def submit_backtest(req: BacktestRequest, store: RunStore, runner: BackgroundRun
 
 # -- stored runs ------------------------------------------------------------------------------------
 def list_runs(store: RunStore, status: RunStatus | None = None, mode: str | None = None, limit: int = 50,
-              offset: int = 0) -> Page:
-    """Runs newest first; runs whose process is gone are marked ``interrupted`` first."""
+              offset: int = 0, include_trials: bool = False) -> Page:
+    """Runs newest first; runs whose process is gone are marked ``interrupted`` first. The trial runs
+    of parameter sweeps (kind ``trial``; listed by :func:`get_sweep`) only with ``include_trials``."""
     recover_interrupted(store)
-    return store.list_runs(status, mode, limit, offset)
+    return store.list_runs(status, mode, limit, offset, exclude_kinds=() if include_trials else ("trial",))
 
 
 def get_run(store: RunStore, run_id: str) -> RunRecord:
@@ -384,6 +385,57 @@ def delete_run(store: RunStore, run_id: str, remove_files: bool = True,
                 if folder.is_dir():
                     shutil.rmtree(folder, ignore_errors=True)
     return None
+
+
+# -- parameter sweeps ------------------------------------------------------------------------------
+def sweep_spec(mode: str, start: str, end: str, capital: float, params: list[str], *, objective: str = "apy",
+               direction: str = "max", sampler: str = "tpe", trials: int | None = None, seed: int = 0,
+               batch: int | None = None, share_class: str | None = None, overrides: dict | None = None,
+               walk_forward: str | None = None):
+    """The validated sweep (``basiskit.sweeps.spec``): ``params`` are ``--param`` texts, ``overrides`` the
+    fixed ``--set`` config of every trial, ``walk_forward`` ``TRAIN:TEST`` days. Reads no data.
+    Raises SweepInputError (SWEEP-001, the option in ``field``), ConfigError, BacktestInputError."""
+    from basiskit.sweeps import SweepSpec, parse_param, parse_walk_forward, validate_spec
+    from basiskit.sweeps.spec import DEFAULT_BATCH
+
+    spec = SweepSpec(mode, start, end, float(capital), tuple(parse_param(p) for p in params), objective=objective,
+                     direction=direction, sampler=sampler, seed=int(seed), trials=trials,
+                     batch=DEFAULT_BATCH if batch is None else int(batch), share_class=share_class,
+                     overrides=dict(overrides or {}), walk_forward=parse_walk_forward(walk_forward))
+    return validate_spec(spec)
+
+
+def sweep(spec, catalog: Catalog, store: SqlRunStore, *, workers: int | None = None, ray: str | None = None,
+          out_dir: str | Path | None = None, progress: Callable | None = None, png: bool = True):
+    """Run or resume the sweep ``spec`` (:func:`sweep_spec`): its data imported and its period's coverage
+    checked first; trials on a local process pool (``workers``, default one per core; 1: in this process)
+    or on Ray (``ray``: a cluster address or ``"local"``); results recorded in ``store`` and written to
+    ``out_dir`` (default ``results/sweeps/<sweep id>``). Returns ``basiskit.sweeps.SweepResult``.
+    Raises DataCoverageError (DATA-002), SweepConflict (SWEEP-004), ExecutorUnavailable (SWEEP-002),
+    PngExportError (RUN-009), StoreUnavailable (STORE-001)."""
+    from basiskit.sweeps import run_sweep
+    from basiskit.sweeps.executors import make_executor
+
+    validate_backtest(spec.request({}), catalog, max_steps=None)  # data imported, the period covered
+    executor = make_executor(workers, ray)
+    try:
+        return run_sweep(spec, catalog, store, executor, Path(out_dir) if out_dir else None, progress, png=png)
+    finally:
+        executor.close()
+
+
+def list_sweeps(store: SqlRunStore) -> list[dict[str, Any]]:
+    """Every sweep, newest first, with its status and progress (``basiskit.sweeps.list_sweeps``)."""
+    from basiskit.sweeps import list_sweeps as _list
+
+    return _list(store)
+
+
+def get_sweep(store: SqlRunStore, sweep_id: str) -> dict[str, Any]:
+    """One sweep with its trials, best trial, importance and progress. Raises SweepNotFound (SWEEP-003)."""
+    from basiskit.sweeps import get_sweep as _get
+
+    return _get(store, sweep_id)
 
 
 # -- reports ----------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("sqlalchemy", "alembic", "plotly", "kaleido", "fastapi", "starlette", "uvicorn", "httpx")
+HEAVY = ("sqlalchemy", "alembic", "plotly", "kaleido", "fastapi", "starlette", "uvicorn", "httpx", "optuna", "ray")
 
 
 def _loaded(code: str, cwd: Path) -> list[str]:

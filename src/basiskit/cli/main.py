@@ -208,6 +208,162 @@ def backtest(mode: str = typer.Argument(..., help="strategy mode, see `basiskit 
         raise typer.Exit(3)
 
 
+@app.command()
+def sweep(mode: str = typer.Argument(..., help="strategy mode, see `basiskit modes`"),
+          start: str = typer.Option(..., help="first step, YYYY-MM-DD (00:00 UTC)"),
+          end: str = typer.Option(..., help="last step, YYYY-MM-DD (00:00 UTC)"),
+          capital: float = typer.Option(100_000.0, help="initial capital in share-class units"),
+          param: list[str] = typer.Option([], "--param", help="KEY=LOW:HIGH[:STEP] or KEY=a,b,c (repeatable)"),
+          objective: str = typer.Option("apy", help="apy, sharpe, calmar or another numeric summary key"),
+          direction: str = typer.Option("max", help="max or min"),
+          trials: Optional[int] = typer.Option(None, help="trials (default: the whole grid, or 20)"),
+          sampler: str = typer.Option("tpe", help="grid, random or tpe"),
+          seed: int = typer.Option(0, help="sampler seed (the same seed gives the same trials)"),
+          batch: Optional[int] = typer.Option(None, help="TPE round size (default 8; not the worker count)"),
+          workers: Optional[int] = typer.Option(None, help="trials at once (default: one per core; 1: in this process)"),
+          ray: Optional[str] = typer.Option(None, "--ray", help="run trials on Ray: a cluster ADDRESS, or 'local'"),
+          walk_forward: Optional[str] = typer.Option(None, "--walk-forward", help="TRAIN:TEST days, e.g. 90:30"),
+          share_class: Optional[str] = typer.Option(None, "--share-class", help="USDT or ETH"),
+          set_: list[str] = typer.Option([], "--set", help="fixed config override key=value (repeatable)"),
+          out: Optional[Path] = typer.Option(None, help="output folder (default results/sweeps/<sweep id>)"),
+          png: bool = typer.Option(True, help="write heatmap.png (two parameters; needs Chromium)"),
+          data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
+          source: Optional[Path] = typer.Option(None, help="raw data folder for the first import")) -> None:
+    """Sweep or optimise config parameters: many backtests, recorded in the run database (an Optuna
+    study there: rerun the same command after a kill to run only the missing trials). Prints the top
+    trials and the best; writes trials.csv, best.json, importance.json, sweep.html, heatmap.png."""
+    store = None
+    with signals.stop_on_signals() as received:
+        try:
+            try:
+                spec = service.sweep_spec(mode, start, end, capital, param, objective=objective, direction=direction,
+                                          sampler=sampler, trials=trials, seed=seed, batch=batch,
+                                          share_class=share_class, overrides=parse_overrides(set_),
+                                          walk_forward=walk_forward)
+                service.preflight(out, data_dir)
+                catalog = service.open_catalog(data_dir, source)
+                store = service.open_store(data_dir)
+                err.print(f"sweep {spec.sweep_id}: {spec.n_trials} trial(s)"
+                          + (f" per window ({walk_forward} days)" if walk_forward else ""), highlight=False)
+                with SweepProgress(err, spec.n_trials) as bar:
+                    result = service.sweep(spec, catalog, store, workers=workers, ray=ray, out_dir=out,
+                                           progress=bar.update, png=png)
+            finally:
+                if store is not None:
+                    store.close()
+        except (ConfigError, DataError, BacktestInputError, BasiskitError) as exc:
+            _fail(exc, 128 + received[0] if isinstance(exc, RunInterrupted) and received else 2)
+        except (KeyboardInterrupt, signals.StopSignal) as exc:
+            name = exc.name if isinstance(exc, signals.StopSignal) else "SIGINT"
+            err.print(f"[bold red]stopped by {name}[/]: finished trials are recorded; rerun the same command to "
+                      "run the rest")
+            raise typer.Exit(128 + (received[0] if received else 2))
+    print_sweep(result)
+
+
+class SweepProgress:
+    """A transient bar of finished trials (``update`` takes ``basiskit.sweeps.driver.Progress``)."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=None), _Count(),
+                                 TimeRemainingColumn(), console=console, transient=True, expand=True)
+        self.task = self.progress.add_task("trials", total=total, unit="trials")
+
+    def __enter__(self) -> "SweepProgress":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def update(self, p) -> None:  # noqa: ANN001
+        desc = f"trials {p.window}".strip() + (f" ({p.failed} failed)" if p.failed else "")
+        self.progress.update(self.task, completed=p.done + p.failed, total=p.total, description=desc)
+
+
+def print_sweep(result, top: int = 10) -> None:  # noqa: ANN001
+    """The top trials by objective (at most 80 columns: parameters fold), the best trial in full, the
+    parameter importance and the files."""
+    info, rows = result.info, result.rows
+    spec = info["spec"]
+    obj = spec["objective"]
+    keys = info["params"]
+    done = [r for r in rows if r["value"] is not None]
+    done.sort(key=lambda r: ((-r["value"]) if spec["direction"] == "max" else r["value"], r["index"]))
+    prog = info["progress"]
+    console.print(f"[bold]sweep {escape(info['id'])}[/]  {escape(spec['mode'])} {spec['start']} → {spec['end']}",
+                  highlight=False, soft_wrap=True)
+    console.print(f"{prog['done']}/{prog['total']} trials done ({len(result.ran)} run now, {result.skipped} found "
+                  f"finished, {prog['failed']} failed) on {result.executor} x{result.workers}; {spec['sampler']} "
+                  f"seed {spec['seed']}", highlight=False)
+    table = Table(title=f"top {min(top, len(done))} by {obj} ({spec['direction']})", box=box.SIMPLE, pad_edge=False,
+                  header_style="bold")
+    table.add_column("#", justify="right", no_wrap=True)
+    for k in keys:
+        table.add_column(k.replace(".", ".\n"), justify="right", overflow="fold", max_width=max(8, 44 // max(1, len(keys))))
+    table.add_column(obj, justify="right", no_wrap=True)
+    if obj != "apy":
+        table.add_column("apy", justify="right", no_wrap=True)
+    table.add_column("max dd", justify="right", no_wrap=True)
+    for r in done[:top]:
+        cells = [str(r["index"]), *[fmt_param(r["params"].get(k)) for k in keys], fmt_number(r["value"], 4)]
+        if obj != "apy":
+            cells.append(fmt_number(r["metrics"].get("apy"), 2, 100.0, " %"))
+        cells.append(fmt_number(r["metrics"].get("max_drawdown"), 2, 100.0, " %"))
+        table.add_row(*cells)
+    if done:
+        console.print(table)
+    best = info.get("best")
+    if best:
+        console.print(f"best: trial {best['index']}, {obj} {fmt_number(best['value'], 6)}", highlight=False)
+        for k in keys:
+            console.print(f"  {k} = {fmt_param(best['params'].get(k))}", highlight=False, soft_wrap=True)
+        console.print(f"  run id {best['run_id']}", highlight=False, soft_wrap=True)
+    elif not info.get("walk_forward"):
+        console.print(f"no trial gave a value of {obj} (see the notes in trials.csv)", highlight=False)
+    if info.get("importance"):
+        console.print("importance: " + ", ".join(f"{k} {v:.2f}" for k, v in info["importance"].items()),
+                      highlight=False)
+    wf = info.get("walk_forward")
+    if wf:
+        console.print(f"walk-forward {wf['train_days']}:{wf['test_days']} days, {wf['windows']} windows: "
+                      f"out-of-sample return {fmt_number(wf['oos_total_return'], 2, 100.0, ' %')}, APY "
+                      f"{fmt_number(wf['oos_apy'], 2, 100.0, ' %')}", highlight=False)
+        for srow in wf["series"]:
+            console.print(f"  {srow['test_start']}..{srow['test_end']}  {obj} {fmt_number(srow['test_value'], 4)}  "
+                          f"return {fmt_number(srow['test_total_return'], 2, 100.0, ' %')}", highlight=False)
+            console.print("    " + ", ".join(f"{k}={fmt_param(v)}" for k, v in (srow["params"] or {}).items()),
+                          highlight=False)
+    for name, path in result.paths.items():
+        console.print(f"{name}: {path}", soft_wrap=True, highlight=False)
+
+
+def fmt_param(v: object) -> str:
+    """A parameter value: numbers up to 6 significant digits, other values as they are."""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return "n/a" if v is None else str(v)
+
+
+@app.command()
+def sweeps(data_dir: Optional[Path] = typer.Option(None, "--data-dir")) -> None:
+    """List recorded sweeps, newest first (id, status, trials done)."""
+    try:
+        store = service.open_store(data_dir)
+        try:
+            items = service.list_sweeps(store)
+        finally:
+            store.close()
+    except BasiskitError as exc:
+        _fail(exc)
+    for i in items:
+        p = i["progress"]
+        console.print(f"{i['id']} {i['status']} {p['done']}/{p['total']} {i['spec'].get('objective', '')}",
+                      soft_wrap=True, highlight=False)
+    if not items:
+        console.print("no sweeps yet (basiskit sweep --help)")
+
+
 class _Count(ProgressColumn):
     """``done/total unit`` with thousands separators (``total`` is known when the task is added)."""
 

@@ -6,7 +6,7 @@ next, see :mod:`basiskit.errors.exceptions`) and the HTTP status the API answers
 
 Components: ``STRAT`` strategies, ``DATA`` data catalog and feeds, ``VENUE`` venue adapters,
 ``EXEC`` execution manager, ``RISK`` risk monitor and gate, ``CONFIG`` configuration, ``RUN`` run
-requests and run lifecycle, ``STORE`` persistence, ``API`` the HTTP layer.
+requests and run lifecycle, ``SWEEP`` parameter sweeps, ``STORE`` persistence, ``API`` the HTTP layer.
 
 Raises:
     KeyError: :func:`lookup` of an unregistered code (the message lists the component's codes).
@@ -167,6 +167,17 @@ _ENTRIES = [
               "pass a folder you can write to (--out, --data-dir / BASISKIT_HOME)", P.STOP, 500),
     ErrorCode("RUN-013", "run", S.ERROR, "a withdrawal cannot be paid (above the equity at its date, or unpaid at the end)",
               "lower or move the withdrawal, or set allow_partial_withdrawals=true to pay what can be paid", P.STOP, 422),
+    # parameter sweeps
+    ErrorCode("SWEEP-001", "sweep", S.ERROR, "invalid sweep request (a --param range or list, the objective, the "
+              "direction, the sampler, the trial count, the workers or the walk-forward windows)",
+              "fix the option named in the message (basiskit sweep --help); nothing was run", P.STOP, 422),
+    ErrorCode("SWEEP-002", "sweep", S.CRITICAL, "sweep executor unavailable (the process pool or the Ray cluster "
+              "could not start or lost its workers)",
+              "check the --ray address (ray status) or run with --workers on the local pool; rerun the same "
+              "command: finished trials are kept", P.STOP, 503),
+    ErrorCode("SWEEP-003", "sweep", S.INFO, "sweep not found", "list sweeps with GET /api/v1/sweeps", P.STOP, 404),
+    ErrorCode("SWEEP-004", "sweep", S.WARNING, "the same sweep is running in another live process",
+              "wait for it to end (its progress: GET /api/v1/sweeps/{id}), or stop that process first", P.STOP, 409),
     # persistence
     ErrorCode("STORE-001", "store", S.CRITICAL, "database unavailable",
               "check BASISKIT_DATABASE_URL and that the server accepts connections; retried with backoff",

@@ -8,7 +8,11 @@
     │   │   ├── BacktestInputError     RUN-001   capital, dates, flows      (engine/backtest.py)
     │   │   ├── ConfigError            CONFIG-001 unknown key, bad value    (config/loader.py)
     │   │   │   └── UnknownModeError   STRAT-003                            (strategies/registry.py)
-    │   │   └── DataCoverageError      DATA-002  period not covered (also a DataError; runs/coverage.py)
+    │   │   ├── DataCoverageError      DATA-002  period not covered (also a DataError; runs/coverage.py)
+    │   │   └── SweepInputError        SWEEP-001 a bad --param, objective, sampler, walk-forward spec
+    │   ├── SweepNotFound              SWEEP-003 no sweep with that id
+    │   ├── SweepConflict              SWEEP-004 the same sweep runs in another live process
+    │   ├── ExecutorUnavailable        SWEEP-002 the process pool or Ray cluster cannot run trials
     │   ├── DataError                  DATA-003  missing/invalid data       (data/errors.py)
     │   │   ├── MalformedHeader        DATA-005  CSV header line malformed  (data/errors.py)
     │   │   └── ImplausibleValue       DATA-006..012 a value check failed (data/checks.py)
@@ -145,6 +149,29 @@ class UnsupportedDatabase(StopRun):
 class RunFilesMissing(StopRun):
     """A run's results folder lacks a file (or it cannot be parsed); the message names it."""
     code = "RUN-008"
+
+
+class SweepInputError(InvalidInput, ValueError):
+    """A sweep request is wrong (``field`` names the option, e.g. ``param.target_ltv``, ``objective``);
+    nothing was run or recorded."""
+
+    code = "SWEEP-001"
+
+
+class SweepNotFound(StopRun):
+    code = "SWEEP-003"
+
+
+class SweepConflict(StopRun):
+    """The same sweep (same study) is being run by another live process."""
+
+    code = "SWEEP-004"
+
+
+class ExecutorUnavailable(StopRun):
+    """The trials' executor (process pool, Ray) could not start or failed; finished trials are kept."""
+
+    code = "SWEEP-002"
 
 
 class InternalError(StopRun):

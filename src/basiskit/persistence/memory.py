@@ -110,9 +110,10 @@ class MemoryRunStore:
             return self._runs.get(run_id)
 
     def list_runs(self, status: RunStatus | None = None, mode: str | None = None, limit: int = 50,
-                  offset: int = 0) -> Page:
+                  offset: int = 0, exclude_kinds: tuple[str, ...] = ()) -> Page:
         with self._lock:
-            rows = [r for r in self._runs.values() if (status is None or r.status == status) and (mode is None or r.mode == mode)]
+            rows = [r for r in self._runs.values() if (status is None or r.status == status) and (mode is None or r.mode == mode)
+                    and r.kind not in exclude_kinds]
         rows.sort(key=lambda r: (r.created_at, r.id), reverse=True)
         return _page([replace(r, config=None) for r in rows], limit, offset)  # listings leave the config out
 

@@ -1,7 +1,7 @@
 """Run the Alembic migrations shipped in ``migrations/`` programmatically (at store start-up).
 
 Start-up cost: a database already at the newest revision is recognised by one ``SELECT`` of
-``alembic_version`` against the head revision read from the migration files' ``revision`` /
+``basiskit_alembic_version`` against the head revision read from the migration files' ``revision`` /
 ``down_revision`` lines (:func:`head_revision`); Alembic itself (~0.2 s to import) is loaded only when
 the schema needs an upgrade (a new database, a newer basiskit), or when asked for another revision.
 
@@ -24,6 +24,12 @@ if TYPE_CHECKING:  # SQLAlchemy is imported by the functions that use it: head_r
     from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# basiskit's Alembic revision lives in its own table: the same database holds the Optuna studies of the
+# parameter sweeps (``basiskit.sweeps``), and Optuna keeps *its* schema revision in Alembic's default
+# ``alembic_version``. Databases created before sweeps existed have basiskit's revision in
+# ``alembic_version``: :func:`upgrade` moves it here first (``_adopt_legacy_version``).
+VERSION_TABLE = "basiskit_alembic_version"
+LEGACY_VERSION_TABLE = "alembic_version"
 _PG_LOCK_KEY = 0x6261736B  # "bask": serialises concurrent upgrades of one PostgreSQL database
 _REVISION = re.compile(r"""^revision\s*(?::[^=\n]*)?=\s*["']([^"']+)["']""", re.M)
 _DOWN_REVISION = re.compile(r"""^down_revision\s*(?::[^=\n]*)?=\s*(?:["']([^"']*)["']|None)\s*$""", re.M)
@@ -72,8 +78,8 @@ def is_current(engine: Engine) -> bool:
         raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
     with conn:
         try:
-            versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-        except DBAPIError:  # no alembic_version table: a new database
+            versions = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+        except DBAPIError:  # no version table: a new database, or one from before sweeps (legacy table)
             return False
     return versions == [head]
 
@@ -93,9 +99,46 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         with engine.execution_options(write=True).begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+            _adopt_legacy_version(conn)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     except OperationalError as exc:
         raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
     except DBAPIError as exc:
         raise StopRun(f"database migration failed: {exc.orig}", code="STORE-002") from exc
+
+
+def _revisions() -> set[str]:
+    """Every revision id of ``migrations/versions`` (read from the files)."""
+    out = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        rev = _REVISION.search(path.read_text(encoding="utf-8"))
+        if rev is not None:
+            out.add(rev.group(1))
+    return out
+
+
+def _adopt_legacy_version(conn) -> None:  # noqa: ANN001
+    """A database migrated before the version table was renamed keeps basiskit's revision in
+    ``alembic_version``: copy it to :data:`VERSION_TABLE` and drop the legacy table (Optuna then
+    creates its own ``alembic_version`` for the sweep studies). A legacy table holding other revisions
+    (Optuna's) is left alone."""
+    from sqlalchemy import inspect, text
+
+    names = set(inspect(conn).get_table_names())
+    if LEGACY_VERSION_TABLE not in names or VERSION_TABLE in names:
+        return
+    versions = conn.execute(text(f"SELECT version_num FROM {LEGACY_VERSION_TABLE}")).scalars().all()
+    if not versions or not set(versions) <= _revisions():
+        return
+    conn.execute(text(f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+                      f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))"))
+    for v in versions:
+        conn.execute(text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"), {"v": v})
+    conn.execute(text(f"DROP TABLE {LEGACY_VERSION_TABLE}"))
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+    """Alembic autogenerate filter: tables in the database that basiskit's models do not define
+    (Optuna's sweep tables: studies, trials, ..., its ``alembic_version``) are not basiskit's to drop."""
+    return not (type_ == "table" and reflected and compare_to is None)

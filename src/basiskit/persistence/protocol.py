@@ -49,8 +49,9 @@ class RunStore(Protocol):
     def get_run(self, run_id: str) -> RunRecord | None: ...
 
     def list_runs(self, status: RunStatus | None = None, mode: str | None = None, limit: int = 50,
-                  offset: int = 0) -> Page:
-        """Newest first; the records' ``config`` is None here (``get_run`` has it)."""
+                  offset: int = 0, exclude_kinds: tuple[str, ...] = ()) -> Page:
+        """Newest first; the records' ``config`` is None here (``get_run`` has it). Runs whose ``kind``
+        is in ``exclude_kinds`` are left out (e.g. ``("trial",)``: the trials of parameter sweeps)."""
 
     def delete_run(self, run_id: str) -> None: ...
 

@@ -240,9 +240,11 @@ class SqlRunStore:
             return None if row is None else _record(row)
 
     def list_runs(self, status: RunStatus | None = None, mode: str | None = None, limit: int = 50,
-                  offset: int = 0) -> Page:
+                  offset: int = 0, exclude_kinds: tuple[str, ...] = ()) -> Page:
         q = select(*_LIST_COLUMNS)
         cq = select(func.count()).select_from(RunRow)
+        if exclude_kinds:
+            q, cq = q.where(RunRow.kind.not_in(exclude_kinds)), cq.where(RunRow.kind.not_in(exclude_kinds))
         if status is not None:
             q, cq = q.where(RunRow.status == status.value), cq.where(RunRow.status == status.value)
         if mode is not None:

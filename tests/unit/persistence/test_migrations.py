@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from basiskit.persistence.migrate import alembic_config, upgrade
+from basiskit.persistence.migrate import VERSION_TABLE, alembic_config, include_object, upgrade
 from basiskit.persistence.models import Base
 from basiskit.persistence.sql import make_engine
 
 TABLES = {"runs", "orders", "trades", "equity_points", "events", "strategy_positions", "fund_transfers",
-          "strategy_state", "alembic_version"}
+          "strategy_state", VERSION_TABLE}
+COMPARE = {"compare_type": True, "version_table": VERSION_TABLE, "include_object": include_object}
 
 
 def test_upgrade_builds_the_models_schema_and_is_idempotent(db_url):
@@ -24,7 +25,7 @@ def test_upgrade_builds_the_models_schema_and_is_idempotent(db_url):
         upgrade(engine)  # a second start-up changes nothing
         assert set(inspect(engine).get_table_names()) == TABLES
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+            diff = compare_metadata(MigrationContext.configure(conn, opts=COMPARE), Base.metadata)
         assert diff == []
         cols = {c["name"] for c in inspect(engine).get_columns("runs")}
         assert {"status", "progress_done", "progress_total", "summary", "config", "started_at", "finished_at",
@@ -41,7 +42,7 @@ def test_downgrade_to_base_removes_the_tables(db_url):
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "base")
-        assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+        assert set(inspect(engine).get_table_names()) == {VERSION_TABLE}
     finally:
         engine.dispose()
 
@@ -91,5 +92,39 @@ def test_a_database_behind_the_head_is_upgraded_and_one_at_the_head_is_recognise
         assert not is_current(engine)
         upgrade(engine)
         assert is_current(engine) and "cancel_requested_at" in {c["name"] for c in inspect(engine).get_columns("runs")}
+    finally:
+        engine.dispose()
+
+
+def test_a_database_from_before_the_version_table_rename_is_adopted_and_optuna_can_share_it(db_url):
+    """basiskit's revision used to live in Alembic's default ``alembic_version``, the table Optuna uses
+    for its own schema: an old database gets its revision moved to ``basiskit_alembic_version``; then an
+    Optuna storage on the same database creates its tables beside basiskit's, and both open again."""
+    import optuna
+
+    from basiskit.persistence.migrate import is_current
+
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:  # as the store was before the rename
+            conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+            head = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one()
+            conn.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": head})
+            conn.execute(text(f"DROP TABLE {VERSION_TABLE}"))
+        assert not is_current(engine)
+        upgrade(engine)
+        assert is_current(engine) and "alembic_version" not in inspect(engine).get_table_names()
+        storage = optuna.storages.RDBStorage(db_url)
+        optuna.create_study(storage=storage, study_name="s").add_trial(
+            optuna.trial.create_trial(params={}, distributions={}, value=1.0))
+        storage.engine.dispose()
+        upgrade(engine)  # basiskit opens again: one read, Optuna's tables untouched
+        assert is_current(engine) and {"studies", "trials", "alembic_version"} <= set(inspect(engine).get_table_names())
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn, opts=COMPARE), Base.metadata) == []
+        storage = optuna.storages.RDBStorage(db_url)  # and Optuna finds its own schema revision
+        assert len(optuna.load_study(study_name="s", storage=storage).trials) == 1
+        storage.engine.dispose()
     finally:
         engine.dispose()

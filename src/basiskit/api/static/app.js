@@ -718,6 +718,101 @@
     },
   };
 
+  // ---- sweeps (basiskit sweep): list, one sweep's charts and trials, progress while it runs ----------
+  const sweeps = {
+    timer: null,
+    current: null,
+    init() {
+      $("#sweeps-refresh").addEventListener("click", () => sweeps.show(sweeps.current));
+    },
+    async show(id) {
+      clearTimeout(sweeps.timer);
+      sweeps.current = id || null;
+      await sweeps.loadList();
+      if (id) await sweeps.loadOne(id);
+      else $("#sweep-detail").hidden = true;
+    },
+    async loadList() {
+      const err = $("#sweeps-error");
+      err.hidden = true;
+      let data;
+      try { data = await api("/api/v1/sweeps"); } catch (exc) { err.textContent = exc.message; err.hidden = false; return; }
+      const tbody = $("#sweeps-table tbody");
+      tbody.replaceChildren(...data.items.map((s) => {
+        const p = s.progress || {};
+        const bar = el("div", { class: "progress small" }, el("div", { class: "bar" }));
+        $(".bar", bar).style.width = `${Math.round(100 * (p.fraction || 0))}%`;
+        const tr = el("tr", { "data-sweep-id": s.id, class: s.id === sweeps.current ? "selected" : "" },
+          el("td", {}, el("a", { href: `#/sweeps/${encodeURIComponent(s.id)}`, text: s.id })),
+          el("td", {}, el("span", { class: "badge", "data-status": s.status, text: s.status })),
+          el("td", { text: `${fmt.date(s.spec.start)} → ${fmt.date(s.spec.end)}` }),
+          el("td", { text: `${s.spec.objective} (${s.spec.direction})` }),
+          el("td", { text: s.spec.sampler + (s.spec.walk_forward ? ` · wf ${s.spec.walk_forward.join(":")}` : "") }),
+          el("td", { class: "num", text: `${p.done}/${p.total}` }),
+          el("td", {}, bar));
+        return tr;
+      }));
+      $("#sweeps-count").textContent = `${data.total} sweep(s)`;
+      $("#sweeps-empty").hidden = data.total > 0;
+    },
+    async loadOne(id) {
+      let s;
+      try { s = await api(`/api/v1/sweeps/${encodeURIComponent(id)}`); } catch (exc) {
+        $("#sweeps-error").textContent = exc.message; $("#sweeps-error").hidden = false; return;
+      }
+      const box = $("#sweep-detail");
+      box.hidden = false;
+      box.dataset.sweepId = s.id;
+      box.dataset.status = s.status;
+      $("#sweep-title").textContent = s.id;
+      $("#sweep-status").textContent = s.status;
+      $("#sweep-status").dataset.status = s.status;
+      const p = s.progress;
+      $("#sweep-progress .bar").style.width = `${Math.round(100 * (p.fraction || 0))}%`;
+      $("#sweep-progress").setAttribute("aria-valuenow", String(Math.round(100 * (p.fraction || 0))));
+      $("#sweep-progress-text").textContent = `${p.done}/${p.total} trials done` + (p.running ? `, ${p.running} running` : "") +
+        (p.failed ? `, ${p.failed} failed` : "");
+      const sp = s.spec;
+      $("#sweep-spec").textContent = `${sp.mode} ${sp.start} → ${sp.end} · ${sp.params.join("  ")} · ${sp.sampler} seed ${sp.seed}`;
+      const best = s.best;
+      $("#sweep-best").replaceChildren(...(best ? [
+        el("span", { text: `best: trial ${best.index}, ${sp.objective} ${fmt.num(best.value, 4)}` }),
+        ...Object.entries(best.params).map(([k, v]) => el("span", { text: `${k} = ${v}` })),
+        el("a", { href: `/api/v1/backtests/${encodeURIComponent(best.run_id)}/summary`, target: "_blank", rel: "noopener",
+                  text: "summary" }),
+      ] : [el("span", { text: "no finished trial yet" })]));
+      sweeps.trialsTable(s);
+      const charts = [["heatmap", "#sweep-heatmap"], ["parcoords", "#sweep-parcoords"]];
+      let Plotly = null;
+      if (charts.some(([k]) => s.charts[k])) {
+        try { Plotly = await compare.loadPlotly(); } catch (exc) { $("#sweeps-error").textContent = exc.message; $("#sweeps-error").hidden = false; }
+      }
+      for (const [k, sel] of charts) {
+        const fig = s.charts[k];
+        $(sel).hidden = !fig;
+        if (fig && Plotly) await Plotly.react($(sel), fig.data, fig.layout, { displaylogo: false, responsive: true });
+      }
+      if (s.status === "running" && sweeps.current === id) {
+        sweeps.timer = setTimeout(() => { if (sweeps.current === id) sweeps.show(id); }, 2000);
+      }
+    },
+    trialsTable(s) {
+      const keys = s.params;
+      const head = el("tr", {}, el("th", { text: "#" }), ...keys.map((k) => el("th", { text: k })),
+        el("th", { class: "num", text: s.spec.objective }), el("th", { class: "num", text: "APY" }),
+        el("th", { class: "num", text: "Sharpe" }), el("th", { class: "num", text: "Max DD" }), el("th", { text: "state" }),
+        el("th", { text: "run" }));
+      $("#sweep-trials thead").replaceChildren(head);
+      $("#sweep-trials tbody").replaceChildren(...s.trials.map((t) => el("tr", { "data-index": String(t.index), "data-state": t.state },
+        el("td", { text: String(t.index) }), ...keys.map((k) => el("td", { text: String(t.params[k]) })),
+        el("td", { class: "num", text: fmt.num(t.value, 4) }), el("td", { class: "num", text: fmt.pct(t.metrics.apy) }),
+        el("td", { class: "num", text: fmt.num(t.metrics.sharpe) }), el("td", { class: "num", text: fmt.pct(t.metrics.max_drawdown) }),
+        el("td", { text: t.state + (t.error ? ` (${t.error.code})` : ""), title: (t.error && t.error.message) || t.note || "" }),
+        el("td", {}, t.run_id ? el("a", { href: `/api/v1/backtests/${encodeURIComponent(t.run_id)}`, target: "_blank",
+                                          rel: "noopener", text: fmt.shortId(t.run_id) }) : null))));
+    },
+  };
+
   // ---- health -------------------------------------------------------------------------------------
   async function health() {
     const h = $("#health");
@@ -735,11 +830,17 @@
 
   // ---- routing and start-up -----------------------------------------------------------------------
   function route() {
-    const m = location.hash.match(/^#\/compare(?:\/(.*))?$/);
-    $("#view-runs").hidden = !!m;
+    const sw = location.hash.match(/^#\/sweeps(?:\/(.*))?$/);
+    const m = sw ? null : location.hash.match(/^#\/compare(?:\/(.*))?$/);
+    $("#view-runs").hidden = !!m || !!sw;
     $("#view-compare").hidden = !m;
-    $("#nav-runs").classList.toggle("active", !m);
+    $("#view-sweeps").hidden = !sw;
+    $("#nav-runs").classList.toggle("active", !m && !sw);
     $("#nav-compare").classList.toggle("active", !!m);
+    $("#nav-sweeps").classList.toggle("active", !!sw);
+    if (sw) { sweeps.show(sw[1] ? decodeURIComponent(sw[1]) : null); return; }
+    clearTimeout(sweeps.timer);
+    sweeps.current = null;
     if (m) {
       const ids = (m[1] || "").split(",").filter(Boolean).map(decodeURIComponent);
       if (!ids.length && runs.selected.size >= 2) { location.hash = `#/compare/${Array.from(runs.selected).join(",")}`; return; }
@@ -770,10 +871,11 @@
     submission.init();
     runs.init();
     compare.init();
+    sweeps.init();
     window.addEventListener("hashchange", route);
     health();
     setInterval(health, 15000);
-    setInterval(() => { if (!document.hidden && !location.hash.startsWith("#/compare")) runs.load(); }, 15000);
+    setInterval(() => { if (!document.hidden && !location.hash.startsWith("#/compare") && !location.hash.startsWith("#/sweeps")) runs.load(); }, 15000);
     app.start();
   });
 })();

@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from basiskit.persistence.migrate import VERSION_TABLE, include_object
 from basiskit.persistence.models import Base
 
 config = context.config
@@ -13,8 +14,9 @@ target_metadata = Base.metadata
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+    # own version table and Optuna's tables ignored: the sweeps' studies share the database (migrate.py)
+    context.configure(connection=connection, target_metadata=target_metadata, version_table=VERSION_TABLE,
+                      include_object=include_object, render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()
 
