@@ -121,6 +121,7 @@ class Kernel:
         self._batchable: bool | None = None  # whether quiet stretches can be batched (engine.quiet)
         self._quiet_from = 0  # no quiet stretch starts before this step (engine.quiet)
         self._quiet_window = 64  # steps a quiet stretch is tried over (adapted as stretches go)
+        self._quiet_misses = 0   # failed attempts in a row (engine.quiet backs off)
         self.steps_batched = 0  # steps passed in quiet stretches
 
     def retry(self, what: str, call: Callable, first: RetryWithBackoff):
@@ -148,6 +149,7 @@ class Kernel:
         self._on_event = getattr(strategy, "on_event", None)
         self._batchable = None
         self._quiet_from = 0
+        self._quiet_misses = 0
 
     def fast_forward(self, i: int, n: int) -> int:
         """Pass the quiet steps from ``i`` on in one vectorised go (``engine.quiet``: same results as

@@ -34,34 +34,40 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from basiskit.domain.portfolio import PRICE_BASIS
 from basiskit.venues.sim.projection import Projection
 
 MIN_QUIET_STEPS = 16  # shorter stretches are stepped: numpy's per-call cost would eat the gain
 MAX_QUIET_STEPS = 4096  # longer ones in parts: bounded memory, little work wasted when the strategy acts early
+MAX_BACKOFF_STEPS = 64  # the longest wait between failed attempts (each one projects a whole stretch)
 
 
 @dataclass
 class QuietView:
-    """What a strategy's ``quiet_steps`` reads for the stretch: per step (arrays of ``n``) the equity
-    and net delta (USD(T)), and per perp account its margin ratio (NaN without a position)."""
+    """What a strategy's ``quiet_steps`` reads for the stretch, per step (arrays of ``n``): the
+    equity and net delta (USD(T)), per perp account its margin ratio (NaN without a position), per AAVE
+    account its health factor and LTV, the on-chain prices (``PriceProjection``: ``usd(token)``,
+    ``eth(token)``, ``eth_usd``; None without on-chain tokens) and every account's projection
+    (``accounts[name]``: e.g. AAVE ``supplied`` / ``borrowed`` per token)."""
 
     n: int
     equity_usd: np.ndarray
     net_delta_usd: np.ndarray
     margin_ratios: dict[str, np.ndarray]
+    net_eth: np.ndarray | None = None
+    health_factors: dict[str, np.ndarray] = field(default_factory=dict)
+    ltvs: dict[str, np.ndarray] = field(default_factory=dict)
+    prices: object = None
+    accounts: dict[str, Projection] = field(default_factory=dict)
 
 
 def batchable(kernel) -> bool:
     """Whether the run's set-up allows quiet stretches at all: the strategy declares its quiet steps
-    (with the ``decide`` they answer for),
-    no risk override or cash-reserve watch is on, the share class is USDT (no per-step attribution
-    rows), nothing is valued on-chain. Cached on the kernel."""
+    (with the ``decide`` they answer for), no cash-reserve watch is on, the share class is USDT (no
+    per-step attribution rows), every account can project. Cached on the kernel."""
     ok = getattr(kernel, "_batchable", None)
     if ok is None:
-        m = kernel.monitor
-        ok = (_declares_quiet(kernel.strategy) and kernel.override is None and not kernel.reserve_ratio
-              and kernel.prices is None and not m.onchain and not m.aave and not kernel.recorder.records_attribution
+        ok = (_declares_quiet(kernel.strategy) and not kernel.reserve_ratio
+              and not kernel.recorder.records_attribution
               and all(hasattr(v, "project") and hasattr(v, "quiet_now") for v in kernel.ctx._values))
         kernel._batchable = ok
     return ok
@@ -109,40 +115,32 @@ def fast_forward(kernel, i: int, n: int, min_steps: int = MIN_QUIET_STEPS) -> in
     if not kernel.strategy.quiet_now(ctx) or not all(v.quiet_now() for v in ctx._values):
         return i  # something is under way (a transfer, resting orders, a re-target): step
     feed = kernel.feed
+    prices = None
+    if kernel.prices is not None:
+        prices = kernel.prices.project(i, j, feed)
+        if prices is None:
+            return i
     projections = []
-    for v in kernel.ctx._values:  # every account, in the equity's order
-        p = v.project(i, j, feed)
+    for v in ctx._values:  # every account, in the equity's order
+        p = v.project(i, j, feed, prices)
         if p is None:
             return i
         projections.append((v, p))
-    blocked = min(p.blocked for _, p in projections)
-    if blocked < min_steps:
-        kernel._quiet_from = i + blocked + 1
-        return i
-    m = min(m, blocked)  # a venue must step at i + blocked: only the steps before it
-    equity = np.zeros(m)
-    for _, p in projections:
-        equity = equity + p.value_usd[:m]
-    monitor = kernel.monitor
-    delta = np.zeros(m)
-    for v in monitor.spot_venues:
-        delta = delta + _of(projections, v).delta_usd[:m]
-    ratios = {}
-    notionals = {}
-    for v in monitor.perps:
-        p = _of(projections, v)
-        delta = delta + p.delta_usd[:m]
-        ratios[v.name] = p.margin_ratio[:m]
-        notionals[v.name] = p.notional_usd[:m]
-    view = QuietView(m, equity, delta, ratios)
-    k = min(kernel.strategy.quiet_steps(kernel.ctx, view), m)
+    m = min(m, min(p.blocked for _, p in projections))  # a venue must step at i + m: the steps before it
+    view = _view(kernel, projections, prices, m)
+    m = min(m, _override_quiet(kernel, view))
+    k = min(kernel.strategy.quiet_steps(ctx, view), m) if m >= min_steps else m
     # the next window: twice as long after a stretch quiet to its end, half as long after one cut short
     w = kernel._quiet_window
     kernel._quiet_window = min(2 * w, MAX_QUIET_STEPS) if k == j - i else max(4 * min_steps, w // 2)
     if k < min_steps:
-        kernel._quiet_from = i + k + 1  # the strategy acts at step i + k: try again after it
+        # a venue, the override or the strategy acts at step i + k: try again after it, later and
+        # later while attempts keep failing (a trigger that fires step after step without orders)
+        kernel._quiet_misses += 1
+        kernel._quiet_from = i + k + 1 + min(2 ** kernel._quiet_misses // 2, MAX_BACKOFF_STEPS)
         return i
-    _commit(kernel, projections, i, k, view, notionals)
+    kernel._quiet_misses = 0
+    _commit(kernel, projections, prices, i, k, view)
     return i + k
 
 
@@ -153,12 +151,58 @@ def _of(projections, venue) -> Projection:
     raise KeyError(venue.name)
 
 
-def _commit(kernel, projections, i: int, k: int, view: QuietView, notionals: dict[str, np.ndarray]) -> None:
+def _view(kernel, projections, prices, m: int) -> QuietView:
+    """Equity (the kernel's sum, account by account) and the risk monitor's readings, per step."""
+    equity = np.zeros(m)
+    for _, p in projections:
+        equity = equity + p.value_usd[:m]
+    monitor = kernel.monitor
+    delta = np.zeros(m)
+    for v in monitor.spot_venues:
+        delta = delta + _of(projections, v).delta_usd[:m]
+    eth = np.zeros(m)
+    ratios = {}
+    for v in monitor.perps:
+        p = _of(projections, v)
+        delta = delta + p.delta_usd[:m]
+        eth = eth + p.eth_units[:m]
+        ratios[v.name] = p.margin_ratio[:m]
+    if monitor.onchain:
+        onchain = np.zeros(m)
+        for v in monitor.onchain:
+            onchain = onchain + _of(projections, v).eth_units[:m]
+        delta = delta + onchain * prices.eth_usd[:m]
+        eth = eth + onchain
+    hfs = {v.name: _of(projections, v).health_factor[:m] for v in monitor.aave}
+    ltvs = {v.name: _of(projections, v).ltv[:m] for v in monitor.aave}
+    return QuietView(m, equity, delta, ratios, eth, hfs, ltvs, prices, {v.name: p for v, p in projections})
+
+
+def _override_quiet(kernel, view: QuietView) -> int:
+    """Steps before the risk override would act (``risk.override.RiskOverride.check`` in arrays)."""
+    o = kernel.override
+    if o is None or not o.cfg.override:
+        return view.n
+    c = o.cfg
+    fire = np.zeros(view.n, dtype=bool)
+    for r in view.margin_ratios.values():
+        fire |= r < c.margin_ratio_override
+    for hf in view.health_factors.values():
+        fire |= (hf < c.health_factor_exit) | (hf < c.health_factor_override)
+    hit = np.flatnonzero(fire)
+    return int(hit[0]) if hit.size else view.n
+
+
+def _commit(kernel, projections, prices, i: int, k: int, view: QuietView) -> None:
     """Book steps ``[i, i + k)`` as if they had been stepped, in parts that end at the venue-snapshot
     steps (a snapshot reads the accounts as they are at its step)."""
     attr = kernel.portfolio.attribution
     accruing = [_of(projections, v) for v in kernel._accruing]
-    columns = [a for p in accruing for a in p.pnl]  # the revaluations in the stepping order within a step
+    # each source's bookings in the stepping order within a step: account by account, booking by booking
+    by_source: dict[str, list[np.ndarray]] = {}
+    for p in accruing:
+        for src, a in p.bookings:
+            by_source.setdefault(src, []).append(a)
     events = sorted(((kk, vi, seq, ev) for vi, p in enumerate(accruing) for seq, (kk, ev) in enumerate(p.events)
                      if kk < k), key=lambda e: e[:3])
     recorder, feed, grid = kernel.recorder, kernel.feed, kernel.feed.grid
@@ -166,32 +210,51 @@ def _commit(kernel, projections, i: int, k: int, view: QuietView, notionals: dic
     start = e = 0
     for end in sorted(snaps | {k - 1}):
         seg = slice(start, end + 1)
-        if columns:  # sequential sums (np.cumsum), step by step and account by account, as stepping adds them
-            flat = np.column_stack([a[seg] for a in columns]).ravel()
-            attr.total[PRICE_BASIS] = float(np.cumsum(np.concatenate(([attr.total[PRICE_BASIS]], flat)))[-1])
-            for p in accruing:
-                if p.pnl:
-                    mine = np.column_stack([a[seg] for a in p.pnl]).ravel()
-                    p.bucket[PRICE_BASIS] = float(np.cumsum(np.concatenate(([p.bucket[PRICE_BASIS]], mine)))[-1])
+        for src, arrays in by_source.items():  # sequential sums (np.cumsum), as stepping adds them
+            attr.total[src] = _add(attr.total[src], arrays, seg)
+        for p in accruing:
+            mine: dict[str, list[np.ndarray]] = {}
+            for src, a in p.bookings:
+                mine.setdefault(src, []).append(a)
+            for src, arrays in mine.items():
+                p.bucket[src] = _add(p.bucket[src], arrays, seg)
         while e < len(events) and events[e][0] <= end:
             kernel.account_event(events[e][3])
             e += 1
         for _, p in projections:
             p.commit(end + 1)
+        if prices is not None:
+            prices.commit(end + 1)
         feed.jump(i + end)
+        aave = kernel.monitor.aave_names[0] if kernel.monitor.aave_names else None
         recorder.record_quiet(grid[i + start:i + end + 1], view.equity_usd[seg], kernel.net_deposits,
                               view.net_delta_usd[seg], {name: r[seg] for name, r in view.margin_ratios.items()},
-                              {name: a[seg] for name, a in notionals.items()})
+                              {name: view.accounts[name].notional_usd[seg] for name in view.margin_ratios},
+                              health_factor=view.health_factors[aave][seg] if aave else None,
+                              ltv=view.ltvs[aave][seg] if aave else None,
+                              net_eth=view.net_eth[seg] if view.net_eth is not None else None)
         if end in snaps:
             recorder.snapshot_now(i + end)
         start = end + 1
     monitor = kernel.monitor
-    monitor.net_delta_usd = float(view.net_delta_usd[k - 1])
+    last = k - 1
+    monitor.net_delta_usd = float(view.net_delta_usd[last])
+    monitor.net_eth = float(view.net_eth[last])
     for name, r in view.margin_ratios.items():
-        x = float(r[k - 1])
+        x = float(r[last])
         monitor.margin_ratios[name] = None if x != x else x
-        monitor.notionals[name] = float(notionals[name][k - 1])
-    kernel.strategy.on_quiet(i + k - 1)
+        monitor.notionals[name] = float(view.accounts[name].notional_usd[last])
+    for name in view.health_factors:
+        monitor.health_factors[name] = float(view.health_factors[name][last])
+        monitor.ltvs[name] = float(view.ltvs[name][last])
+    kernel.strategy.on_quiet(i + last)
     kernel._failures_in_a_row = 0
     kernel.ctx._invalidate()
     kernel.steps_batched += k
+
+
+def _add(start: float, arrays: list[np.ndarray], seg: slice) -> float:
+    """``start`` plus the arrays' entries in ``seg``, step by step and array by array, summed in that
+    order (``np.cumsum`` is sequential, like the stepping adds)."""
+    flat = np.column_stack([a[seg] for a in arrays]).ravel() if len(arrays) > 1 else arrays[0][seg]
+    return float(np.cumsum(np.concatenate(([start], flat)))[-1])

@@ -82,12 +82,14 @@ class StepRecorder:
             idle += transit.value_usd()
         return idle
 
-    def record_quiet(self, times, equity, net_deposits: float, net_delta, margin_ratios: dict, notionals: dict) -> None:
+    def record_quiet(self, times, equity, net_deposits: float, net_delta, margin_ratios: dict, notionals: dict,
+                     health_factor=None, ltv=None, net_eth=None) -> None:
         """The rows of a quiet stretch (``engine.quiet``) at once: ``times`` (ns), ``equity`` and
         ``net_delta`` (USD(T) arrays), ``margin_ratios`` / ``notionals`` per perp account (arrays, NaN
         for no position); balances are constant over the stretch, so net deposits and idle cash are
-        the ones of now. Only for runs without AAVE, on-chain or per-step attribution rows, and never
-        across a snapshot step (the kernel makes sure)."""
+        the ones of now; ``health_factor`` / ``ltv`` of the first AAVE account and the on-chain
+        ``net_eth`` (arrays) where the run records them. Not for runs with per-step attribution rows
+        (the ETH share class), and never across a snapshot step (the kernel makes sure)."""
         k = len(equity)
         self.times.extend(times)
         self.equity.extend(equity.tolist())
@@ -97,6 +99,12 @@ class StepRecorder:
         for name, out, n_out in self._mr:
             out.extend([None if x != x else x for x in margin_ratios[name].tolist()])
             n_out.extend(notionals[name].tolist())
+        if self._aave is not None:
+            self.health_factor.extend(health_factor.tolist())
+            self.ltv.extend(ltv.tolist())
+            self.net_eth.extend(net_eth.tolist())
+        elif self._onchain:
+            self.net_eth.extend(net_eth.tolist())
 
     def record(self, i: int, equity: float, net_deposits: float) -> None:
         m = self._monitor

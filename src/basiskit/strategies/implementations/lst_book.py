@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from basiskit.config.modes import ModeConfig, RiskConfig
@@ -268,6 +269,73 @@ class LstBook(BaseStrategy):
             if ctx.in_transit(v):
                 return True
         return False
+
+    # -- quiet stretches (engine.quiet) ----------------------------------------------------------------
+    def quiet_now(self, ctx: StrategyContext) -> bool:
+        """Whether the strategy holds with the balances as they are (the conditions of :meth:`_trigger`
+        that do not move with prices): entered, decided at this step, restaking rewards off, no
+        withdrawal to pay, no released margin to park, nothing in transit."""
+        if not self.entered or self._step != ctx.step or self.config.rewards == "base_and_restaking":
+            return False
+        pending = ctx.pending_withdrawal_usd()
+        cash = ctx.cash(WALLET, self.cash_token)
+        if pending > cash + ctx.in_transit(WALLET, self.cash_token) + 1e-9:
+            return False
+        if self.reserve is not None and self.reserve.pending:
+            return False
+        return not ctx.in_transit(WALLET) and not self._perp_margin_moving(ctx)
+
+    def quiet_steps(self, ctx: StrategyContext, view) -> int:
+        """How many leading steps of a quiet stretch ``view`` (``engine.quiet.QuietView``) :meth:`_trigger`
+        returns None on: its price-moved conditions (idle cash and cash reserve against equity, margin
+        ratios, delta drift, LTV band) in arrays, with the same arithmetic."""
+        if not self.quiet_now(ctx):
+            return 0
+        c = self.config
+        n = view.n
+        eq = view.equity_usd
+        pending = ctx.pending_withdrawal_usd()
+        cash = ctx.cash(WALLET, self.cash_token)
+        p = view.prices.eth_usd[:n]
+        min_usd = np.maximum(max(c.min_trade_usd * 2, 2.0), c.deploy_min_fraction * eq)
+        idle_usd = (cash - pending) * (1.0 if self.usdt else p) - c.reserve_ratio * eq
+        if self.usdt:
+            idle_usd = idle_usd + max(0.0, ctx.cash(WALLET, WETH) - c.gas_reserve_eth) * p
+        else:
+            idle_usd = idle_usd - c.gas_reserve_eth * p
+        fire = idle_usd > min_usd
+        if c.reserve_ratio:
+            fire |= -idle_usd > 0.5 * c.reserve_ratio * eq
+        if c.rebalance:
+            for v in self.perps:
+                fire |= view.margin_ratios[v] < c.margin_ratio_floor
+            if self.perps:
+                drift = np.divide(view.net_delta_usd, eq, out=np.zeros(n), where=eq > 0)
+                fire |= (eq > 0) & (np.abs(drift) > c.delta_drift_threshold)
+            if self.levered:
+                ltv = self._quiet_ltv(ctx, view)
+                fire |= np.abs(ltv - c.target_ltv) > c.ltv_band
+            for v in self.perps:
+                fire |= view.margin_ratios[v] > c.margin_ratio_ceiling
+        hit = np.flatnonzero(fire)
+        return int(hit[0]) if hit.size else n
+
+    def _quiet_ltv(self, ctx: StrategyContext, view):
+        """:meth:`_ltv` per step of a quiet stretch."""
+        n = view.n
+        if self.reserve is None:
+            return view.ltvs[self.aave]
+        aave = view.accounts[self.aave]
+        r = view.prices.eth(self.lst)[:n]
+        coll = aave.supplied[self.lst][:n] * r + ctx.cash(WALLET, self.lst) * r
+        debt = aave.borrowed[WETH][:n] if WETH in aave.borrowed else np.zeros(n)
+        return np.divide(debt, coll, out=np.zeros(n), where=coll > 0)
+
+    def on_quiet(self, last_step: int) -> None:
+        """The quiet steps up to ``last_step`` passed (each would have held)."""
+        self._step = last_step
+        self._targets = None
+        self._plan = "retarget"
 
     # -- decision -------------------------------------------------------------------------------------
     def decide(self, ctx: StrategyContext) -> Decision:

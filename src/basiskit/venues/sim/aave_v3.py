@@ -51,6 +51,8 @@ import bisect
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
+import numpy as np
+
 from basiskit.config.venues import AaveParams
 from basiskit.data.market_state import MarketState
 from basiskit.domain.events import AccountChange, MarketTick
@@ -59,6 +61,7 @@ from basiskit.domain.orders import ExecutionMode, Operation, Order
 from basiskit.domain.portfolio import BORROW_COST, FLASH_FEES, LENDING_INTEREST, LIQUIDATION, Attribution, Ledger
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.venues.protocol import AccountSnapshot
+from basiskit.venues.sim.projection import Projection
 from basiskit.venues.sim.gas import GasModel
 from basiskit.venues.sim.onchain_prices import ETH_USD_KEY, USDT, OnchainPrices
 
@@ -323,6 +326,119 @@ class AaveV3:
             if hf < 1.0:
                 return [self._liquidate(hf)]
         return []
+
+    # -- quiet stretches (engine.quiet) ----------------------------------------------------------------
+    def quiet_now(self) -> bool:
+        """Whether :meth:`project` can pass steps now (accruing since a previous step, no flash loan
+        open)."""
+        return self._prev_index is not None and not self.flash_owed
+
+    def project(self, lo: int, hi: int, feed, prices=None) -> Projection | None:
+        """The account over the quiet steps ``[lo, hi)`` (``engine.quiet``): accrual and revaluation
+        (``bookings``), value, ETH exposure, health factor and LTV at each step as :meth:`on_market`,
+        :meth:`_readings` and :meth:`risk_readings` give them, with the same arithmetic; ``blocked`` at
+        the first step a liquidation check fails or another E-mode period begins. ``prices``: the
+        stretch's ``PriceProjection`` (None: only a USDT account projects)."""
+        if not self.quiet_now():
+            return None
+        n = hi - lo
+        grid = feed.grid
+        t = self.state.t
+        if not self._rp_from <= t < self._rp_until:
+            self._rp = {}
+            self._rp_from, self._rp_until = _period_bounds(self._emode_starts, t)
+        if not grid[lo] < self._rp_until:
+            return None
+        # risk parameters change with the next E-mode period: that step is stepped
+        blocked = bisect.bisect_left(grid, self._rp_until, lo, hi) - lo
+        idx = {tok: feed.values(k, lo, hi) for tok, k in self.index_keys.items()}
+        bidx = {tok: feed.values(k, lo, hi) for tok, k in self.borrow_keys.items()}
+        usd = (lambda t: 1.0) if prices is None else prices.usd
+        eth_of = None if prices is None else prices.eth
+        if prices is None and any(t != USDT for t, s in (*self.scaled.items(), *self.scaled_debt.items()) if s):
+            return None
+        bookings: list = []
+        zeros = np.zeros(n)
+        coll = power = weighted = debt = value = eth = a = b = c = d = zeros
+        has_debt = False
+        for tok, s in self.scaled.items():
+            if not s:
+                continue
+            now = idx[tok]
+            before = np.concatenate(([self._prev_index[tok]], now[:-1]))
+            u = usd(tok)
+            bookings.append((LENDING_INTEREST, s * (now - before) * u))
+            if tok != USDT:
+                bookings += prices.revalue(tok, s * before)
+            q = s * now
+            ltv, lt, _ = self._risk_params(tok)
+            pos = q > 0
+            if tok == USDT:
+                value = value + q
+                coll = coll + np.where(pos, q, 0.0)
+                power = power + np.where(pos, q * ltv, 0.0)
+                weighted = weighted + np.where(pos, q * lt, 0.0)
+                b = b + q * lt
+            else:
+                v = q * u
+                value = value + v
+                coll = coll + np.where(pos, v, 0.0)
+                power = power + np.where(pos, v * ltv, 0.0)
+                weighted = weighted + np.where(pos, v * lt, 0.0)
+                e = eth_of(tok)
+                eth = eth + q * e
+                a = a + q * lt * e
+        supplied = {tok: s * idx[tok] for tok, s in self.scaled.items()}
+        for tok, s in self.scaled_debt.items():
+            if not s:
+                continue
+            has_debt = True
+            now = bidx[tok]
+            before = np.concatenate(([self._prev_borrow_index[tok]], now[:-1]))
+            u = usd(tok)
+            bookings.append((BORROW_COST, -(s * (now - before)) * u))
+            if tok != USDT:
+                bookings += prices.revalue(tok, -(s * before))
+            q = s * now
+            pos = q > 0
+            if tok == USDT:
+                value = value - q
+                debt = debt + np.where(pos, q, 0.0)
+                d = d + q
+            else:
+                v = q * u
+                value = value - v
+                debt = debt + np.where(pos, v, 0.0)
+                e = eth_of(tok)
+                eth = eth - q * e
+                c = c + q * e
+        borrowed = {tok: (s * bidx[tok] if s else zeros) for tok, s in self.scaled_debt.items()}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hf = np.where(debt > 0, weighted / debt, INF)
+            ltv_now = np.where(debt > 0, np.where(coll > 0, debt / coll, INF), 0.0)
+            if has_debt:
+                bad = hf < 1.0
+                if prices is not None:
+                    hi_, lo_ = feed.extremes(ETH_USD_KEY, lo, hi)
+                    if ((a != 0) | (c != 0)).any() and ((b != 0) | (d != 0)).any():
+                        depends = ((a != 0) | (c != 0)) & ((b != 0) | (d != 0)) & (hi_ == hi_)
+                        for x in (hi_, lo_):
+                            den = c * x + d
+                            bad |= depends & (den > 0) & ((a * x + b) / den < 1.0)
+                hit = np.flatnonzero(bad)
+                if hit.size:
+                    blocked = min(blocked, int(hit[0]))
+
+        def commit(k: int) -> None:
+            for tok in self.index_keys:
+                self._prev_index[tok] = float(idx[tok][k - 1])
+            for tok in self.borrow_keys:
+                self._prev_borrow_index[tok] = float(bidx[tok][k - 1])
+            self._read_step = -1
+
+        return Projection(value, commit, self._bucket, bookings=bookings, blocked=blocked,
+                          eth_units=eth if prices is not None else None, health_factor=hf, ltv=ltv_now,
+                          supplied=supplied, borrowed=borrowed)
 
     def _hf_terms(self) -> tuple[float, float, float, float]:
         """(A, B, C, D) with HF(P) = (A P + B) / (C P + D) at ETH/USD price P: A, C the LT-weighted

@@ -172,7 +172,7 @@ class CexPerp:
         pos = self._single
         return pos is not None and not self.resting.active and pos.last_mark is not None
 
-    def project(self, lo: int, hi: int, feed) -> Projection | None:
+    def project(self, lo: int, hi: int, feed, prices=None) -> Projection | None:
         """The account over the quiet steps ``[lo, hi)`` (``engine.quiet``): what :meth:`on_market` and
         the readings give at each step, with the same arithmetic -- the funding settlements the stretch
         carries included (``events``: their ``FundingSettled``, the collateral moving with them) -- and
@@ -210,7 +210,8 @@ class CexPerp:
         if not s:
             zeros = np.zeros(n)
             return Projection(after, commit, self._bucket, delta_usd=zeros, margin_ratio=np.full(n, np.nan),
-                              notional_usd=zeros, pnl=[zeros], blocked=0 if cash < 0.0 else n)
+                              notional_usd=zeros, bookings=[(PRICE_BASIS, zeros)], blocked=0 if cash < 0.0 else n,
+                              eth_units=zeros)
         mmr = self._mmr
         a = abs(s)
         entry = pos.entry
@@ -226,8 +227,9 @@ class CexPerp:
         value = after + upnl
         hit = np.flatnonzero(bad)
         return Projection(value, commit, self._bucket, delta_usd=s * m, margin_ratio=value / notional,
-                          notional_usd=notional, pnl=[s * (m - p0)], blocked=int(hit[0]) if hit.size else n,
-                          events=events)
+                          notional_usd=notional, bookings=[(PRICE_BASIS, s * (m - p0))],
+                          blocked=int(hit[0]) if hit.size else n, events=events,
+                          eth_units=np.full(n, s if pos.is_eth else 0.0))
 
     def _on_market(self, tick: MarketTick, cash: float) -> list:
         st = self.state

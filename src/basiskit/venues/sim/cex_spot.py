@@ -105,7 +105,7 @@ class CexSpot:
         """Whether :meth:`project` can pass steps now (no resting orders)."""
         return not self.resting.active
 
-    def project(self, lo: int, hi: int, feed) -> Projection | None:
+    def project(self, lo: int, hi: int, feed, prices=None) -> Projection | None:
         """The account over the quiet steps ``[lo, hi)`` (``engine.quiet``): value, exposure and the
         revaluation of each token as :meth:`on_market` and :meth:`_readings` give them, with the same
         arithmetic. None with resting orders or before the first step."""
@@ -127,7 +127,7 @@ class CexSpot:
                 u = q * p
                 value = value + u
                 exposure = exposure + u
-            pnl.append(q * (p - np.concatenate(([last], p[:-1]))))
+            pnl.append((PRICE_BASIS, q * (p - np.concatenate(([last], p[:-1])))))
             ends.append((tok, p))
 
         def commit(k: int) -> None:
@@ -135,7 +135,7 @@ class CexSpot:
                 self._last_price[tok] = float(p[k - 1])
             self._read_at = (-1, -1)
 
-        return Projection(value, commit, self._bucket, delta_usd=exposure, pnl=pnl, blocked=n)
+        return Projection(value, commit, self._bucket, delta_usd=exposure, bookings=pnl, blocked=n)
 
     def cost_rate(self) -> float:
         """Cost of a buy as a fraction of its notional at the bar price: (1 + slippage)(1 + taker fee) - 1."""

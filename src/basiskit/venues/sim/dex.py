@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from basiskit.config.venues import DexParams, PoolParams
 from basiskit.data.errors import DataError
 from collections.abc import Sequence
@@ -30,6 +32,7 @@ from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.domain.time import ns_to_iso
 from basiskit.domain.portfolio import FEES, PRICE_BASIS, SLIPPAGE, Attribution, Ledger
 from basiskit.venues.protocol import AccountSnapshot
+from basiskit.venues.sim.projection import Projection
 from basiskit.venues.sim.gas import GasModel
 from basiskit.venues.sim.onchain_prices import OnchainPrices
 
@@ -136,6 +139,13 @@ class Dex:
 
     def value_usd(self) -> float:
         return 0.0
+
+    def quiet_now(self) -> bool:
+        return True
+
+    def project(self, lo: int, hi: int, feed, prices=None) -> Projection:
+        """Holds nothing between swaps: worth 0 over any stretch (``engine.quiet``)."""
+        return Projection(np.zeros(hi - lo), lambda k: None, {}, blocked=hi - lo)
 
     def account(self) -> AccountSnapshot:
         return AccountSnapshot(self.name)

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from basiskit.data.errors import DataError
 from basiskit.data.market_state import MarketState
 from basiskit.domain.time import ns_to_iso
@@ -130,3 +132,64 @@ class OnchainPrices:
         if price:
             total[PRICE_BASIS] += price
             bucket[PRICE_BASIS] += price
+
+    # -- quiet stretches (engine.quiet) ----------------------------------------------------------------
+    def project(self, lo: int, hi: int, feed) -> "PriceProjection | None":
+        """The prices over the steps ``[lo, hi)`` as :meth:`on_tick` would have them at each step (None
+        if one is missing: the steps are then stepped and the missing price named there)."""
+        out = PriceProjection(self, lo, hi, feed)
+        return None if out.missing else out
+
+
+class PriceProjection:
+    """``OnchainPrices`` over a stretch of steps: per step (arrays) the ETH/USD price now and at the
+    previous step, each token's ETH per unit now and at the previous step; ``usd``, ``eth`` and
+    ``revalue`` with the arithmetic of the scalar methods; ``commit(k)`` leaves the prices as
+    ``on_tick`` at step ``lo + k - 1`` would."""
+
+    def __init__(self, prices: OnchainPrices, lo: int, hi: int, feed) -> None:
+        self._np = np
+        self.prices = prices
+        self.eth_usd = feed.values(ETH_USD_KEY, lo, hi)
+        self.eth_usd_prev = np.concatenate(([prices.eth_usd_now], self.eth_usd[:-1]))
+        self.unit: dict[str, object] = {}
+        self.unit_prev: dict[str, object] = {}
+        for t, key in prices._keys.items():
+            if key is not None:
+                u = feed.values(key, lo, hi)
+                self.unit[t] = u
+                self.unit_prev[t] = np.concatenate(([prices._unit_now[t]], u[:-1]))
+        self.missing = bool(np.isnan(self.eth_usd).any() or any(np.isnan(u).any() for u in self.unit.values()))
+
+    def usd(self, token: str):
+        """USD(T) per unit at each step (array; USDT: 1.0)."""
+        if token == USDT:
+            return 1.0
+        return self.unit[token] * self.eth_usd if self.prices._keys[token] is not None else self.eth_usd
+
+    def eth(self, token: str):
+        """ETH per unit at each step (array; WETH: 1.0; USDT: 1 / ETH-USD)."""
+        if token == USDT:
+            return 1.0 / self.eth_usd
+        return self.unit[token] if self.prices._keys[token] is not None else 1.0
+
+    def revalue(self, token: str, qty) -> list[tuple[str, object]]:
+        """The bookings of ``OnchainPrices.revalue`` for ``qty`` (a number or an array of units held
+        from the previous step), at each step: ``[(source, array)]`` in its order."""
+        if token == USDT or (not isinstance(qty, self._np.ndarray) and not qty):
+            return []
+        pa, pb = self.eth_usd_prev, self.eth_usd
+        if self.prices._keys[token] is None:
+            return [(PRICE_BASIS, qty * (pb - pa))]
+        ua = self.unit_prev[token]
+        src = STAKING if token in LSTS else PRICE_BASIS
+        return [(src, qty * (self.unit[token] - ua) * pb), (PRICE_BASIS, qty * ua * (pb - pa))]
+
+    def commit(self, k: int) -> None:
+        p = self.prices
+        p.eth_usd_prev = float(self.eth_usd_prev[k - 1])
+        p.eth_usd_now = float(self.eth_usd[k - 1])
+        for t in self.unit:
+            p._unit_prev[t] = float(self.unit_prev[t][k - 1])
+            p._unit_now[t] = float(self.unit[t][k - 1])
+

@@ -17,15 +17,19 @@ class Projection:
     * ``delta_usd``: its price exposure as the risk monitor reads it (spot: holdings x price; perp:
       sum of size x mark), USD(T); None for accounts the monitor does not read;
     * ``margin_ratio`` / ``notional_usd``: perp accounts only (NaN where there is no position);
-    * ``pnl``: the price revaluation booked at each step (``price_basis``, USD(T)), one array per
-      booking in the venue's order (a multi-token account books each token in turn);
+    * ``bookings``: what the account books to the attribution at each step, ``(source, array USD(T))``
+      in the order it books them within a step (a multi-token account books each token in turn);
+    * ``eth_units``: ETH exposure in ETH units (on-chain accounts: as ``eth_exposure()``; perps: the
+      ETH perp size), None where the monitor reads none;
+    * ``health_factor`` / ``ltv``: AAVE accounts, as ``risk_readings()``; ``supplied`` / ``borrowed``:
+      AAVE aToken balance / variable debt per token (token units);
     * ``blocked``: the first step index (relative to ``lo``) the account cannot pass quietly (e.g. a
       liquidation), or ``hi - lo``;
     * ``events``: the account events the steps carry, ``(step - lo, event)`` in the order the account
       would report them (a perp's funding settlements), applied by the kernel in step order;
     * ``commit(k)``: move the account's own state (last marks, caches, its record of the events) to
       step ``lo + k - 1``; called with growing ``k`` when the kernel commits a stretch in parts;
-    * ``bucket``: the account's attribution bucket (the revaluation is added to it)."""
+    * ``bucket``: the account's attribution bucket (its bookings are added to it)."""
 
     value_usd: np.ndarray
     commit: object
@@ -33,6 +37,11 @@ class Projection:
     delta_usd: np.ndarray | None = None
     margin_ratio: np.ndarray | None = None
     notional_usd: np.ndarray | None = None
-    pnl: list[np.ndarray] = field(default_factory=list)
+    bookings: list[tuple[str, np.ndarray]] = field(default_factory=list)
     blocked: int = 0
     events: list = field(default_factory=list)
+    eth_units: np.ndarray | None = None
+    health_factor: np.ndarray | None = None
+    ltv: np.ndarray | None = None
+    supplied: dict[str, np.ndarray] = field(default_factory=dict)
+    borrowed: dict[str, np.ndarray] = field(default_factory=dict)

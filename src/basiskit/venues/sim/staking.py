@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from basiskit.config.venues import StakingParams
 from basiskit.data.market_state import MarketState
 from basiskit.domain.events import AccountChange, MarketTick
@@ -23,6 +25,7 @@ from basiskit.domain.orders import ExecutionMode, Operation, Order
 from basiskit.domain.portfolio import FEES, Attribution, Ledger
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.venues.protocol import AccountSnapshot
+from basiskit.venues.sim.projection import Projection
 from basiskit.venues.sim.gas import GasModel
 from basiskit.venues.sim.onchain_prices import ETH, OnchainPrices
 
@@ -121,6 +124,17 @@ class Staking:
 
     def value_usd(self) -> float:
         return self.queued_eth() * self.prices.usd(ETH) if self.queue else 0.0
+
+    def quiet_now(self) -> bool:
+        """Whether :meth:`project` can pass steps now (no withdrawal queued)."""
+        return not self.queue
+
+    def project(self, lo: int, hi: int, feed, prices=None) -> Projection | None:
+        """Over a quiet stretch (``engine.quiet``) with nothing queued: worth 0, no ETH exposure."""
+        if self.queue:
+            return None
+        zeros = np.zeros(hi - lo)
+        return Projection(zeros, lambda k: None, {}, blocked=hi - lo, eth_units=zeros)
 
     def eth_exposure(self) -> float:
         return self.queued_eth() if self.queue else 0

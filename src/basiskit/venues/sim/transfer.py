@@ -164,7 +164,7 @@ class Transfers:
         """Whether :meth:`project` can pass steps now (nothing in transit)."""
         return not self.pending
 
-    def project(self, lo: int, hi: int, feed) -> Projection | None:
+    def project(self, lo: int, hi: int, feed, prices=None) -> Projection | None:
         """Over a quiet stretch (``engine.quiet``) with nothing in transit: worth 0. None while money
         is on its way (it lands at a step of its own)."""
         if self.pending:

@@ -39,7 +39,7 @@ class Wallet:
         self._keys = [(tok, (name, tok)) for tok in self.tokens]  # (token, ledger key)
         self._read_at = (-1, -1)  # (step, ledger version) of the cached readings
         self._read = (0.0, 0.0)   # (value USD(T), ETH exposure in ETH units)
-        attribution.bucket(name)
+        self._bucket = attribution.bucket(name)
 
     def on_market(self, tick: MarketTick) -> list:
         if self._started:
@@ -52,15 +52,33 @@ class Wallet:
         return []
 
     def quiet_now(self) -> bool:
-        """Whether :meth:`project` can pass steps (USDT only)."""
-        return not self._keys
+        """Whether :meth:`project` can pass steps (always: a wallet only revalues what it holds)."""
+        return True
 
-    def project(self, lo: int, hi: int, feed) -> Projection | None:
-        """A USDT-only wallet over a quiet stretch (``engine.quiet``): its value is its cash. None
-        when it holds on-chain tokens (valued every step from their prices)."""
+    def project(self, lo: int, hi: int, feed, prices=None) -> Projection | None:
+        """The wallet over a quiet stretch (``engine.quiet``): value, ETH exposure and revaluation of
+        its tokens as :meth:`on_market` and :meth:`_readings` give them, with the same arithmetic
+        (``prices``: the stretch's ``PriceProjection``; a USDT-only wallet needs none)."""
+        n = hi - lo
+        balances = self.ledger.balances
+        value = np.full(n, balances.get((self.name, USDT), 0.0))
+        eth = np.zeros(n)
+        bookings: list = []
         if self._keys:
-            return None
-        return Projection(np.full(hi - lo, self.value_usd()), lambda k: None, {}, blocked=hi - lo)
+            if prices is None:
+                return None
+            for tok, key in self._keys:
+                q = balances.get(key, 0.0)
+                if q:
+                    value = value + q * prices.usd(tok)
+                    eth = eth + q * prices.eth(tok)
+                    bookings += prices.revalue(tok, q)
+
+        def commit(k: int) -> None:
+            self._read_at = (-1, -1)
+
+        return Projection(value, commit, self._bucket, bookings=bookings, blocked=n,
+                          eth_units=eth if self._keys else None)
 
     def withdrawable(self, token: str) -> float:
         return max(0.0, self.ledger.get(self.name, token))
