@@ -7,7 +7,8 @@ venue snapshots, every event and trade in order, the attribution by source and b
 balances and positions, and every summary figure but the timings. The minute-clock cases must
 actually batch most of their steps (else the comparison would prove nothing), including a run with
 rebalancing off whose perp accounts are liquidated inside what would otherwise be a quiet stretch; the
-LST cases cover AAVE accrual and revaluation, health factors, the margin reserve and the risk override.
+LST cases cover AAVE accrual and revaluation, health factors, the margin reserve, the risk override,
+the ETH share class (per-step attribution rows) and restaking rewards accruing through a stretch.
 """
 
 from __future__ import annotations
@@ -41,7 +42,12 @@ CASES = {
                         deposits=(("2024-08-01", 20_000.0),), withdrawals=(("2025-01-10", 30_000.0),)), 0.8),
     "usdt_market_neutral 5-minute clock": (BacktestRequest("usdt_market_neutral", "2024-07-01", "2024-09-01",
                                                            100_000.0, overrides={"step_seconds": 300}), 0.8),
-    "eth_leveraged hourly, ETH share class": (BacktestRequest("eth_leveraged", "2024-05-13", "2025-09-25", 50.0), 0.0),
+    "eth_leveraged hourly, ETH share class": (BacktestRequest("eth_leveraged", "2024-05-13", "2025-09-25", 50.0), 0.8),
+    "eth_leveraged_restaking hourly (rewards accrue, reward tokens held)": (
+        BacktestRequest("eth_leveraged_restaking", "2024-05-13", "2025-09-25", 50.0), 0.6),
+    "eth_staking_only hourly, flows": (BacktestRequest("eth_staking_only", "2024-05-13", "2025-09-25", 50.0,
+                                                       deposits=(("2024-09-01", 10.0),),
+                                                       withdrawals=(("2025-03-01", 20.0),)), 0.8),
     "btc_basis 1-minute clock, no rebalance (liquidations)": (
         BacktestRequest("btc_basis", "2024-01-01", "2024-03-10", 100_000.0,
                         overrides={"step_seconds": 60, "rebalance": False}), 0.9),

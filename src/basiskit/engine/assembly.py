@@ -10,6 +10,8 @@ Account order matters: the wallet comes first (it must accrue before accounts th
 
 from __future__ import annotations
 
+import numpy as np
+
 from dataclasses import dataclass
 
 from basiskit.config.loader import ConfigError, configs_dir, deep_merge, read_yaml, validate
@@ -216,7 +218,8 @@ def build_venues(req: Requirements, state: MarketState, portfolio: Portfolio, re
     rewards = None
     if req.restaking_rewards:
         held = _eeth_held(ledger, prices, aave)
-        rewards = RestakingRewards("restaking", reward_rows or [], state, ledger, attr, prices, held)
+        rewards = RestakingRewards("restaking", reward_rows or [], state, ledger, attr, prices, held,
+                                   eeth_held_over=_eeth_held_over(ledger, aave))
         accounts["restaking"] = rewards
     unknown = sorted(set(overrides) - used)
     if unknown:
@@ -225,6 +228,19 @@ def build_venues(req: Requirements, state: MarketState, portfolio: Portfolio, re
     transfers = Transfers(accounts, costs, state, attr)
     accounts[TRANSIT] = transfers
     return Venues(accounts, spot, perp, costs, onchain, aave, prices, rewards, transfers, gas)
+
+
+def _eeth_held_over(ledger: Ledger, aave: list):
+    """eETH held at each step of a quiet stretch (``engine.quiet``), as ``_eeth_held`` computes it:
+    ``(lo, hi, feed, prices) -> array``, prices a ``PriceProjection``."""
+    def held(lo: int, hi: int, feed, prices):
+        q = ledger.get(WALLET, "weETH")
+        for v in aave:
+            if "weETH" in v.scaled:
+                q = q + v.scaled["weETH"] * feed.values(v.index_keys["weETH"], lo, hi)
+        q = np.full(hi - lo, q) if not isinstance(q, np.ndarray) else q
+        return np.where(q != 0, q * prices.eth("weETH"), 0.0)
+    return held
 
 
 def _eeth_held(ledger: Ledger, prices: OnchainPrices, aave: list):

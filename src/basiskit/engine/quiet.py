@@ -62,12 +62,11 @@ class QuietView:
 
 def batchable(kernel) -> bool:
     """Whether the run's set-up allows quiet stretches at all: the strategy declares its quiet steps
-    (with the ``decide`` they answer for), no cash-reserve watch is on, the share class is USDT (no
-    per-step attribution rows), every account can project. Cached on the kernel."""
+    (with the ``decide`` they answer for), no cash-reserve watch is on, every account can project.
+    Cached on the kernel."""
     ok = getattr(kernel, "_batchable", None)
     if ok is None:
         ok = (_declares_quiet(kernel.strategy) and not kernel.reserve_ratio
-              and not kernel.recorder.records_attribution
               and all(hasattr(v, "project") and hasattr(v, "quiet_now") for v in kernel.ctx._values))
         kernel._batchable = ok
     return ok
@@ -115,33 +114,39 @@ def fast_forward(kernel, i: int, n: int, min_steps: int = MIN_QUIET_STEPS) -> in
     if not kernel.strategy.quiet_now(ctx) or not all(v.quiet_now() for v in ctx._values):
         return i  # something is under way (a transfer, resting orders, a re-target): step
     feed = kernel.feed
-    prices = None
-    if kernel.prices is not None:
-        prices = kernel.prices.project(i, j, feed)
-        if prices is None:
-            return i
+    prices = kernel.prices.project(i, j, feed) if kernel.prices is not None else None
     projections = []
     for v in ctx._values:  # every account, in the equity's order
         p = v.project(i, j, feed, prices)
         if p is None:
-            return i
+            return _missed(kernel, i, 0)
         projections.append((v, p))
     m = min(m, min(p.blocked for _, p in projections))  # a venue must step at i + m: the steps before it
+    if kernel.recorder.records_attribution:  # per-step attribution rows: no account events inside
+        m = min([m, *(p.events[0][0] for _, p in projections if p.events)])
     view = _view(kernel, projections, prices, m)
+    bad = np.flatnonzero(np.isnan(view.equity_usd))  # a missing price of a holding: stepping names it
+    if bad.size:
+        m = min(m, int(bad[0]))
     m = min(m, _override_quiet(kernel, view))
     k = min(kernel.strategy.quiet_steps(ctx, view), m) if m >= min_steps else m
     # the next window: twice as long after a stretch quiet to its end, half as long after one cut short
     w = kernel._quiet_window
     kernel._quiet_window = min(2 * w, MAX_QUIET_STEPS) if k == j - i else max(4 * min_steps, w // 2)
-    if k < min_steps:
-        # a venue, the override or the strategy acts at step i + k: try again after it, later and
-        # later while attempts keep failing (a trigger that fires step after step without orders)
-        kernel._quiet_misses += 1
-        kernel._quiet_from = i + k + 1 + min(2 ** kernel._quiet_misses // 2, MAX_BACKOFF_STEPS)
-        return i
+    if k < min_steps:  # a venue, the override or the strategy acts at step i + k: try again after it
+        return _missed(kernel, i, k)
     kernel._quiet_misses = 0
     _commit(kernel, projections, prices, i, k, view)
     return i + k
+
+
+def _missed(kernel, i: int, k: int) -> int:
+    """No stretch from step ``i`` (something acts at ``i + k``): the next attempt after that step, and
+    later and later while attempts keep failing (e.g. a trigger firing step after step without
+    orders), since each one projects a whole stretch. Returns ``i``."""
+    kernel._quiet_misses += 1
+    kernel._quiet_from = i + k + 1 + min(2 ** kernel._quiet_misses // 2, MAX_BACKOFF_STEPS)
+    return i
 
 
 def _of(projections, venue) -> Projection:
@@ -210,14 +215,21 @@ def _commit(kernel, projections, prices, i: int, k: int, view: QuietView) -> Non
     start = e = 0
     for end in sorted(snaps | {k - 1}):
         seg = slice(start, end + 1)
+        running = {}
         for src, arrays in by_source.items():  # sequential sums (np.cumsum), as stepping adds them
-            attr.total[src] = _add(attr.total[src], arrays, seg)
+            running[src] = _running(attr.total[src], arrays, seg)
+            attr.total[src] = float(running[src][-1])
+        rows = None
+        if recorder.records_attribution:  # the totals after each step, as the recorder reads them
+            size = end + 1 - start
+            rows = list(map(tuple, np.column_stack([running[src] if src in running else np.full(size, v)
+                                                    for src, v in attr.total.items()]).tolist()))
         for p in accruing:
             mine: dict[str, list[np.ndarray]] = {}
             for src, a in p.bookings:
                 mine.setdefault(src, []).append(a)
             for src, arrays in mine.items():
-                p.bucket[src] = _add(p.bucket[src], arrays, seg)
+                p.bucket[src] = float(_running(p.bucket[src], arrays, seg)[-1])
         while e < len(events) and events[e][0] <= end:
             kernel.account_event(events[e][3])
             e += 1
@@ -232,7 +244,8 @@ def _commit(kernel, projections, prices, i: int, k: int, view: QuietView) -> Non
                               {name: view.accounts[name].notional_usd[seg] for name in view.margin_ratios},
                               health_factor=view.health_factors[aave][seg] if aave else None,
                               ltv=view.ltvs[aave][seg] if aave else None,
-                              net_eth=view.net_eth[seg] if view.net_eth is not None else None)
+                              net_eth=view.net_eth[seg] if view.net_eth is not None else None,
+                              eth_usd=prices.eth_usd[seg] if prices is not None else None, attribution_rows=rows)
         if end in snaps:
             recorder.snapshot_now(i + end)
         start = end + 1
@@ -253,8 +266,8 @@ def _commit(kernel, projections, prices, i: int, k: int, view: QuietView) -> Non
     kernel.steps_batched += k
 
 
-def _add(start: float, arrays: list[np.ndarray], seg: slice) -> float:
-    """``start`` plus the arrays' entries in ``seg``, step by step and array by array, summed in that
-    order (``np.cumsum`` is sequential, like the stepping adds)."""
+def _running(start: float, arrays: list[np.ndarray], seg: slice) -> np.ndarray:
+    """The running total after each step of ``seg``: ``start`` plus the arrays' entries, step by step
+    and array by array, summed in that order (``np.cumsum`` is sequential, like the stepping adds)."""
     flat = np.column_stack([a[seg] for a in arrays]).ravel() if len(arrays) > 1 else arrays[0][seg]
-    return float(np.cumsum(np.concatenate(([start], flat)))[-1])
+    return np.cumsum(np.concatenate(([start], flat)))[len(arrays)::len(arrays)]

@@ -69,12 +69,13 @@ class StepRecorder:
     def records_attribution(self) -> bool:
         return self._record_attr
 
-    def _idle_usd(self) -> float:
-        """Idle cash now, USD(T): wallet share-class cash, USDT on spot accounts, money in transit."""
+    def _idle_usd(self, eth_usd=None):
+        """Idle cash now, USD(T): wallet share-class cash, USDT on spot accounts, money in transit
+        (``eth_usd``: the ETH/USD prices to value WETH cash at, default the step's)."""
         balances = self._portfolio.ledger.balances
         idle = balances.get(self._wallet_key, 0.0)
         if idle and self._eth_cash:
-            idle *= self._prices.eth_usd_now
+            idle = idle * (self._prices.eth_usd_now if eth_usd is None else eth_usd)
         for key in self._spot_keys:
             idle += balances.get(key, 0.0)
         transit = self._transit
@@ -83,18 +84,27 @@ class StepRecorder:
         return idle
 
     def record_quiet(self, times, equity, net_deposits: float, net_delta, margin_ratios: dict, notionals: dict,
-                     health_factor=None, ltv=None, net_eth=None) -> None:
+                     health_factor=None, ltv=None, net_eth=None, eth_usd=None, attribution_rows=None) -> None:
         """The rows of a quiet stretch (``engine.quiet``) at once: ``times`` (ns), ``equity`` and
         ``net_delta`` (USD(T) arrays), ``margin_ratios`` / ``notionals`` per perp account (arrays, NaN
         for no position); balances are constant over the stretch, so net deposits and idle cash are
         the ones of now; ``health_factor`` / ``ltv`` of the first AAVE account and the on-chain
-        ``net_eth`` (arrays) where the run records them. Not for runs with per-step attribution rows
-        (the ETH share class), and never across a snapshot step (the kernel makes sure)."""
+        ``net_eth`` (arrays) where the run records them; for the ETH share class ``eth_usd`` (the
+        step's ETH/USD, which values the wallet's WETH) and ``attribution_rows`` (the attribution
+        totals after each step, ``SOURCES`` order). Never across a snapshot step (the kernel makes
+        sure)."""
         k = len(equity)
         self.times.extend(times)
         self.equity.extend(equity.tolist())
         self.net_deposits.extend([net_deposits] * k)
-        self.idle_cash_usd.extend([self._idle_usd()] * k)
+        idle = self._idle_usd()
+        if self._eth_cash and self._portfolio.ledger.balances.get(self._wallet_key, 0.0):
+            idle = self._idle_usd(eth_usd).tolist()  # the wallet's WETH at each step's ETH/USD
+        else:
+            idle = [idle] * k
+        self.idle_cash_usd.extend(idle)
+        if self._record_attr:
+            self.attribution_steps.extend(attribution_rows)
         self.net_delta.extend(net_delta.tolist())
         for name, out, n_out in self._mr:
             out.extend([None if x != x else x for x in margin_ratios[name].tolist()])

@@ -273,9 +273,9 @@ class LstBook(BaseStrategy):
     # -- quiet stretches (engine.quiet) ----------------------------------------------------------------
     def quiet_now(self, ctx: StrategyContext) -> bool:
         """Whether the strategy holds with the balances as they are (the conditions of :meth:`_trigger`
-        that do not move with prices): entered, decided at this step, restaking rewards off, no
+        that do not move with prices): entered, decided at this step, no
         withdrawal to pay, no released margin to park, nothing in transit."""
-        if not self.entered or self._step != ctx.step or self.config.rewards == "base_and_restaking":
+        if not self.entered or self._step != ctx.step:
             return False
         pending = ctx.pending_withdrawal_usd()
         cash = ctx.cash(WALLET, self.cash_token)
@@ -304,6 +304,14 @@ class LstBook(BaseStrategy):
         else:
             idle_usd = idle_usd - c.gas_reserve_eth * p
         fire = idle_usd > min_usd
+        if c.rewards == "base_and_restaking":  # reward tokens worth more than the dust threshold
+            value = 0
+            for t in REWARD_TOKENS:
+                q = ctx.cash(WALLET, t)
+                if q > 0:
+                    value = value + q * view.prices.usd(t)[:n]
+            dust = c.dust_delta * eq
+            fire |= (value > dust) & (dust > 0)
         if c.reserve_ratio:
             fire |= -idle_usd > 0.5 * c.reserve_ratio * eq
         if c.rebalance:

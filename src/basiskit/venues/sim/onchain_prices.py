@@ -135,10 +135,10 @@ class OnchainPrices:
 
     # -- quiet stretches (engine.quiet) ----------------------------------------------------------------
     def project(self, lo: int, hi: int, feed) -> "PriceProjection | None":
-        """The prices over the steps ``[lo, hi)`` as :meth:`on_tick` would have them at each step (None
-        if one is missing: the steps are then stepped and the missing price named there)."""
-        out = PriceProjection(self, lo, hi, feed)
-        return None if out.missing else out
+        """The prices over the steps ``[lo, hi)`` as :meth:`on_tick` would have them at each step (a
+        missing price is NaN, as in the scalar path; the kernel steps a stretch whose equity it makes
+        NaN, so the error names the step)."""
+        return PriceProjection(self, lo, hi, feed)
 
 
 class PriceProjection:
@@ -159,7 +159,6 @@ class PriceProjection:
                 u = feed.values(key, lo, hi)
                 self.unit[t] = u
                 self.unit_prev[t] = np.concatenate(([prices._unit_now[t]], u[:-1]))
-        self.missing = bool(np.isnan(self.eth_usd).any() or any(np.isnan(u).any() for u in self.unit.values()))
 
     def usd(self, token: str):
         """USD(T) per unit at each step (array; USDT: 1.0)."""

@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from basiskit.data.market_state import MarketState
 from basiskit.data.rewards import RewardDistribution
 from basiskit.domain.events import AccountChange, MarketTick, RewardPayout
@@ -24,6 +26,7 @@ from basiskit.domain.orders import Order
 from basiskit.domain.portfolio import RESTAKING_REWARDS, Attribution, Ledger
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.venues.protocol import AccountSnapshot
+from basiskit.venues.sim.projection import Projection
 from basiskit.venues.sim.onchain_prices import OnchainPrices
 
 
@@ -33,7 +36,7 @@ class RestakingRewards:
 
     def __init__(self, name: str, windows: list[RewardDistribution], state: MarketState, ledger: Ledger,
                  attribution: Attribution, prices: OnchainPrices, eeth_held: Callable[[], float],
-                 wallet: str = "wallet") -> None:
+                 wallet: str = "wallet", eeth_held_over: Callable | None = None) -> None:
         self.name = name
         self.state = state
         self.windows = [(d.token, d.start_ns, d.end_ns, d.line) for d in windows]
@@ -41,6 +44,7 @@ class RestakingRewards:
         self.attr = attribution
         self.prices = prices
         self.eeth_held = eeth_held
+        self.eeth_held_over = eeth_held_over  # (lo, hi, feed, prices) -> eETH held per step (quiet stretches)
         self.wallet = wallet
         self.accrued = [0.0] * len(self.windows)
         self.credited = [False] * len(self.windows)
@@ -86,6 +90,40 @@ class RestakingRewards:
                                         data={"token": token, "amount": amount, "usd": usd, "eeth_weighted": share,
                                               "source_line": line}))
         return events
+
+    def quiet_now(self) -> bool:
+        """Whether :meth:`project` can pass steps now (accruing since a previous step)."""
+        return self._last_t is not None and self.eeth_held_over is not None
+
+    def project(self, lo: int, hi: int, feed, prices=None) -> Projection | None:
+        """Accrual over a quiet stretch (``engine.quiet``; payouts end stretches): each open window's
+        eETH-weighted share grows as :meth:`on_market` adds it step by step (same arithmetic, summed in
+        order). Worth nothing until paid."""
+        if not self.quiet_now() or prices is None:
+            return None
+        n = hi - lo
+        t = np.asarray(feed.grid[lo:hi], dtype=np.int64)
+        t0 = np.concatenate(([self._last_t], t[:-1]))
+        held = None
+        adds = {}
+        for k in self._open:
+            _, start, end, _ = self.windows[k]
+            a, b = np.maximum(t0, start), np.minimum(t, end)
+            overlap = b > a
+            if not overlap.any():
+                continue
+            if held is None:
+                held = self.eeth_held_over(lo, hi, feed, prices)
+            adds[k] = np.where(overlap & (held > 0), held * (b - a) / (end - start), 0.0)
+        done = [0]  # steps committed so far
+
+        def commit(k: int) -> None:
+            for w, inc in adds.items():
+                self.accrued[w] = float(np.cumsum(np.concatenate(([self.accrued[w]], inc[done[0]:k])))[-1])
+            self._last_t = int(t[k - 1])
+            done[0] = k
+
+        return Projection(np.zeros(n), commit, {}, blocked=n)
 
     def withdrawable(self, token: str) -> float:
         return 0.0
