@@ -24,6 +24,7 @@ from basiskit.domain.events import FundingRate, MarketTick, RewardPayout
 
 
 _NEVER = 2**63
+_NO_FUNDING = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
 
 
 def _changes(flags: dict) -> dict[int, list[tuple[str, bool]]]:
@@ -57,6 +58,12 @@ class HistoricalFeed:
         funding = sorted((t, key, rate, mark) for key, (times, rates, marks) in frame.funding.items()
                          for t, rate, mark in zip(times, rates, marks))
         self._funding = funding
+        by_key: dict[str, list] = {}
+        for row in funding:  # each series' settlements in the emitting order
+            by_key.setdefault(row[1], []).append(row)
+        self._funding_by_key = {k: (np.array([r[0] for r in rows], dtype=np.int64), np.array([r[2] for r in rows]),
+                                    np.array([r[3] for r in rows])) for k, rows in by_key.items()}
+        self._grid_np = np.asarray(self.grid, dtype=np.int64)
         self._f_ptr = 0
         self._funding_times = {key: times for key, (times, _, _) in frame.funding.items()}
         rows = list(payouts or [])
@@ -65,7 +72,6 @@ class HistoricalFeed:
         self._payout_rows = rows
         self._p_ptr = 0
         self._set_next_event()
-        self._fund_cache: tuple = (-1, -1, [])
         self._quiet = MarketTick(0, -1, ())  # the tick of steps without discrete events (valid until the next)
         self.state._window = self._window
         self.state._funding_next = self._next_funding
@@ -140,22 +146,15 @@ class HistoricalFeed:
             j = min(j, self._stale_steps[k])
         return j
 
-    def funding_in(self, lo: int, hi: int) -> list[tuple[int, FundingRate]]:
-        """The funding settlements the steps ``[lo, hi)`` carry, as ``(step - lo, event)`` in the order
-        :meth:`advance` would emit them (valid while the feed has been advanced up to ``lo - 1``)."""
-        if self._fund_cache[:2] == (lo, hi):
-            return self._fund_cache[2]
-        f, grid, out = self._funding, self.grid, []
-        end = grid[hi - 1]
-        k = self._f_ptr
-        step = lo
-        while k < len(f) and f[k][0] <= end:
-            ft, key, rate, mark = f[k]
-            step = bisect.bisect_left(grid, ft, lo=step, hi=hi)
-            out.append((step - lo, FundingRate(ft, key, rate, mark)))
-            k += 1
-        self._fund_cache = (lo, hi, out)
-        return out
+    def funding_in(self, key: str, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The settlements of funding series ``key`` the steps ``[lo, hi)`` carry, in the order
+        :meth:`advance` emits them: (step - lo, settlement time ns, rate, mark) arrays (valid while the
+        feed has been advanced up to ``lo - 1``)."""
+        times, rates, marks = self._funding_by_key.get(key, _NO_FUNDING)
+        a = int(np.searchsorted(times, self.grid[lo - 1], "right")) if lo else 0
+        b = int(np.searchsorted(times, self.grid[hi - 1], "right"))
+        t = times[a:b]
+        return np.searchsorted(self._grid_np, t, "left") - lo, t, rates[a:b], marks[a:b]
 
     def _next_payout_t(self) -> int:
         if self._p_ptr < len(self._payouts):

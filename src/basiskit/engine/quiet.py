@@ -123,7 +123,10 @@ def fast_forward(kernel, i: int, n: int, min_steps: int = MIN_QUIET_STEPS) -> in
         projections.append((v, p))
     m = min(m, min(p.blocked for _, p in projections))  # a venue must step at i + m: the steps before it
     if kernel.recorder.records_attribution:  # per-step attribution rows: no account events inside
-        m = min([m, *(p.events[0][0] for _, p in projections if p.events)])
+        for _, p in projections:
+            first = p.events(0, m) if p.events else []
+            if first:
+                m = min(m, first[0][0])
     view = _view(kernel, projections, prices, m)
     bad = np.flatnonzero(np.isnan(view.equity_usd))  # a missing price of a holding: stepping names it
     if bad.size:
@@ -199,37 +202,46 @@ def _override_quiet(kernel, view: QuietView) -> int:
 
 
 def _commit(kernel, projections, prices, i: int, k: int, view: QuietView) -> None:
-    """Book steps ``[i, i + k)`` as if they had been stepped, in parts that end at the venue-snapshot
-    steps (a snapshot reads the accounts as they are at its step)."""
+    """Book steps ``[i, i + k)`` as if they had been stepped. The running sums and the recorder's rows
+    are computed for the whole stretch; the account events, the accounts' state and the feed move in
+    parts that end at the venue-snapshot steps (a snapshot reads the accounts as they are at its step)."""
     attr = kernel.portfolio.attribution
     accruing = [_of(projections, v) for v in kernel._accruing]
+    whole = slice(0, k)
     # each source's bookings in the stepping order within a step: account by account, booking by booking
     by_source: dict[str, list[np.ndarray]] = {}
     for p in accruing:
         for src, a in p.bookings:
             by_source.setdefault(src, []).append(a)
-    events = sorted(((kk, vi, seq, ev) for vi, p in enumerate(accruing) for seq, (kk, ev) in enumerate(p.events)
-                     if kk < k), key=lambda e: e[:3])
-    recorder, feed, grid = kernel.recorder, kernel.feed, kernel.feed.grid
-    snaps = {s - i for s in recorder.snapshot_steps(i, i + k)}
-    start = e = 0
-    for end in sorted(snaps | {k - 1}):
-        seg = slice(start, end + 1)
-        running = {}
-        for src, arrays in by_source.items():  # sequential sums (np.cumsum), as stepping adds them
-            running[src] = _running(attr.total[src], arrays, seg)
-            attr.total[src] = float(running[src][-1])
-        rows = None
-        if recorder.records_attribution:  # the totals after each step, as the recorder reads them
-            size = end + 1 - start
-            rows = list(map(tuple, np.column_stack([running[src] if src in running else np.full(size, v)
-                                                    for src, v in attr.total.items()]).tolist()))
-        for p in accruing:
-            mine: dict[str, list[np.ndarray]] = {}
-            for src, a in p.bookings:
-                mine.setdefault(src, []).append(a)
-            for src, arrays in mine.items():
-                p.bucket[src] = float(_running(p.bucket[src], arrays, seg)[-1])
+    running = {src: _running(attr.total[src], arrays, whole) for src, arrays in by_source.items()}
+    buckets = []
+    for p in accruing:
+        mine: dict[str, list[np.ndarray]] = {}
+        for src, a in p.bookings:
+            mine.setdefault(src, []).append(a)
+        buckets += [(p.bucket, src, _running(p.bucket[src], arrays, whole)) for src, arrays in mine.items()]
+    events = sorted(((kk, vi, seq, ev) for vi, p in enumerate(accruing) if p.events
+                     for seq, (kk, ev) in enumerate(p.events(0, k))), key=lambda e: e[:3])
+    recorder, feed = kernel.recorder, kernel.feed
+    rows = None
+    if recorder.records_attribution:  # the totals after each step, as the recorder reads them
+        rows = list(map(tuple, np.column_stack([running[src] if src in running else np.full(k, v)
+                                                for src, v in attr.total.items()]).tolist()))
+    aave = kernel.monitor.aave_names[0] if kernel.monitor.aave_names else None
+    recorder.record_quiet(feed.grid[i:i + k], view.equity_usd[:k], kernel.net_deposits, view.net_delta_usd[:k],
+                          {name: r[:k] for name, r in view.margin_ratios.items()},
+                          {name: view.accounts[name].notional_usd[:k] for name in view.margin_ratios},
+                          health_factor=view.health_factors[aave][:k] if aave else None,
+                          ltv=view.ltvs[aave][:k] if aave else None,
+                          net_eth=view.net_eth[:k] if view.net_eth is not None else None,
+                          eth_usd=prices.eth_usd[:k] if prices is not None else None, attribution_rows=rows)
+    snaps = [s - i for s in recorder.snapshot_steps(i, i + k)]
+    e = 0
+    for end in (*snaps, k - 1):
+        for src, run in running.items():
+            attr.total[src] = float(run[end])
+        for bucket, src, run in buckets:
+            bucket[src] = float(run[end])
         while e < len(events) and events[e][0] <= end:
             kernel.account_event(events[e][3])
             e += 1
@@ -238,17 +250,9 @@ def _commit(kernel, projections, prices, i: int, k: int, view: QuietView) -> Non
         if prices is not None:
             prices.commit(end + 1)
         feed.jump(i + end)
-        aave = kernel.monitor.aave_names[0] if kernel.monitor.aave_names else None
-        recorder.record_quiet(grid[i + start:i + end + 1], view.equity_usd[seg], kernel.net_deposits,
-                              view.net_delta_usd[seg], {name: r[seg] for name, r in view.margin_ratios.items()},
-                              {name: view.accounts[name].notional_usd[seg] for name in view.margin_ratios},
-                              health_factor=view.health_factors[aave][seg] if aave else None,
-                              ltv=view.ltvs[aave][seg] if aave else None,
-                              net_eth=view.net_eth[seg] if view.net_eth is not None else None,
-                              eth_usd=prices.eth_usd[seg] if prices is not None else None, attribution_rows=rows)
-        if end in snaps:
+        if snaps and end == snaps[0]:
+            snaps.pop(0)
             recorder.snapshot_now(i + end)
-        start = end + 1
     monitor = kernel.monitor
     last = k - 1
     monitor.net_delta_usd = float(view.net_delta_usd[last])

@@ -86,6 +86,7 @@ from basiskit.venues.sim.resting import Trigger
 
 _NAN = float("nan")
 _NO_RISK = (0.0, 0.0, 0.0, 0.0)
+_EMPTY = np.zeros(0)
 
 
 class _Book(Position):
@@ -185,26 +186,30 @@ class CexPerp:
         cash = self.ledger.balances.get(self._cash_key, 0.0)
         m = feed.values(pos.key, lo, hi)
         s = pos.size
-        events: list[tuple[int, FundingSettled]] = []
         before = after = np.full(n, cash)  # collateral before / after each step's settlements
-        fund = [(k, fev) for k, fev in feed.funding_in(lo, hi) if fev.key == pos.funding_key] if s else []
-        if fund:
-            tok = self._by_funding[pos.funding_key]
-            after = before.copy()
-            c = cash
-            for k, fev in fund:  # as on_market: the collateral moves by each payment in turn
-                pay = -s * fev.mark * fev.rate
-                events.append((k, FundingSettled(fev.timestamp, self.name, tok, fev.rate, fev.mark, s, pay, self.quote)))
-                c += pay
-                after[k:] = c
-                before[k + 1:] = c
-
+        steps, times, rates, marks = feed.funding_in(pos.funding_key, lo, hi) if s else (_EMPTY,) * 4
+        if steps.size:  # as on_market: the collateral moves by each payment in turn (sequential sums)
+            pays = -s * marks * rates
+            cum = np.cumsum(np.concatenate(([cash], pays)))
+            at = np.arange(n)
+            after = cum[np.searchsorted(steps, at, "right")]
+            before = cum[np.searchsorted(steps, at, "left")]
+        tok = self._by_funding[pos.funding_key]
         done = [0]  # steps committed so far
+
+        made: list[tuple[int, FundingSettled]] = []  # the events, made once, in order
+
+        def settled(lo_k: int, hi_k: int) -> list[tuple[int, FundingSettled]]:
+            a, b = np.searchsorted(steps, (lo_k, hi_k), "left")
+            for x in range(len(made), b):
+                made.append((int(steps[x]), FundingSettled(int(times[x]), self.name, tok, float(rates[x]),
+                                                           float(marks[x]), s, float(pays[x]), self.quote)))
+            return made[a:b]
 
         def commit(k: int) -> None:
             pos.last_mark = float(m[k - 1])
             self._cache_step = -1
-            self.funding_paid.extend(ev for kk, ev in events if done[0] <= kk < k)
+            self.funding_paid.extend(ev for _, ev in settled(done[0], k))
             done[0] = k
 
         if not s:
@@ -228,7 +233,7 @@ class CexPerp:
         hit = np.flatnonzero(bad)
         return Projection(value, commit, self._bucket, delta_usd=s * m, margin_ratio=value / notional,
                           notional_usd=notional, bookings=[(PRICE_BASIS, s * (m - p0))],
-                          blocked=int(hit[0]) if hit.size else n, events=events,
+                          blocked=int(hit[0]) if hit.size else n, events=settled if steps.size else None,
                           eth_units=np.full(n, s if pos.is_eth else 0.0))
 
     def _on_market(self, tick: MarketTick, cash: float) -> list:

@@ -25,8 +25,9 @@ class Projection:
       AAVE aToken balance / variable debt per token (token units);
     * ``blocked``: the first step index (relative to ``lo``) the account cannot pass quietly (e.g. a
       liquidation), or ``hi - lo``;
-    * ``events``: the account events the steps carry, ``(step - lo, event)`` in the order the account
-      would report them (a perp's funding settlements), applied by the kernel in step order;
+    * ``events``: None, or ``events(a, b)``: the account events the steps ``[lo + a, lo + b)`` carry,
+      ``[(step - lo, event)]`` in the order the account would report them (a perp's funding
+      settlements; made on demand), applied by the kernel in step order;
     * ``commit(k)``: move the account's own state (last marks, caches, its record of the events) to
       step ``lo + k - 1``; called with growing ``k`` when the kernel commits a stretch in parts;
     * ``bucket``: the account's attribution bucket (its bookings are added to it)."""
@@ -39,7 +40,7 @@ class Projection:
     notional_usd: np.ndarray | None = None
     bookings: list[tuple[str, np.ndarray]] = field(default_factory=list)
     blocked: int = 0
-    events: list = field(default_factory=list)
+    events: object = None
     eth_units: np.ndarray | None = None
     health_factor: np.ndarray | None = None
     ltv: np.ndarray | None = None
