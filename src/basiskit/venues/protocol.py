@@ -24,6 +24,11 @@ is the one thing it writes itself: into its own attribution bucket, every step.
                       attaches brackets and cancels through it; the venue shows it the market in
                       ``on_market`` and reports its fills and status changes among its account events.
                       Resting orders are refused in atomic groups, so ``checkpoint`` need not hold it
+    quiet_now() / project(lo, hi, feed, prices)
+                      optional, simulators only: the account over a stretch of steps where only prices
+                      (and funding) move, as arrays (``venues.sim.projection.Projection``); the backtest
+                      driver passes such stretches in one go (``engine.quiet``) when every account of
+                      the run can project
 
 The contract every venue must satisfy is tested once for all of them (``tests/contract``): fills
 conserve value, fees are booked, a refused order changes nothing, an atomic group is all or nothing,
