@@ -46,7 +46,7 @@ from basiskit.domain.tokens import ShareClass
 from basiskit.strategies.base import HOLD, BaseStrategy, Decision, Requirements
 from basiskit.strategies.context import StrategyContext
 from basiskit.strategies.margin_reserve import MarginReserve
-from basiskit.strategies.transfer_rules import margin_tolerance, worth_sending
+from basiskit.strategies.transfer_rules import MARGIN_TOLERANCE, MAX_FEE_SHARE, margin_tolerance, worth_sending
 
 WALLET = "wallet"
 AAVE = "aave_v3"  # default lending account (``lending_venue``)
@@ -136,6 +136,7 @@ class LstBook(BaseStrategy):
         self._reason = ""
         self._why = ""
         self._plan = "retarget"  # or a MarginReserve move: release, park, top_up
+        self._quiet_noop = None  # a quiet stretch's margin-ceiling steps that send nothing (quiet_steps)
         self._group = 0
         self.reserve = (MarginReserve(self.aave, WALLET, list(self.perps), c.perp_margin_fraction, c.min_trade_usd)
                         if c.margin_reserve == "aave_usdt" else None)
@@ -289,6 +290,7 @@ class LstBook(BaseStrategy):
         """How many leading steps of a quiet stretch ``view`` (``engine.quiet.QuietView``) :meth:`_trigger`
         returns None on: its price-moved conditions (idle cash and cash reserve against equity, margin
         ratios, delta drift, LTV band) in arrays, with the same arithmetic."""
+        self._quiet_noop = None
         if not self.quiet_now(ctx):
             return 0
         c = self.config
@@ -323,10 +325,36 @@ class LstBook(BaseStrategy):
             if self.levered:
                 ltv = self._quiet_ltv(ctx, view)
                 fire |= np.abs(ltv - c.target_ltv) > c.ltv_band
-            for v in self.perps:
-                fire |= view.margin_ratios[v] > c.margin_ratio_ceiling
+            above = np.zeros(n, dtype=bool)
+            first = np.full(n, -1)  # the first perp above the ceiling: the one the trigger names
+            for j, v in enumerate(self.perps):
+                over = view.margin_ratios[v] > c.margin_ratio_ceiling
+                first = np.where(over & ~above, j, first)
+                above |= over
+            if self.reserve is not None and not any(not ctx.price_live(v, "ETH") for v in self.perps):
+                # above the ceiling with a margin reserve: the step releases margin, or holds when no
+                # transfer is worth sending (then it only leaves the trigger's reason behind)
+                noop = above & ~self._release_sends(ctx, view) & ~fire
+                fire |= above & ~noop
+                self._quiet_noop = (ctx.step + 1, noop, first, view)
+            else:
+                fire |= above
         hit = np.flatnonzero(fire)
         return int(hit[0]) if hit.size else n
+
+    def _release_sends(self, ctx: StrategyContext, view):
+        """Per step of a quiet stretch: whether ``MarginReserve.release`` would send any transfer."""
+        r, n = self.reserve, view.n
+        sends = np.zeros(n, dtype=bool)
+        for v in self.perps:
+            acc = view.accounts[v]
+            target = r.k * abs(ctx.perp_size(v, r.asset)) * acc.mark[:n]
+            gap = acc.value_usd[:n] + ctx.in_transit(v) - target
+            fee = ctx.transfer_fee(v, r.wallet)
+            amt = np.minimum(gap, acc.withdrawable[:n] - fee)
+            sends |= ((np.abs(gap) > np.maximum(r.min_trade, MARGIN_TOLERANCE * target)) & (gap > 0)
+                      & (amt > r.min_trade) & (fee <= MAX_FEE_SHARE * amt))
+        return sends
 
     def _quiet_ltv(self, ctx: StrategyContext, view):
         """:meth:`_ltv` per step of a quiet stretch."""
@@ -340,10 +368,25 @@ class LstBook(BaseStrategy):
         return np.divide(debt, coll, out=np.zeros(n), where=coll > 0)
 
     def on_quiet(self, last_step: int) -> None:
-        """The quiet steps up to ``last_step`` passed (each would have held)."""
+        """The quiet steps up to ``last_step`` passed (each would have held; a margin-ceiling step that
+        sent nothing leaves its trigger's action, reason and plan, as it does when stepped)."""
         self._step = last_step
         self._targets = None
         self._plan = "retarget"
+        q, self._quiet_noop = self._quiet_noop, None
+        if q is None:
+            return
+        lo, noop, first, view = q
+        k = last_step - lo + 1
+        hits = np.flatnonzero(noop[:k])
+        if hits.size:
+            x = int(hits[-1])
+            v = list(self.perps)[int(first[x])]
+            mr = float(view.margin_ratios[v][x])
+            self._action, self._why = Action.ENTRY_PARTIAL, "margin_ceiling"
+            self._reason = f"margin ratio {mr:.4f} on {v} above ceiling {self.config.margin_ratio_ceiling}"
+            if x == k - 1:
+                self._plan = "release"
 
     # -- decision -------------------------------------------------------------------------------------
     def decide(self, ctx: StrategyContext) -> Decision:

@@ -216,7 +216,7 @@ class CexPerp:
             zeros = np.zeros(n)
             return Projection(after, commit, self._bucket, delta_usd=zeros, margin_ratio=np.full(n, np.nan),
                               notional_usd=zeros, bookings=[(PRICE_BASIS, zeros)], blocked=0 if cash < 0.0 else n,
-                              eth_units=zeros)
+                              eth_units=zeros, mark=m, withdrawable=np.maximum(0.0, np.minimum(after, after)))
         mmr = self._mmr
         a = abs(s)
         entry = pos.entry
@@ -234,7 +234,8 @@ class CexPerp:
         return Projection(value, commit, self._bucket, delta_usd=s * m, margin_ratio=value / notional,
                           notional_usd=notional, bookings=[(PRICE_BASIS, s * (m - p0))],
                           blocked=int(hit[0]) if hit.size else n, events=settled if steps.size else None,
-                          eth_units=np.full(n, s if pos.is_eth else 0.0))
+                          eth_units=np.full(n, s if pos.is_eth else 0.0), mark=m,
+                          withdrawable=np.maximum(0.0, np.minimum(after, value - 2.0 * (notional * mmr))))
 
     def _on_market(self, tick: MarketTick, cash: float) -> list:
         st = self.state

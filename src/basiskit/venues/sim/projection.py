@@ -21,6 +21,8 @@ class Projection:
       in the order it books them within a step (a multi-token account books each token in turn);
     * ``eth_units``: ETH exposure in ETH units (on-chain accounts: as ``eth_exposure()``; perps: the
       ETH perp size), None where the monitor reads none;
+    * ``mark`` / ``withdrawable``: perp accounts: the mark of its symbol and the USDT a transfer may take
+      out (as ``withdrawable("USDT")``);
     * ``health_factor`` / ``ltv``: AAVE accounts, as ``risk_readings()``; ``supplied`` / ``borrowed``:
       AAVE aToken balance / variable debt per token (token units);
     * ``blocked``: the first step index (relative to ``lo``) the account cannot pass quietly (e.g. a
@@ -42,6 +44,8 @@ class Projection:
     blocked: int = 0
     events: object = None
     eth_units: np.ndarray | None = None
+    mark: np.ndarray | None = None
+    withdrawable: np.ndarray | None = None
     health_factor: np.ndarray | None = None
     ltv: np.ndarray | None = None
     supplied: dict[str, np.ndarray] = field(default_factory=dict)
