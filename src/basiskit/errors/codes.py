@@ -93,8 +93,9 @@ _ENTRIES = [
               "retried with backoff; check the venue's status page if it persists", P.RETRY, 503),
     ErrorCode("VENUE-002", "venue", S.ERROR, "venue rejected the request",
               "read the venue's reason in the event; the order is skipped", P.SKIP, 500),
-    ErrorCode("VENUE-003", "venue", S.CRITICAL, "unknown venue or instrument",
-              "check the venue names in the mode config and basiskit/configs/venues/", P.STOP, 422),
+    ErrorCode("VENUE-003", "venue", S.ERROR, "the venue does not offer this operation or instrument",
+              "the order is rejected; check the venue names and instruments in the mode config and "
+              "basiskit/configs/venues/", P.SKIP, 422),
     ErrorCode("VENUE-004", "venue", S.ERROR, "borrow would exceed the maximum LTV",
               "the order is skipped; borrow less or supply more collateral first", P.SKIP, 500),
     ErrorCode("VENUE-005", "venue", S.ERROR, "withdrawal would leave the health factor below 1",

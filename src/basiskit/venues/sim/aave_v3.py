@@ -518,9 +518,9 @@ class AaveV3:
         op, tok, a = order.operation, order.token, order.amount
         w = self.wallet
         if op in (Operation.SUPPLY, Operation.WITHDRAW) and tok not in self.index_keys:
-            return self._reject(order, "VENUE-001", f"{self.name} has no {tok} supply in this run")
+            return self._reject(order, "VENUE-003", f"{self.name} has no {tok} supply in this run")
         if op in (Operation.BORROW, Operation.REPAY) and tok not in self.borrow_keys:
-            return self._reject(order, "VENUE-001", f"{self.name} has no {tok} borrowing in this run")
+            return self._reject(order, "VENUE-003", f"{self.name} has no {tok} borrowing in this run")
         if op in (Operation.FLASH_BORROW, Operation.FLASH_REPAY) and order.execution_mode is not ExecutionMode.ATOMIC:
             return self._reject(order, "EXEC-003", "a flash loan must be a leg of an atomic group")
         cash = self.ledger.get(w, tok)
@@ -576,7 +576,7 @@ class AaveV3:
             a = owed
             deltas = ((w, tok, -owed),)
         else:
-            return self._reject(order, "VENUE-001", f"{self.name} cannot {op.value}")
+            return self._reject(order, "VENUE-003", f"{self.name} cannot {op.value}")
         units = self.params.gas_units.get(op.value, 0)
         gas_usd = 0.0
         if order.execution_mode is not ExecutionMode.ATOMIC:

@@ -26,7 +26,7 @@ What the book sees at each clock step (the venue's ``on_market`` calls ``on_bars
   whose ``expire_ns`` has passed expire (also those of a token without a bar).
 
 At submission (``place``, at the step's time t, after ``on_market``): an order for another operation
-or token is REJECTED (``VENUE-001``), and so is one on a series without intrabar highs/lows in the
+or token is REJECTED (``VENUE-003``), and so is one on a series without intrabar highs/lows in the
 run's market state (``VENUE-002``: a spot series carries them when the strategy declares
 ``Requirements(resting_orders=True)``; filling from opens only would be another rule); at a stale
 price it is not placed: ``TradeStatus.DEFERRED``
@@ -119,7 +119,7 @@ class BarOrders:
         """(error code, reason) why this account cannot hold ``order`` (or its bracket), or None."""
         key = self.keys.get(order.token)
         if order.operation is not self.operation or key is None:
-            return "VENUE-001", f"{self.account} cannot {order.operation.value} {order.token}"
+            return "VENUE-003", f"{self.account} cannot {order.operation.value} {order.token}"
         if key not in self.state.hi:
             return "VENUE-002", (f"the run's {key} series has no intrabar highs/lows: {self.account} takes no resting "
                                  "orders (a strategy that sends them declares Requirements(resting_orders=True))")

@@ -407,7 +407,7 @@ class CexPerp:
     def _execute(self, order: Order) -> Trade:
         t = self.state.t
         if order.operation is not Operation.PERP_TRADE or order.token not in self.positions:
-            return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-001",
+            return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-003",
                          error=f"{self.name} cannot {order.operation.value} {order.token}")
         pos = self.positions[order.token]
         m = self.state.px[pos.key]

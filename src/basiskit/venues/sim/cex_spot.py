@@ -192,7 +192,7 @@ class CexSpot:
     def _execute(self, order: Order) -> Trade:
         t = self.state.t
         if order.operation is not Operation.SPOT_TRADE or order.token not in self.keys:
-            return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-001",
+            return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-003",
                          error=f"{self.name} cannot {order.operation.value} {order.token}")
         p = self.state.px[self.keys[order.token]]
         if self.is_stale(order.token):

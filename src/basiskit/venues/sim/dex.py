@@ -93,7 +93,7 @@ class Dex:
         t = self.state.t
         key = (order.token, order.quote)
         if order.operation is not Operation.SWAP or key not in self.pools:
-            return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-001",
+            return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-003",
                          error=f"{self.name} has no {order.token}/{order.quote} pool in this run")
         _, pp, _ = self.pools[key]
         base, quote, q = order.token, order.quote, order.amount

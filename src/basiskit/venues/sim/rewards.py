@@ -129,7 +129,7 @@ class RestakingRewards:
         return 0.0
 
     def submit(self, orders: Sequence[Order]) -> list[Trade]:
-        return [Trade(o, self.state.t, TradeStatus.REJECTED, error_code="VENUE-001", error=f"{self.name} takes no orders")
+        return [Trade(o, self.state.t, TradeStatus.REJECTED, error_code="VENUE-003", error=f"{self.name} takes no orders")
                 for o in orders]
 
     def poll(self, now_ns: int) -> list:

@@ -105,7 +105,7 @@ class Staking:
             deltas = ((w, self.lst, -a),)
             price = r
         else:
-            return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-001",
+            return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-003",
                          error=f"{self.name} cannot {op.value} {order.token} (stakes WETH into {self.lst})")
         pnl: tuple = ((FEES, self.name, -fee_eth * self.prices.usd(ETH)),) if fee_eth else ()
         units = self.params.gas_units.get(op.value, 0)

@@ -84,7 +84,7 @@ class Wallet:
         return max(0.0, self.ledger.get(self.name, token))
 
     def submit(self, orders: Sequence[Order]) -> list[Trade]:
-        return [Trade(o, self.state.t, TradeStatus.REJECTED, error_code="VENUE-001",
+        return [Trade(o, self.state.t, TradeStatus.REJECTED, error_code="VENUE-003",
                       error=f"{self.name} accepts only transfers") for o in orders]
 
     def poll(self, now_ns: int) -> list:
