@@ -96,7 +96,7 @@ def write_summary(path: Path, summary: dict) -> None:
 
 def _finite_or_nan(values) -> np.ndarray:
     """Floats with None and non-finite values as NaN (an empty field)."""
-    a = np.array([np.nan if x is None else x for x in values], dtype=float)
+    a = np.array(values, dtype=float)  # a copy; None -> NaN
     a[~np.isfinite(a)] = np.nan
     return a
 
@@ -111,7 +111,7 @@ def write_equity(path: Path, times: list[int], equity: list[float], net_deposits
         ("net_delta", net_delta, fmt)]
     for name in perp_names:
         columns.append((f"margin_ratio_{name.split('.')[0]}",
-                        np.array([np.nan if x is None else x for x in margin_ratios[name]], dtype=float), fmt))
+                        np.asarray(margin_ratios[name], dtype=float), fmt))  # None/NaN: empty
     for col, values in (extra or {}).items():
         if len(values) == len(times):
             columns.append((col, _finite_or_nan(values), fmt))
