@@ -1,0 +1,137 @@
+"""CSV text from columns, fast at a million rows: what ``results.export`` writes its files with.
+
+The text is what ``pandas.DataFrame(columns).to_csv(path, index=False, float_format=fmt)`` writes:
+text columns quoted as the csv module does (QUOTE_MINIMAL), each float formatted with its column's
+``%`` format, NaN as an empty field, ``\\n`` line ends.
+
+How it is fast: a row's float fields are formatted only where some float of the row differs (bit for
+bit) from the row before -- on a one-minute clock over hourly market data ~98 % of the rows repeat
+the previous row's values -- by one ``%`` operation over all those rows' values, and each row is its
+text fields plus the (shared) formatted tail. Rows are written in blocks of ``BLOCK_ROWS``, so the
+memory the writer needs is bounded whatever the run's length. Times become ISO text by integer
+arithmetic on whole arrays (:func:`iso_seconds`), not one conversion per value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from operator import add
+from pathlib import Path
+
+import numpy as np
+
+BLOCK_ROWS = 1 << 16  # rows formatted and written at a time
+_SPECIAL = ',"\r\n'
+
+
+def csv_text(values) -> list[str]:
+    """Text fields quoted as the csv module does (QUOTE_MINIMAL)."""
+    out = [v if isinstance(v, str) else str(v) for v in values]
+    if any(c in "".join(out) for c in _SPECIAL):
+        out = ['"' + v.replace('"', '""') + '"' if any(c in v for c in _SPECIAL) else v for v in out]
+    return out
+
+
+def iso_seconds(times) -> list[str]:
+    """``2024-01-01T00:00:00Z`` for every int-ns time in ``times`` (UTC, whole seconds: the fraction is
+    dropped, towards the past), computed digit by digit on whole arrays (the proleptic Gregorian
+    calendar, days-from-civil inverted as in H. Hinnant's ``civil_from_days``). Years outside
+    0001..9999 take numpy's ``datetime_as_string``."""
+    ns = np.asarray(times, dtype=np.int64)
+    if not ns.size:
+        return []
+    sec = ns // 1_000_000_000
+    days, sod = np.divmod(sec, 86_400)
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    if year.min() < 1 or year.max() > 9999:
+        iso = np.datetime_as_string(sec.astype("datetime64[s]"), unit="s")
+        return [s + "Z" for s in iso.tolist()]
+    out = np.empty((ns.size, 20), dtype=np.uint8)
+    out[:] = np.frombuffer(b"0000-00-00T00:00:00Z", dtype=np.uint8)
+    hour, rest = np.divmod(sod, 3600)
+    minute, second = np.divmod(rest, 60)
+    for col, value, width in ((0, year, 4), (5, month, 2), (8, day, 2), (11, hour, 2), (14, minute, 2), (17, second, 2)):
+        for k in range(width - 1, -1, -1):
+            value, digit = np.divmod(value, 10)
+            out[:, col + k] += digit.astype(np.uint8)
+    text = out.tobytes().decode("ascii")
+    return [text[i:i + 20] for i in range(0, len(text), 20)]
+
+
+def _tails(block: np.ndarray, row_format: str) -> tuple[list[str], np.ndarray]:
+    """The formatted float fields of each distinct consecutive row of ``block`` (shape (rows, columns),
+    float64) and, per row, the index of its text. A tail is ``,v1,v2,...`` (NaN empty)."""
+    rows, _ = block.shape
+    bits = block.view(np.int64)
+    new = np.ones(rows, dtype=bool)
+    if rows > 1:
+        np.any(bits[1:] != bits[:-1], axis=1, out=new[1:])
+    first = np.flatnonzero(new)
+    text = (row_format * len(first)) % tuple(block[first].ravel().tolist())
+    if "nan" in text:  # a NaN field ends at ',' or at the line end; two passes for runs of NaN fields
+        text = text.replace(",nan,", ",,").replace(",nan,", ",,").replace(",nan\n", ",\n")
+    tails = text.split("\n")
+    tails.pop()
+    return tails, np.cumsum(new) - 1
+
+
+def write_columns(path: Path, columns: Sequence[tuple[str, Sequence, str | None]]) -> None:
+    """A CSV file from columns ``(name, values, float format)``; a format of None writes the values as
+    text (see :func:`csv_text`). Same text as ``pandas.DataFrame(...).to_csv(path, index=False,
+    float_format=fmt)`` for the formats used here (``%.10g``, ``%.15g``)."""
+    header = ",".join(csv_text([name for name, _, _ in columns]))
+    texts = [(k, csv_text(values)) for k, (_, values, fmt) in enumerate(columns) if fmt is None]
+    floats = [(k, np.asarray(values, dtype=np.float64), fmt) for k, (_, values, fmt) in enumerate(columns)
+              if fmt is not None]
+    n = len(texts[0][1]) if texts else (len(floats[0][1]) if floats else 0)
+    order = [k for k, _ in texts] + [k for k, _, _ in floats]
+    if order != sorted(order):  # a float column before a text column: the plain row-by-row way
+        return _write_rows(path, header, columns)
+    with open(path, "w", newline="") as fh:
+        fh.write(header + "\n")
+        if not n:
+            return
+        row_format = "".join("," + fmt for _, _, fmt in floats) + "\n"
+        for a in range(0, n, BLOCK_ROWS):
+            b = min(n, a + BLOCK_ROWS)
+            if texts:
+                parts = [t[a:b] for _, t in texts]
+                prefix = parts[0] if len(parts) == 1 else list(map(",".join, zip(*parts)))
+            if floats:
+                block = np.empty((b - a, len(floats)))
+                for j, (_, values, _) in enumerate(floats):
+                    block[:, j] = values[a:b]
+                tails, which = _tails(block, row_format)
+                row_tails = np.array(tails, dtype=object)[which].tolist()
+                if not texts:
+                    row_tails = [t[1:] for t in row_tails]
+                    prefix = [""] * (b - a)
+                fh.write("\n".join(map(add, prefix, row_tails)) + "\n")
+            else:
+                fh.write("\n".join(prefix) + "\n")
+
+
+def _write_rows(path: Path, header: str, columns) -> None:
+    fields = [csv_text(values) if fmt is None else _float_texts(values, fmt) for _, values, fmt in columns]
+    with open(path, "w", newline="") as fh:
+        fh.write(header + "\n")
+        if fields and fields[0]:
+            fh.write("\n".join(map(",".join, zip(*fields))) + "\n")
+
+
+def _float_texts(values, fmt: str) -> list[str]:
+    """``fmt % v`` for every value (one ``%`` over the whole column); NaN as an empty field."""
+    a = np.asarray(values, dtype=float)
+    text = ((fmt + "\n") * len(a) % tuple(a.tolist())).split("\n")
+    text.pop()
+    if np.isnan(a).any():
+        text = ["" if s == "nan" else s for s in text]
+    return text
