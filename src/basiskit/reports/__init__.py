@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from basiskit.data.errors import DataError
 from basiskit.reports import figures
 from basiskit.reports.benchmarks import Benchmarks, benchmark_curves
+from basiskit.reports.downsample import downsample_figure
 from basiskit.reports.html import render_chunks
 from basiskit.reports.png import PngExportError, write_images
 from basiskit.reports.rundata import RunData, load_run
@@ -46,11 +47,14 @@ def _benchmarks(run: RunData, catalog: Catalog | None) -> Benchmarks:
 
 
 def build_charts(run: RunData, bench: Benchmarks) -> dict[str, figures.Figure | None]:
-    """Chart name -> plotly figure dict (None where the run has nothing to draw), in report order."""
-    return {"equity": figures.equity_figure(run, bench), "attribution": figures.attribution_figure(run),
-            "attribution_totals": figures.attribution_totals_figure(run), "funding": figures.funding_figure(run),
-            "ltv_health": figures.ltv_health_figure(run), "margin": figures.margin_figure(run),
-            "delta": figures.delta_figure(run), "positions": figures.positions_figure(run)}
+    """Chart name -> plotly figure dict (None where the run has nothing to draw), in report order.
+    Line traces of more than ``downsample.MAX_POINTS`` points are downsampled, extremes kept, and
+    the chart says so (``basiskit.reports.downsample``)."""
+    charts = {"equity": figures.equity_figure(run, bench), "attribution": figures.attribution_figure(run),
+              "attribution_totals": figures.attribution_totals_figure(run), "funding": figures.funding_figure(run),
+              "ltv_health": figures.ltv_health_figure(run), "margin": figures.margin_figure(run),
+              "delta": figures.delta_figure(run), "positions": figures.positions_figure(run)}
+    return {name: downsample_figure(fig) for name, fig in charts.items()}
 
 
 def write_report(out_dir: str | Path, *, catalog: Catalog | None = None, benchmarks: bool = True) -> Path:
