@@ -68,6 +68,11 @@ def test_write_columns_on_repeated_rows_in_several_blocks_is_pandas_to_csv(tmp_p
     write_columns(tmp_path / "x.csv", [("timestamp", ts, None), ("a", a, "%.10g"), ("b", b, "%.10g"),
                                        ("c", c, "%.10g")])
     assert (tmp_path / "x.csv").read_text() == want.getvalue()
+    write_columns(tmp_path / "t.csv", [("timestamp", times, "iso"), ("a", a, "%.10g"), ("b", b, "%.10g"),
+                                       ("c", c, "%.10g")])
+    assert (tmp_path / "t.csv").read_text() == want.getvalue()  # int-ns times written as ISO text
+    write_columns(tmp_path / "u.csv", [("a", a, "%.10g"), ("timestamp", times, "iso")])  # the row-by-row way
+    assert (tmp_path / "u.csv").read_text() == df[["a", "timestamp"]].to_csv(index=False, float_format="%.10g")
     only_floats = io.StringIO()
     df[["a", "b"]].to_csv(only_floats, index=False, float_format="%.15g")
     write_columns(tmp_path / "y.csv", [("a", a, "%.15g"), ("b", b, "%.15g")])

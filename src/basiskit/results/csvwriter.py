@@ -32,10 +32,14 @@ def csv_text(values) -> list[str]:
     return out
 
 
+_DIGITS = np.frombuffer("".join(f"{k:02d}" for k in range(100)).encode("ascii"), dtype=np.uint8).reshape(100, 2)
+_ISO = np.frombuffer(b"0000-00-00T00:00:00Z\n", dtype=np.uint8)
+
+
 def iso_seconds(times) -> list[str]:
     """``2024-01-01T00:00:00Z`` for every int-ns time in ``times`` (UTC, whole seconds: the fraction is
-    dropped, towards the past), computed digit by digit on whole arrays (the proleptic Gregorian
-    calendar, days-from-civil inverted as in H. Hinnant's ``civil_from_days``). Years outside
+    dropped, towards the past), computed on whole arrays: the civil date by H. Hinnant's
+    ``civil_from_days`` (proleptic Gregorian), two digits at a time from a table. Years outside
     0001..9999 take numpy's ``datetime_as_string``."""
     ns = np.asarray(times, dtype=np.int64)
     if not ns.size:
@@ -54,21 +58,22 @@ def iso_seconds(times) -> list[str]:
     if year.min() < 1 or year.max() > 9999:
         iso = np.datetime_as_string(sec.astype("datetime64[s]"), unit="s")
         return [s + "Z" for s in iso.tolist()]
-    out = np.empty((ns.size, 20), dtype=np.uint8)
-    out[:] = np.frombuffer(b"0000-00-00T00:00:00Z", dtype=np.uint8)
+    out = np.empty((ns.size, 21), dtype=np.uint8)
+    out[:] = _ISO
     hour, rest = np.divmod(sod, 3600)
     minute, second = np.divmod(rest, 60)
-    for col, value, width in ((0, year, 4), (5, month, 2), (8, day, 2), (11, hour, 2), (14, minute, 2), (17, second, 2)):
-        for k in range(width - 1, -1, -1):
-            value, digit = np.divmod(value, 10)
-            out[:, col + k] += digit.astype(np.uint8)
-    text = out.tobytes().decode("ascii")
-    return [text[i:i + 20] for i in range(0, len(text), 20)]
+    for col, value in ((0, year // 100), (2, year % 100), (5, month), (8, day), (11, hour), (14, minute),
+                       (17, second)):
+        out[:, col:col + 2] = _DIGITS[value]
+    text = out.tobytes().decode("ascii").split("\n")
+    text.pop()
+    return text
 
 
 def _tails(block: np.ndarray, row_format: str) -> tuple[list[str], np.ndarray]:
-    """The formatted float fields of each distinct consecutive row of ``block`` (shape (rows, columns),
-    float64) and, per row, the index of its text. A tail is ``,v1,v2,...`` (NaN empty)."""
+    """The formatted float fields of each run of equal consecutive rows of ``block`` (shape (rows,
+    columns), float64; equal bit for bit) and the first row of each run. A tail is ``,v1,v2,...``
+    (NaN empty), without the line end."""
     rows, _ = block.shape
     bits = block.view(np.int64)
     new = np.ones(rows, dtype=bool)
@@ -80,47 +85,70 @@ def _tails(block: np.ndarray, row_format: str) -> tuple[list[str], np.ndarray]:
         text = text.replace(",nan,", ",,").replace(",nan,", ",,").replace(",nan\n", ",\n")
     tails = text.split("\n")
     tails.pop()
-    return tails, np.cumsum(new) - 1
+    return tails, first
 
 
 def write_columns(path: Path, columns: Sequence[tuple[str, Sequence, str | None]]) -> None:
     """A CSV file from columns ``(name, values, float format)``; a format of None writes the values as
-    text (see :func:`csv_text`). Same text as ``pandas.DataFrame(...).to_csv(path, index=False,
-    float_format=fmt)`` for the formats used here (``%.10g``, ``%.15g``)."""
+    text (see :func:`csv_text`), ``"iso"`` int-ns times as :func:`iso_seconds` text (formatted block by
+    block). Same text as ``pandas.DataFrame(...).to_csv(path, index=False, float_format=fmt)`` for the
+    formats used here (``%.10g``, ``%.15g``)."""
     header = ",".join(csv_text([name for name, _, _ in columns]))
-    texts = [(k, csv_text(values)) for k, (_, values, fmt) in enumerate(columns) if fmt is None]
+    texts = [(k, _Text(values, fmt)) for k, (_, values, fmt) in enumerate(columns) if fmt is None or fmt == "iso"]
     floats = [(k, np.asarray(values, dtype=np.float64), fmt) for k, (_, values, fmt) in enumerate(columns)
-              if fmt is not None]
+              if fmt is not None and fmt != "iso"]
     n = len(texts[0][1]) if texts else (len(floats[0][1]) if floats else 0)
     order = [k for k, _ in texts] + [k for k, _, _ in floats]
     if order != sorted(order):  # a float column before a text column: the plain row-by-row way
         return _write_rows(path, header, columns)
+    row_format = "".join("," + fmt for _, _, fmt in floats) + "\n"
     with open(path, "w", newline="") as fh:
         fh.write(header + "\n")
-        if not n:
-            return
-        row_format = "".join("," + fmt for _, _, fmt in floats) + "\n"
         for a in range(0, n, BLOCK_ROWS):
             b = min(n, a + BLOCK_ROWS)
             if texts:
-                parts = [t[a:b] for _, t in texts]
+                parts = [t.block(a, b) for _, t in texts]
                 prefix = parts[0] if len(parts) == 1 else list(map(",".join, zip(*parts)))
-            if floats:
-                block = np.empty((b - a, len(floats)))
-                for j, (_, values, _) in enumerate(floats):
-                    block[:, j] = values[a:b]
-                tails, which = _tails(block, row_format)
-                row_tails = np.array(tails, dtype=object)[which].tolist()
-                if not texts:
-                    row_tails = [t[1:] for t in row_tails]
-                    prefix = [""] * (b - a)
-                fh.write("\n".join(map(add, prefix, row_tails)) + "\n")
             else:
+                prefix = [""] * (b - a)
+            if not floats:
                 fh.write("\n".join(prefix) + "\n")
+                continue
+            block = np.empty((b - a, len(floats)))
+            for j, (_, values, _) in enumerate(floats):
+                block[:, j] = values[a:b]
+            tails, first = _tails(block, row_format)
+            if not texts:
+                tails = [t[1:] for t in tails]
+            fh.write("".join(_rows(prefix, tails, first)))
+
+
+class _Text:
+    """A text column: strings (quoted as the csv module does) or int-ns times written as ISO text."""
+
+    def __init__(self, values, fmt: str | None) -> None:
+        self.times = np.asarray(values, dtype=np.int64) if fmt == "iso" else None
+        self.text = None if fmt == "iso" else csv_text(values)
+
+    def __len__(self) -> int:
+        return len(self.times) if self.times is not None else len(self.text)
+
+    def block(self, a: int, b: int) -> list[str]:
+        return iso_seconds(self.times[a:b]) if self.times is not None else self.text[a:b]
+
+
+def _rows(prefix: list[str], tails: list[str], first: np.ndarray):
+    """Row texts ``prefix[i] + tail + "\\n"``, a run of rows sharing a tail joined at once."""
+    bounds = first.tolist() + [len(prefix)]
+    for k, tail in enumerate(tails):
+        a, b = bounds[k], bounds[k + 1]
+        sep = tail + "\n"
+        yield sep.join(prefix[a:b]) + sep if b - a > 1 else prefix[a] + sep
 
 
 def _write_rows(path: Path, header: str, columns) -> None:
-    fields = [csv_text(values) if fmt is None else _float_texts(values, fmt) for _, values, fmt in columns]
+    fields = [csv_text(values) if fmt is None else iso_seconds(values) if fmt == "iso" else _float_texts(values, fmt)
+              for _, values, fmt in columns]
     with open(path, "w", newline="") as fh:
         fh.write(header + "\n")
         if fields and fields[0]:

@@ -70,7 +70,7 @@ def write_equity(path: Path, times: list[int], equity: list[float], net_deposits
     ``extra`` adds columns (``ltv``, ``health_factor`` (empty without debt), ``equity_usd``, ...)."""
     fmt = "%.10g"
     columns: list[tuple[str, Sequence, str | None]] = [
-        ("timestamp", iso_seconds(times), None), ("equity", equity, fmt), ("net_deposits", net_deposits, fmt),
+        ("timestamp", times, "iso"), ("equity", equity, fmt), ("net_deposits", net_deposits, fmt),
         ("net_delta", net_delta, fmt)]
     for name in perp_names:
         columns.append((f"margin_ratio_{name.split('.')[0]}",
