@@ -369,3 +369,43 @@ def test_long_aave_run_draws_the_lowest_health_factor_exactly(long_runs):
     assert np.nanmin(traces["health factor"]["y"]) == np.nanmin(hf)
     assert math.isclose(np.nanmin(hf), run.summary["min_health_factor"], rel_tol=1e-9)
     assert np.nanmax(traces["LTV"]["y"]) == np.nanmax(ltv * 100)
+
+
+def test_equity_parquet_is_the_csv_at_full_precision(basis_run, eth_run):
+    for path in (basis_run, eth_run):
+        csv = pd.read_csv(path / "equity.csv")
+        pq = pd.read_parquet(path / "equity.parquet")
+        assert list(pq.columns) == list(csv.columns) and len(pq) == len(csv)
+        want = pd.to_datetime(csv["timestamp"], utc=True, format="ISO8601")
+        assert (pq["timestamp"].to_numpy() == want.to_numpy()).all()
+        for col in csv.columns[1:]:
+            a, b = pq[col].to_numpy(dtype=float), csv[col].to_numpy(dtype=float)
+            assert np.array_equal(np.isnan(a), np.isnan(b)), col  # an empty field is null
+            ok = ~np.isnan(b)
+            # the CSV keeps 10 significant digits of the Parquet's float64
+            assert np.allclose(a[ok], b[ok], rtol=6e-10, atol=0), col
+            assert np.array_equal(np.char.mod("%.10g", a[ok]), np.char.mod("%.10g", b[ok])), col
+
+
+@pytest.mark.parametrize("fixture", ["basis_run", "eth_run"])
+def test_the_equity_the_report_is_handed_is_the_file_as_read(fixture, request, tmp_path):
+    """The run's writer hands the report equity.csv as the file reads back (it parses only the rows it
+    formatted): the same times and the same floats, bit for bit, as reading the file."""
+    from basiskit.reports.rundata import equity_frame
+    from basiskit.results.export import write_outcome_equity
+
+    out = request.getfixturevalue(fixture)
+    summary = json.loads((out / "summary.json").read_text())
+    req = BacktestRequest(summary["mode"], summary["start"][:10], summary["end"][:10], summary["initial_equity"],
+                          share_class=summary["share_class"], deposits=tuple(map(tuple, summary["deposits"])),
+                          withdrawals=tuple(map(tuple, summary["withdrawals"])))
+    from basiskit.engine.backtest import run_backtest
+
+    outcome = run_backtest(req, request.getfixturevalue("catalog"))
+    table = write_outcome_equity(tmp_path / "equity.csv", outcome)
+    assert (tmp_path / "equity.csv").read_bytes() == (out / "equity.csv").read_bytes()
+    handed, read = equity_frame(table), load_run(out).equity
+    assert list(handed.columns) == list(read.columns)
+    assert np.array_equal(handed.index.as_unit("ns").asi8, read.index.as_unit("ns").asi8)
+    for col in read.columns:
+        assert np.array_equal(handed[col].to_numpy(), read[col].to_numpy(dtype=float), equal_nan=True), col

@@ -57,10 +57,13 @@ def build_charts(run: RunData, bench: Benchmarks) -> dict[str, figures.Figure | 
     return {name: downsample_figure(fig) for name, fig in charts.items()}
 
 
-def write_report(out_dir: str | Path, *, catalog: Catalog | None = None, benchmarks: bool = True) -> Path:
+def write_report(out_dir: str | Path, *, catalog: Catalog | None = None, benchmarks: bool = True,
+                 equity=None) -> Path:
     """Write ``out_dir/report.html`` for the run in ``out_dir``; returns its path. ``catalog`` feeds
-    the benchmarks (none drawn without one, or with ``benchmarks=False``)."""
-    run = load_run(out_dir)
+    the benchmarks (none drawn without one, or with ``benchmarks=False``); ``equity``: the table the
+    run's ``equity.csv`` writer returned (``results.export.WrittenTable``, what the file reads back),
+    so the file is not parsed again."""
+    run = load_run(out_dir, equity)
     cat = catalog if benchmarks else None
     bench = _benchmarks(run, cat) if cat is not None else Benchmarks()
     path = run.out_dir / "report.html"

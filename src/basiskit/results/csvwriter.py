@@ -88,11 +88,25 @@ def _tails(block: np.ndarray, row_format: str) -> tuple[list[str], np.ndarray]:
     return tails, first
 
 
-def write_columns(path: Path, columns: Sequence[tuple[str, Sequence, str | None]]) -> None:
+def _read_back(tails: list[str], first: np.ndarray, rows: int, width: int) -> np.ndarray:
+    """The floats a reader of the file gets for the block's rows, shape (rows, width): each tail's
+    fields parsed as ``float`` (correctly rounded, as pandas' parser on these short fields), empty
+    as NaN."""
+    nan = float("nan")
+    fields = "".join(tails).split(",")[1:]
+    parsed = np.array([float(f) if f else nan for f in fields], dtype=np.float64).reshape(len(tails), width)
+    counts = np.diff(np.append(first, rows))
+    return np.repeat(parsed, counts, axis=0)
+
+
+def write_columns(path: Path, columns: Sequence[tuple[str, Sequence, str | None]], read_back: bool = False
+                  ) -> dict[str, np.ndarray] | None:
     """A CSV file from columns ``(name, values, float format)``; a format of None writes the values as
     text (see :func:`csv_text`), ``"iso"`` int-ns times as :func:`iso_seconds` text (formatted block by
     block). Same text as ``pandas.DataFrame(...).to_csv(path, index=False, float_format=fmt)`` for the
-    formats used here (``%.10g``, ``%.15g``)."""
+    formats used here (``%.10g``, ``%.15g``). With ``read_back``, returns each float column as a reader
+    of the file gets it (float64, NaN where empty) without reading the file: the writer parses only the
+    text of rows that changed."""
     header = ",".join(csv_text([name for name, _, _ in columns]))
     texts = [(k, _Text(values, fmt)) for k, (_, values, fmt) in enumerate(columns) if fmt is None or fmt == "iso"]
     floats = [(k, np.asarray(values, dtype=np.float64), fmt) for k, (_, values, fmt) in enumerate(columns)
@@ -100,8 +114,11 @@ def write_columns(path: Path, columns: Sequence[tuple[str, Sequence, str | None]
     n = len(texts[0][1]) if texts else (len(floats[0][1]) if floats else 0)
     order = [k for k, _ in texts] + [k for k, _, _ in floats]
     if order != sorted(order):  # a float column before a text column: the plain row-by-row way
-        return _write_rows(path, header, columns)
+        _write_rows(path, header, columns)
+        return {name: _parsed(_float_texts(values, fmt)) for name, values, fmt in columns
+                if fmt not in (None, "iso")} if read_back else None
     row_format = "".join("," + fmt for _, _, fmt in floats) + "\n"
+    back = np.empty((n, len(floats))) if read_back else None
     with open(path, "w", newline="") as fh:
         fh.write(header + "\n")
         for a in range(0, n, BLOCK_ROWS):
@@ -118,9 +135,18 @@ def write_columns(path: Path, columns: Sequence[tuple[str, Sequence, str | None]
             for j, (_, values, _) in enumerate(floats):
                 block[:, j] = values[a:b]
             tails, first = _tails(block, row_format)
+            if back is not None:
+                back[a:b] = _read_back(tails, first, b - a, len(floats))
             if not texts:
                 tails = [t[1:] for t in tails]
             fh.write("".join(_rows(prefix, tails, first)))
+    if back is None:
+        return None
+    return {columns[k][0]: back[:, j].copy() for j, (k, _, _) in enumerate(floats)}
+
+
+def _parsed(texts: list[str]) -> np.ndarray:
+    return np.array([float(t) if t else float("nan") for t in texts], dtype=np.float64)
 
 
 class _Text:

@@ -12,6 +12,7 @@ import csv
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +65,10 @@ def _finite_or_nan(values) -> np.ndarray:
     return a
 
 
-def write_equity(path: Path, times: list[int], equity: list[float], net_deposits: list[float], net_delta: list[float],
-                 margin_ratios: dict[str, list], perp_names: list[str], extra: dict[str, list] | None = None) -> None:
-    """One row per step. ``equity``, ``net_deposits`` and ``net_delta`` are in share-class units;
-    ``extra`` adds columns (``ltv``, ``health_factor`` (empty without debt), ``equity_usd``, ...)."""
+def equity_columns(times: Sequence[int], equity: Sequence[float], net_deposits: Sequence[float],
+                   net_delta: Sequence[float], margin_ratios: dict[str, Sequence[float]], perp_names: list[str],
+                   extra: dict[str, Sequence[float]] | None = None) -> list[tuple[str, Sequence, str | None]]:
+    """The columns of ``equity.csv`` as ``(name, values, format)`` (see :func:`write_equity`)."""
     fmt = "%.10g"
     columns: list[tuple[str, Sequence, str | None]] = [
         ("timestamp", times, "iso"), ("equity", equity, fmt), ("net_deposits", net_deposits, fmt),
@@ -78,7 +79,15 @@ def write_equity(path: Path, times: list[int], equity: list[float], net_deposits
     for col, values in (extra or {}).items():
         if len(values) == len(times):
             columns.append((col, _finite_or_nan(values), fmt))
-    write_columns(path, columns)
+    return columns
+
+
+def write_equity(path: Path, times: Sequence[int], equity: Sequence[float], net_deposits: Sequence[float],
+                 net_delta: Sequence[float], margin_ratios: dict[str, Sequence[float]], perp_names: list[str],
+                 extra: dict[str, Sequence[float]] | None = None) -> None:
+    """One row per step. ``equity``, ``net_deposits`` and ``net_delta`` are in share-class units;
+    ``extra`` adds columns (``ltv``, ``health_factor`` (empty without debt), ``equity_usd``, ...)."""
+    write_columns(path, equity_columns(times, equity, net_deposits, net_delta, margin_ratios, perp_names, extra))
 
 
 def write_trades(path: Path, trades: list[Trade]) -> None:
@@ -101,16 +110,34 @@ def write_events(path: Path, events: list[Event], run_id: str) -> None:
                       + "\n" for e, ts in zip(events, iso))
 
 
-def write_outcome_equity(path: Path, outcome) -> None:
+@dataclass
+class WrittenTable:
+    """A per-step table as its CSV file reads back: ``times`` (int ns, the clock steps) and the float
+    columns as parsed from the written text (see ``csvwriter.write_columns(read_back=True)``)."""
+
+    times: np.ndarray
+    columns: dict[str, np.ndarray]
+
+
+def write_outcome_equity(path: Path, outcome, parquet: Path | None = None) -> WrittenTable:
     """``equity.csv`` of a ``BacktestOutcome`` in share-class units, with ``ltv``, ``health_factor``,
-    ``net_eth`` and (ETH share class) ``equity_usd``/``eth_usd`` columns when the run has them."""
+    ``net_eth`` and (ETH share class) ``equity_usd``/``eth_usd`` columns when the run has them; with
+    ``parquet``, the same table there too (:func:`basiskit.results.parquet.write_table`: full float64
+    precision where the CSV keeps 10 significant digits). Returns the table as the CSV reads back
+    (what the report draws)."""
     loop, view = outcome.loop, outcome.view
-    extra: dict[str, list] = {"ltv": loop.ltv, "health_factor": loop.health_factor, "net_eth": loop.net_eth}
+    extra: dict[str, Sequence[float]] = {"ltv": loop.ltv, "health_factor": loop.health_factor, "net_eth": loop.net_eth}
     if view.unit != "USDT":
         extra["equity_usd"] = loop.equity
-        extra["eth_usd"] = list(view.eth_usd)
-    write_equity(path, loop.times, view.equity, view.net_deposits, view.net_delta, loop.margin_ratios,
-                 outcome.perp_names, extra)
+        extra["eth_usd"] = view.eth_usd
+    columns = equity_columns(loop.times, view.equity, view.net_deposits, view.net_delta, loop.margin_ratios,
+                             outcome.perp_names, extra)
+    back = write_columns(path, columns, read_back=True)
+    if parquet is not None:
+        from basiskit.results.parquet import write_table  # pyarrow loads when a run's files are written
+
+        write_table(parquet, columns)
+    return WrittenTable(np.asarray(loop.times, dtype=np.int64).copy(), back)
 
 
 def write_outcome_attribution(path: Path, outcome, sources: tuple[str, ...]) -> None:
