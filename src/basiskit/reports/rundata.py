@@ -67,7 +67,7 @@ def equity_frame(table) -> pd.DataFrame:
     (``results.export.WrittenTable``: float columns as parsed from the written text), without
     parsing the file again: index the steps' UTC times (whole seconds, as the file has them)."""
     sec = np.asarray(table.times, dtype=np.int64) // 1_000_000_000 * 1_000_000_000
-    index = pd.DatetimeIndex(pd.to_datetime(sec, utc=True), name="timestamp")
+    index = pd.DatetimeIndex(sec.view("datetime64[ns]"), name="timestamp").tz_localize("UTC")
     return pd.DataFrame(dict(table.columns), index=index)
 
 

@@ -14,6 +14,7 @@ arithmetic on whole arrays (:func:`iso_seconds`), not one conversion per value.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from operator import add
 from pathlib import Path
@@ -33,19 +34,10 @@ def csv_text(values) -> list[str]:
 
 
 _DIGITS = np.frombuffer("".join(f"{k:02d}" for k in range(100)).encode("ascii"), dtype=np.uint8).reshape(100, 2)
-_ISO = np.frombuffer(b"0000-00-00T00:00:00Z\n", dtype=np.uint8)
 
 
-def iso_seconds(times) -> list[str]:
-    """``2024-01-01T00:00:00Z`` for every int-ns time in ``times`` (UTC, whole seconds: the fraction is
-    dropped, towards the past), computed on whole arrays: the civil date by H. Hinnant's
-    ``civil_from_days`` (proleptic Gregorian), two digits at a time from a table. Years outside
-    0001..9999 take numpy's ``datetime_as_string``."""
-    ns = np.asarray(times, dtype=np.int64)
-    if not ns.size:
-        return []
-    sec = ns // 1_000_000_000
-    days, sod = np.divmod(sec, 86_400)
+def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of days since 1970-01-01 (proleptic Gregorian; H. Hinnant's ``civil_from_days``)."""
     z = days + 719_468
     era = z // 146_097
     doe = z - era * 146_097
@@ -54,17 +46,44 @@ def iso_seconds(times) -> list[str]:
     mp = (5 * doy + 2) // 153
     day = doy - (153 * mp + 2) // 5 + 1
     month = np.where(mp < 10, mp + 3, mp - 9)
-    year = yoe + era * 400 + (month <= 2)
-    if year.min() < 1 or year.max() > 9999:
+    return yoe + era * 400 + (month <= 2), month, day
+
+
+@functools.lru_cache(maxsize=1)
+def _time_of_day() -> np.ndarray:
+    """``HH:MM:SS`` of every second of a day, shape (86400, 8), ASCII bytes."""
+    sod = np.arange(86_400)
+    out = np.empty((86_400, 8), dtype=np.uint8)
+    out[:, 2] = out[:, 5] = ord(":")
+    for col, value in ((0, sod // 3600), (3, sod // 60 % 60), (6, sod % 60)):
+        out[:, col:col + 2] = _DIGITS[value]
+    return out
+
+
+def iso_seconds(times) -> list[str]:
+    """``2024-01-01T00:00:00Z`` for every int-ns time in ``times`` (UTC, whole seconds: the fraction is
+    dropped, towards the past), on whole arrays: the date of each distinct day (:func:`_civil`), the
+    time of day from a table. Years outside 0001..9999 take numpy's ``datetime_as_string``."""
+    ns = np.asarray(times, dtype=np.int64)
+    if not ns.size:
+        return []
+    sec = ns // 1_000_000_000
+    days, sod = np.divmod(sec, 86_400)
+    first, last = int(days.min()), int(days.max())
+    year, month, day = _civil(np.arange(first, last + 1))
+    if year.min() < 1 or year.max() > 9999 or last - first > 4_000_000:
         iso = np.datetime_as_string(sec.astype("datetime64[s]"), unit="s")
         return [s + "Z" for s in iso.tolist()]
+    dates = np.empty((len(year), 10), dtype=np.uint8)
+    dates[:, 4] = dates[:, 7] = ord("-")
+    for col, value in ((0, year // 100), (2, year % 100), (5, month), (8, day)):
+        dates[:, col:col + 2] = _DIGITS[value]
     out = np.empty((ns.size, 21), dtype=np.uint8)
-    out[:] = _ISO
-    hour, rest = np.divmod(sod, 3600)
-    minute, second = np.divmod(rest, 60)
-    for col, value in ((0, year // 100), (2, year % 100), (5, month), (8, day), (11, hour), (14, minute),
-                       (17, second)):
-        out[:, col:col + 2] = _DIGITS[value]
+    out[:, :10] = dates[days - first]
+    out[:, 10] = ord("T")
+    out[:, 11:19] = _time_of_day()[sod]
+    out[:, 19] = ord("Z")
+    out[:, 20] = ord("\n")
     text = out.tobytes().decode("ascii").split("\n")
     text.pop()
     return text

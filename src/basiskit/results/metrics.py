@@ -70,7 +70,7 @@ def compute_metrics(times_ns: np.ndarray, equity: np.ndarray, net_deposits: np.n
     out: dict[str, float | None] = {"total_return": total, "years": years}
     out["apr"] = total / years if years > 0 else None
     out["apy"] = (1.0 + total) ** (1.0 / years) - 1.0 if years > 0 and total > -1 else None
-    s = pd.Series(idx, index=pd.to_datetime(times_ns, utc=True))
+    s = pd.Series(idx, index=pd.DatetimeIndex(np.asarray(times_ns, dtype=np.int64).view("datetime64[ns]")).tz_localize("UTC"))
     daily = s.resample("1D").last().dropna()
     daily = pd.concat([pd.Series([1.0], index=[daily.index[0] - pd.Timedelta(days=1)]), daily])
     dr = daily.pct_change().dropna().to_numpy()

@@ -30,5 +30,6 @@ def write_table(path: Path, columns: Sequence[tuple[str, Sequence, str | None]])
             arrays.append(pa.array(np.asarray(values, dtype=np.float64), from_pandas=True))  # NaN -> null
         names.append(name)
     tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(pa.table(arrays, names=names), tmp)
+    # no dictionary pages: per-step floats rarely repeat exactly across the run; snappy takes the runs
+    pq.write_table(pa.table(arrays, names=names), tmp, use_dictionary=False)
     tmp.replace(path)
