@@ -68,7 +68,13 @@ def equity_frame(table) -> pd.DataFrame:
     parsing the file again: index the steps' UTC times (whole seconds, as the file has them)."""
     sec = np.asarray(table.times, dtype=np.int64) // 1_000_000_000 * 1_000_000_000
     index = pd.DatetimeIndex(sec.view("datetime64[ns]"), name="timestamp").tz_localize("UTC")
-    return pd.DataFrame(dict(table.columns), index=index)
+    cols = list(table.columns.values())
+    base = cols[0].base if cols else None
+    if base is not None and base.ndim == 2 and base.shape[1] == len(cols) and all(c.base is base for c in cols):
+        values = base  # the writer's one (rows, columns) array: framed without a copy
+    else:
+        values = np.column_stack(cols) if cols else np.empty((len(index), 0))
+    return pd.DataFrame(values, index=index, columns=list(table.columns), copy=False)
 
 
 def load_run(out_dir: str | Path, equity=None) -> RunData:

@@ -161,7 +161,7 @@ def write_columns(path: Path, columns: Sequence[tuple[str, Sequence, str | None]
             fh.write("".join(_rows(prefix, tails, first)))
     if back is None:
         return None
-    return {columns[k][0]: back[:, j].copy() for j, (k, _, _) in enumerate(floats)}
+    return {columns[k][0]: back[:, j] for j, (k, _, _) in enumerate(floats)}  # views of one (rows, columns) array
 
 
 def _parsed(texts: list[str]) -> np.ndarray:

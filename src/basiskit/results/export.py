@@ -116,7 +116,7 @@ class WrittenTable:
     columns as parsed from the written text (see ``csvwriter.write_columns(read_back=True)``)."""
 
     times: np.ndarray
-    columns: dict[str, np.ndarray]
+    columns: dict[str, np.ndarray]  # views of one (rows, columns) float64 array, in the file's order
 
 
 def write_outcome_equity(path: Path, outcome, parquet: Path | None = None) -> WrittenTable:
@@ -137,7 +137,7 @@ def write_outcome_equity(path: Path, outcome, parquet: Path | None = None) -> Wr
         from basiskit.results.parquet import write_table  # pyarrow loads when a run's files are written
 
         write_table(parquet, columns)
-    return WrittenTable(np.asarray(loop.times, dtype=np.int64).copy(), back)
+    return WrittenTable(np.asarray(loop.times, dtype=np.int64), back)
 
 
 def write_outcome_attribution(path: Path, outcome, sources: tuple[str, ...]) -> None:
