@@ -4,6 +4,8 @@ event records the kernel's event recorder kept while the run went (``runs.event_
 
 from __future__ import annotations
 
+import numpy as np
+
 from basiskit.domain.trades import trade_row
 from basiskit.engine.backtest import BacktestOutcome
 from basiskit.persistence.records import (EquityPoint, EventRecord, OrderRecord, RunResults, TradeRecord,
@@ -27,13 +29,23 @@ def trade_records(outcome: BacktestOutcome) -> list[TradeRecord]:
     return out
 
 
+def _floats_or_none(values) -> list:
+    """Python floats, None where not finite (``finite_or_none`` of each, the finite check in C)."""
+    a = np.asarray(values, dtype=np.float64)
+    out = a.tolist()
+    if not np.isfinite(a).all():
+        out = [finite_or_none(x) for x in out]
+    return out
+
+
 def equity_points(outcome: BacktestOutcome) -> list[EquityPoint]:
     """Per-step equity, net deposits and net delta in share-class units (as in ``equity.csv``)."""
     loop, view = outcome.loop, outcome.view
     eq, dep, delta = (view.equity, view.net_deposits, view.net_delta) if view is not None else (
         loop.equity, loop.net_deposits, loop.net_delta)
-    return [EquityPoint(i, int(t), finite_or_none(float(e)), finite_or_none(float(d)), finite_or_none(float(x)))
-            for i, (t, e, d, x) in enumerate(zip(loop.times, eq, dep, delta))]
+    times = np.asarray(loop.times, dtype=np.int64).tolist()
+    return list(map(EquityPoint, range(len(times)), times, _floats_or_none(eq), _floats_or_none(dep),
+                    _floats_or_none(delta)))
 
 
 def transfer_records(outcome: BacktestOutcome, run_id: str) -> list[TransferRecord]:
