@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
 from basiskit.domain.time import SECONDS_PER_YEAR
 
@@ -58,6 +57,22 @@ def longest_drawdown_days(times_ns: np.ndarray, idx: np.ndarray, rtol: float = 1
     return longest / 86_400e9
 
 
+def daily_returns(times_ns: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Returns of the index from one UTC day's last value to the next day's with data (the first day's
+    from 1.0): ``pd.Series(idx, utc times).resample("1D").last().dropna()`` with 1.0 put in front,
+    then ``pct_change()``, computed on arrays (the same floats: each return is ``x_d / x_{d-1} - 1``)."""
+    t = np.asarray(times_ns, dtype=np.int64)
+    x = np.asarray(idx, dtype=np.float64)
+    ok = ~np.isnan(x)  # a day's last value is its last non-NaN one
+    t, x = t[ok], x[ok]
+    if not len(x):
+        return np.empty(0)
+    day = t // 86_400_000_000_000
+    last = np.flatnonzero(np.append(day[1:] != day[:-1], True))
+    daily = np.concatenate(([1.0], x[last]))
+    return daily[1:] / daily[:-1] - 1.0
+
+
 def compute_metrics(times_ns: np.ndarray, equity: np.ndarray, net_deposits: np.ndarray, initial_equity: float,
                     annualise_short: bool = False) -> tuple[dict, dict[str, str]]:
     """``(metrics, null_reasons)``; see the module docstring. ``metrics`` values are floats or None."""
@@ -70,10 +85,7 @@ def compute_metrics(times_ns: np.ndarray, equity: np.ndarray, net_deposits: np.n
     out: dict[str, float | None] = {"total_return": total, "years": years}
     out["apr"] = total / years if years > 0 else None
     out["apy"] = (1.0 + total) ** (1.0 / years) - 1.0 if years > 0 and total > -1 else None
-    s = pd.Series(idx, index=pd.DatetimeIndex(np.asarray(times_ns, dtype=np.int64).view("datetime64[ns]")).tz_localize("UTC"))
-    daily = s.resample("1D").last().dropna()
-    daily = pd.concat([pd.Series([1.0], index=[daily.index[0] - pd.Timedelta(days=1)]), daily])
-    dr = daily.pct_change().dropna().to_numpy()
+    dr = daily_returns(times_ns, idx)
     out["sharpe"] = out["sortino"] = out["volatility"] = None
     if len(dr) > 1:
         sd = dr.std(ddof=1)
