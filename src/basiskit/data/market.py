@@ -72,13 +72,30 @@ class MarketFrame:
     grid: np.ndarray
     series: dict[str, Sequence[float]] = field(default_factory=dict)  # array('d') or list
     funding: dict[str, tuple[list[int], list[float], list[float]]] = field(default_factory=dict)
-    stale: dict[str, list[bool]] = field(default_factory=dict)
+    stale: dict[str, Sequence[bool]] = field(default_factory=dict)  # Flags (or a list of bools)
     highs: dict[str, Sequence[float]] = field(default_factory=dict)
     lows: dict[str, Sequence[float]] = field(default_factory=dict)
     gaps: list[GapValuation] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.grid)
+
+
+class Flags(bytes):
+    """Per-step flags in one byte each (a list of bools takes 8 a step): an item is a ``bool``, iterating
+    gives ``bool`` s, a slice is ``Flags``; ``numpy.frombuffer(flags, numpy.uint8)`` reads them all."""
+
+    __slots__ = ()
+
+    def __getitem__(self, i):
+        v = bytes.__getitem__(self, i)
+        return v == 1 if isinstance(v, int) else Flags(v)
+
+    def __iter__(self):
+        return map(bool, bytes.__iter__(self))
+
+    def __repr__(self) -> str:
+        return f"Flags({[bool(b) for b in bytes.__iter__(self)]!r})"
 
 
 def _floats(values: np.ndarray) -> array:
@@ -201,7 +218,7 @@ def build_frame(source: FrameSource, grid: np.ndarray, specs: list[SeriesSpec]) 
         if spec.kind == "bar_open" and "filled" in df.columns:
             filled = df["filled"].to_numpy(dtype=np.float64)
             stale = _asof(spec.dataset_id, idx, filled, grid, max_age, optional=True)
-            frame.stale[spec.key] = (stale == 1.0).tolist()  # NaN (no bar) is not a filled bar: it fails elsewhere
+            frame.stale[spec.key] = Flags((stale == 1.0).tobytes())  # NaN (no bar) is not a filled bar: it fails elsewhere
         if spec.extremes:
             hi, lo = _bar_extremes(idx, df["high"].to_numpy(np.float64), df["low"].to_numpy(np.float64), grid)
             frame.highs[spec.key], frame.lows[spec.key] = _floats(hi), _floats(lo)

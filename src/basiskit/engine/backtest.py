@@ -385,7 +385,8 @@ def market_facts(frame, venues, step_seconds: int) -> MarketFacts:
         if not series:
             hours[v.name] = 0.0
             continue
-        any_stale = np.logical_or.reduce([np.asarray(s, dtype=bool) for s in series])
+        any_stale = np.logical_or.reduce([np.frombuffer(s, dtype=np.uint8) != 0 if isinstance(s, bytes) else
+                                          np.asarray(s, dtype=bool) for s in series])  # Flags: one byte a step
         hours[v.name] = float(any_stale.sum()) * step_seconds / 3600
     return MarketFacts(hours, [g.as_dict() for g in frame.gaps])
 

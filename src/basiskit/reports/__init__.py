@@ -50,11 +50,13 @@ def build_charts(run: RunData, bench: Benchmarks) -> dict[str, figures.Figure | 
     """Chart name -> plotly figure dict (None where the run has nothing to draw), in report order.
     Line traces of more than ``downsample.MAX_POINTS`` points are downsampled, extremes kept, and
     the chart says so (``basiskit.reports.downsample``)."""
-    charts = {"equity": figures.equity_figure(run, bench), "attribution": figures.attribution_figure(run),
-              "attribution_totals": figures.attribution_totals_figure(run), "funding": figures.funding_figure(run),
-              "ltv_health": figures.ltv_health_figure(run), "margin": figures.margin_figure(run),
-              "delta": figures.delta_figure(run), "positions": figures.positions_figure(run)}
-    return {name: downsample_figure(fig) for name, fig in charts.items()}
+    makers = {"equity": lambda: figures.equity_figure(run, bench), "attribution": lambda: figures.attribution_figure(run),
+              "attribution_totals": lambda: figures.attribution_totals_figure(run),
+              "funding": lambda: figures.funding_figure(run), "ltv_health": lambda: figures.ltv_health_figure(run),
+              "margin": lambda: figures.margin_figure(run), "delta": lambda: figures.delta_figure(run),
+              "positions": lambda: figures.positions_figure(run)}
+    # each chart cut as soon as it is built: one chart's per-step arrays alive at a time
+    return {name: downsample_figure(make()) for name, make in makers.items()}
 
 
 def write_report(out_dir: str | Path, *, catalog: Catalog | None = None, benchmarks: bool = True,

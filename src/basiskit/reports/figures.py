@@ -149,7 +149,8 @@ def equity_figure(run: RunData, bench: Benchmarks | None) -> Figure:
         hidden = name in HIDDEN_BY_DEFAULT  # directional holds: listed in the legend, drawn on a click
         data.append({"line": {"color": BENCH_COLORS.get(name), "dash": "dash", "width": 1.3},
                      "name": name + (" (click to show)" if hidden else ""), "visible": "legendonly" if hidden else True,
-                     "x": ms(curve.index), "y": curve.to_numpy(), "type": "scatter", **top})
+                     "x": x if curve.index is eq.index else ms(curve.index), "y": curve.to_numpy(), "type": "scatter",
+                     **top})
     data.append({"fill": "tozeroy", "line": {"color": "#d62728", "width": 1}, "name": "drawdown (TWR, %)",
                  "showlegend": True, "x": x, "y": drawdown(run).to_numpy() * 100, "type": "scatter",
                  "xaxis": "x2", "yaxis": "y2"})

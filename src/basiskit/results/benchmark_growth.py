@@ -71,8 +71,14 @@ def susde_growth(catalog, at_ns: np.ndarray, notes: list[str]) -> np.ndarray:
     if not inside.any():
         return out
     t = at_ns[inside]
-    k = np.searchsorted(days, t[:-1], side="right") - 1  # APY in force over each step (t_j, t_j+1]
-    hours = np.diff(t) / NS_PER_HOUR
-    log_g = np.log1p(df["apy"].to_numpy()[k]) * hours / HOURS_PER_YEAR
-    out[inside] = np.exp(np.concatenate(([0.0], np.cumsum(log_g))))
+    k = np.searchsorted(days, t[:-1], side="right")
+    k -= 1  # APY in force over each step (t_j, t_j+1]
+    log_g = np.log1p(df["apy"].to_numpy())[k]  # in place from here: log1p(apy) * hours / HOURS_PER_YEAR
+    del k
+    log_g *= np.diff(t) / NS_PER_HOUR
+    log_g /= HOURS_PER_YEAR
+    g = np.empty(len(t))
+    g[0] = 0.0
+    np.cumsum(log_g, out=g[1:])
+    out[inside] = np.exp(g, out=g)
     return out

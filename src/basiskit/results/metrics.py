@@ -32,10 +32,13 @@ ANNUALISED = ("apr", "apy", "sharpe", "sortino", "volatility", "calmar")
 def twr_index(equity: np.ndarray, net_deposits: np.ndarray, initial_equity: float) -> np.ndarray:
     """Cumulative TWR index (starts at 1 before step 0), shape like ``equity``."""
     prev = np.concatenate(([initial_equity], equity[:-1]))
-    flows = np.diff(np.concatenate(([0.0], net_deposits)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(prev > 0, (equity - flows) / prev - 1.0, 0.0)
-    return np.cumprod(1.0 + r)
+    r = np.subtract(equity, np.diff(np.concatenate(([0.0], net_deposits))), dtype=np.float64)  # E_i - F_i
+    with np.errstate(divide="ignore", invalid="ignore"):  # in place: the floats of (E - F) / prev - 1, then 1 + r
+        r /= prev
+    r -= 1.0
+    r[~(prev > 0)] = 0.0
+    r += 1.0
+    return np.cumprod(r, out=r)
 
 
 def longest_drawdown_days(times_ns: np.ndarray, idx: np.ndarray, rtol: float = 1e-12) -> float:
