@@ -17,19 +17,27 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
+ROW_GROUP = 1 << 17  # rows converted and written at a time (a row group each): bounded memory
+
+
 def write_table(path: Path, columns: Sequence[tuple[str, Sequence, str | None]]) -> None:
     """Write ``columns`` (``(name, values, format)`` as for ``csvwriter.write_columns``: format ``"iso"``
-    marks int-ns times, None text, anything else floats) to ``path`` (Parquet, snappy), atomically."""
-    arrays, names = [], []
-    for name, values, fmt in columns:
-        if fmt == "iso":
-            arrays.append(pa.array(np.asarray(values, dtype=np.int64), type=pa.timestamp("ns", tz="UTC")))
-        elif fmt is None:
-            arrays.append(pa.array(list(values), type=pa.string()))
-        else:
-            arrays.append(pa.array(np.asarray(values, dtype=np.float64), from_pandas=True))  # NaN -> null
-        names.append(name)
+    marks int-ns times, None text, anything else floats) to ``path`` (Parquet, snappy), atomically, in
+    row groups of ``ROW_GROUP`` rows."""
+    names = [name for name, _, _ in columns]
+    kinds = [fmt for _, _, fmt in columns]
+    data = [np.asarray(values, dtype=np.int64) if fmt == "iso" else list(values) if fmt is None
+            else np.asarray(values, dtype=np.float64) for _, values, fmt in columns]
+    types = [pa.timestamp("ns", tz="UTC") if fmt == "iso" else pa.string() if fmt is None else pa.float64()
+             for fmt in kinds]
+    schema = pa.schema(list(zip(names, types)))
+    n = len(data[0]) if data else 0
     tmp = path.with_name(path.name + ".tmp")
     # no dictionary pages: per-step floats rarely repeat exactly across the run; snappy takes the runs
-    pq.write_table(pa.table(arrays, names=names), tmp, use_dictionary=False)
+    with pq.ParquetWriter(tmp, schema, use_dictionary=False) as writer:
+        for a in range(0, max(n, 1), ROW_GROUP):
+            b = min(n, a + ROW_GROUP)
+            arrays = [pa.array(d[a:b], type=t, from_pandas=fmt not in (None, "iso"))  # NaN -> null
+                      for d, t, fmt in zip(data, types, kinds)]
+            writer.write_batch(pa.record_batch(arrays, schema=schema))
     tmp.replace(path)
