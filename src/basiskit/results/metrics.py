@@ -46,15 +46,20 @@ def longest_drawdown_days(times_ns: np.ndarray, idx: np.ndarray, rtol: float = 1
     t = np.concatenate(([int(times_ns[0])], np.asarray(times_ns, dtype=np.int64)))
     x = np.concatenate(([1.0], idx))
     peak = np.maximum.accumulate(x)
-    at_peak = x >= peak * (1 - rtol)
-    peak_time = np.maximum.accumulate(np.where(at_peak, t, t[0]))
+    peak *= 1 - rtol
+    at_peak = x >= peak
+    del x, peak  # (arrays of the run's length are made and dropped one at a time)
+    peak_time = np.where(at_peak, t, t[0])
+    np.maximum.accumulate(peak_time, out=peak_time)
     under = ~at_peak
     if not under.any():
         return 0.0
     # a drawdown lasts from its peak until the first step back at a peak (or the run's end)
-    durations = np.where(under, t - peak_time, 0)
+    durations = t - peak_time
+    durations[at_peak] = 0
     ends = np.flatnonzero(under[:-1] & at_peak[1:]) + 1  # recovery steps
     longest = int(durations.max())
+    del durations
     if len(ends):
         longest = max(longest, int((t[ends] - peak_time[ends - 1]).max()))
     return longest / 86_400e9
@@ -106,7 +111,10 @@ def compute_metrics(times_ns: np.ndarray, equity: np.ndarray, net_deposits: np.n
         for k in ("sharpe", "sortino", "volatility"):
             reasons[k] = "fewer than two daily returns"
     peak = np.maximum.accumulate(np.concatenate(([1.0], idx)))[1:]
-    mdd = float(np.min(idx / peak - 1.0))
+    np.divide(idx, peak, out=peak)  # idx / peak - 1, in place of the peaks
+    peak -= 1.0
+    mdd = float(np.min(peak))
+    del peak
     out["max_drawdown"] = mdd
     out["longest_drawdown_days"] = longest_drawdown_days(times_ns, idx)
     if out["apy"] is not None and mdd < 0:
