@@ -1,12 +1,14 @@
 """Per-step chart traces cut to a size a browser draws at once, keeping every extreme.
 
 A trace of more than ``MAX_POINTS`` points (a per-step series of a long run: 917,281 points at one-
-minute steps over 21 months) is split into ``BUCKETS`` runs of consecutive points of (nearly) equal
-count, and of each run the first, the last, the lowest and the highest point are kept, in time order
-("M4"; Jugel et al., VLDB 2014: a line drawn through them covers the same pixels as the full line at
-``BUCKETS`` pixels' width). So the drawdown minimum, the lowest health factor, every peak and trough
-are drawn at their exact time and value; only points between a bucket's extremes go. NaN points
-(gaps) never count as an extreme. Kept points are the series' own values, bit for bit.
+minute steps over 21 months) is split into at most ``BUCKETS`` runs ("buckets") of
+``ceil(n / BUCKETS)`` consecutive points, and of each run the first, the last, the lowest and the
+highest point are kept, in time order ("M4"; Jugel et al., VLDB 2014: a line drawn through them
+covers the same pixels as the full line at ``BUCKETS`` pixels' width). So the drawdown minimum, the
+lowest health factor, every peak and trough are drawn at their exact time and value; only points
+between a bucket's extremes go. Non-finite points (NaN gaps, an infinite health factor without debt)
+never count as an extreme; a gap inside a bucket is not drawn as a gap. Kept points are the series'
+own values, bit for bit.
 
 The chart says so: ``note(...)`` is added under its title. Shorter traces (and charts) are unchanged.
 """
