@@ -13,6 +13,7 @@ Raises:
 
 from __future__ import annotations
 
+import gc
 import time
 from array import array
 from collections.abc import Sequence
@@ -151,8 +152,15 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     eth_usd = frame.series["eth.usd.oracle"] if venues.prices else None
     view = share_class_view(req, config, loop, attr, eth_usd)
     facts = market_facts(frame, venues, config.step_seconds)
+    perp_names = monitor.perp_names
+    del frame, sim, venues, monitor, eth_usd
+    if len(grid) >= LARGE_RUN_STEPS:  # the market data and the venues (a reference cycle) go before the summary
+        gc.collect()
     summary = _summarise(req, config, loop, attr, view, elapsed, tolerance_usd, catalog, specs, shocked, facts)
-    return BacktestOutcome(req, config, loop, summary, monitor.perp_names, view)
+    return BacktestOutcome(req, config, loop, summary, perp_names, view)
+
+
+LARGE_RUN_STEPS = 100_000  # from this many steps the run's market data is freed before its summary
 
 
 SNAPSHOT_SECONDS = 86_400  # venue snapshots (report: positions and funding by venue) once a clock day
