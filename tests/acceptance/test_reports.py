@@ -338,7 +338,8 @@ def test_long_run_charts_are_downsampled_with_their_extremes_and_say_so(long_run
     traces = {t["name"]: t for t in data}
     eq, dd = traces["strategy equity (USDT)"], traces["drawdown (TWR, %)"]
     assert len(eq["y"]) <= 4 * BUCKETS < n and len(dd["y"]) <= 4 * BUCKETS
-    assert f"downsampled: at most {max(len(eq['y']), len(dd['y'])):,} of {n:,} points" in layout["title"]["text"]
+    note = layout["title"]["subtitle"]["text"]
+    assert f"downsampled: at most {max(len(eq['y']), len(dd['y'])):,} of {n:,} points" in note
     _assert_points_of(eq, times_ms, run.equity["equity"].to_numpy())
     assert eq["y"].max() == run.equity["equity"].max() and eq["y"].min() == run.equity["equity"].min()
     want = _twr_drawdown(run.equity, float(run.summary["initial_equity"])) * 100
@@ -346,14 +347,14 @@ def test_long_run_charts_are_downsampled_with_their_extremes_and_say_so(long_run
     assert dd["x"][dd["y"].argmin()] == times_ms[want.argmin()]
     assert math.isclose(dd["y"].min() / 100, run.summary["max_drawdown"], rel_tol=1e-9, abs_tol=1e-8)
     margin, margin_layout = _page_chart(html, "margin")
-    assert "downsampled" in margin_layout["title"]["text"]
+    assert "downsampled" in margin_layout["title"]["subtitle"]["text"]
     for t in margin:
         col = run.equity[f"margin_ratio_{t['name']}"].to_numpy() * 100
         _assert_points_of(t, times_ms, col)
         assert np.nanmin(t["y"]) == np.nanmin(col) and np.nanmax(t["y"]) == np.nanmax(col)
     # daily charts are drawn whole
     _, funding_layout = _page_chart(html, "funding")
-    assert "downsampled" not in funding_layout["title"]["text"]
+    assert "subtitle" not in funding_layout["title"]
 
 
 def test_long_aave_run_draws_the_lowest_health_factor_exactly(long_runs):
@@ -364,7 +365,8 @@ def test_long_aave_run_draws_the_lowest_health_factor_exactly(long_runs):
     data, layout = _page_chart(html, "ltv_health")
     traces = {t["name"]: t for t in data}
     hf, ltv = run.equity["health_factor"].to_numpy(), run.equity["ltv"].to_numpy()
-    assert len(traces["health factor"]["y"]) <= 4 * BUCKETS < len(hf) and "downsampled" in layout["title"]["text"]
+    assert len(traces["health factor"]["y"]) <= 4 * BUCKETS < len(hf)
+    assert "downsampled" in layout["title"]["subtitle"]["text"]
     _assert_points_of(traces["health factor"], times_ms, hf)
     assert np.nanmin(traces["health factor"]["y"]) == np.nanmin(hf)
     assert math.isclose(np.nanmin(hf), run.summary["min_health_factor"], rel_tol=1e-9)

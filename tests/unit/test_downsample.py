@@ -48,7 +48,8 @@ def test_a_long_trace_is_cut_and_the_chart_says_so_a_short_one_is_not():
     assert len(long["y"]) <= 4_000 and long["y"].min() == -3.0 and long["x"][long["y"].argmin()] == 77_777
     assert np.array_equal(long["y"], y[long["x"].astype(int)])  # the kept points are the series' own
     assert len(short["y"]) == 100
-    text = fig["layout"]["title"]["text"]
-    assert text.startswith("Equity<br>") and f"of {n:,} points" in text and "downsampled" in text
+    title = fig["layout"]["title"]
+    assert title["text"] == "Equity" and f"of {n:,} points" in title["subtitle"]["text"]
+    assert title["subtitle"]["text"].startswith("downsampled")
     untouched = {"data": [{"type": "scatter", "x": x[:10], "y": y[:10]}], "layout": {"title": {"text": "t"}}}
-    assert downsample_figure(untouched)["layout"]["title"]["text"] == "t"
+    assert downsample_figure(untouched)["layout"]["title"] == {"text": "t"}

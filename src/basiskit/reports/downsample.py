@@ -10,7 +10,7 @@ between a bucket's extremes go. Non-finite points (NaN gaps, an infinite health 
 never count as an extreme; a gap inside a bucket is not drawn as a gap. Kept points are the series'
 own values, bit for bit.
 
-The chart says so: ``note(...)`` is added under its title. Shorter traces (and charts) are unchanged.
+The chart says so: ``note(...)`` is its title's subtitle (``layout.title.subtitle``). Shorter traces (and charts) are unchanged.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _per_point(trace: dict[str, Any], n: int) -> list[str]:
 def downsample_figure(fig: dict[str, Any] | None, max_points: int = MAX_POINTS, buckets: int = BUCKETS
                       ) -> dict[str, Any] | None:
     """``fig`` with each line trace longer than ``max_points`` cut by :func:`m4_indices` (in place; the
-    figure is returned) and the note under its title. Stacked traces (``stackgroup``) and bars are
+    figure is returned) and the note as its title's subtitle. Stacked traces (``stackgroup``) and bars are
     left whole: their points must stay aligned across traces."""
     if fig is None:
         return None
@@ -75,7 +75,7 @@ def downsample_figure(fig: dict[str, Any] | None, max_points: int = MAX_POINTS, 
         most, total = max(most, len(idx)), max(total, n)
     if total:
         title = fig["layout"].setdefault("title", {})
-        title["text"] = f"{title.get('text', '')}<br><sup>{note(most, total)}</sup>"
+        title["subtitle"] = {"text": note(most, total), "font": {"size": 11, "color": "#57606a"}}
         margin = fig["layout"].get("margin") or {}
         fig["layout"]["margin"] = dict(margin, t=max(100, margin.get("t", 0)))  # room for the note
     return fig
