@@ -22,6 +22,7 @@ from basiskit.engine.backtest import BacktestRequest
 from basiskit.errors.exceptions import RunFilesMissing
 from basiskit.reports import build_charts, load_run, write_pngs, write_report
 from basiskit.reports.benchmarks import Benchmarks, benchmark_curves, with_flows
+from basiskit.reports.downsample import BUCKETS
 from groundtruth import one, parse_ts, read_rows, value_at
 
 UTC = timezone.utc
@@ -295,3 +296,118 @@ def test_png_export_writes_the_main_charts(eth_run, catalog, tmp_path):
         w, h = _png_size(p)
         assert w == 900 and h >= 300
         assert p.stat().st_size > 10_000  # a drawn chart, not an empty canvas
+
+
+@pytest.fixture(scope="module")
+def long_runs(catalog, tmp_path_factory) -> dict[str, Path]:
+    """Runs of more points than a chart draws whole (basiskit.reports.downsample.MAX_POINTS = 5,000):
+    a basis trade with flows and an AAVE loop, on a 10-minute clock."""
+    root = tmp_path_factory.mktemp("long")
+    reqs = {"basis": BacktestRequest("btc_basis", "2024-03-01", "2024-05-01", 100_000.0,
+                                     overrides={"step_seconds": 600}, deposits=(("2024-04-01", 20_000.0),)),
+            "aave": BacktestRequest("eth_leveraged", "2024-06-01", "2024-08-01", 50.0, overrides={"step_seconds": 600})}
+    for name, req in reqs.items():
+        service.backtest(req, root / name, catalog=catalog)
+    return {name: root / name for name in reqs}
+
+
+def _twr_drawdown(eq: pd.DataFrame, initial: float) -> np.ndarray:
+    """Drawdown of the time-weighted index from equity.csv, by its definition (deposits are not return)."""
+    e = eq["equity"].to_numpy()
+    flows = np.diff(eq["net_deposits"].to_numpy(), prepend=0.0)
+    prev = np.concatenate(([initial], e[:-1]))
+    idx = np.cumprod((e - flows) / prev)
+    return idx / np.maximum.accumulate(np.maximum(idx, 1.0)) - 1.0
+
+
+def _assert_points_of(trace: dict, times_ms: np.ndarray, values: np.ndarray) -> None:
+    """Every drawn point is the file's own point at that time, bit for bit."""
+    at = np.searchsorted(times_ms, trace["x"])
+    assert np.array_equal(times_ms[at], trace["x"])
+    assert np.array_equal(trace["y"], values[at], equal_nan=True)
+
+
+def test_long_run_charts_are_downsampled_with_their_extremes_and_say_so(long_runs):
+    path = long_runs["basis"]
+    html = (path / "report.html").read_text()
+    run = load_run(path)
+    n = len(run.equity)
+    assert n > 8_000
+    times_ms = run.equity.index.as_unit("ns").asi8 / 1e6
+    data, layout = _page_chart(html, "equity")
+    traces = {t["name"]: t for t in data}
+    eq, dd = traces["strategy equity (USDT)"], traces["drawdown (TWR, %)"]
+    assert len(eq["y"]) <= 4 * BUCKETS < n and len(dd["y"]) <= 4 * BUCKETS
+    note = layout["title"]["subtitle"]["text"]
+    assert f"downsampled: at most {max(len(eq['y']), len(dd['y'])):,} of {n:,} points" in note
+    _assert_points_of(eq, times_ms, run.equity["equity"].to_numpy())
+    assert eq["y"].max() == run.equity["equity"].max() and eq["y"].min() == run.equity["equity"].min()
+    want = _twr_drawdown(run.equity, float(run.summary["initial_equity"])) * 100
+    assert math.isclose(dd["y"].min(), want.min(), rel_tol=1e-12, abs_tol=1e-12)
+    assert dd["x"][dd["y"].argmin()] == times_ms[want.argmin()]
+    assert math.isclose(dd["y"].min() / 100, run.summary["max_drawdown"], rel_tol=1e-9, abs_tol=1e-8)
+    margin, margin_layout = _page_chart(html, "margin")
+    assert "downsampled" in margin_layout["title"]["subtitle"]["text"]
+    for t in margin:
+        col = run.equity[f"margin_ratio_{t['name']}"].to_numpy() * 100
+        _assert_points_of(t, times_ms, col)
+        assert np.nanmin(t["y"]) == np.nanmin(col) and np.nanmax(t["y"]) == np.nanmax(col)
+    # daily charts are drawn whole
+    _, funding_layout = _page_chart(html, "funding")
+    assert "subtitle" not in funding_layout["title"]
+
+
+def test_long_aave_run_draws_the_lowest_health_factor_exactly(long_runs):
+    path = long_runs["aave"]
+    html = (path / "report.html").read_text()
+    run = load_run(path)
+    times_ms = run.equity.index.as_unit("ns").asi8 / 1e6
+    data, layout = _page_chart(html, "ltv_health")
+    traces = {t["name"]: t for t in data}
+    hf, ltv = run.equity["health_factor"].to_numpy(), run.equity["ltv"].to_numpy()
+    assert len(traces["health factor"]["y"]) <= 4 * BUCKETS < len(hf)
+    assert "downsampled" in layout["title"]["subtitle"]["text"]
+    _assert_points_of(traces["health factor"], times_ms, hf)
+    assert np.nanmin(traces["health factor"]["y"]) == np.nanmin(hf)
+    assert math.isclose(np.nanmin(hf), run.summary["min_health_factor"], rel_tol=1e-9)
+    assert np.nanmax(traces["LTV"]["y"]) == np.nanmax(ltv * 100)
+
+
+def test_equity_parquet_is_the_csv_at_full_precision(basis_run, eth_run):
+    for path in (basis_run, eth_run):
+        csv = pd.read_csv(path / "equity.csv")
+        pq = pd.read_parquet(path / "equity.parquet")
+        assert list(pq.columns) == list(csv.columns) and len(pq) == len(csv)
+        want = pd.to_datetime(csv["timestamp"], utc=True, format="ISO8601")
+        assert (pq["timestamp"].to_numpy() == want.to_numpy()).all()
+        for col in csv.columns[1:]:
+            a, b = pq[col].to_numpy(dtype=float), csv[col].to_numpy(dtype=float)
+            assert np.array_equal(np.isnan(a), np.isnan(b)), col  # an empty field is null
+            ok = ~np.isnan(b)
+            # the CSV keeps 10 significant digits of the Parquet's float64
+            assert np.allclose(a[ok], b[ok], rtol=6e-10, atol=0), col
+            assert np.array_equal(np.char.mod("%.10g", a[ok]), np.char.mod("%.10g", b[ok])), col
+
+
+@pytest.mark.parametrize("fixture", ["basis_run", "eth_run"])
+def test_the_equity_the_report_is_handed_is_the_file_as_read(fixture, request, tmp_path):
+    """The run's writer hands the report equity.csv as the file reads back (it parses only the rows it
+    formatted): the same times and the same floats, bit for bit, as reading the file."""
+    from basiskit.reports.rundata import equity_frame
+    from basiskit.results.export import write_outcome_equity
+
+    out = request.getfixturevalue(fixture)
+    summary = json.loads((out / "summary.json").read_text())
+    req = BacktestRequest(summary["mode"], summary["start"][:10], summary["end"][:10], summary["initial_equity"],
+                          share_class=summary["share_class"], deposits=tuple(map(tuple, summary["deposits"])),
+                          withdrawals=tuple(map(tuple, summary["withdrawals"])))
+    from basiskit.engine.backtest import run_backtest
+
+    outcome = run_backtest(req, request.getfixturevalue("catalog"))
+    table = write_outcome_equity(tmp_path / "equity.csv", outcome)
+    assert (tmp_path / "equity.csv").read_bytes() == (out / "equity.csv").read_bytes()
+    handed, read = equity_frame(table), load_run(out).equity
+    assert list(handed.columns) == list(read.columns)
+    assert np.array_equal(handed.index.as_unit("ns").asi8, read.index.as_unit("ns").asi8)
+    for col in read.columns:
+        assert np.array_equal(handed[col].to_numpy(), read[col].to_numpy(dtype=float), equal_nan=True), col

@@ -42,3 +42,38 @@ def test_times_and_json_helpers_match_the_slow_forms():
         for sep in (None, (",", ":")):
             assert dumps(obj, sep) == json.dumps(json_safe(obj), separators=sep, allow_nan=False)
     assert json_safe({True: 1, None: 2, 3: 4}) == {"true": 1, "null": 2, "3": 4}  # keys as json writes them
+
+
+def test_write_columns_on_repeated_rows_in_several_blocks_is_pandas_to_csv(tmp_path, monkeypatch):
+    """Rows repeating the row before (a one-minute clock on hourly data) share their formatted text;
+    blocks of rows are written one after the other: still pandas' text, row for row."""
+    from basiskit.results import csvwriter
+
+    monkeypatch.setattr(csvwriter, "BLOCK_ROWS", 64)
+    rng = np.random.default_rng(11)
+    n = 1000
+    base = rng.normal(0, 1e5, n // 10)
+    a = np.repeat(base, 10)
+    b = np.repeat(np.where(rng.random(n // 25) < 0.3, np.nan, rng.random(n // 25)), 25)
+    c = a.copy()
+    c[::3] = -0.0
+    c[500:700] = np.nan  # runs of NaN fields next to each other
+    b[550:650] = np.nan
+    times = np.arange(n, dtype=np.int64) * 60_000_000_000 + 1_704_067_200_000_000_000
+    ts = [pd.Timestamp(t, tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ") for t in times]
+    assert iso_seconds(times) == ts
+    df = pd.DataFrame({"timestamp": ts, "a": a, "b": b, "c": c})
+    want = io.StringIO()
+    df.to_csv(want, index=False, float_format="%.10g")
+    write_columns(tmp_path / "x.csv", [("timestamp", ts, None), ("a", a, "%.10g"), ("b", b, "%.10g"),
+                                       ("c", c, "%.10g")])
+    assert (tmp_path / "x.csv").read_text() == want.getvalue()
+    write_columns(tmp_path / "t.csv", [("timestamp", times, "iso"), ("a", a, "%.10g"), ("b", b, "%.10g"),
+                                       ("c", c, "%.10g")])
+    assert (tmp_path / "t.csv").read_text() == want.getvalue()  # int-ns times written as ISO text
+    write_columns(tmp_path / "u.csv", [("a", a, "%.10g"), ("timestamp", times, "iso")])  # the row-by-row way
+    assert (tmp_path / "u.csv").read_text() == df[["a", "timestamp"]].to_csv(index=False, float_format="%.10g")
+    only_floats = io.StringIO()
+    df[["a", "b"]].to_csv(only_floats, index=False, float_format="%.15g")
+    write_columns(tmp_path / "y.csv", [("a", a, "%.15g"), ("b", b, "%.15g")])
+    assert (tmp_path / "y.csv").read_text() == only_floats.getvalue()

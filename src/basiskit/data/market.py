@@ -2,8 +2,9 @@
 
 A ``MarketFrame`` holds
 
-* ``series[key]``: a Python list of floats, one per grid step (lists, not numpy arrays, because
-  scalar indexing of a list is several times faster in the hot loop), and
+* ``series[key]``: an ``array.array('d')`` of floats, one per grid step (not numpy arrays: scalar
+  indexing returns a Python float, as fast as a list's, where numpy's is several times slower and
+  returns ``numpy.float64``; and 8 bytes a value where a list of floats takes ~32), and
 * ``funding[key]``: funding settlements ``(times_ns, rates, marks)`` at the venue's own timestamps,
   independent of the grid step.
 
@@ -23,7 +24,9 @@ that is what a venue checks intrabar at step i (liquidations) without looking ah
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -67,15 +70,37 @@ class MarketFrame:
     bars of the datasets used was valued."""
 
     grid: np.ndarray
-    series: dict[str, list[float]] = field(default_factory=dict)
+    series: dict[str, Sequence[float]] = field(default_factory=dict)  # array('d') or list
     funding: dict[str, tuple[list[int], list[float], list[float]]] = field(default_factory=dict)
-    stale: dict[str, list[bool]] = field(default_factory=dict)
-    highs: dict[str, list[float]] = field(default_factory=dict)
-    lows: dict[str, list[float]] = field(default_factory=dict)
+    stale: dict[str, Sequence[bool]] = field(default_factory=dict)  # Flags (or a list of bools)
+    highs: dict[str, Sequence[float]] = field(default_factory=dict)
+    lows: dict[str, Sequence[float]] = field(default_factory=dict)
     gaps: list[GapValuation] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.grid)
+
+
+class Flags(bytes):
+    """Per-step flags in one byte each (a list of bools takes 8 a step): an item is a ``bool``, iterating
+    gives ``bool`` s, a slice is ``Flags``; ``numpy.frombuffer(flags, numpy.uint8)`` reads them all."""
+
+    __slots__ = ()
+
+    def __getitem__(self, i):
+        v = bytes.__getitem__(self, i)
+        return v == 1 if isinstance(v, int) else Flags(v)
+
+    def __iter__(self):
+        return map(bool, bytes.__iter__(self))
+
+    def __repr__(self) -> str:
+        return f"Flags({[bool(b) for b in bytes.__iter__(self)]!r})"
+
+
+def _floats(values: np.ndarray) -> array:
+    """``values`` as an ``array('d')`` (one copy of the float64 buffer)."""
+    return array("d", np.ascontiguousarray(values, dtype=np.float64).tobytes())
 
 
 def _index_ns(df: pd.DataFrame) -> np.ndarray:
@@ -182,19 +207,19 @@ def build_frame(source: FrameSource, grid: np.ndarray, specs: list[SeriesSpec]) 
                     f"the period {ns_to_iso(grid_start)} .. {ns_to_iso(grid_end)} is outside it",
                     key=spec.dataset_id,
                 )
-            frame.series[spec.key] = interpolate_index(idx, vals, grid).tolist()
+            frame.series[spec.key] = _floats(interpolate_index(idx, vals, grid))
             continue
         if spec.kind not in ("bar_open", "asof"):
             raise ValueError(f"unknown series kind {spec.kind!r}")
         max_age = spec.max_staleness_s * 10**9 if spec.max_staleness_s is not None else _median_step_ns(idx)
         if spec.kind == "bar_open":
             max_age = max(max_age - 1, 0)  # strictly less than one bar old
-        frame.series[spec.key] = _asof(spec.dataset_id, idx, vals, grid, max_age, spec.optional).tolist()
+        frame.series[spec.key] = _floats(_asof(spec.dataset_id, idx, vals, grid, max_age, spec.optional))
         if spec.kind == "bar_open" and "filled" in df.columns:
             filled = df["filled"].to_numpy(dtype=np.float64)
             stale = _asof(spec.dataset_id, idx, filled, grid, max_age, optional=True)
-            frame.stale[spec.key] = (stale == 1.0).tolist()  # NaN (no bar) is not a filled bar: it fails elsewhere
+            frame.stale[spec.key] = Flags((stale == 1.0).tobytes())  # NaN (no bar) is not a filled bar: it fails elsewhere
         if spec.extremes:
             hi, lo = _bar_extremes(idx, df["high"].to_numpy(np.float64), df["low"].to_numpy(np.float64), grid)
-            frame.highs[spec.key], frame.lows[spec.key] = hi.tolist(), lo.tolist()
+            frame.highs[spec.key], frame.lows[spec.key] = _floats(hi), _floats(lo)
     return frame

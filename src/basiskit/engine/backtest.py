@@ -13,7 +13,10 @@ Raises:
 
 from __future__ import annotations
 
+import gc
 import time
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -149,8 +152,15 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     eth_usd = frame.series["eth.usd.oracle"] if venues.prices else None
     view = share_class_view(req, config, loop, attr, eth_usd)
     facts = market_facts(frame, venues, config.step_seconds)
+    perp_names = monitor.perp_names
+    del frame, sim, venues, monitor, eth_usd
+    if len(grid) >= LARGE_RUN_STEPS:  # the market data and the venues (a reference cycle) go before the summary
+        gc.collect()
     summary = _summarise(req, config, loop, attr, view, elapsed, tolerance_usd, catalog, specs, shocked, facts)
-    return BacktestOutcome(req, config, loop, summary, monitor.perp_names, view)
+    return BacktestOutcome(req, config, loop, summary, perp_names, view)
+
+
+LARGE_RUN_STEPS = 100_000  # from this many steps the run's market data is freed before its summary
 
 
 SNAPSHOT_SECONDS = 86_400  # venue snapshots (report: positions and funding by venue) once a clock day
@@ -161,18 +171,18 @@ class LoopResult:
     """What a run recorded: per-step series (``engine.recorder``), every event in the order it happened,
     every trade, and the counts the summary reports."""
 
-    times: list[int] = field(default_factory=list)
-    equity: list[float] = field(default_factory=list)
-    net_deposits: list[float] = field(default_factory=list)
-    net_delta: list[float] = field(default_factory=list)
-    margin_ratios: dict[str, list] = field(default_factory=dict)
-    health_factor: list[float] = field(default_factory=list)
-    ltv: list[float] = field(default_factory=list)
-    net_eth: list[float] = field(default_factory=list)
-    attribution_steps: list[tuple] = field(default_factory=list)
+    times: Sequence[int] = field(default_factory=lambda: array("q"))
+    equity: Sequence[float] = field(default_factory=lambda: array("d"))
+    net_deposits: Sequence[float] = field(default_factory=lambda: array("d"))
+    net_delta: Sequence[float] = field(default_factory=lambda: array("d"))
+    margin_ratios: dict[str, Sequence[float]] = field(default_factory=dict)  # NaN: no position
+    health_factor: Sequence[float] = field(default_factory=lambda: array("d"))
+    ltv: Sequence[float] = field(default_factory=lambda: array("d"))
+    net_eth: Sequence[float] = field(default_factory=lambda: array("d"))
+    attribution_steps: Sequence[float] = field(default_factory=lambda: array("d"))  # flat, len(SOURCES) per step
     snapshots: VenueSnapshots = field(default_factory=VenueSnapshots)
-    perp_notional: dict[str, list[float]] = field(default_factory=dict)
-    idle_cash_usd: list[float] = field(default_factory=list)
+    perp_notional: dict[str, Sequence[float]] = field(default_factory=dict)
+    idle_cash_usd: Sequence[float] = field(default_factory=lambda: array("d"))
     trades: list[Trade] = field(default_factory=list)
     events: list = field(default_factory=list)
     decisions_deferred: int = 0
@@ -268,7 +278,8 @@ def share_class_view(req: BacktestRequest, config: ModeConfig, loop: LoopResult,
     dep = np.asarray(loop.net_deposits)
     p = np.asarray(eth_usd) if eth_usd is not None else None
     if config.share_class is ShareClass.ETH:
-        eq, steps = to_eth_steps(equity_usd, p, loop.attribution_steps, SOURCES, float(req.capital))
+        flat = np.asarray(loop.attribution_steps, dtype=np.float64)
+        eq, steps = to_eth_steps(equity_usd, p, flat.reshape(-1, len(SOURCES)), SOURCES, float(req.capital))
         attribution = {s: float(v) for s, v in zip(SOURCES, steps[-1])}
         delta = np.asarray(loop.net_delta) / p - eq
         return ShareClassView("ETH", eq, dep, delta, attribution, p, steps)
@@ -297,14 +308,15 @@ def _summarise(req, config, loop: LoopResult, attr: Attribution, view: ShareClas
     metrics, null_reasons = compute_metrics(times, equity, net_dep, initial, annualise_short)
     annualise = metrics["apr"] is not None or annualise_short
     datasets = sorted({s.dataset_id for s in specs})
-    hf = [h for h in loop.health_factor if np.isfinite(h)]
+    hf_all = np.asarray(loop.health_factor, dtype=np.float64)
+    hf = hf_all[np.isfinite(hf_all)]
     funding_usd = {v: b.get("funding", 0.0) for v, b in attr.by_venue.items() if v in loop.perp_notional}
     book, book_reasons = book_metrics(
         times_ns=times, years=metrics["years"], equity_usd=loop.equity, equity_sc=equity, attribution_sc=attribution,
         funding_usd_by_venue=funding_usd, perp_notional=loop.perp_notional, margin_ratios=loop.margin_ratios,
         net_delta_usd=loop.net_delta, idle_cash_usd=loop.idle_cash_usd,
         perp_margin_fraction=getattr(config, "perp_margin_fraction", None) if loop.perp_notional else None,
-        trades=loop.trades, eth_usd=None if view.eth_usd is None else list(view.eth_usd), annualise=annualise)
+        trades=loop.trades, eth_usd=view.eth_usd, annualise=annualise)
     null_reasons.update(book_reasons)
     excess, excess_reasons = excess_returns(times, metrics["total_return"], metrics["apr"],
                                             _benchmark_growth(catalog, times, view.unit))
@@ -340,8 +352,8 @@ def _summarise(req, config, loop: LoopResult, attr: Attribution, view: ShareClas
         "unpaid_withdrawals": loop.unpaid_withdrawals,
         "liquidations": sum(1 for e in loop.events if e.kind == "liquidation"),
         "risk_overrides": sum(1 for e in loop.events if e.kind == "risk_override"),
-        "min_health_factor": min(hf) if hf else None,
-        "max_ltv": max(loop.ltv) if loop.ltv else None,
+        "min_health_factor": float(hf.min()) if hf.size else None,
+        "max_ltv": _max(loop.ltv),
         "max_abs_net_delta": float(np.max(np.abs(view.net_delta))) if len(view.net_delta) else None,
         "loop_seconds": elapsed,
         "steps_per_second": len(loop.times) / elapsed if elapsed > 0 else None,
@@ -355,6 +367,14 @@ def _summarise(req, config, loop: LoopResult, attr: Attribution, view: ShareClas
     if view.unit != "USDT":
         out["final_equity_usd"] = float(loop.equity[-1])
     return out
+
+
+def _max(values: Sequence[float]) -> float | None:
+    """``max(values)`` (None when empty) in C; a series holding NaN takes Python's ``max`` (its order rules)."""
+    a = np.asarray(values, dtype=np.float64)
+    if not a.size:
+        return None
+    return float(a.max()) if not np.isnan(a).any() else max(values)
 
 
 @dataclass
@@ -375,7 +395,8 @@ def market_facts(frame, venues, step_seconds: int) -> MarketFacts:
         if not series:
             hours[v.name] = 0.0
             continue
-        any_stale = np.logical_or.reduce([np.asarray(s, dtype=bool) for s in series])
+        any_stale = np.logical_or.reduce([np.frombuffer(s, dtype=np.uint8) != 0 if isinstance(s, bytes) else
+                                          np.asarray(s, dtype=bool) for s in series])  # Flags: one byte a step
         hours[v.name] = float(any_stale.sum()) * step_seconds / 3600
     return MarketFacts(hours, [g.as_dict() for g in frame.gaps])
 

@@ -6,30 +6,42 @@ the first AAVE account's health factor (inf without debt) and LTV, the on-chain 
 idle cash (USD(T): wallet share-class cash, USDT on spot accounts, money in transit), and -- for the
 ETH share class, which converts every step -- the attribution totals (USD(T), ``SOURCES`` order).
 Venue snapshots (``engine.snapshots``) are taken once a clock day and at the last step.
+
+Storage is typed: each per-step series is an ``array.array`` (``'d'``: 8 bytes a value instead of
+a Python float object and a list slot, ~32 bytes; ``times`` is ``'q'``, int ns), so a run's memory
+grows by ~8 bytes per series per step. A margin ratio of None (no position) is stored as NaN (written
+as an empty field, as before). Each series takes ``.append(x)`` and ``.extend(iterable of floats)``
+(a bulk path may append many steps at once); ``attribution_steps`` is flat: ``len(SOURCES)`` values
+per step, in ``SOURCES`` order (``numpy.frombuffer(...).reshape(-1, len(SOURCES))``).
 """
 
 from __future__ import annotations
+
+from array import array
 
 from basiskit.domain.portfolio import Portfolio
 from basiskit.engine.snapshots import SnapshotTaker, VenueSnapshots
 from basiskit.risk.monitor import RiskMonitor
 
 
+_NAN = float("nan")
+
+
 class StepRecorder:
     def __init__(self, n_steps: int, state, portfolio: Portfolio, monitor: RiskMonitor, venues: dict, wallet: str,
                  cash_token: str, prices=None, record_attribution: bool = False, snapshot_every: int = 0) -> None:
         self._state = state
-        self.times: list[int] = []
-        self.equity: list[float] = []
-        self.net_deposits: list[float] = []
-        self.net_delta: list[float] = []
-        self.margin_ratios: dict[str, list] = {name: [] for name in monitor.perp_names}
-        self.perp_notional: dict[str, list[float]] = {name: [] for name in monitor.perp_names}
-        self.health_factor: list[float] = []
-        self.ltv: list[float] = []
-        self.net_eth: list[float] = []
-        self.idle_cash_usd: list[float] = []
-        self.attribution_steps: list[tuple] = []
+        self.times = array("q")                # int ns
+        self.equity = array("d")               # USD(T)
+        self.net_deposits = array("d")         # share-class units
+        self.net_delta = array("d")            # USD(T)
+        self.margin_ratios: dict[str, array] = {name: array("d") for name in monitor.perp_names}  # NaN: no position
+        self.perp_notional: dict[str, array] = {name: array("d") for name in monitor.perp_names}  # USD(T)
+        self.health_factor = array("d")        # inf without debt
+        self.ltv = array("d")
+        self.net_eth = array("d")              # ETH
+        self.idle_cash_usd = array("d")        # USD(T)
+        self.attribution_steps = array("d")    # USD(T), flat: len(SOURCES) per step
         self.snapshots = VenueSnapshots()
         self._monitor = monitor
         self._portfolio = portfolio
@@ -125,7 +137,8 @@ class StepRecorder:
         self.net_delta.append(m.net_delta_usd)
         readings, notionals = m.margin_ratios, m.notionals
         for name, out, n_out in self._mr:
-            out.append(readings[name])
+            r = readings[name]
+            out.append(_NAN if r is None else r)
             n_out.append(notionals[name])
         if self._aave is not None:
             self.health_factor.append(m.health_factors[self._aave])
@@ -134,7 +147,7 @@ class StepRecorder:
         elif self._onchain:
             self.net_eth.append(m.net_eth)
         if self._record_attr:
-            self.attribution_steps.append(tuple(self._attr_total.values()))
+            self.attribution_steps.extend(self._attr_total.values())
         if i == self._snap_at:
             self._snap.take(i)
             self._snap_at = self._snap.next_step

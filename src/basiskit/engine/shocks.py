@@ -44,7 +44,7 @@ def apply_shock(frame: MarketFrame, shock: Shock) -> list[str]:
         if key in frame.series:
             s = frame.series[key]
             t1 = t0 + int(shock.hours * 3600 * 10**9)
-            out = list(s)
+            out = s[:]  # a copy of the same type (list or array('d'))
             for j in range(k + 1, len(s)):
                 step = math.log(s[j] / s[j - 1])
                 if grid[j] <= t1:

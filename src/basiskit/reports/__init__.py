@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from basiskit.data.errors import DataError
 from basiskit.reports import figures
 from basiskit.reports.benchmarks import Benchmarks, benchmark_curves
+from basiskit.reports.downsample import downsample_figure
 from basiskit.reports.html import render_chunks
 from basiskit.reports.png import PngExportError, write_images
 from basiskit.reports.rundata import RunData, load_run
@@ -46,17 +47,25 @@ def _benchmarks(run: RunData, catalog: Catalog | None) -> Benchmarks:
 
 
 def build_charts(run: RunData, bench: Benchmarks) -> dict[str, figures.Figure | None]:
-    """Chart name -> plotly figure dict (None where the run has nothing to draw), in report order."""
-    return {"equity": figures.equity_figure(run, bench), "attribution": figures.attribution_figure(run),
-            "attribution_totals": figures.attribution_totals_figure(run), "funding": figures.funding_figure(run),
-            "ltv_health": figures.ltv_health_figure(run), "margin": figures.margin_figure(run),
-            "delta": figures.delta_figure(run), "positions": figures.positions_figure(run)}
+    """Chart name -> plotly figure dict (None where the run has nothing to draw), in report order.
+    Line traces of more than ``downsample.MAX_POINTS`` points are downsampled, extremes kept, and
+    the chart says so (``basiskit.reports.downsample``)."""
+    makers = {"equity": lambda: figures.equity_figure(run, bench), "attribution": lambda: figures.attribution_figure(run),
+              "attribution_totals": lambda: figures.attribution_totals_figure(run),
+              "funding": lambda: figures.funding_figure(run), "ltv_health": lambda: figures.ltv_health_figure(run),
+              "margin": lambda: figures.margin_figure(run), "delta": lambda: figures.delta_figure(run),
+              "positions": lambda: figures.positions_figure(run)}
+    # each chart cut as soon as it is built: one chart's per-step arrays alive at a time
+    return {name: downsample_figure(make()) for name, make in makers.items()}
 
 
-def write_report(out_dir: str | Path, *, catalog: Catalog | None = None, benchmarks: bool = True) -> Path:
+def write_report(out_dir: str | Path, *, catalog: Catalog | None = None, benchmarks: bool = True,
+                 equity=None) -> Path:
     """Write ``out_dir/report.html`` for the run in ``out_dir``; returns its path. ``catalog`` feeds
-    the benchmarks (none drawn without one, or with ``benchmarks=False``)."""
-    run = load_run(out_dir)
+    the benchmarks (none drawn without one, or with ``benchmarks=False``); ``equity``: the table the
+    run's ``equity.csv`` writer returned (``results.export.WrittenTable``, what the file reads back),
+    so the file is not parsed again."""
+    run = load_run(out_dir, equity)
     cat = catalog if benchmarks else None
     bench = _benchmarks(run, cat) if cat is not None else Benchmarks()
     path = run.out_dir / "report.html"

@@ -46,8 +46,12 @@ class Benchmarks:
 
 def with_flows(growth: np.ndarray, net_deposits: np.ndarray, capital: float) -> np.ndarray:
     """Benchmark equity from a growth index and the run's cumulative net deposits (module formula)."""
-    flows = np.diff(np.concatenate(([0.0], net_deposits)))
-    return growth * (capital + np.cumsum(flows / growth))
+    out = np.diff(np.concatenate(([0.0], net_deposits)))  # the flows, then in place (one array, same floats):
+    out /= growth
+    np.cumsum(out, out=out)
+    out += capital
+    out *= growth  # growth * (capital + cumsum(flows / growth))
+    return out
 
 
 def _normalise(name: str, raw: np.ndarray, times: pd.DatetimeIndex, notes: list[str]) -> np.ndarray | None:
@@ -71,13 +75,25 @@ def benchmark_curves(catalog, times: pd.DatetimeIndex, net_deposits: np.ndarray,
     A dataset that is not in the catalog is reported in ``notes`` and skipped."""
     at = pd.DatetimeIndex(times).as_unit("ns").asi8
     out = Benchmarks()
-    sources = {}
+    dep = np.asarray(net_deposits, dtype=float)
+    later: list[str] = []  # notes on the curves, listed after those on the data
 
-    def add(name: str, fn) -> None:
+    def add(name: str, fn) -> None:  # each curve made before the next one's data is read: one at a time in memory
         try:
-            sources[name] = fn()
+            raw = fn()
         except DataError as exc:
             out.notes.append(f"{name}: not available ({exc})")
+            return
+        g = _normalise(name, raw, times, later)
+        del raw
+        if g is not None:
+            ok = np.isfinite(g)
+            if ok.all():
+                eq = with_flows(g, dep, capital)
+            else:
+                eq = np.full(len(g), np.nan)
+                eq[ok] = with_flows(g[ok], dep[ok], capital)
+            out.curves[name] = pd.Series(eq, index=times, copy=False)
 
     if unit == "ETH":
         add("Hold ETH", lambda: np.ones(len(at)))
@@ -88,11 +104,5 @@ def benchmark_curves(catalog, times: pd.DatetimeIndex, net_deposits: np.ndarray,
         add("Ethena sUSDe", lambda: _susde_growth(catalog, at, out.notes))
         add("Hold BTC", lambda: _close(catalog, "spot.binance.BTCUSDT", at))
         add("Hold ETH", lambda: _close(catalog, "spot.bybit.ETHUSDT", at))
-    for name, raw in sources.items():
-        g = _normalise(name, raw, times, out.notes)
-        if g is not None:
-            ok = np.isfinite(g)
-            eq = np.full(len(g), np.nan)
-            eq[ok] = with_flows(g[ok], np.asarray(net_deposits, dtype=float)[ok], capital)
-            out.curves[name] = pd.Series(eq, index=times)
+    out.notes.extend(later)
     return out

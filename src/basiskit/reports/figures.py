@@ -130,10 +130,23 @@ def _finish(data: list[dict[str, Any]], layout: dict[str, Any], title: str, heig
 # -- the charts ---------------------------------------------------------------------------------------
 def drawdown(run: RunData) -> pd.Series:
     """Drawdown of the time-weighted index (fraction, <= 0); deposits and withdrawals do not count."""
+    return pd.Series(_drawdown(run), index=run.equity.index, copy=False)
+
+
+def _drawdown(run: RunData) -> np.ndarray:
+    """The values of :func:`drawdown` (a fresh array)."""
     eq = run.equity
     idx = twr_index(eq["equity"].to_numpy(), eq["net_deposits"].to_numpy(), float(run.summary["initial_equity"]))
     peak = np.maximum.accumulate(np.concatenate(([1.0], idx)))[1:]
-    return pd.Series(idx / peak - 1.0, index=eq.index)
+    idx /= peak  # in place: idx / peak - 1
+    idx -= 1.0
+    return idx
+
+
+def _percent(a: np.ndarray) -> np.ndarray:
+    """``a * 100`` in place (``a`` is a fresh array of the caller's)."""
+    a *= 100
+    return a
 
 
 def equity_figure(run: RunData, bench: Benchmarks | None) -> Figure:
@@ -149,9 +162,10 @@ def equity_figure(run: RunData, bench: Benchmarks | None) -> Figure:
         hidden = name in HIDDEN_BY_DEFAULT  # directional holds: listed in the legend, drawn on a click
         data.append({"line": {"color": BENCH_COLORS.get(name), "dash": "dash", "width": 1.3},
                      "name": name + (" (click to show)" if hidden else ""), "visible": "legendonly" if hidden else True,
-                     "x": ms(curve.index), "y": curve.to_numpy(), "type": "scatter", **top})
+                     "x": x if curve.index is eq.index else ms(curve.index), "y": curve.to_numpy(), "type": "scatter",
+                     **top})
     data.append({"fill": "tozeroy", "line": {"color": "#d62728", "width": 1}, "name": "drawdown (TWR, %)",
-                 "showlegend": True, "x": x, "y": drawdown(run).to_numpy() * 100, "type": "scatter",
+                 "showlegend": True, "x": x, "y": _percent(_drawdown(run)), "type": "scatter",
                  "xaxis": "x2", "yaxis": "y2"})
     layout = grid_rows([0.72, 0.28], 0.04)
     _axis(layout, "yaxis", title={"text": u})

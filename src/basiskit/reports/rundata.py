@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from basiskit.errors.exceptions import RunFilesMissing
@@ -61,8 +62,24 @@ def _csv(path: Path, required: bool, columns: tuple[str, ...] = ("timestamp",)) 
     return df
 
 
-def load_run(out_dir: str | Path) -> RunData:
-    """Read the results folder ``out_dir`` (see module docstring)."""
+def equity_frame(table) -> pd.DataFrame:
+    """``equity.csv`` as :func:`load_run` reads it, from the table its writer read back
+    (``results.export.WrittenTable``: float columns as parsed from the written text), without
+    parsing the file again: index the steps' UTC times (whole seconds, as the file has them)."""
+    sec = np.asarray(table.times, dtype=np.int64) // 1_000_000_000 * 1_000_000_000
+    index = pd.DatetimeIndex(sec.view("datetime64[ns]"), name="timestamp").tz_localize("UTC")
+    cols = list(table.columns.values())
+    base = cols[0].base if cols else None
+    if base is not None and base.ndim == 2 and base.shape[1] == len(cols) and all(c.base is base for c in cols):
+        values = base  # the writer's one (rows, columns) array: framed without a copy
+    else:
+        values = np.column_stack(cols) if cols else np.empty((len(index), 0))
+    return pd.DataFrame(values, index=index, columns=list(table.columns), copy=False)
+
+
+def load_run(out_dir: str | Path, equity=None) -> RunData:
+    """Read the results folder ``out_dir`` (see module docstring); ``equity``: the ``WrittenTable`` the
+    run's writer returned for its ``equity.csv`` (then the file is not parsed again)."""
     out = Path(out_dir)
     summary_path = out / "summary.json"
     if not summary_path.is_file():
@@ -71,7 +88,10 @@ def load_run(out_dir: str | Path) -> RunData:
         summary = json.loads(summary_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunFilesMissing(f"{summary_path}: not valid JSON: {exc}") from exc
-    equity = _csv(out / "equity.csv", True, REQUIRED_EQUITY).set_index("timestamp")
+    if equity is not None:
+        equity = equity_frame(equity)
+    else:
+        equity = _csv(out / "equity.csv", True, REQUIRED_EQUITY).set_index("timestamp")
     if equity.empty:
         raise RunFilesMissing(f"{out / 'equity.csv'}: no rows")
     trades = _csv(out / "trades.csv", True)

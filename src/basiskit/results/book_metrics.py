@@ -72,7 +72,7 @@ def idle_shares(equity_usd: list[float], idle_cash_usd: list[float], margin_rati
     if k is not None:
         for v, series in notional.items():
             n = np.asarray(series, dtype=float)
-            mr = np.array([np.nan if x is None else x for x in margin_ratios[v]], dtype=float)
+            mr = np.asarray(margin_ratios[v], dtype=float)  # None (no position) -> NaN
             excess = np.where(n > 0, (np.nan_to_num(mr) - k) * n, 0.0)
             idle_margin += np.maximum(excess, 0.0)
     ok = eq > 0

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
 from basiskit.domain.time import SECONDS_PER_YEAR
 
@@ -33,10 +32,13 @@ ANNUALISED = ("apr", "apy", "sharpe", "sortino", "volatility", "calmar")
 def twr_index(equity: np.ndarray, net_deposits: np.ndarray, initial_equity: float) -> np.ndarray:
     """Cumulative TWR index (starts at 1 before step 0), shape like ``equity``."""
     prev = np.concatenate(([initial_equity], equity[:-1]))
-    flows = np.diff(np.concatenate(([0.0], net_deposits)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(prev > 0, (equity - flows) / prev - 1.0, 0.0)
-    return np.cumprod(1.0 + r)
+    r = np.subtract(equity, np.diff(np.concatenate(([0.0], net_deposits))), dtype=np.float64)  # E_i - F_i
+    with np.errstate(divide="ignore", invalid="ignore"):  # in place: the floats of (E - F) / prev - 1, then 1 + r
+        r /= prev
+    r -= 1.0
+    r[~(prev > 0)] = 0.0
+    r += 1.0
+    return np.cumprod(r, out=r)
 
 
 def longest_drawdown_days(times_ns: np.ndarray, idx: np.ndarray, rtol: float = 1e-12) -> float:
@@ -44,18 +46,39 @@ def longest_drawdown_days(times_ns: np.ndarray, idx: np.ndarray, rtol: float = 1
     t = np.concatenate(([int(times_ns[0])], np.asarray(times_ns, dtype=np.int64)))
     x = np.concatenate(([1.0], idx))
     peak = np.maximum.accumulate(x)
-    at_peak = x >= peak * (1 - rtol)
-    peak_time = np.maximum.accumulate(np.where(at_peak, t, t[0]))
+    peak *= 1 - rtol
+    at_peak = x >= peak
+    del x, peak  # (arrays of the run's length are made and dropped one at a time)
+    peak_time = np.where(at_peak, t, t[0])
+    np.maximum.accumulate(peak_time, out=peak_time)
     under = ~at_peak
     if not under.any():
         return 0.0
     # a drawdown lasts from its peak until the first step back at a peak (or the run's end)
-    durations = np.where(under, t - peak_time, 0)
+    durations = t - peak_time
+    durations[at_peak] = 0
     ends = np.flatnonzero(under[:-1] & at_peak[1:]) + 1  # recovery steps
     longest = int(durations.max())
+    del durations
     if len(ends):
         longest = max(longest, int((t[ends] - peak_time[ends - 1]).max()))
     return longest / 86_400e9
+
+
+def daily_returns(times_ns: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Returns of the index from one UTC day's last value to the next day's with data (the first day's
+    from 1.0): ``pd.Series(idx, utc times).resample("1D").last().dropna()`` with 1.0 put in front,
+    then ``pct_change()``, computed on arrays (the same floats: each return is ``x_d / x_{d-1} - 1``)."""
+    t = np.asarray(times_ns, dtype=np.int64)
+    x = np.asarray(idx, dtype=np.float64)
+    ok = ~np.isnan(x)  # a day's last value is its last non-NaN one
+    t, x = t[ok], x[ok]
+    if not len(x):
+        return np.empty(0)
+    day = t // 86_400_000_000_000
+    last = np.flatnonzero(np.append(day[1:] != day[:-1], True))
+    daily = np.concatenate(([1.0], x[last]))
+    return daily[1:] / daily[:-1] - 1.0
 
 
 def compute_metrics(times_ns: np.ndarray, equity: np.ndarray, net_deposits: np.ndarray, initial_equity: float,
@@ -70,10 +93,7 @@ def compute_metrics(times_ns: np.ndarray, equity: np.ndarray, net_deposits: np.n
     out: dict[str, float | None] = {"total_return": total, "years": years}
     out["apr"] = total / years if years > 0 else None
     out["apy"] = (1.0 + total) ** (1.0 / years) - 1.0 if years > 0 and total > -1 else None
-    s = pd.Series(idx, index=pd.to_datetime(times_ns, utc=True))
-    daily = s.resample("1D").last().dropna()
-    daily = pd.concat([pd.Series([1.0], index=[daily.index[0] - pd.Timedelta(days=1)]), daily])
-    dr = daily.pct_change().dropna().to_numpy()
+    dr = daily_returns(times_ns, idx)
     out["sharpe"] = out["sortino"] = out["volatility"] = None
     if len(dr) > 1:
         sd = dr.std(ddof=1)
@@ -91,7 +111,10 @@ def compute_metrics(times_ns: np.ndarray, equity: np.ndarray, net_deposits: np.n
         for k in ("sharpe", "sortino", "volatility"):
             reasons[k] = "fewer than two daily returns"
     peak = np.maximum.accumulate(np.concatenate(([1.0], idx)))[1:]
-    mdd = float(np.min(idx / peak - 1.0))
+    np.divide(idx, peak, out=peak)  # idx / peak - 1, in place of the peaks
+    peak -= 1.0
+    mdd = float(np.min(peak))
+    del peak
     out["max_drawdown"] = mdd
     out["longest_drawdown_days"] = longest_drawdown_days(times_ns, idx)
     if out["apy"] is not None and mdd < 0:

@@ -2,7 +2,7 @@
 ``RunStore`` (when given). The CLI and the API's background runner both come through here, so the
 same request gives the same ``summary.json`` either way.
 
-Files written to ``out_dir``: ``summary.json``, ``equity.csv``, ``trades.csv``, ``attribution.csv``,
+Files written to ``out_dir``: ``summary.json``, ``equity.csv`` (and ``equity.parquet``), ``trades.csv``, ``attribution.csv``,
 ``venues.csv``, ``events.jsonl`` (see ``basiskit.results.export``), ``events/<component>_events.jsonl``
 and ``events.csv`` (see ``basiskit.eventlog``), ``report.html`` (``basiskit.reports``; the
 benchmarks come from the run's catalog) and last the completion marker ``run.json``. They are
@@ -76,7 +76,7 @@ def write_outputs(out: Path, run_id: str, outcome: BacktestOutcome, catalog=None
     out.mkdir(parents=True, exist_ok=True)
     loop = outcome.loop
     write_summary(out / "summary.json", outcome.summary)
-    write_outcome_equity(out / "equity.csv", outcome)  # share-class units, with ltv/health_factor columns
+    equity = write_outcome_equity(out / "equity.csv", outcome, out / "equity.parquet")  # share-class units
     write_trades(out / "trades.csv", loop.trades)
     write_outcome_attribution(out / "attribution.csv", outcome, SOURCES)
     write_outcome_venues(out / "venues.csv", outcome)
@@ -86,7 +86,7 @@ def write_outputs(out: Path, run_id: str, outcome: BacktestOutcome, catalog=None
     else:
         export_csv(out / "events", out / "events.csv")
     from basiskit.reports import write_report  # the report's modules load when it is written, after the run
-    write_report(out, catalog=catalog, benchmarks=catalog is not None)
+    write_report(out, catalog=catalog, benchmarks=catalog is not None, equity=equity)  # equity.csv as it reads back
 
 
 class _Progress:

@@ -49,8 +49,9 @@ MARKER = "run.json"
 FORMAT = "basiskit-results/1"
 DERIVED = ("report.html", "png")
 # names a results folder may hold; a folder with anything else is never replaced
-RUN_NAMES = frozenset({"summary.json", "equity.csv", "trades.csv", "attribution.csv", "venues.csv", "events.jsonl",
-                       "events.csv", "events", "report.html", "report.html.tmp", "png", MARKER, MARKER + ".tmp",
+RUN_NAMES = frozenset({"summary.json", "equity.csv", "equity.parquet", "equity.parquet.tmp", "trades.csv",
+                       "attribution.csv", "venues.csv", "events.jsonl", "events.csv", "events", "report.html",
+                       "report.html.tmp", "png", MARKER, MARKER + ".tmp",
                        ".DS_Store", "Thumbs.db", "desktop.ini"})  # the last three: file managers' own files
 
 

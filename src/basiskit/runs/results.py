@@ -4,6 +4,10 @@ event records the kernel's event recorder kept while the run went (``runs.event_
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
 from basiskit.domain.trades import trade_row
 from basiskit.engine.backtest import BacktestOutcome
 from basiskit.persistence.records import (EquityPoint, EventRecord, OrderRecord, RunResults, TradeRecord,
@@ -27,13 +31,54 @@ def trade_records(outcome: BacktestOutcome) -> list[TradeRecord]:
     return out
 
 
-def equity_points(outcome: BacktestOutcome) -> list[EquityPoint]:
+def _floats_or_none(values) -> list:
+    """Python floats, None where not finite (``finite_or_none`` of each, the finite check in C)."""
+    a = np.asarray(values, dtype=np.float64)
+    out = a.tolist()
+    if not np.isfinite(a).all():
+        out = [finite_or_none(x) for x in out]
+    return out
+
+
+class EquityPoints(Sequence):
+    """A run's equity points (``EquityPoint`` per clock step) made from its arrays as they are read:
+    a store iterates them once (``BLOCK`` at a time), so the ~10^6 points of a minute-step run are
+    never all objects at once. Indexing and slicing give ``EquityPoint`` s / lists of them."""
+
+    BLOCK = 1 << 16
+
+    def __init__(self, times, equity, net_deposits, net_delta) -> None:
+        self._cols = tuple(np.asarray(c, dtype=t) for c, t in ((times, np.int64), (equity, np.float64),
+                                                                (net_deposits, np.float64), (net_delta, np.float64)))
+
+    def __len__(self) -> int:
+        return len(self._cols[0])
+
+    def _block(self, a: int, b: int) -> list[EquityPoint]:
+        t, e, d, x = (c[a:b] for c in self._cols)
+        return list(map(EquityPoint, range(a, b), t.tolist(), _floats_or_none(e), _floats_or_none(d),
+                        _floats_or_none(x)))
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            a, b, step = i.indices(len(self))
+            return self._block(a, b)[::step] if step > 0 else [self[k] for k in range(a, b, step)]
+        k = i + len(self) if i < 0 else i
+        if not 0 <= k < len(self):
+            raise IndexError(i)
+        return self._block(k, k + 1)[0]
+
+    def __iter__(self) -> Iterator[EquityPoint]:
+        for a in range(0, len(self), self.BLOCK):
+            yield from self._block(a, min(len(self), a + self.BLOCK))
+
+
+def equity_points(outcome: BacktestOutcome) -> EquityPoints:
     """Per-step equity, net deposits and net delta in share-class units (as in ``equity.csv``)."""
     loop, view = outcome.loop, outcome.view
     eq, dep, delta = (view.equity, view.net_deposits, view.net_delta) if view is not None else (
         loop.equity, loop.net_deposits, loop.net_delta)
-    return [EquityPoint(i, int(t), finite_or_none(float(e)), finite_or_none(float(d)), finite_or_none(float(x)))
-            for i, (t, e, d, x) in enumerate(zip(loop.times, eq, dep, delta))]
+    return EquityPoints(loop.times, eq, dep, delta)
 
 
 def transfer_records(outcome: BacktestOutcome, run_id: str) -> list[TransferRecord]:
