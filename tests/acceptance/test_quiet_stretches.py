@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from array import array
 
 import pytest
 
@@ -63,6 +64,9 @@ def _same(a, b, path: str) -> None:
         assert a.keys() == b.keys(), path
         for k in a:
             _same(a[k], b[k], f"{path}[{k!r}]")
+    elif isinstance(a, array):  # the recorder's typed series: element by element (NaN: no position)
+        assert type(b) is array and a.typecode == b.typecode, path
+        _same(a.tolist(), b.tolist(), path)
     elif isinstance(a, (list, tuple)):
         assert len(a) == len(b), f"{path}: {len(a)} != {len(b)}"
         for k, (x, y) in enumerate(zip(a, b)):

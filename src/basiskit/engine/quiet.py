@@ -225,8 +225,7 @@ def _commit(kernel, projections, prices, i: int, k: int, view: QuietView) -> Non
     recorder, feed = kernel.recorder, kernel.feed
     rows = None
     if recorder.records_attribution:  # the totals after each step, as the recorder reads them
-        rows = list(map(tuple, np.column_stack([running[src] if src in running else np.full(k, v)
-                                                for src, v in attr.total.items()]).tolist()))
+        rows = np.column_stack([running[src] if src in running else np.full(k, v) for src, v in attr.total.items()])
     aave = kernel.monitor.aave_names[0] if kernel.monitor.aave_names else None
     recorder.record_quiet(feed.grid[i:i + k], view.equity_usd[:k], kernel.net_deposits, view.net_delta_usd[:k],
                           {name: r[:k] for name, r in view.margin_ratios.items()},

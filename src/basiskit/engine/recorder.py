@@ -103,8 +103,8 @@ class StepRecorder:
         the ones of now; ``health_factor`` / ``ltv`` of the first AAVE account and the on-chain
         ``net_eth`` (arrays) where the run records them; for the ETH share class ``eth_usd`` (the
         step's ETH/USD, which values the wallet's WETH) and ``attribution_rows`` (the attribution
-        totals after each step, ``SOURCES`` order). Never across a snapshot step (the kernel makes
-        sure)."""
+        totals after each step, shape (steps, len(SOURCES))). Never across a snapshot step (the
+        kernel makes sure)."""
         k = len(equity)
         self.times.extend(times)
         self.equity.extend(equity.tolist())
@@ -116,10 +116,10 @@ class StepRecorder:
             idle = [idle] * k
         self.idle_cash_usd.extend(idle)
         if self._record_attr:
-            self.attribution_steps.extend(attribution_rows)
+            self.attribution_steps.extend(attribution_rows.ravel().tolist())
         self.net_delta.extend(net_delta.tolist())
         for name, out, n_out in self._mr:
-            out.extend([None if x != x else x for x in margin_ratios[name].tolist()])
+            out.extend(margin_ratios[name].tolist())  # NaN: no position, as ``record`` stores it
             n_out.extend(notionals[name].tolist())
         if self._aave is not None:
             self.health_factor.extend(health_factor.tolist())
