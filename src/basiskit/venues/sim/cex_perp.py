@@ -201,9 +201,12 @@ class CexPerp:
 
         def settled(lo_k: int, hi_k: int) -> list[tuple[int, FundingSettled]]:
             a, b = np.searchsorted(steps, (lo_k, hi_k), "left")
-            for x in range(len(made), b):
-                made.append((int(steps[x]), FundingSettled(int(times[x]), self.name, tok, float(rates[x]),
-                                                           float(marks[x]), s, float(pays[x]), self.quote)))
+            if b > len(made):
+                x = len(made)
+                name, quote = self.name, self.quote
+                made.extend((k, FundingSettled(t, name, tok, rate, mark, s, pay, quote)) for k, t, rate, mark, pay in zip(
+                    steps[x:b].tolist(), times[x:b].tolist(), rates[x:b].tolist(), marks[x:b].tolist(),
+                    pays[x:b].tolist()))
             return made[a:b]
 
         def commit(k: int) -> None:
