@@ -151,10 +151,10 @@ class HistoricalFeed:
         :meth:`advance` emits them: (step - lo, settlement time ns, rate, mark) arrays (valid while the
         feed has been advanced up to ``lo - 1``)."""
         times, rates, marks = self._funding_by_key.get(key, _NO_FUNDING)
-        a = int(np.searchsorted(times, self.grid[lo - 1], "right")) if lo else 0
-        b = int(np.searchsorted(times, self.grid[hi - 1], "right"))
+        a = int(times.searchsorted(self.grid[lo - 1], "right")) if lo else 0
+        b = int(times.searchsorted(self.grid[hi - 1], "right"))
         t = times[a:b]
-        return np.searchsorted(self._grid_np, t, "left") - lo, t, rates[a:b], marks[a:b]
+        return self._grid_np.searchsorted(t, "left") - lo, t, rates[a:b], marks[a:b]
 
     def _next_payout_t(self) -> int:
         if self._p_ptr < len(self._payouts):

@@ -273,4 +273,4 @@ def _running(start: float, arrays: list[np.ndarray], seg: slice) -> np.ndarray:
     """The running total after each step of ``seg``: ``start`` plus the arrays' entries, step by step
     and array by array, summed in that order (``np.cumsum`` is sequential, like the stepping adds)."""
     flat = np.column_stack([a[seg] for a in arrays]).ravel() if len(arrays) > 1 else arrays[0][seg]
-    return np.cumsum(np.concatenate(([start], flat)))[len(arrays)::len(arrays)]
+    return np.concatenate(([start], flat)).cumsum()[len(arrays)::len(arrays)]

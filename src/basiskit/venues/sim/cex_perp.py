@@ -190,17 +190,17 @@ class CexPerp:
         steps, times, rates, marks = feed.funding_in(pos.funding_key, lo, hi) if s else (_EMPTY,) * 4
         if steps.size:  # as on_market: the collateral moves by each payment in turn (sequential sums)
             pays = -s * marks * rates
-            cum = np.cumsum(np.concatenate(([cash], pays)))
+            cum = np.concatenate(([cash], pays)).cumsum()
             at = np.arange(n)
-            after = cum[np.searchsorted(steps, at, "right")]
-            before = cum[np.searchsorted(steps, at, "left")]
+            after = cum[steps.searchsorted(at, "right")]
+            before = cum[steps.searchsorted(at, "left")]
         tok = self._by_funding[pos.funding_key]
         done = [0]  # steps committed so far
 
         made: list[tuple[int, FundingSettled]] = []  # the events, made once, in order
 
         def settled(lo_k: int, hi_k: int) -> list[tuple[int, FundingSettled]]:
-            a, b = np.searchsorted(steps, (lo_k, hi_k), "left")
+            a, b = steps.searchsorted((lo_k, hi_k), "left").tolist()
             if b > len(made):
                 x = len(made)
                 name, quote = self.name, self.quote
