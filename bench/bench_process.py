@@ -8,7 +8,9 @@ Commands (each a fresh process, timed by hyperfine from start to exit):
 * ``peer``: ``python bench/peer_backtrader.py`` (backtrader on the same three BTC feeds; it imports them
   from the raw CSVs into a temporary catalog, then runs; ``pip install backtrader`` first);
 * ``main@REF`` with ``--before REF``: the main job on an older commit of basiskit (``git archive`` of
-  its ``src/`` into a temporary folder, put first on ``PYTHONPATH``; same venv, catalog and database).
+  its ``src/`` into a temporary folder, put first on ``PYTHONPATH``; same venv, catalog and database;
+  its own output folder ``results/main-before``, since an older version may refuse files a newer one
+  writes).
 
 Runs alternate: ``--rounds`` rounds, each one hyperfine call over all commands with ``--runs`` runs
 each, after one untimed warm-up run of every command (the first run of a new checkout imports the
@@ -44,7 +46,7 @@ def _commands(venv: Path, before_src: Path | None, before: str | None) -> dict[s
     cmds = {"main": cd + f"{shlex.quote(str(venv / 'bin' / 'basiskit'))} {MAIN_ARGS}"}
     if before_src is not None:
         cmds[f"main@{before}"] = (cd + f"PYTHONPATH={shlex.quote(str(before_src))} "
-                                  f"{shlex.quote(str(venv / 'bin' / 'basiskit'))} {MAIN_ARGS}")
+                                  f"{shlex.quote(str(venv / 'bin' / 'basiskit'))} {MAIN_ARGS}-before")
     cmds["peer"] = cd + f"{shlex.quote(str(venv / 'bin' / 'python'))} bench/peer_backtrader.py"
     return cmds
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -210,12 +211,22 @@ _TRADE_FIELDS = ("seq", "timestamp", "venue", "operation", "instrument", "side",
 _TRANSFER_FIELDS = ("strategy_id", "timestamp", "kind", "token", "amount", "from_venue", "to_venue", "status", "run_id")
 
 
-def result_rows(run_id: str, results: RunResults) -> list[tuple[str, tuple[str, ...], list[tuple]]]:
+def equity_rows(run_id: str, points) -> Iterable[tuple]:
+    """``(run_id, step, timestamp, equity, net_deposits, net_delta)`` per equity point; streamed from
+    the run's arrays when ``points`` can (``rows(run_id)``: a minute-step run has ~10^6 of them)."""
+    rows = getattr(points, "rows", None)
+    if rows is not None:
+        return rows(run_id)
+    return [(run_id, p.step, p.timestamp, p.equity, p.net_deposits, p.net_delta) for p in points]
+
+
+def result_rows(run_id: str, results: RunResults) -> list[tuple[str, tuple[str, ...], Iterable[tuple]]]:
     """A finished run's rows as ``(table, columns, rows)``, rows as plain tuples ready for a driver's
-    ``executemany`` (event ``data`` as JSON text, see :func:`json_text`), in insert order."""
+    ``executemany`` (event ``data`` as JSON text, see :func:`json_text`), in insert order; the equity
+    points' rows may be an iterator (:func:`equity_rows`)."""
     return [
         ("equity_points", ("run_id", "step", "timestamp", "equity", "net_deposits", "net_delta"),
-         [(run_id, p.step, p.timestamp, p.equity, p.net_deposits, p.net_delta) for p in results.equity]),
+         equity_rows(run_id, results.equity)),
         ("orders", ("run_id", *_ORDER_FIELDS),
          [(run_id, o.seq, o.timestamp, o.venue, o.operation, o.token, o.side, o.amount, o.to_venue, o.atomic_group_id,
            o.reason) for o in results.orders]),

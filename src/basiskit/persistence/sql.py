@@ -28,7 +28,7 @@ from basiskit.persistence.models import (EquityRow, EventRow, FundTransferRow, O
                                          StrategyStateRow, TradeRow)
 from basiskit.persistence.records import (ACTIVE, EquityPoint, EventRecord, NewRun, OrderRecord, Page, PositionRecord,
                                           RunRecord, RunResults, RunStatus, TradeRecord, TransferRecord, cancelled_error,
-                                          clean_json, interrupted_error, result_rows, utcnow)
+                                          clean_json, equity_rows, interrupted_error, result_rows, utcnow)
 from basiskit.persistence.url import check_url
 
 _CHUNK = 5000  # rows per INSERT batch
@@ -166,27 +166,30 @@ class SqlRunStore:
             conn.execute(stmt, batch)
 
     @staticmethod
-    def _insert_rows(s: Session, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-        """Insert ``rows`` (tuples in ``columns`` order) through the driver's executemany, in batches of
-        ``_CHUNK``, in the session's transaction. Values must be what the driver takes as they are
+    def _insert_rows(s: Session, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+        """Insert ``rows`` (tuples in ``columns`` order, a list or an iterator) through the driver's
+        executemany, in batches of ``_CHUNK``, in the session's transaction. Values must be what the driver takes as they are
         (numbers, strings, None; JSON columns as text)."""
-        if not rows:
+        it = iter(rows)
+        batch = list(islice(it, _CHUNK))
+        if not batch:
             return
         conn = s.connection()
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-        for i in range(0, len(rows), _CHUNK):
-            conn.exec_driver_sql(sql, rows[i:i + _CHUNK])
+        while batch:
+            conn.exec_driver_sql(sql, batch)
+            batch = list(islice(it, _CHUNK))
 
     @staticmethod
-    def _copy_equity(s: Session, run_id: str, points: list[EquityPoint]) -> None:
+    def _copy_equity(s: Session, run_id: str, points) -> None:
         """PostgreSQL: equity points through COPY (a minute-step run has ~10^6 of them; COPY is ~10x
         faster than batched INSERTs), in the session's transaction."""
         raw = s.connection().connection.driver_connection
         with raw.cursor() as cur:
             with cur.copy("COPY equity_points (run_id, step, timestamp, equity, net_deposits, net_delta) FROM STDIN") as cp:
-                for p in points:
-                    cp.write_row((run_id, p.step, p.timestamp, p.equity, p.net_deposits, p.net_delta))
+                for row in equity_rows(run_id, points):
+                    cp.write_row(row)
 
     def fail_run(self, run_id: str, error: dict[str, Any], status: RunStatus = RunStatus.FAILED,
                  config: dict[str, Any] | None = None) -> None:

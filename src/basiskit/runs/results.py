@@ -72,6 +72,16 @@ class EquityPoints(Sequence):
         for a in range(0, len(self), self.BLOCK):
             yield from self._block(a, min(len(self), a + self.BLOCK))
 
+    def rows(self, run_id: str) -> Iterator[tuple]:
+        """The points as the store's insert rows ``(run_id, step, timestamp, equity, net_deposits,
+        net_delta)``, made block by block straight from the arrays (no ``EquityPoint`` objects)."""
+        n = len(self)
+        for a in range(0, n, self.BLOCK):
+            b = min(n, a + self.BLOCK)
+            t, e, d, x = (c[a:b] for c in self._cols)
+            yield from zip([run_id] * (b - a), range(a, b), t.tolist(), _floats_or_none(e), _floats_or_none(d),
+                           _floats_or_none(x))
+
 
 def equity_points(outcome: BacktestOutcome) -> EquityPoints:
     """Per-step equity, net deposits and net delta in share-class units (as in ``equity.csv``)."""
