@@ -32,11 +32,11 @@ def _changes(flags: dict) -> dict[int, list[tuple[str, bool]]]:
     every key), so the feed writes a flag only when it changes. Steps must be visited in order from 0."""
     out: dict[int, list[tuple[str, bool]]] = {}
     for key, s in flags.items():
-        prev = None
-        for i, v in enumerate(s):
-            if v != prev:
-                out.setdefault(i, []).append((key, v))
-                prev = v
+        a = np.frombuffer(s, np.uint8).astype(bool) if isinstance(s, bytes) else np.asarray(s, dtype=bool)
+        if not a.size:
+            continue
+        for i in [0, *(np.flatnonzero(a[1:] != a[:-1]) + 1).tolist()]:
+            out.setdefault(i, []).append((key, bool(a[i])))
     return out
 
 
