@@ -163,9 +163,9 @@ def backtest(mode: str = typer.Argument(..., help="strategy mode, see `basiskit 
              source: Optional[Path] = typer.Option(None, help="raw data folder for the first import"),
              record: bool = typer.Option(True, help="record the run in the database ($BASISKIT_DATABASE_URL or "
                                                      "SQLite in the data dir)")) -> None:
-    """Run a backtest, print its summary and write summary.json, equity.csv (and equity.parquet), trades.csv, attribution.csv,
-    venues.csv, events.jsonl, events/<component>_events.jsonl, events.csv, report.html and last run.json
-    (the completion marker); record it in the run database. Ctrl-C or SIGTERM stops it: the run is
+    """Run a backtest, print its summary and write summary.json, equity.csv and equity.parquet, trades.csv,
+    attribution.csv, venues.csv, events.jsonl, events/<component>_events.jsonl, events.csv, report.html and
+    last run.json (the completion marker); record it in the run database. Ctrl-C or SIGTERM stops it: the run is
     recorded interrupted and the command exits with 128 + the signal number. Exit code 3: the run
     finished with withdrawals left unpaid (allow_partial_withdrawals)."""
     store = result = None
