@@ -48,13 +48,26 @@ print(json.dumps({"steps": rates[0]["steps"], "best": max(r["steps_per_second"] 
 """
 
 
-def _measure(mode: str, start: str, end: str, repeat: int, src: Path | None) -> dict:
+def child_json(code: str, mode: str, start: str, end: str, extra: str, src: Path | None) -> dict:
+    """Run ``code`` in a fresh Python with ``mode start end capital extra`` as its arguments (``src``
+    first on ``PYTHONPATH`` when given) and return the JSON of its last output line."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = str(src)
-    args = [sys.executable, "-c", CHILD, mode, start, end, str(CAPITAL.get(mode, 100_000.0)), str(repeat)]
+    args = [sys.executable, "-c", code, mode, start, end, str(CAPITAL.get(mode, 100_000.0)), extra]
     out = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def checkout_src(ref: str, into: str) -> Path:
+    """``src/`` of commit ``ref`` extracted into the folder ``into``; returns its path."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "src"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
+    return Path(into) / "src"
+
+
+def _measure(mode: str, start: str, end: str, repeat: int, src: Path | None) -> dict:
+    return child_json(CHILD, mode, start, end, str(repeat), src)
 
 
 def main() -> None:
@@ -66,12 +79,7 @@ def main() -> None:
     args = ap.parse_args()
     runs = [r for r in RUNS if not args.modes or r[0] in args.modes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        before_src = None
-        if args.before:
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "src"], check=True,
-                                     capture_output=True).stdout
-            subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-            before_src = Path(tmp) / "src"
+        before_src = checkout_src(args.before, tmp) if args.before else None
         print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
               f"{args.rounds} processes x best of {args.repeat} runs per mode and side")
         head = "| mode | steps | " + (f"before ({args.before}) median | before best | " if args.before else "")

@@ -15,16 +15,13 @@ record results in bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_loop import CAPITAL, RUNS  # noqa: E402  (the modes and periods of the loop benchmark)
+from bench_loop import RUNS, checkout_src, child_json  # noqa: E402  (the loop benchmark's modes and helpers)
 
 CHILD = r"""
 import cProfile, json, pstats, sys
@@ -47,15 +44,6 @@ print(json.dumps({"steps_per_second": summary["steps_per_second"],
 """
 
 
-def _profile(mode: str, start: str, end: str, top: int, src: Path | None) -> dict:
-    env = dict(os.environ)
-    if src is not None:
-        env["PYTHONPATH"] = str(src)
-    args = [sys.executable, "-c", CHILD, mode, start, end, str(CAPITAL.get(mode, 100_000.0)), str(top)]
-    out = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", help="commit to profile side by side")
@@ -64,15 +52,12 @@ def main() -> None:
     args = ap.parse_args()
     runs = [r for r in RUNS if not args.modes or r[0] in args.modes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        before_src = None
-        if args.before:
-            subprocess.run(f"git archive {args.before} src | tar -x -C {tmp}", shell=True, cwd=ROOT, check=True)
-            before_src = Path(tmp) / "src"
+        before_src = checkout_src(args.before, tmp) if args.before else None
         for mode, start, end in runs:
             sides = ([("before", before_src)] if before_src else []) + [("after", None)]
             print(f"### {mode}")
             for side, src in sides:
-                r = _profile(mode, start, end, args.top, src)
+                r = child_json(CHILD, mode, start, end, str(args.top), src)
                 tops = "; ".join(f"{name} {share} %" for name, share in r["top"])
                 print(f"- {side}: {r['steps_per_second']:,.0f} steps/s under cProfile; own time: {tops}")
 
