@@ -7,25 +7,33 @@ readings are plain functions of the price series (and of the funding it settles)
 compute them for the whole stretch at once instead of step by step:
 
 1. ``stretch_end``: the stretch is ``[i, j)``, ``j`` the first step that must be stepped (the feed's
-   next payout or stale-flag change, the next flow, the end; at most ``MAX_QUIET_STEPS``);
-2. each accruing venue ``project(lo, hi, feed)`` s: per step its value (USD(T)), its risk readings
-   (perps: delta, margin ratio, notional; spot: exposure), the price revaluation it would book, and the
-   first step it could not pass quietly (a liquidation: the intrabar or open check fails) -- or None
-   when it cannot project now (then nothing is batched);
-3. equity and net delta are summed per step in the kernel's and the monitor's order, and the
-   strategy's ``quiet_steps(ctx, view)`` says how many leading steps its trigger stays silent on;
-4. the quiet prefix ``[i, i + k)`` is committed, in parts ending at the venue-snapshot steps: the
-   recorder's rows (and snapshots), the attribution (the revaluation added in the stepping order,
-   ``np.cumsum`` being a sequential sum), the account events the steps carry (funding settlements,
-   applied and published in step and account order like stepped ones), each venue's state (last
-   marks) and the feed's market state; the first step that is not quiet is then stepped as usual.
+   next payout or stale-flag change, the next flow, the end; at most the current window, which adapts
+   between 64 and ``MAX_QUIET_STEPS``); cheap ``quiet_now`` checks of the strategy and every account
+   come first (nothing in transit, no resting order, no withdrawal pending, ...);
+2. the on-chain prices and each account ``project(lo, hi, feed, prices)``: per step its value
+   (USD(T)), risk readings (perps: delta, margin ratio, notional, withdrawable; spot: exposure;
+   on-chain: ETH exposure; AAVE: health factor, LTV), the bookings it would make by attribution
+   source, the funding settlements it would report, and the first step it could not pass quietly (a
+   liquidation check failing, another E-mode period) -- or None when it cannot project now;
+3. equity, net delta and net ETH are summed per step in the kernel's and the monitor's order; the
+   risk override's thresholds and the strategy's ``quiet_steps(ctx, view)`` say how many leading
+   steps stay silent;
+4. the quiet prefix ``[i, i + k)`` is committed: the recorder's rows (the ETH share class's per-step
+   attribution rows too), the attribution (each source's bookings added in the stepping order, step by
+   step and account by account: ``cumsum`` is a sequential sum), the account events (funding
+   settlements, applied and published in step and account order like stepped ones), each account's
+   state, the prices and the feed's market state -- in parts ending at the venue-snapshot steps, which
+   read the accounts as they are at their step. The first step that is not quiet is then stepped.
 
 Every figure is computed with the same floating-point operations in the same order as the scalar
-path (numpy's element-wise arithmetic is IEEE like Python's), so the outputs are bit-identical: the
-tests run each basis mode stepped and batched and compare every recorded value, event and trade.
+path (numpy's element-wise arithmetic is IEEE like Python's), so the outputs are bit-identical:
+``tests/acceptance/test_quiet_stretches.py`` runs every mode stepped and batched on the real data and
+compares every recorded value, event and trade. An attempt that fails (the strategy acting at once,
+step after step) backs off exponentially, since each one projects a whole stretch.
 
-Only the backtest driver batches (a live run has no future prices). Modes whose venues cannot
-project (AAVE, staking, on-chain wallets) are stepped; their projection is the next step of this work.
+Only the backtest driver batches (a live run has no future prices), and only a strategy class that
+declares ``quiet_now`` / ``quiet_steps`` / ``on_quiet`` with its own ``decide``; a run with a
+cash-reserve watch (``reserve_ratio``) is stepped.
 """
 
 from __future__ import annotations
