@@ -25,6 +25,9 @@ from basiskit.engine.drivers import run_backtest_steps
 TIMINGS = {"steps_per_second", "loop_seconds", "run_id", "elapsed_seconds"}
 
 CASES = {
+    "pure_lending hourly, flows": (BacktestRequest("pure_lending", "2024-01-01", "2025-09-18", 100_000.0,
+                                                   deposits=(("2024-06-01", 25_000.0),),
+                                                   withdrawals=(("2025-02-01", 60_000.0),)), 0.9),
     "btc_basis hourly": (BacktestRequest("btc_basis", "2024-01-01", "2025-09-29", 100_000.0), 0.0),
     "eth_basis hourly, flows": (BacktestRequest("eth_basis", "2024-01-01", "2025-09-25", 250_000.0,
                                                 overrides={"hedge_allocation": {"binance": 0.7, "bybit": 0.3, "okx": 0.0}},

@@ -42,6 +42,23 @@ class PureLending(BaseStrategy):
             return Decision(action, self.entry_full(ctx), f"supply idle {cash - need:.2f} {c.token}", trigger="idle_cash")
         return HOLD
 
+    # -- quiet stretches (engine.quiet) ----------------------------------------------------------------
+    def quiet_now(self, ctx: StrategyContext) -> bool:
+        """Whether :meth:`decide` holds whatever the prices do: no withdrawal to fund and no idle cash
+        above ``min_trade_usd`` (then the gas price, the one thing that moves, cannot matter)."""
+        c = self.config
+        cash = ctx.cash(self.wallet, c.token)
+        need = ctx.pending_withdrawal_usd()
+        return not need > cash + 1e-9 and not cash - need > c.min_trade_usd
+
+    def quiet_steps(self, ctx: StrategyContext, view) -> int:
+        """All the steps of a quiet stretch when :meth:`quiet_now`, else none (balances are constant)."""
+        return view.n if self.quiet_now(ctx) else 0
+
+    def on_quiet(self, last_step: int) -> None:
+        """Nothing to remember: the strategy keeps no state between steps."""
+        return None
+
     def entry_full(self, ctx: StrategyContext) -> list[Order]:
         c = self.config
         amount = ctx.cash(self.wallet, c.token) - ctx.pending_withdrawal_usd() - ctx.gas_cost_usd(c.lending_venue, Operation.SUPPLY)
