@@ -42,11 +42,25 @@ def dumps_clean(obj, separators: tuple[str, str] | None = None) -> tuple[str, An
     """``(json.dumps(json_safe(obj), separators=separators), what was serialised)``, without copying
     ``obj`` when it holds no NaN/inf and no key json cannot write (nearly always: json refuses those
     itself, then it is cleaned; the second item is then ``json_safe(obj)``, else ``obj``)."""
+    strict, lenient = _encoders(separators)
     try:
-        return json.dumps(obj, allow_nan=False, separators=separators), obj
+        return strict.encode(obj), obj
     except (ValueError, TypeError):
         clean = json_safe(obj)
-        return json.dumps(clean, separators=separators), clean
+        return lenient.encode(clean), clean
+
+
+_ENCODERS: dict = {}
+
+
+def _encoders(separators: tuple[str, str] | None) -> tuple[json.JSONEncoder, json.JSONEncoder]:
+    """The encoders ``json.dumps(..., allow_nan=False / True, separators=separators)`` makes on each
+    call, made once (an event log serialises thousands of events a run)."""
+    enc = _ENCODERS.get(separators)
+    if enc is None:
+        enc = _ENCODERS[separators] = (json.JSONEncoder(allow_nan=False, separators=separators),
+                                       json.JSONEncoder(separators=separators))
+    return enc
 
 
 def dumps(obj, separators: tuple[str, str] | None = None) -> str:
