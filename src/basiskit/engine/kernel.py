@@ -17,6 +17,10 @@ possible; a live run: the wall clock) and, per time, one step runs:
     withdrawals paid                 from the wallet, as far as cash allows
     recorder.record()                the step's readings (equity, net delta, margins, ...)
 
+Between steps the backtest driver may call :meth:`Kernel.fast_forward`: a stretch of *quiet* steps
+(only prices and funding move, the strategy holds) passed in one vectorised go with the results of
+stepping them (``engine/quiet.py``); a live driver always steps.
+
 Resting orders (limit, stop, take-profit, brackets) live in their venue's book: a venue reports their
 fills (``Trade``, kept in ``trades`` like the decisions' trades) and status changes
 (``OrderStatusChanged``) from ``on_market`` as account events; their changes at submission and cancel
