@@ -206,8 +206,11 @@ def test_dashboard_asks_for_the_token_and_sends_it(page, token_server, shot_dir)
 
 
 def test_cancel_a_running_run_from_the_runs_table(page, server, shot_dir):
-    long = {"mode": "btc_basis", "start": "2024-01-01", "end": "2024-12-31", "capital": 100000,
-            "config": {"step_seconds": 60}}  # ~525,000 steps: still running when the button is clicked
+    # ~1,440,000 steps of the mode whose steps are the least often quiet (its dust trigger): several
+    # seconds of loop, so still running when the button is clicked (a 1-minute btc_basis year now
+    # loops in under a second: quiet stretches)
+    long = {"mode": "eth_leveraged_restaking", "start": "2024-05-13", "end": "2025-09-25", "capital": 50,
+            "config": {"step_seconds": 30}}
     run_id = server.client.post("/api/v1/backtests", json=long).json()["id"]
     open_dashboard(page, server)
     row = page.locator(f"#runs-table tbody tr[data-run-id='{run_id}']")

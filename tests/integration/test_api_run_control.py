@@ -23,9 +23,10 @@ from basiskit.runs.folder import MARKER, is_complete
 from liveserver import serve_in_thread, wait_for
 
 SHORT = {"mode": "btc_basis", "start": "2024-03-01", "end": "2024-03-15", "capital": 100000.0}
-# ~525,000 one-minute steps: still running when it is cancelled
-LONG = {"mode": "btc_basis", "start": "2024-01-01", "end": "2024-12-31", "capital": 100000.0,
-        "config": {"step_seconds": 60}}
+# ~1,440,000 30-second steps of the mode whose steps are the least often quiet (its dust trigger): still
+# running when it is cancelled (a 1-minute btc_basis year loops in under a second)
+LONG = {"mode": "eth_leveraged_restaking", "start": "2024-05-13", "end": "2025-09-25", "capital": 50.0,
+        "config": {"step_seconds": 30}}
 
 
 class Server:

@@ -24,8 +24,13 @@ from basiskit.runs.folder import MARKER, is_complete
 
 CLI = str(Path(sys.executable).with_name("basiskit"))
 SHORT = ["btc_basis", "--start", "2024-03-01", "--end", "2024-03-15"]
-# ~525,000 one-minute steps: seconds of loop, so it is still running when it is stopped
-LONG = ["btc_basis", "--start", "2024-01-01", "--end", "2024-12-31", "--set", "step_seconds=60"]
+# ~1,440,000 30-second steps of the mode whose steps are the least often quiet (its dust trigger): seconds
+# of loop, so it is still running when it is stopped (a 1-minute btc_basis year loops in under a second)
+LONG = ["eth_leveraged_restaking", "--start", "2024-05-13", "--end", "2025-09-25", "--capital", "50",
+        "--set", "step_seconds=30"]
+# ~1,830,000 30-second steps of btc_basis: thousands of events (funding settlements), written as the run
+# goes, over seconds of loop (for a kill after some were flushed)
+EVENTFUL = ["btc_basis", "--start", "2024-01-01", "--end", "2025-09-29", "--set", "step_seconds=30"]
 # ~130,000 steps: the loop ends quickly, writing its files takes a moment (for a kill while writing)
 MEDIUM = ["btc_basis", "--start", "2024-01-01", "--end", "2024-04-01", "--set", "step_seconds=60"]
 
@@ -221,7 +226,7 @@ def test_sigkill_mid_run_leaves_a_valid_prefix_of_the_event_log(sqlite_cli, tmp_
     lines were flushed leaves files whose lines are exactly the first lines of the same files of the
     same request run to the end."""
     cli = sqlite_cli
-    proc = cli.start(LONG, tmp_path / "killed")
+    proc = cli.start(EVENTFUL, tmp_path / "killed")
     deadline = time.monotonic() + 120
     while True:
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -235,7 +240,7 @@ def test_sigkill_mid_run_leaves_a_valid_prefix_of_the_event_log(sqlite_cli, tmp_
     killed = _lines(folder / "events")
 
     full_out = tmp_path / "full"
-    done = cli.start(LONG, full_out)
+    done = cli.start(EVENTFUL, full_out)
     assert done.wait(300) == 0, done.communicate()
     full = _lines(full_out / "events")
     assert sum(map(len, killed.values())) >= 100

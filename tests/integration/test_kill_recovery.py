@@ -15,9 +15,10 @@ from basiskit.persistence import RunStatus, SqlRunStore
 from liveserver import ApiProcess, wait_for
 
 SHORT = {"mode": "btc_basis", "start": "2024-03-01", "end": "2024-03-15", "capital": 100000.0}
-# ~917,000 one-minute steps: several seconds of loop, long enough to be killed mid-run
-LONG = {"mode": "btc_basis", "start": "2024-01-01", "end": "2025-09-29", "capital": 100000.0,
-        "config": {"step_seconds": 60}}
+# ~1,440,000 30-second steps of the mode whose steps are the least often quiet (its dust trigger): several
+# seconds of loop, long enough to be killed mid-run
+LONG = {"mode": "eth_leveraged_restaking", "start": "2024-05-13", "end": "2025-09-25", "capital": 50.0,
+        "config": {"step_seconds": 30}}
 
 
 def test_sigkill_mid_run_leaves_it_interrupted_and_finished_runs_intact(db_url, catalog, tmp_path):
