@@ -73,7 +73,7 @@ import numpy as np
 from basiskit.config.venues import PerpParams
 from basiskit.data.market_state import MarketState
 from basiskit.domain.events import AccountChange, FundingRate, FundingSettled, MarketTick
-from basiskit.domain.orders import Operation, Order, OrderType, Side
+from basiskit.domain.orders import Operation, Order, Side
 from basiskit.domain.portfolio import FEES, LIQUIDATION, PRICE_BASIS, SLIPPAGE, Attribution, Ledger, Position
 from basiskit.domain.time import ns_to_iso
 from basiskit.domain.trades import Trade, TradeStatus
@@ -81,7 +81,7 @@ from basiskit.errors.exceptions import OrderRejected
 from basiskit.venues.protocol import AccountSnapshot
 from basiskit.venues.sim.projection import Projection
 from basiskit.venues.sim.bar_orders import BarOrders
-from basiskit.venues.sim.resting import Trigger
+from basiskit.venues.sim.resting import Trigger, fill_terms
 
 
 _NAN = float("nan")
@@ -449,12 +449,7 @@ class CexPerp:
         pos = self.positions[trig.token]
         q, ref = trig.quantity, trig.price
         buy = trig.side is Side.BUY
-        if trig.maker:
-            fill, rate = ref, self._maker
-        else:
-            fill, rate = (ref * (1 + self._slip) if buy else ref * (1 - self._slip)), self._fee
-            if order.order_type is OrderType.LIMIT:
-                fill = min(fill, order.limit_price) if buy else max(fill, order.limit_price)
+        fill, rate = fill_terms(trig, order, self._slip, self._fee, self._maker)
         delta = q if buy else -q
         fee = q * fill * rate
         before = (pos.size, pos.entry)

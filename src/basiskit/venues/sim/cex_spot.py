@@ -39,7 +39,7 @@ from basiskit.config.venues import SpotParams
 from basiskit.data.market_state import MarketState
 from basiskit.domain.events import MarketTick
 from basiskit.domain.money import fmt_amounts, within
-from basiskit.domain.orders import Operation, Order, OrderType, Side
+from basiskit.domain.orders import Operation, Order, Side
 from basiskit.domain.portfolio import FEES, PRICE_BASIS, SLIPPAGE, Attribution, Ledger
 from basiskit.domain.time import ns_to_iso
 from basiskit.domain.trades import Trade, TradeStatus
@@ -47,7 +47,7 @@ from basiskit.errors.exceptions import OrderRejected
 from basiskit.venues.protocol import AccountSnapshot
 from basiskit.venues.sim.projection import Projection
 from basiskit.venues.sim.bar_orders import BarOrders
-from basiskit.venues.sim.resting import Trigger
+from basiskit.venues.sim.resting import Trigger, fill_terms
 
 
 class CexSpot:
@@ -238,12 +238,7 @@ class CexSpot:
         cancels the order) when the balance cannot pay it."""
         tok, q, ref = trig.token, trig.quantity, trig.price
         buy = trig.side is Side.BUY
-        if trig.maker:
-            fill, rate = ref, self._maker
-        else:
-            fill, rate = (ref * (1 + self._slip) if buy else ref * (1 - self._slip)), self._fee
-            if order.order_type is OrderType.LIMIT:
-                fill = min(fill, order.limit_price) if buy else max(fill, order.limit_price)
+        fill, rate = fill_terms(trig, order, self._slip, self._fee, self._maker)
         if buy:
             cash = self._held(self.quote)
             need = q * fill * (1 + rate)

@@ -144,6 +144,21 @@ Executor = Callable[[Trigger], Executed]
 """Books a fill on the venue. Raises ``OrderRejected`` to refuse it (the order is then CANCELLED)."""
 
 
+def fill_terms(trigger: Trigger, order: Order, slippage: float, taker_fee: float,
+               maker_fee: float) -> tuple[float, float]:
+    """(fill price, fee rate) of a resting order's fill, both venues' rule: a maker fill at the
+    reference (limit) price with ``maker_fee``; a taker fill at the reference moved by ``slippage``
+    against the order, a limit order never beyond its limit price, with ``taker_fee`` (rates as
+    fractions, prices in quote units)."""
+    ref, buy = trigger.price, trigger.side is Side.BUY
+    if trigger.maker:
+        return ref, maker_fee
+    fill = ref * (1 + slippage) if buy else ref * (1 - slippage)
+    if order.order_type is OrderType.LIMIT:
+        fill = min(fill, order.limit_price) if buy else max(fill, order.limit_price)
+    return fill, taker_fee
+
+
 def at_trigger_price(trigger: Trigger) -> Executed:
     """An executor without costs: fills the whole quantity at the reference price."""
     return Executed(trigger.quantity, trigger.price)
