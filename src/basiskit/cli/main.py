@@ -581,5 +581,9 @@ def print_summary(s: dict, out_dir: Path) -> None:
     console.print(f"report: {out_dir / 'report.html'}", soft_wrap=True, highlight=False)
 
 
+from basiskit.cli.portfolio import register as _register_portfolio  # noqa: E402  (basiskit portfolio)
+
+_register_portfolio(app)
+
 if __name__ == "__main__":
     app()
