@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 REF_DIGITS = 10  # significant digits of the reference price
 
@@ -59,6 +60,7 @@ class Rung:
     price: float
 
 
+@lru_cache(maxsize=64)
 def pattern(name: str) -> re.Pattern:
     return re.compile(rf"^{re.escape(name)}-([+-]\d+)([bs])-\d+[a-z]*$")
 

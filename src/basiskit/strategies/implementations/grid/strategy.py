@@ -59,12 +59,18 @@ class Grid(StatelessStrategy):
         return ladder.snap(px)  # a new (or emptied) ladder is centred on the price now
 
     def _plan(self, ctx: StrategyContext) -> tuple[list[str], list[tuple[int, str]], float]:
+        """(ids to cancel, rungs to place, reference), once per ``decide`` call (``scratch``)."""
+        memo = getattr(self, "scratch", None)
+        if memo is not None and "plan" in memo:
+            return memo["plan"]
         c = self.config
         rungs = self.rungs(ctx)
         px = price(ctx, c.account, c.token)
         ref = self.reference(rungs, px)
         want = ladder.wanted(ladder.centre(rungs, c.levels, c.spacing, ref, px), c.levels)
         cancel, place = ladder.plan(rungs, want)
+        if memo is not None:
+            memo["plan"] = (cancel, place, ref)
         return cancel, place, ref
 
     # -- the template's steps --------------------------------------------------------------------------
