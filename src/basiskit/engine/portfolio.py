@@ -12,8 +12,8 @@ them). Nothing is shared between the strategies' books, so:
 * the combined result sums them: equity (USDT) and net deposits per step, attribution per source; its
   reconciliation (Σ attribution = combined equity change) is checked with the same tolerance.
 
-Limits: USDT share class only; no deposits or withdrawals (a portfolio is funded once); quiet stretches
-are not batched (every step is stepped: the strategies' quiet stretches seldom coincide); one strategy
+Quiet stretches (``engine.quiet``) are passed per strategy as in a run of its own (:class:`Lockstep`).
+Limits: USDT share class only; no deposits or withdrawals (a portfolio is funded once); one strategy
 raising ``StopRun`` stops the whole run.
 
 Raises:
@@ -24,7 +24,6 @@ Raises:
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -48,20 +47,34 @@ from basiskit.strategies.registry import build_strategy, mode_entry
 
 
 class Lockstep:
-    """The kernels of a portfolio as one kernel for a driver: ``step(i)`` steps each in the portfolio's
-    order; ``fast_forward`` passes nothing (every step is stepped); ``finish`` finishes each."""
+    """The kernels of a portfolio as one kernel for a driver (``engine.drivers``).
+
+    ``step(i)`` steps, in the portfolio's order, every kernel whose next step is ``i``. A live driver
+    (``RealtimeDriver``) calls it for every clock time, so every kernel steps every time, together.
+    The backtest driver also calls ``fast_forward(i, n)`` after a step: each kernel that has just
+    stepped passes its own quiet stretch from ``i`` on (``engine.quiet``, as it would alone) and the
+    driver goes on at the earliest next step of any kernel. The strategies' books share nothing, so
+    each kernel sees exactly the calls a run of its own would: the same numbers."""
 
     def __init__(self, kernels: list) -> None:
         self.kernels = kernels
         self.feed = kernels[0].feed  # the drivers read the clock (``feed.grid``) from it; all share it
-        self._quiet_from = sys.maxsize
+        self.next = [0] * len(kernels)  # each kernel's next step
+        self._quiet_from = 0  # the driver asks fast_forward after every step; each kernel decides for itself
 
     def step(self, i: int) -> None:
-        for k in self.kernels:
-            k.step(i)
+        nxt = self.next
+        for j, k in enumerate(self.kernels):
+            if nxt[j] == i:
+                k.step(i)
+                nxt[j] = i + 1
 
     def fast_forward(self, i: int, n: int) -> int:
-        return i
+        nxt = self.next
+        for j, k in enumerate(self.kernels):
+            if nxt[j] == i and i >= k._quiet_from:
+                nxt[j] = k.fast_forward(i, n)
+        return min(nxt)
 
     def finish(self) -> None:
         for k in self.kernels:
