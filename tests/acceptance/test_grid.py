@@ -10,7 +10,8 @@ Checked against the raw candle files (read with the csv module, not the catalog)
   empty level between them (so every fill was re-armed), never two working orders on one rung;
 * the attribution sums to the change in equity (the summary's check, and again here).
 
-A restart mid-run -- a fresh ``Grid`` taking over while the venue still holds the old ladder, several
+The grid's cache (it skips reading its orders back while no order event came) changes nothing: a grid
+reading them at every step gives the same trades and equity. A restart mid-run -- a fresh ``Grid`` taking over while the venue still holds the old ladder, several
 times, always with rungs working -- gives the uninterrupted run's orders, trades and equity exactly: no
 rung is sent twice. And a duplicate rung left on the venue (two processes sent it) is cancelled.
 """
@@ -24,7 +25,7 @@ from basiskit.domain.trades import TradeStatus
 from basiskit.engine.assembly import load_venue_config
 from basiskit.engine.backtest import BacktestRequest, run_backtest
 from basiskit.engine.drivers import run_backtest_steps
-from basiskit.strategies.implementations.grid import ladder
+from basiskit.strategies.implementations.grid import Grid, ladder
 from basiskit.strategies.registry import build_strategy
 
 from groundtruth import candles
@@ -169,3 +170,30 @@ def test_a_duplicate_rung_on_the_venue_is_cancelled(catalog):
     assert injected["id"] not in injected["after"] and injected["kept"] in injected["after"]
     cancelled = [e for e in out.loop.events if e.kind == "decision" and injected["id"] in e.data.get("cancels", [])]
     assert len(cancelled) == 1
+
+
+class ReadsEveryStep(Grid):
+    """The grid without its cache: it reads its orders back at every step."""
+
+    @property
+    def _whole(self) -> bool:
+        return False
+
+    @_whole.setter
+    def _whole(self, value: bool) -> None:
+        pass
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_cache_changes_nothing(catalog, name):
+    req = CASES[name]
+    cached = run_backtest(req, catalog)
+
+    def uncached(kernel, n_steps, progress=None, every=0):
+        kernel.use_strategy(ReadsEveryStep(kernel.strategy.config))
+        return run_backtest_steps(kernel, n_steps, progress, every)
+
+    plain = run_backtest(req, catalog, driver=uncached)
+    assert [(t.timestamp, t.order.client_order_id, t.status, t.price) for t in plain.loop.trades] == \
+        [(t.timestamp, t.order.client_order_id, t.status, t.price) for t in cached.loop.trades]
+    assert list(plain.loop.equity) == list(cached.loop.equity)
