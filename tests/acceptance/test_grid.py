@@ -1,5 +1,5 @@
-"""The ``grid`` mode on the real data: hourly BTC perp bars and the one-minute ETH perp file.
-
+"""The ``grid`` mode on the real data: hourly BTC perp bars and the one-minute ETH perp files (Binance,
+and Bybit whose file misses 400 of its minutes: no fill and no placement at an estimated price).
 Checked against the raw candle files (read with the csv module, not the catalog):
 
 * every rung fill is a maker fill at its limit price, on a bar that really traded through the limit
@@ -35,9 +35,12 @@ HOURLY = BacktestRequest("grid", "2024-03-01", "2024-05-01", 20_000.0,
 MINUTE = BacktestRequest("grid", "2025-09-27T00:00", "2025-09-27T15:30", 20_000.0,
                          overrides={"bars": "1m", "token": "ETH", "step_seconds": 60, "levels": 5,
                                     "spacing": 0.0008, "order_size": 0.2, "funding": "none"})
+GAPPY = BacktestRequest("grid", "2025-09-27T07:00", "2025-09-28T23:00", 20_000.0,  # 400 minutes missing in the file
+                        overrides={**MINUTE.overrides, "account": "bybit.perp", "spacing": 0.001})
 RAW = {"grid-hourly": ("cex/perp/binance_BTCUSDT_perp_1h_*.csv", 3600),
-       "grid-minute": ("cex/perp/binance_ETHUSDT_perp_1m_*.csv", 60)}
-CASES = {"grid-hourly": HOURLY, "grid-minute": MINUTE}
+       "grid-minute": ("cex/perp/binance_ETHUSDT_perp_1m_*.csv", 60),
+       "grid-minute-bybit": ("cex/perp/bybit_ETHUSDT_perp_1m_*.csv", 60)}
+CASES = {"grid-hourly": HOURLY, "grid-minute": MINUTE, "grid-minute-bybit": GAPPY}
 
 
 class Probe:
@@ -92,7 +95,7 @@ def test_the_ladder_is_whole_after_every_step(probed):
         assert buys == list(range(-L, -L + len(buys))), f"step {i}: buys {buys}"
         assert sells == list(range(L - len(sells) + 1, L + 1)), f"step {i}: sells {sells}"
         checked += 1
-    assert checked > 0.9 * len(probe.ladders)
+    assert checked > 0.8 * len(probe.ladders)
 
 
 def test_every_fill_is_a_maker_fill_the_raw_bars_allow(probed, source_dir):
@@ -114,6 +117,7 @@ def test_every_fill_is_a_maker_fill_the_raw_bars_allow(probed, source_dir):
         else:
             ok = (closed is not None and closed.high > o.limit_price) or (opened is not None and opened.open >= o.limit_price)
         assert ok, f"{name}: {o.client_order_id} filled at {tr.timestamp} but the raw bars never reached {o.limit_price}"
+        assert not (closed is None and opened is None), f"{name}: a fill at {tr.timestamp}, where the file has no bar"
     s = out.summary
     assert s["failed_orders"] == 0
     assert sum(s["attribution"].values()) == pytest.approx(s["final_equity"] - s["initial_equity"], abs=1e-6)
