@@ -1,5 +1,6 @@
 """The ``grid`` mode on the real data: hourly BTC perp bars and the one-minute ETH perp files (Binance,
 and Bybit whose file misses 400 of its minutes: no fill and no placement at an estimated price).
+
 Checked against the raw candle files (read with the csv module, not the catalog):
 
 * every rung fill is a maker fill at its limit price, on a bar that really traded through the limit
