@@ -13,6 +13,8 @@ from basiskit.config.modes import ModeConfig
 from basiskit.strategies.base import BaseStrategy
 from basiskit.strategies.implementations.basis import Basis, BasisConfig
 from basiskit.strategies.implementations.lst_book import LstBook, LstConfig
+from basiskit.strategies.implementations.ml_directional.config import MlDirectionalConfig
+from basiskit.strategies.implementations.ml_directional.strategy import MlDirectional
 from basiskit.strategies.implementations.pure_lending import PureLending, PureLendingConfig
 
 MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
@@ -24,6 +26,8 @@ MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
     "eth_leveraged_restaking": (LstBook, LstConfig),
     "usdt_market_neutral_no_leverage": (LstBook, LstConfig),
     "usdt_market_neutral": (LstBook, LstConfig),
+    "ml_btc_directional": (MlDirectional, MlDirectionalConfig),
+    "ml_usdt_directional": (MlDirectional, MlDirectionalConfig),
 }
 
 
