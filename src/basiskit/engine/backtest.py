@@ -88,6 +88,7 @@ class BacktestOutcome:
     summary: dict
     perp_names: list[str]
     view: "ShareClassView | None" = None
+    strategy: object = None  # the run's strategy object as it ended (e.g. an ML mode's forecasts and folds)
 
 
 def _flows(items, grid: np.ndarray, what: str) -> dict[int, float]:
@@ -163,7 +164,7 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
         extra = strategy.summary_sections(loop.times, view.equity)
         summary["null_reasons"].update(extra.pop("_null_reasons", {}))
         summary.update(extra)
-    return BacktestOutcome(req, config, loop, summary, perp_names, view)
+    return BacktestOutcome(req, config, loop, summary, perp_names, view, strategy)
 
 
 LARGE_RUN_STEPS = 100_000  # from this many steps the run's market data is freed before its summary

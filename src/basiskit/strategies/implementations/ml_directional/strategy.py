@@ -67,7 +67,7 @@ class MlDirectional(BaseStrategy):
         self.folds = walk_forward(bars[bars.index >= first], funding, times, self.config)
         self.forecasts = {}
         for r in self.folds:
-            self.forecasts.update(zip(r.predictions.index.asi8.tolist(), r.predictions.tolist()))
+            self.forecasts.update(zip(r.predictions.index.as_unit("ns").asi8.tolist(), r.predictions.tolist()))
 
     def set_forecast(self, t_ns: int, p_up: float) -> None:
         """A paper or live runner's forecast P(up) for decision time ``t_ns`` (``model_store.predict_at``)."""

@@ -58,7 +58,8 @@ class FoldResult:
 def folds(start: pd.Timestamp, end: pd.Timestamp, cfg: MlDirectionalConfig) -> list[Fold]:
     """The calendar months that overlap [start, end] (UTC)."""
     out = []
-    m = pd.Timestamp(start).tz_convert("UTC").to_period("M").to_timestamp().tz_localize("UTC")
+    ts = pd.Timestamp(start).tz_convert("UTC")
+    m = pd.Timestamp(year=ts.year, month=ts.month, day=1, tz="UTC")
     while m <= end:
         nxt = (m + pd.offsets.MonthBegin(1))
         cut = m - cfg.embargo_hours * HOUR
