@@ -47,7 +47,7 @@ CAPITAL = 100_000.0
 # The trade-list hash of ml_btc_directional over START..END with seed 7 and 100,000 USDT, as printed by
 # trade_hash() on the first run of this test (2026-12-01, Linux x86-64, lightgbm 4.7.0, numpy 2.x); the
 # test also compares two fresh runs with each other, which does not depend on this record.
-RECORDED = "24e8a5e334d223d7e99c77b02f938d65405eb5e89918a1e0e9e3d8e6e439dd88"
+RECORDED = "53a444b7878cb5423bcbb69dd9f34fa856fdaf18e5890dd3b5eb0f632765d26f"
 
 
 def trade_hash(trades) -> str:

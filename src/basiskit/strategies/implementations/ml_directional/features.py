@@ -77,24 +77,27 @@ def feature_table(bars: pd.DataFrame, funding: pd.Series, times: pd.DatetimeInde
     h = hourly(bars)
     if times is None:
         times = pd.date_range(h.index[0] + HOUR, h.index[-1] + HOUR, freq="h", tz="UTC")
-    lc = np.log(h["close"])
-    r1 = lc.diff()
+    close, high, low = h["close"].to_numpy(), h["high"].to_numpy(), h["low"].to_numpy()
+    lc = np.log(close)
+    r1 = _diff(lc, 1)
     f = pd.DataFrame(index=h.index)
     f["ret_1h"] = r1
-    f["ret_4h"] = lc.diff(4)
-    f["ret_24h"] = lc.diff(24)
-    f["ret_72h"] = lc.diff(72)
-    vol24 = r1.rolling(24, min_periods=24).std()
+    f["ret_4h"] = _diff(lc, 4)
+    f["ret_24h"] = _diff(lc, 24)
+    f["ret_72h"] = _diff(lc, 72)
+    vol24 = rolling(r1, 24, "std")
     f["vol_24h"] = vol24
-    f["vol_ratio_24h_168h"] = vol24 / r1.rolling(168, min_periods=168).std()
-    f["range_24h"] = ((h["high"] - h["low"]) / h["close"]).rolling(24, min_periods=24).mean()
-    hi24 = h["high"].rolling(24, min_periods=24).max()
-    lo24 = h["low"].rolling(24, min_periods=24).min()
-    f["close_pos_24h"] = (h["close"] - lo24) / (hi24 - lo24).where(hi24 > lo24)
-    up = (h["close"] > h["open"]).astype("float64").where(h["close"].notna() & h["open"].notna())
-    f["up_share_14h"] = up.rolling(14, min_periods=14).mean()
-    lv = np.log(h["volume"].where(h["volume"] > 0))
-    f["volume_z_168h"] = (lv - lv.rolling(168, min_periods=168).mean()) / lv.rolling(168, min_periods=168).std()
+    f["vol_ratio_24h_168h"] = vol24 / rolling(r1, 168, "std")
+    f["range_24h"] = rolling((high - low) / close, 24, "mean")
+    hi24, lo24 = rolling(high, 24, "max"), rolling(low, 24, "min")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f["close_pos_24h"] = np.where(hi24 > lo24, (close - lo24) / (hi24 - lo24), np.nan)
+        up = np.where(np.isfinite(close) & np.isfinite(h["open"].to_numpy()),
+                      (close > h["open"].to_numpy()).astype("float64"), np.nan)
+        f["up_share_14h"] = rolling(up, 14, "mean")
+        vol = h["volume"].to_numpy()
+        lv = np.log(np.where(vol > 0, vol, np.nan))
+        f["volume_z_168h"] = (lv - rolling(lv, 168, "mean")) / rolling(lv, 168, "std")
     # the row of bar b (open time b) is known at b + 1 h: re-index by decision time
     f.index = f.index + HOUR
     out = f.reindex(times)
@@ -105,7 +108,7 @@ def feature_table(bars: pd.DataFrame, funding: pd.Series, times: pd.DatetimeInde
         pos = fr.index.searchsorted(times, side="right") - 1  # settled at or before t
         ok = pos >= 0
         last = np.where(ok, fr.to_numpy()[np.clip(pos, 0, None)], np.nan)
-        mean9 = fr.rolling(9, min_periods=9).mean().to_numpy()
+        mean9 = rolling(fr.to_numpy(), 9, "mean")
         out["funding_last"] = last
         out["funding_mean_3d"] = np.where(ok, mean9[np.clip(pos, 0, None)], np.nan)
     else:
@@ -115,6 +118,27 @@ def feature_table(bars: pd.DataFrame, funding: pd.Series, times: pd.DatetimeInde
     out["hour_sin"] = np.sin(2 * np.pi * hours / 24)
     out["hour_cos"] = np.cos(2 * np.pi * hours / 24)
     return out[list(FEATURES)]
+
+
+def _diff(x: np.ndarray, k: int) -> np.ndarray:
+    out = np.full_like(x, np.nan)
+    out[k:] = x[k:] - x[:-k]
+    return out
+
+
+def rolling(x: np.ndarray, n: int, how: str) -> np.ndarray:
+    """``how`` (mean, std with ddof 1, max, min) of each window of the last ``n`` values, computed afresh
+    for every window (a streaming pandas rolling sum depends in its last bits on where the series
+    starts; this does not: a feature never depends on how much history was loaded). NaN for the first
+    n - 1 positions and for any window holding a NaN."""
+    out = np.full(len(x), np.nan)
+    if len(x) < n:
+        return out
+    w = np.lib.stride_tricks.sliding_window_view(np.asarray(x, dtype=np.float64), n)
+    with np.errstate(invalid="ignore"):
+        out[n - 1:] = {"mean": lambda: w.mean(axis=1), "std": lambda: w.std(axis=1, ddof=1),
+                       "max": lambda: w.max(axis=1), "min": lambda: w.min(axis=1)}[how]()
+    return out
 
 
 def features_at(bars: pd.DataFrame, funding: pd.Series, t: pd.Timestamp) -> pd.Series:
