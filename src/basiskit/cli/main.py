@@ -581,5 +581,9 @@ def print_summary(s: dict, out_dir: Path) -> None:
     console.print(f"report: {out_dir / 'report.html'}", soft_wrap=True, highlight=False)
 
 
+from basiskit.cli import ml as _ml  # noqa: E402  (ML directional modes: ml-train)
+_ml.register(app, _fail)
+
+
 if __name__ == "__main__":
     app()

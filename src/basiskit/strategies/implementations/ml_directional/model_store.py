@@ -18,16 +18,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from basiskit.errors.exceptions import InvalidInput
 from basiskit.strategies.implementations.ml_directional.features import features_at
 
 FORMAT = "basiskit.ml_directional.model/1"
 
 
-class ModelFileError(ValueError):
-    """STRAT-010: a saved model cannot be used (file missing, not this format, corrupt, checksum or
+class ModelFileError(InvalidInput, ValueError):
+    """STRAT-020: a saved model cannot be used (file missing, not this format, corrupt, checksum or
     feature list mismatch); the message names the file."""
 
-    code = "STRAT-010"
+    code = "STRAT-020"
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from basiskit.errors.exceptions import InvalidInput
 from basiskit.strategies.implementations.ml_directional.config import MlDirectionalConfig
 from basiskit.strategies.implementations.ml_directional.features import (FEATURES, HOUR, WARMUP_HOURS,
                                                                          feature_table, labels)
 from basiskit.strategies.implementations.ml_directional.model_store import ModelMeta, TrainedModel
 
 
-class WalkForwardError(ValueError):
-    """STRAT-011: a fold cannot be trained (too few training rows in its window); names the fold."""
+class WalkForwardError(InvalidInput, ValueError):
+    """STRAT-021: a fold cannot be trained (too few training rows in its window); names the fold."""
 
-    code = "STRAT-011"
+    code = "STRAT-021"
 
 
 @dataclass(frozen=True)
