@@ -14,6 +14,9 @@ COLUMNS = (  # (key, header, kind): pct = fraction shown in %, usdt = money, int
 )
 
 
+LIBRARIES = {"lightgbm": "LightGBM"}
+
+
 def _cell(v, kind: str) -> str:
     if v is None:
         return "–"
@@ -32,10 +35,11 @@ def folds_section(summary: dict) -> str:
     if not rows:
         return ""
     model = summary.get("ml_model") or {}
+    lib = str(model.get("library", ""))
     head = "".join(f'<th class="{"l" if k == "fold" else ""}">{html.escape(h)}</th>' for k, h, _ in COLUMNS)
     body = "".join("<tr>" + "".join(f'<td class="{"l" if k == "fold" else ""}">{_cell(r.get(k), kind)}</td>'
                                     for k, _, kind in COLUMNS) + "</tr>" for r in rows)
-    note = (f"Out of sample: each fold (a calendar month) is predicted by a {html.escape(str(model.get('library', '')))} "
+    note = (f"Out of sample: each fold (a calendar month) is predicted by a {html.escape(LIBRARIES.get(lib, lib))} "
             f"model trained on the {model.get('train_days')} days before its cut-off (purge {model.get('purge_hours')} h, "
             f"embargo {model.get('embargo_hours')} h, seed {model.get('seed')}); hit rate: forecast direction vs the "
             f"open {model.get('horizon_hours')} h later; shuffled: the same model trained on permuted labels; signal PnL: "

@@ -51,6 +51,7 @@ class MlDirectional(BaseStrategy):
         self._bars: pd.DataFrame | None = None
         self._entry_ns: int | None = None
         self._n = 0
+        self._last_id = ""
 
     def requirements(self) -> Requirements:
         return Requirements(perp={self.account: [self.config.asset]})
@@ -97,7 +98,8 @@ class MlDirectional(BaseStrategy):
                 return Decision(Action.EXIT_FULL, reason="time stop: no traded price", deferred=True)
             side = Side.SELL if size > 0 else Side.BUY
             self._entry_ns = None
-            return Decision(Action.EXIT_FULL, [Order(Operation.PERP_TRADE, acc, abs(size), tok, side, reduce_only=True)],
+            return Decision(Action.EXIT_FULL, [Order(Operation.PERP_TRADE, acc, abs(size), tok, side, reduce_only=True,
+                                                            reason=f"time stop of {self._last_id}")],
                             f"time stop after {c.max_hold_hours} h", cancels=[v.client_order_id for v in legs])
         if size != 0.0:
             return HOLD
@@ -119,7 +121,8 @@ class MlDirectional(BaseStrategy):
         self._entry_ns = ctx.time_ns
         self.entries.append(ctx.time_ns)
         order = Order(Operation.PERP_TRADE, acc, amount, tok, Side.BUY if d > 0 else Side.SELL, take_profit=tp,
-                      stop_loss=sl, client_order_id=f"ml-{self._n}")
+                      stop_loss=sl, client_order_id=f"ml-{self._n}", reason=f"P(up)={p:.3f}")
+        self._last_id = order.client_order_id
         return Decision(Action.ENTRY_FULL, [order], f"P(up)={p:.3f}: {'long' if d > 0 else 'short'}")
 
     # -- state and results ------------------------------------------------------------------------
