@@ -41,6 +41,7 @@ FEATURES: tuple[str, ...] = (
 )
 
 WARMUP_HOURS = 169  # bars a feature row needs before t (the 168-bar windows plus the shift)
+FUNDING_WINDOW = 9  # settlements a feature row reads (funding_mean_3d)
 
 
 def hourly(bars: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +109,7 @@ def feature_table(bars: pd.DataFrame, funding: pd.Series, times: pd.DatetimeInde
         pos = fr.index.searchsorted(times, side="right") - 1  # settled at or before t
         ok = pos >= 0
         last = np.where(ok, fr.to_numpy()[np.clip(pos, 0, None)], np.nan)
-        mean9 = rolling(fr.to_numpy(), 9, "mean")
+        mean9 = rolling(fr.to_numpy(), FUNDING_WINDOW, "mean")
         out["funding_last"] = last
         out["funding_mean_3d"] = np.where(ok, mean9[np.clip(pos, 0, None)], np.nan)
     else:
@@ -145,8 +146,9 @@ def features_at(bars: pd.DataFrame, funding: pd.Series, t: pd.Timestamp) -> pd.S
     """The feature row at decision time ``t`` from the data known then: the incremental path a paper or
     live runner takes (bars that closed by t, funding settled by t; the rest is cut off here)."""
     t = pd.Timestamp(t)
-    known = bars[bars.index <= t - HOUR]
-    return feature_table(known, funding[funding.index <= t], pd.DatetimeIndex([t]))
+    known = bars[(bars.index <= t - HOUR) & (bars.index >= t - (WARMUP_HOURS + 1) * HOUR)]  # all a row reads
+    fr = funding[funding.index <= t]
+    return feature_table(known, fr.iloc[-FUNDING_WINDOW:], pd.DatetimeIndex([t]))
 
 
 def labels(bars: pd.DataFrame, horizon_hours: int, times: pd.DatetimeIndex) -> tuple[pd.Series, pd.Series]:
