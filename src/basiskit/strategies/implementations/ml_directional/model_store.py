@@ -79,6 +79,21 @@ class TrainedModel:
         return np.asarray(self.booster.predict(arr), dtype=np.float64)
 
 
+def lightgbm():
+    """The ``lightgbm`` module (imported on first use: a CLI that does not train pays nothing for it).
+
+    Raises:
+        ImportError: naming what is missing: the package (``pip install lightgbm``, a runtime dependency of
+            basiskit) or the OpenMP runtime its library links to (Debian: ``apt-get install libgomp1``).
+    """
+    try:
+        import lightgbm as lgb
+    except OSError as exc:  # the shared library is there but cannot load its OpenMP runtime
+        raise ImportError(f"lightgbm cannot load its library ({exc}): install the OpenMP runtime "
+                          "(Debian/Ubuntu: apt-get install libgomp1)") from exc
+    return lgb
+
+
 def save_model(model: TrainedModel, folder: Path | str) -> Path:
     """Write the model into ``folder`` (created); returns the path of its JSON file."""
     folder = Path(folder)
@@ -101,8 +116,7 @@ def load_model(path: Path | str) -> TrainedModel:
         ModelFileError: the file or its model file is missing, not this format, the model text does not
             match its checksum, or the booster's own feature names differ from the stated list.
     """
-    import lightgbm as lgb
-
+    lgb = lightgbm()
     path = Path(path)
     try:
         meta = json.loads(path.read_text())

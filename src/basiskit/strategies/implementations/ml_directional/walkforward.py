@@ -25,7 +25,7 @@ from basiskit.errors.exceptions import InvalidInput
 from basiskit.strategies.implementations.ml_directional.config import MlDirectionalConfig
 from basiskit.strategies.implementations.ml_directional.features import (FEATURES, HOUR, WARMUP_HOURS,
                                                                          feature_table, labels)
-from basiskit.strategies.implementations.ml_directional.model_store import ModelMeta, TrainedModel
+from basiskit.strategies.implementations.ml_directional.model_store import ModelMeta, TrainedModel, lightgbm
 
 
 class WalkForwardError(InvalidInput, ValueError):
@@ -88,8 +88,7 @@ def _params(cfg: MlDirectionalConfig, seed: int) -> dict:
 
 
 def _train(x: pd.DataFrame, y: np.ndarray, cfg: MlDirectionalConfig, fold: Fold, shuffled: bool) -> TrainedModel:
-    import lightgbm as lgb
-
+    lgb = lightgbm()
     params = _params(cfg, cfg.seed)
     booster = lgb.train(params, lgb.Dataset(x.to_numpy(np.float64), label=y, feature_name=list(FEATURES),
                                             free_raw_data=True), num_boost_round=cfg.model.n_estimators)
