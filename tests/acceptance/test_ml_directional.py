@@ -252,3 +252,17 @@ def test_a_saved_model_reloads_and_predicts_what_the_backtest_predicted(catalog,
         load_model(path)
     with pytest.raises(ModelFileError, match="missing"):
         load_model(tmp_path / "nope.json")
+
+
+def test_deposits_become_margin_and_a_withdrawal_is_paid_from_it(catalog):
+    req = BacktestRequest("ml_usdt_directional", "2025-03-20", "2025-04-02", CAPITAL,
+                          deposits=(("2025-03-22", 20_000.0),), withdrawals=(("2025-03-26", 50_000.0),))
+    out = run_backtest(req, catalog)
+    s = out.summary
+    assert s["unpaid_withdrawals"] == 0.0 and s["net_deposits"] == -30_000.0
+    assert abs(s["reconciliation"]["difference"]) <= 1e-6
+    moves = [(t.order.venue, t.order.to_venue, t.executed_amount) for t in out.loop.trades
+             if t.order.operation is Operation.TRANSFER and t.ok]
+    assert moves[0][:2] == ("wallet", "bybit.perp") and moves[0][2] < CAPITAL  # less the transfer fee (on top)
+    assert any(m[:2] == ("wallet", "bybit.perp") and 19_000 < m[2] < 20_000 for m in moves[1:])  # the deposit
+    assert any(m[:2] == ("bybit.perp", "wallet") for m in moves)  # margin back for the withdrawal
