@@ -45,7 +45,8 @@ START, END = "2025-03-15", "2025-04-15"  # two folds (March, April), 745 hourly 
 CAPITAL = 100_000.0
 
 # The trade-list hash of ml_btc_directional over START..END with seed 7 and 100,000 USDT, as printed by
-# trade_hash() on the first run of this test (2026-12-01, Linux x86-64, lightgbm 4.7.0, numpy 2.x); the
+# trade_hash() on the first run of this test (2026-12-01, Linux x86-64, Python 3.11, lightgbm 4.7.0, numpy 2.4.6,
+# pandas 3.1.1; commit c085dbb, the mode YAML of that commit); the
 # test also compares two fresh runs with each other, which does not depend on this record.
 RECORDED = "53a444b7878cb5423bcbb69dd9f34fa856fdaf18e5890dd3b5eb0f632765d26f"
 
