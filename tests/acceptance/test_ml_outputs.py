@@ -8,6 +8,7 @@ import html
 import json
 import re
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -15,7 +16,10 @@ from basiskit import service
 from basiskit.cli.main import app
 from basiskit.engine.backtest import BacktestRequest
 from basiskit.strategies.implementations.ml_directional.features import FEATURES
-from basiskit.strategies.implementations.ml_directional.model_store import load_model
+from basiskit.strategies.implementations.ml_directional.model_store import (ModelFileError, forecast, load_model,
+                                                                            load_models)
+from basiskit.strategies.implementations.ml_directional.strategy import MlDirectional, load_inputs
+from basiskit.strategies.registry import load_mode_config
 
 ML_MODES = ("ml_btc_directional", "ml_usdt_directional")
 
@@ -73,6 +77,19 @@ def test_ml_train_saves_models_that_reload(catalog, tmp_path):
     m = load_model(out / "ml_usdt_directional_2025-04.json")
     assert m.meta.features == FEATURES and m.meta.seed == 7 and m.meta.fold == "2025-04"
     assert m.meta.train_last < "2025-03-31" and m.meta.n_samples >= 1000
+    # what a paper/live runner does each hour: the month's saved model on the data known then, handed to the
+    # strategy; the same P(up) as the backtest's walk-forward for those hours
+    models = load_models(out, "ml_usdt_directional")
+    cfg = load_mode_config("ml_usdt_directional")
+    bars, funding = load_inputs(catalog, cfg)
+    backtest = MlDirectional(cfg)
+    backtest.prepare(catalog, [pd.Timestamp("2025-03-30 05:00", tz="UTC").value, pd.Timestamp("2025-04-01 03:00", tz="UTC").value])
+    live = MlDirectional(cfg)
+    for t in (pd.Timestamp("2025-03-30 05:00", tz="UTC"), pd.Timestamp("2025-04-01 03:00", tz="UTC")):
+        live.set_forecast(t.value, forecast(models, bars, funding, t))
+    assert live.forecasts == pytest.approx(backtest.forecasts, abs=1e-15) and len(live.forecasts) == 2
+    with pytest.raises(ModelFileError, match="no model for 2025-05"):
+        forecast(models, bars, funding, pd.Timestamp("2025-05-01", tz="UTC"))
     bad = CliRunner().invoke(app, ["ml-train", "btc_basis", "--start", "2025-03-10", "--end", "2025-04-02",
                                    "--out", str(out), "--data-dir", str(catalog.data_dir)], env={"COLUMNS": "200"})
     assert bad.exit_code == 2 and "not an ML mode" in bad.output

@@ -148,3 +148,30 @@ def predict_at(model: TrainedModel, bars: pd.DataFrame, funding: pd.Series, t: p
     if not np.isfinite(row.to_numpy(dtype=np.float64)).all():
         return None
     return float(model.predict(row)[0])
+
+
+def load_models(folder: Path | str, mode: str) -> dict[str, TrainedModel]:
+    """Every model of ``mode`` saved in ``folder`` (``<mode>_<YYYY-MM>.json``), by fold (``"2025-03"``).
+
+    Raises:
+        ModelFileError: none found, or one of them cannot be used (named).
+    """
+    paths = sorted(Path(folder).glob(f"{mode}_????-??.json"))
+    if not paths:
+        raise ModelFileError(f"{folder}: no saved model of {mode} ({mode}_YYYY-MM.json; `basiskit ml-train`)")
+    return {m.meta.fold: m for m in map(load_model, paths)}
+
+
+def forecast(models: dict[str, TrainedModel], bars: pd.DataFrame, funding: pd.Series, t: pd.Timestamp) -> float | None:
+    """P(up) at decision time ``t`` with the model of t's month (UTC) from :func:`load_models`: what a paper
+    or live runner hands to ``MlDirectional.set_forecast`` each hour. None when a feature is missing at t.
+
+    Raises:
+        ModelFileError: no model for t's month (train it first: ``basiskit ml-train``).
+    """
+    t = pd.Timestamp(t)
+    fold = f"{t.tz_convert('UTC'):%Y-%m}"
+    if fold not in models:
+        raise ModelFileError(f"no model for {fold} (have {', '.join(sorted(models)) or 'none'}): "
+                             "train it with `basiskit ml-train`")
+    return predict_at(models[fold], bars, funding, t)

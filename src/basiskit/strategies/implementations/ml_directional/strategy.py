@@ -11,8 +11,8 @@ margin; a withdrawal is paid from it while flat.
 
 Where forecasts come from: in a backtest ``prepare(catalog, grid)`` trains the walk-forward models
 (``walkforward.py``) on the catalog's bars and funding and keeps their predictions for the run's hours;
-a paper or live runner loads saved models (``model_store.load_model``), computes P(up) each hour from
-the data it has collected (``model_store.predict_at``) and hands it over with :meth:`set_forecast`.
+a paper or live runner loads saved models (``model_store.load_models``), computes P(up) each hour from
+the data it has collected (``model_store.forecast``) and hands it over with :meth:`set_forecast`.
 """
 
 from __future__ import annotations
