@@ -37,3 +37,7 @@ bench-process: $(STAMP)
 bench-api: $(STAMP)
 	$(PY) bench/bench_api.py
 	$(PY) bench/bench_api.py --postgres
+
+# ML directional modes: feature, training, prediction and whole-run times (bench/RESULTS.md, issue 15 B).
+bench-ml: $(STAMP)
+	$(PY) bench/bench_ml.py
