@@ -39,5 +39,6 @@ bench-api: $(STAMP)
 	$(PY) bench/bench_api.py --postgres
 
 # ML directional modes: feature, training, prediction and whole-run times (bench/RESULTS.md, issue 15 B).
+.PHONY: bench-ml
 bench-ml: $(STAMP)
 	$(PY) bench/bench_ml.py
