@@ -46,3 +46,8 @@ coverage-hierarchy: $(STAMP)
 	$(PY) -m pytest -q $(COV_HIERARCHY) --cov-report=term-missing --cov-fail-under=80 \
 	  tests/unit/strategies tests/acceptance/test_grid.py tests/acceptance/test_portfolio.py \
 	  tests/integration/test_portfolio_run.py tests/integration/test_strategy_state.py
+
+# ML directional modes: feature, training, prediction and whole-run times (bench/RESULTS.md, issue 15 B).
+.PHONY: bench-ml
+bench-ml: $(STAMP)
+	$(PY) bench/bench_ml.py

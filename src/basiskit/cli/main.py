@@ -584,6 +584,9 @@ def print_summary(s: dict, out_dir: Path) -> None:
 from basiskit.cli.portfolio import register as _register_portfolio  # noqa: E402  (basiskit portfolio)
 
 _register_portfolio(app)
+from basiskit.cli import ml as _ml  # noqa: E402  (ML directional modes: ml-train)
+_ml.register(app, _fail)
+
 
 if __name__ == "__main__":
     app()

@@ -88,6 +88,7 @@ class BacktestOutcome:
     summary: dict
     perp_names: list[str]
     view: "ShareClassView | None" = None
+    strategy: object = None  # the run's strategy object as it ended (e.g. an ML mode's forecasts and folds)
 
 
 def _flows(items, grid: np.ndarray, what: str) -> dict[int, float]:
@@ -144,6 +145,8 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     catalog = catalog.for_policy(config.data_policy)  # its own store when the policy repairs rows
     specs = series_specs(reqs, set(catalog.dataset_ids()))
     frame = catalog.frame(grid, specs)  # built once when the request's coverage was just checked
+    if hasattr(strategy, "prepare"):  # a strategy that learns from the catalog first (ML modes: walk-forward training)
+        strategy.prepare(catalog, grid)
     shocked = apply_shock(frame, config.shock) if config.shock else []
     rewards = load_restaking_rewards(catalog.source_dir) if reqs.restaking_rewards else None
     sim = simulate(config, strategy, frame, float(req.capital), deposits, withdrawals, rewards, progress, subscribers=subscribers,
@@ -157,7 +160,11 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     if len(grid) >= LARGE_RUN_STEPS:  # the market data and the venues (a reference cycle) go before the summary
         gc.collect()
     summary = _summarise(req, config, loop, attr, view, elapsed, tolerance_usd, catalog, specs, shocked, facts)
-    return BacktestOutcome(req, config, loop, summary, perp_names, view)
+    if hasattr(strategy, "summary_sections"):  # the strategy's own sections (ML modes: per-fold results)
+        extra = strategy.summary_sections(loop.times, view.equity)
+        summary["null_reasons"].update(extra.pop("_null_reasons", {}))
+        summary.update(extra)
+    return BacktestOutcome(req, config, loop, summary, perp_names, view, strategy)
 
 
 LARGE_RUN_STEPS = 100_000  # from this many steps the run's market data is freed before its summary

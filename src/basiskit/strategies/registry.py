@@ -14,6 +14,8 @@ from basiskit.strategies.base import BaseStrategy
 from basiskit.strategies.implementations.basis import Basis, BasisConfig
 from basiskit.strategies.implementations.grid import Grid, GridConfig
 from basiskit.strategies.implementations.lst_book import LstBook, LstConfig
+from basiskit.strategies.implementations.ml_directional.config import MlDirectionalConfig
+from basiskit.strategies.implementations.ml_directional.strategy import MlDirectional
 from basiskit.strategies.implementations.pure_lending import PureLending, PureLendingConfig
 
 MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
@@ -26,6 +28,8 @@ MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
     "usdt_market_neutral_no_leverage": (LstBook, LstConfig),
     "usdt_market_neutral": (LstBook, LstConfig),
     "grid": (Grid, GridConfig),
+    "ml_btc_directional": (MlDirectional, MlDirectionalConfig),
+    "ml_usdt_directional": (MlDirectional, MlDirectionalConfig),
 }
 
 
