@@ -57,13 +57,19 @@ def run_vectorised(strategy, frame: BookFrame) -> VectorResult:
         d = sig[:, col]
         price, _ = BookFill(frame.series[ds], end).at_many(due, d > 0)
         legs.append((d, price, rate, f"{venue}.{market}"))
+    # per signal the spot leg, then the perp leg (the engine's order); a leg with no quantity or no fill is no trade
+    n = steps.size
+    cols = []
+    for d, price, rate, account in legs:
+        q = np.abs(d)
+        cols.append((q, price, q * price * rate, np.where(d > 0, "buy", "sell"), account, (q != 0) & (price == price)))
     trades = []
-    for k in range(steps.size):
-        for d, price, rate, account in legs:
-            q = abs(float(d[k]))
-            if q and price[k] == price[k]:
-                p = float(price[k])
-                trades.append((int(due[k]), account, "buy" if d[k] > 0 else "sell", q, p, q * p * rate))
+    for k, (q, price, fee, side, account, keep) in enumerate(cols):
+        idx = np.flatnonzero(keep)
+        trades.extend(zip((2 * idx + k).tolist(), due[idx].tolist(), [account] * idx.size, side[idx].tolist(),
+                          q[idx].tolist(), price[idx].tolist(), fee[idx].tolist()))
+    trades.sort(key=lambda r: r[0])
+    trades = [r[1:] for r in trades] if n else []
     return VectorResult(signals, trades, out)
 
 
