@@ -60,26 +60,26 @@ def align_books(streams: list[BookTickerSeries]) -> BookFrame:
         raise ValueError(f"two streams share a key: {keys}")
     streams = [s.in_time_order() for s in streams]
     ts = np.concatenate([s.ts for s in streams])
-    src = np.concatenate([np.full(len(s), k, dtype=np.int8) for k, s in enumerate(streams)])
-    pos = np.concatenate([np.arange(len(s), dtype=np.int64) for s in streams])
+    src_all = np.concatenate([np.full(len(s), k, dtype=np.int8) for k, s in enumerate(streams)])
     order = np.argsort(ts, kind="stable")  # ties: stream order, then row order (the concatenation's)
-    ts, src, pos = ts[order], src[order], pos[order]
     n = ts.size
-    steps = np.arange(n, dtype=np.int64)
+    ts, src = ts[order], src_all[order]
+    step_of = np.empty(n, dtype=np.int64)  # merged step of each concatenated row
+    step_of[order] = np.arange(n, dtype=np.int64)
     invalid = np.zeros(n, dtype=bool)
     cols: dict[str, dict[str, np.ndarray]] = {c: {} for c in ("bid", "ask", "bid_size", "ask_size", "mid")}
-    for k, s in enumerate(streams):
-        mine = src == k
-        ok = np.zeros(n, dtype=bool)
-        ok[mine] = s.valid[pos[mine]]
-        invalid[mine] = ~ok[mine]
-        last = np.maximum.accumulate(np.where(ok, steps, -1)) if n else steps  # the step of the latest valid book
-        row = np.where(last >= 0, pos[np.maximum(last, 0)], -1)
-        have = row >= 0
+    offset = 0
+    for s in streams:
+        m = len(s)
+        steps = step_of[offset: offset + m]  # increasing: the stream is in time order and the merge stable
+        offset += m
+        ok = s.valid
+        invalid[steps[~ok]] = True
+        marker = np.full(n, -1, dtype=np.int64)
+        marker[steps[ok]] = np.flatnonzero(ok)
+        last = np.maximum.accumulate(marker) if n else marker  # the row of the latest valid book; -1: none yet
         for c in ("bid", "ask", "bid_size", "ask_size"):
-            v = np.full(n, np.nan)
-            v[have] = getattr(s, c)[row[have]]
-            cols[c][s.key] = v
+            cols[c][s.key] = np.append(getattr(s, c), np.nan)[last]  # row -1 picks the appended NaN
         cols["mid"][s.key] = 0.5 * (cols["bid"][s.key] + cols["ask"][s.key])
     return BookFrame(keys, ts, src, invalid, cols["bid"], cols["ask"], cols["bid_size"], cols["ask_size"], cols["mid"],
                      {s.key: s for s in streams})
