@@ -581,5 +581,8 @@ def print_summary(s: dict, out_dir: Path) -> None:
     console.print(f"report: {out_dir / 'report.html'}", soft_wrap=True, highlight=False)
 
 
+from basiskit.cli.signals import register as _register_signals  # noqa: E402  (basiskit data ticks)
+_register_signals(data_app, _fail)
+
 if __name__ == "__main__":
     app()
