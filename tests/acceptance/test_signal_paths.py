@@ -84,3 +84,20 @@ def test_backtest_on_ticks_reconciles(mode, catalog):
     assert s["trades"] > 0 and s["failed_orders"] == 0
     assert s["book_tickers"]["events"] == 15_038  # the overlap's MEXC and Gate.io updates, each a step
     assert s["attribution"]["fees"] < 0 and s["attribution"].get("funding", 0.0) == 0.0  # no funding in tick files
+
+
+def test_bad_input_on_tick_runs_is_named(catalog):
+    from basiskit.config.loader import ConfigError
+    from basiskit.data.errors import DataError
+    from basiskit.engine.backtest import BacktestInputError
+
+    mode = MODES[0]
+    with pytest.raises(BacktestInputError, match="deposits and withdrawals are not supported"):
+        run_backtest(BacktestRequest(mode, *LUNC, 1e5, deposits=(("2025-10-11T05:00:00", 10.0),)), catalog)
+    with pytest.raises(DataError, match="no book in the period") as err:  # the tick files cover 2025-10-11 only
+        run_backtest(BacktestRequest(mode, "2025-10-12", "2025-10-13", 1e5), catalog)
+    assert err.value.key == "ticks.mexc.spot.LUNCUSDT"
+    with pytest.raises(ConfigError, match="entry_bpss"):
+        run_backtest(BacktestRequest(mode, *LUNC, 1e5, overrides={"entry_bpss": 1.0}), catalog)
+    with pytest.raises(DataError, match="ticks.nowhere"):
+        run_backtest(BacktestRequest(mode, *LUNC, 1e5, overrides={"spot_dataset": "ticks.nowhere"}), catalog)

@@ -146,7 +146,8 @@ class BaseSignalStrategy(BaseStrategy):
         return Signal(int(out[0]), int(out[1]), float(out[2]), float(out[3]))
 
     def validate_entry_conditions(self, signal: Signal, ctx) -> str | None:
-        """None to go ahead, or why not (the decision is deferred). Default: both legs' books exist."""
+        """None to go ahead, or why not (the decision is deferred). Default: go ahead (the rules emit only
+        when both legs have a book; a family adds venue or balance checks here)."""
         return None
 
     def validate_exit_conditions(self, signal: Signal, ctx) -> str | None:
