@@ -27,7 +27,7 @@ from basiskit.config.loader import ConfigError
 from basiskit.data.book_frame import BookFrame, align_books
 from basiskit.data.errors import DataError
 from basiskit.data.tick_feed import TickFeed
-from basiskit.data.ticks import TICK_SPECS, TickCatalog, bars_as_book_tickers, load_book_tickers
+from basiskit.data.ticks import TICK_SPECS, TickCatalog, bars_as_book_tickers
 from basiskit.domain.portfolio import Portfolio
 from basiskit.domain.time import ns_to_iso
 from basiskit.engine.assembly import WALLET, Venues, load_venue_config
@@ -50,7 +50,7 @@ def load_streams(config, catalog, start_ns: int, end_ns: int) -> list:
     out = []
     for ds in (config.spot_dataset, config.perp_dataset):
         if ds in TICK_SPECS:
-            s = load_book_tickers(catalog.source_dir, ds, start_ns, end_ns)
+            s = catalog.book_tickers(ds, start_ns, end_ns)
         else:
             catalog.ensure_imported()
             s = bars_as_book_tickers(catalog.load(ds), ds).between(start_ns, end_ns)
