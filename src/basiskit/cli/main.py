@@ -587,6 +587,8 @@ _register_portfolio(app)
 from basiskit.cli import ml as _ml  # noqa: E402  (ML directional modes: ml-train)
 _ml.register(app, _fail)
 
+from basiskit.cli.signals import register as _register_signals  # noqa: E402  (basiskit data ticks)
+_register_signals(data_app, _fail)
 
 if __name__ == "__main__":
     app()

@@ -17,6 +17,9 @@ from basiskit.strategies.implementations.lst_book import LstBook, LstConfig
 from basiskit.strategies.implementations.ml_directional.config import MlDirectionalConfig
 from basiskit.strategies.implementations.ml_directional.strategy import MlDirectional
 from basiskit.strategies.implementations.pure_lending import PureLending, PureLendingConfig
+from basiskit.strategies.implementations.inventory_arbitrage import InventoryArbitrage, InventoryArbitrageConfig
+from basiskit.strategies.implementations.reverse_delta_neutral import ReverseDeltaNeutral, ReverseDeltaNeutralConfig
+from basiskit.strategies.implementations.volatility_harvesting import VolatilityHarvesting, VolatilityHarvestingConfig
 
 MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
     "pure_lending": (PureLending, PureLendingConfig),
@@ -30,6 +33,9 @@ MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
     "grid": (Grid, GridConfig),
     "ml_btc_directional": (MlDirectional, MlDirectionalConfig),
     "ml_usdt_directional": (MlDirectional, MlDirectionalConfig),
+    "signal_reverse_delta_neutral": (ReverseDeltaNeutral, ReverseDeltaNeutralConfig),
+    "signal_inventory_arbitrage": (InventoryArbitrage, InventoryArbitrageConfig),
+    "signal_volatility_harvesting": (VolatilityHarvesting, VolatilityHarvestingConfig),
 }
 
 
