@@ -1,0 +1,25 @@
+"""``/api/v1/funding``: ranked funding opportunities across venues and instruments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from basiskit import funding_service
+from basiskit.api.context import AppContext, ctx
+from basiskit.api.errors import responses
+
+router = APIRouter(prefix="/api/v1", tags=["funding"])
+
+
+@router.get("/funding/opportunities", responses=responses(400, 422),
+            summary="Funding opportunities ranked by net APR (spread less four taker legs and transfers)")
+def opportunities(at: str | None = Query(None, description="ISO time (UTC); default: the last settlement", max_length=40),
+                  top: int = Query(20, ge=1, le=5000, description="how many to return"),
+                  cross_only: bool = Query(False, description="only the same perpetual on two venues"),
+                  hold_days: float = Query(30.0, gt=0, le=3650, description="holding period, days"),
+                  notional: float = Query(100_000.0, gt=0, le=1e10, description="notional per leg, USDT"),
+                  c: AppContext = Depends(ctx)) -> dict[str, Any]:
+    kinds = ("cross_venue",) if cross_only else ("cross_venue", "perp_spot")
+    return funding_service.scan(c.catalog, at, top, kinds, notional, hold_days)
