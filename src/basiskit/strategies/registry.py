@@ -65,6 +65,19 @@ def load_mode_config(mode: str, overrides: dict[str, Any] | None = None) -> Mode
     return validate(model, data, origin)
 
 
-def build_strategy(config: ModeConfig) -> BaseStrategy:
+def build_strategy(config: ModeConfig, components=None) -> BaseStrategy:
+    """The factory: a strategy of ``config.mode`` (any registered mode, by name). ``components``
+    (``categories.stateful.StrategyComponents``: store-backed state and position managers) are given
+    to a stateful strategy; a stateless one refuses them.
+
+    Raises:
+        UnknownModeError: the mode is not registered.
+        ConfigError: components for a strategy that is not stateful.
+    """
     cls, _ = mode_entry(config.mode)
-    return cls(config)
+    strategy = cls(config)
+    if components is not None:
+        if not hasattr(strategy, "use_components"):
+            raise ConfigError(f"mode {config.mode!r} ({cls.__name__}) is not a stateful strategy: it takes no components")
+        strategy.use_components(components)
+    return strategy
