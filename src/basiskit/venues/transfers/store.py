@@ -1,0 +1,53 @@
+"""Transfers written to the run store as they move (``fund_transfers``), through the
+``persistence.protocol.RunStore`` interface (no database library here).
+
+Every state change adds one ``fund_transfers`` row (kind ``transfer``, status = the state, amount, the
+two accounts, the time of the change) -- the audit trail a person reads -- and the full operations
+(ids, withdrawal ids, attempts, retry times) are kept as one JSON object in ``strategy_state`` under
+``<strategy_id>/transfers``, which :meth:`latest` reads back after a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Protocol
+
+from basiskit.domain.transfer_ops import TransferOperation, TransferState
+from basiskit.persistence.records import TransferRecord
+
+
+class _Store(Protocol):
+    def add_transfers(self, transfers: list[TransferRecord]) -> None: ...
+    def save_state(self, strategy_id: str, state: dict[str, Any], run_id: str | None = None) -> None: ...
+    def load_state(self, strategy_id: str) -> dict[str, Any] | None: ...
+
+
+def op_to_dict(op: TransferOperation) -> dict[str, Any]:
+    d = asdict(op)
+    d["state"] = op.state.value
+    return d
+
+
+def op_from_dict(d: dict[str, Any]) -> TransferOperation:
+    """Raises KeyError / ValueError on a malformed record (names the field)."""
+    return TransferOperation(**{**d, "state": TransferState(d["state"])})
+
+
+class RunStoreTransferLog:
+    def __init__(self, store: _Store, strategy_id: str, run_id: str | None = None) -> None:
+        self.store = store
+        self.strategy_id = strategy_id
+        self.run_id = run_id
+        self.key = f"{strategy_id}/transfers"
+        saved = store.load_state(self.key) or {}
+        self._ops: dict[str, dict[str, Any]] = dict(saved.get("operations", {}))
+
+    def record(self, op: TransferOperation) -> None:
+        self.store.add_transfers([TransferRecord(self.strategy_id, op.updated_ns, "transfer", op.token, op.amount,
+                                                 op.source, op.destination, op.state.value, self.run_id)])
+        self._ops[op.transfer_id] = op_to_dict(op)
+        self.store.save_state(self.key, {"operations": self._ops}, self.run_id)
+
+    def latest(self) -> list[TransferOperation]:
+        saved = self.store.load_state(self.key) or {}
+        return [op_from_dict(d) for d in saved.get("operations", {}).values()]
