@@ -90,7 +90,8 @@ def series_specs(req: Requirements, available: set[str]) -> list[SeriesSpec]:
             # resting orders fill against each bar's range (venues.sim.bar_orders)
             specs.append(SeriesSpec(ds, ds, "open", "bar_open", extremes=True,
                                     references=tuple(reference_candidates(ds, available))))
-            specs.append(SeriesSpec(fds, fds, "funding_rate", "funding", mark_key=f"{ds}|open"))
+            specs.append(SeriesSpec(fds, fds, "funding_rate", "funding", mark_key=f"{ds}|open",
+                                    optional=req.funding_holes))
     for account, tokens in req.lending.items():
         for tok in tokens:
             ds = f"aave.{tok}"

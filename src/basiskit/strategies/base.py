@@ -56,7 +56,9 @@ class Requirements:
     the strategy sends resting orders (limit, stop, take-profit, brackets) to its spot accounts, whose
     price series then carry each bar's high and low (perp series always do; without it a spot account
     refuses resting orders rather than fill them from opens only, and a run that sends none keeps
-    those series' memory and per-step cost).
+    those series' memory and per-step cost). ``funding_holes``: the perp funding series may miss
+    settlements (OKX's missing days): a missing settlement pays nothing instead of refusing the period
+    (funding is still never invented).
     """
 
     spot: dict[str, list[str]] = field(default_factory=dict)
@@ -72,6 +74,7 @@ class Requirements:
     gas: bool = False
     gas_token: str = "USDT"
     resting_orders: bool = False
+    funding_holes: bool = False
 
 
 class BaseStrategy:
