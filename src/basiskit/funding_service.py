@@ -117,3 +117,144 @@ def scan_history(catalog: Catalog, step_hours: int = 1, **cost_kw) -> tuple[np.n
     at = np.arange(lo - lo % step, hi + 1, step, dtype=np.int64)
     order, net, _ = opp.rank_history(table, costs, at)
     return at, order, net
+
+
+# -- funding arbitrage on the real data: windows, comparisons -------------------------------------------
+DAY_NS = 86_400_000_000_000
+HOUR_NS = 3_600_000_000_000
+
+
+def price_windows(catalog: Catalog, dataset_id: str, max_gap_hours: int = 24) -> list[tuple[int, int]]:
+    """``(first, last)`` bar times (ns) of the stretches of a price dataset without a hole longer than
+    ``max_gap_hours`` (the catalog fills shorter ones; a longer one is a stretch without prices)."""
+    idx = catalog.load(dataset_id).index.as_unit("ns").asi8
+    cut = np.flatnonzero(np.diff(idx) > (max_gap_hours + 1) * HOUR_NS)
+    starts = np.concatenate(([0], cut + 1))
+    ends = np.concatenate((cut, [idx.size - 1]))
+    return [(int(idx[a]), int(idx[b])) for a, b in zip(starts, ends)]
+
+
+def _whole_days(lo: int, hi: int) -> tuple[int, int] | None:
+    """The clock's first and last steps (00:00 UTC) inside ``[lo, hi]``; None if under a day."""
+    a = -(-lo // DAY_NS) * DAY_NS
+    b = hi // DAY_NS * DAY_NS
+    return (a, b) if b - a >= DAY_NS else None
+
+
+def arbitrage_runs(catalog: Catalog, asset: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The backtests that cover ``asset``'s venues with prices and funding: the venues present over the
+    whole common period, and, for a venue whose prices have holes (OKX ETH), every stretch where it has
+    prices with all the others. Returns ``(runs, unavailable)``: runs as ``{"venues", "start", "end"}``
+    (dates), and sentences naming the pairs/venues without prices or funding and when."""
+    sym = f"{asset}USDT"
+    ids = set(catalog.dataset_ids())
+    venues = [v for v in FUNDING_VENUES if f"perp.{v}.{sym}" in ids and f"funding.{v}.{sym}" in ids]
+    missing = [v for v in FUNDING_VENUES if v not in venues]
+    unavailable = [f"{asset}: every pair with {v} is unavailable (the data has no {v} {sym} "
+                   f"{'perp prices' if f'perp.{v}.{sym}' not in ids else 'funding'})" for v in missing]
+    table, _ = funding_table(catalog)
+    for v in venues:  # funding holes longer than a day (e.g. OKX's missing days): those settlements pay nothing
+        t, _, iv = table.settlements(v, sym if v != "okx" else f"{asset}-USDT-SWAP")
+        gaps = np.flatnonzero(np.diff(t) > DAY_NS)
+        for k in gaps:
+            if t[k + 1] - t[k] > 2 * DAY_NS:
+                unavailable.append(f"{asset}: pairs with {v} have no funding estimate {ns_to_iso(int(t[k]))} .. "
+                                   f"{ns_to_iso(int(t[k + 1]))} (no {v} settlements in the data)")
+        if gaps.size:
+            unavailable.append(f"{asset}: {v} funding misses {int(sum((t[k + 1] - t[k]) // (int(iv[k + 1]) * HOUR_NS) - 1 for k in gaps))} "
+                               f"settlements over {gaps.size} holes (missing days): they pay nothing in the runs")
+    win = {v: price_windows(catalog, f"perp.{v}.{sym}") for v in venues}
+    whole = [v for v in venues if len(win[v]) == 1]
+    holed = [v for v in venues if len(win[v]) > 1]
+    runs = []
+    if len(whole) >= 2:
+        lo = max(win[v][0][0] for v in whole)
+        hi = min(win[v][0][1] for v in whole)
+        days = _whole_days(lo, hi)
+        if days:
+            runs.append({"venues": whole, "start": ns_to_iso(days[0])[:10], "end": ns_to_iso(days[1])[:10]})
+    for v in holed:
+        others_lo = max(win[w][0][0] for w in whole) if whole else 0
+        others_hi = min(win[w][0][1] for w in whole) if whole else 2**62
+        prev_end = None
+        for a, b in win[v]:
+            if prev_end is not None:
+                unavailable.append(f"{asset}: pairs with {v} unavailable {ns_to_iso(prev_end)} .. {ns_to_iso(a)} "
+                                   f"(no {v} perp prices)")
+            prev_end = b
+            days = _whole_days(max(a, others_lo), min(b, others_hi))
+            if days:
+                runs.append({"venues": [*whole, v], "start": ns_to_iso(days[0])[:10], "end": ns_to_iso(days[1])[:10]})
+        unavailable.append(f"{asset}: pairs with {v} unavailable before {ns_to_iso(win[v][0][0])} and after "
+                           f"{ns_to_iso(win[v][-1][1])} (no {v} perp prices)")
+    return runs, unavailable
+
+
+def perfect_foresight(catalog: Catalog, asset: str, venues: list[str], start: str, end: str,
+                      notional_usd: float) -> dict[str, Any]:
+    """Upper bound of the funding a pair of ``venues`` could earn over ``(start, end]``: at every settlement
+    time the best ordered pair's rate difference (short minus long, 0 if none is positive), x
+    ``notional_usd`` per leg, with no costs and perfect knowledge of the rates (USDT)."""
+    table, _ = funding_table(catalog)
+    lo, hi = to_ns(start), to_ns(end)
+    inst = {v: (v, f"{asset}USDT") if v != "okx" else ("okx", f"{asset}-USDT-SWAP") for v in venues}
+    rates: dict[str, dict[int, float]] = {}
+    for v, (venue, name) in inst.items():
+        t, r, _ = table.settlements(venue, name, lo, hi)
+        rates[v] = dict(zip(t.tolist(), r.tolist()))
+    total, n = 0.0, 0
+    for t in sorted(set().union(*[set(x) for x in rates.values()])):
+        here = {v: rates[v][t] for v in venues if t in rates[v]}
+        best = max((here[s] - here[l] for l in here for s in here if l != s), default=0.0)
+        total += max(best, 0.0) * notional_usd
+        n += 1
+    return {"funding_usd": total, "settlement_times": n, "notional_usd": notional_usd}
+
+
+def _run_summary(out) -> dict[str, Any]:
+    s = out.summary
+    rep = (s.get("strategy_state") or {}).get("state", {}).get("report", {})
+    days = (to_ns(out.request.end) - to_ns(out.request.start)) / DAY_NS
+    changes = rep.get("switches", 0) + rep.get("closes", 0)
+    att = s["attribution"]
+    return {"final_equity": s["final_equity"], "pnl": s["final_equity"] - s["initial_equity"] - s["net_deposits"],
+            "apr": s.get("apr"), "funding": att["funding"], "fees": att["fees"], "slippage": att["slippage"],
+            "price_basis": att["price_basis"], "liquidation": att["liquidation"],
+            "funding_by_leg": {k: v.get("funding", 0.0) for k, v in s["attribution_by_venue"].items()},
+            "reconciliation": s["reconciliation"],
+            "opens": rep.get("opens", 0), "switches": rep.get("switches", 0), "closes": rep.get("closes", 0),
+            "recenters": rep.get("recenters", 0), "pair_changes_per_month": changes / (days / 30.4375) if days else None,
+            "transfer_fees_usd": rep.get("transfer_fees_usd", 0.0), "transfers": rep.get("transfers", {}),
+            "rules_fired": rep.get("rules_fired", {}), "hours_by_pair": rep.get("hours_by_pair", {}),
+            "steps_without_price": rep.get("steps_without_price", {}),
+            "steps_without_funding_estimate": rep.get("steps_without_funding_estimate", {}),
+            "liquidations": s.get("liquidations")}
+
+
+def arbitrage_study(catalog: Catalog, asset: str, capital: float = 100_000.0, overrides: dict | None = None,
+                    runs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``funding_arbitrage`` on ``asset`` over every run of :func:`arbitrage_runs` (or ``runs``), each
+    compared with the static best pair (every ordered pair held throughout, the best in hindsight) and the
+    perfect-foresight upper bound of the funding. Returns a JSON-able report (``runs``, ``unavailable``)."""
+    from basiskit.engine.backtest import BacktestRequest, run_backtest
+    from basiskit.strategies.registry import load_mode_config
+
+    planned, unavailable = arbitrage_runs(catalog, asset)
+    out_runs = []
+    for r in runs if runs is not None else planned:
+        base = {**(overrides or {}), "asset": asset, "perp_venues": list(r["venues"])}
+        dyn = run_backtest(BacktestRequest("funding_arbitrage", r["start"], r["end"], capital, overrides=base), catalog)
+        statics = {}
+        for lo in r["venues"]:
+            for sh in r["venues"]:
+                if lo != sh:
+                    o = run_backtest(BacktestRequest("funding_arbitrage", r["start"], r["end"], capital,
+                                                     overrides={**base, "static_pair": [lo, sh]}), catalog)
+                    statics[f"{lo}/{sh}"] = _run_summary(o)
+        best = max(statics, key=lambda k: statics[k]["final_equity"])
+        cfg = load_mode_config("funding_arbitrage", base)
+        notional = capital * cfg.deploy_fraction / 2 / cfg.margin_fraction
+        out_runs.append({**r, "dynamic": _run_summary(dyn), "static_best_pair": best, "static": statics,
+                         "perfect_foresight": perfect_foresight(catalog, asset, r["venues"], r["start"], r["end"],
+                                                                notional)})
+    return {"asset": asset, "capital": capital, "runs": out_runs, "unavailable": unavailable}

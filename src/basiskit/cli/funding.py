@@ -50,3 +50,38 @@ def scan(at: Optional[str] = typer.Option(None, "--at", help="time to rank at (I
     console.print(f"OKX files {d['okx_files']}, duplicates dropped {d['okx_duplicates_dropped']}, rows on no "
                   f"schedule left out {len(d['okx_rows_off_every_grid'])}, off-schedule settlements "
                   f"{d['off_schedule_settlements']}", highlight=False)
+
+
+@funding_app.command("study")
+def study(asset: str = typer.Option("BTC", "--asset", help="BTC or ETH"),
+          capital: float = typer.Option(100_000.0, "--capital", min=1.0, help="USDT per run"),
+          json_out: Optional[str] = typer.Option(None, "--json", help="write the whole report (JSON) here"),
+          data_dir: Optional[str] = typer.Option(None, "--data-dir", help="catalog directory (default .basiskit)"),
+          source: Optional[str] = typer.Option(None, "--source", help="raw data directory")) -> None:
+    """funding_arbitrage over every stretch where the venues have prices and funding, against the static
+    best pair and the perfect-foresight upper bound."""
+    import json
+
+    try:
+        catalog = service.open_catalog(data_dir, source)
+        catalog.ensure_imported()
+        rep = funding_service.arbitrage_study(catalog, asset.upper(), capital)
+    except BasiskitError as exc:
+        err.print(f"[bold red]error [{exc.code}]:[/] {escape(str(exc))}")
+        raise typer.Exit(2)
+    table = Table(title=f"funding_arbitrage {rep['asset']} on {capital:,.0f} USDT", title_justify="left")
+    for col in ("period", "venues", "PnL", "funding", "switches/mo", "transfer fees", "static best", "PnL static",
+                "foresight funding"):
+        table.add_column(col, justify="left" if col in ("period", "venues", "static best") else "right", overflow="fold")
+    for r in rep["runs"]:
+        d, st = r["dynamic"], r["static"][r["static_best_pair"]]
+        table.add_row(f"{r['start']} .. {r['end']}", ",".join(r["venues"]), f"{d['pnl']:,.0f}", f"{d['funding']:,.0f}",
+                      f"{d['pair_changes_per_month'] or 0:.2f}", f"{d['transfer_fees_usd']:,.0f}",
+                      r["static_best_pair"], f"{st['pnl']:,.0f}", f"{r['perfect_foresight']['funding_usd']:,.0f}")
+    console.print(table)
+    for line in rep["unavailable"]:
+        console.print(f"unavailable: {line}", highlight=False)
+    if json_out:
+        with open(json_out, "w") as fh:
+            json.dump(rep, fh, indent=1, default=str)
+        console.print(f"report: {json_out}", highlight=False)
