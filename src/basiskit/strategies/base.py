@@ -58,7 +58,9 @@ class Requirements:
     refuses resting orders rather than fill them from opens only, and a run that sends none keeps
     those series' memory and per-step cost). ``funding_holes``: the perp funding series may miss
     settlements (OKX's missing days): a missing settlement pays nothing instead of refusing the period
-    (funding is still never invented).
+    (funding is still never invented). ``managed_transfers``: a ``config.bridges.ManagedTransfersConfig``:
+    transfers between venues go through the transfer manager (state machine, bridges, seeded failures;
+    ``venues.sim.managed_transfer``) instead of the fixed-delay transit account.
     """
 
     spot: dict[str, list[str]] = field(default_factory=dict)
@@ -75,6 +77,7 @@ class Requirements:
     gas_token: str = "USDT"
     resting_orders: bool = False
     funding_holes: bool = False
+    managed_transfers: object | None = None  # config.bridges.ManagedTransfersConfig: the transfer manager runs transfers
 
 
 class BaseStrategy:

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from basiskit.domain.transfer_ops import TransferOperation, TransferState, TransferStateError, advance
 from basiskit.persistence import MemoryRunStore
-from basiskit.venues.transfers.bridges import BridgeConfig, BridgeManager
+from basiskit.config.bridges import BridgeConfig
+from basiskit.venues.transfers.bridges import BridgeManager
 from basiskit.venues.transfers.manager import MemoryTransferStore, TransferManager
 from basiskit.venues.transfers.sim import SimTransferNetwork
 from basiskit.venues.transfers.store import RunStoreTransferLog
@@ -69,7 +70,7 @@ def test_a_transfer_walks_the_states_with_its_delays_and_is_logged_in_the_store(
     m.step(480 * NS)
     assert m.ops[op.transfer_id].state is S.COMPLETED and net.balance("bybit.perp") == 500.0
     rows = store.transfers("fa")
-    assert [r.status for r in rows] == ["pending", "withdrawing", "bridging", "depositing", "completed"]
+    assert [r.status for r in rows if r.kind == "transfer_step"] == ["pending", "withdrawing", "bridging", "depositing", "completed"]
     assert {(r.from_venue, r.to_venue, r.amount, r.run_id) for r in rows} == {("binance.perp", "bybit.perp", 500.0, "run-1")}
     resumed = RunStoreTransferLog(store, "fa").latest()
     assert resumed == [m.ops[op.transfer_id]]

@@ -1,7 +1,7 @@
 """Bridge protocols behind one interface: what moving ``amount`` of a token costs, how long it takes
 and how often it fails.
 
-Every protocol is data (``BridgeConfig``: fees, delays, failure rate, and the ``sources`` the numbers
+Every protocol is data (``config.bridges.BridgeConfig``: fees, delays, failure rate, and the ``sources`` the numbers
 come from); :class:`BridgeManager` picks the cheapest bridge that serves a route (ties: the fastest).
 Two fee shapes cover the protocols in use:
 
@@ -18,36 +18,7 @@ source with its fee; a failed bridge returns the amount, the fee being spent).
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-
-class BridgeConfig(BaseModel):
-    """One bridge protocol (frozen, unknown keys rejected)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    fee_kind: Literal["fixed", "proportional"] = Field(description="fixed: fixed_fee per transfer; "
-                                                                    "proportional: fee_bps of the amount + fixed_fee")
-    fixed_fee: float = Field(default=0.0, ge=0, description="token units per transfer")
-    fee_bps: float = Field(default=0.0, ge=0, le=10_000, description="basis points of the amount")
-    withdrawal_delay_s: int = Field(default=0, ge=0, description="seconds the source takes to send")
-    bridge_delay_s: int = Field(default=0, ge=0, description="seconds the network or bridge takes")
-    deposit_delay_s: int = Field(default=0, ge=0, description="seconds the destination takes to credit")
-    withdrawal_failure_rate: float = Field(default=0.0, ge=0, lt=1, description="probability a withdrawal fails")
-    bridge_failure_rate: float = Field(default=0.0, ge=0, lt=1, description="probability the bridge stage fails")
-    send_error_rate: float = Field(default=0.0, ge=0, lt=1, description="probability one send call errors "
-                                                                        "(nothing sent; the manager retries)")
-    tokens: tuple[str, ...] = Field(default=("USDT",), description="tokens the bridge carries")
-    venues: tuple[str, ...] = Field(default=(), description="venues it connects (empty: any)")
-    sources: tuple[str, ...] = Field(default=(), description="where the numbers come from")
-
-    @model_validator(mode="after")
-    def _shape(self) -> "BridgeConfig":
-        if self.fee_kind == "fixed" and self.fee_bps:
-            raise ValueError("fee_bps is only for fee_kind proportional")
-        return self
+from basiskit.config.bridges import BridgeConfig
 
 
 class Bridge:

@@ -134,19 +134,35 @@ class TransferManager:
 
     # -- the loop ---------------------------------------------------------------------------------
     def step(self, now_ns: int) -> list[TransferOperation]:
-        """Advance every open transfer whose time has come; returns the transfers that changed state."""
-        changed = []
-        for tid in list(self.ops):
-            op = self.ops[tid]
-            if op.terminal or op.next_try_ns > now_ns:
-                continue
+        """Advance every open transfer whose time has come, through as many stages as are done by
+        ``now_ns`` (each stage is one venue call); returns the transfers that changed state."""
+        changed: dict[str, TransferOperation] = {}
+        for _ in range(len(S)):  # at most one pass per stage
+            moved = False
+            for tid in list(self.ops):
+                op = self.ops[tid]
+                if op.terminal or op.next_try_ns > now_ns:
+                    continue
+                new = self._step_one(op, now_ns)
+                if new is not op:
+                    self.ops[tid] = new
+                    self.store.record(new)
+                    if new.state is not op.state:
+                        changed[tid] = new
+                        moved = True
+            if not moved:
+                break
+        return list(changed.values())
+
+    def step_one(self, transfer_id: str, now_ns: int) -> TransferOperation:
+        """Advance one transfer now (its retry time permitting); returns it as it is after."""
+        op = self.ops[transfer_id]
+        if not op.terminal and op.next_try_ns <= now_ns:
             new = self._step_one(op, now_ns)
             if new is not op:
-                self.ops[tid] = new
+                self.ops[transfer_id] = new
                 self.store.record(new)
-                if new.state is not op.state:
-                    changed.append(new)
-        return changed
+        return self.ops[transfer_id]
 
     def _retry(self, op: TransferOperation, now_ns: int, why: str, limited: bool) -> TransferOperation:
         attempts = op.attempts + 1

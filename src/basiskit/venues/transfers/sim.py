@@ -51,6 +51,18 @@ class SimTransferNetwork:
         self.sent: dict[str, int] = {}
         self.fees_paid = 0.0
 
+    # -- balance moves (overridden by the engine's backend, which reports them as events) -----------
+    def _take(self, op: TransferOperation) -> None:
+        """Take ``amount + fee`` from the source; TransientError (nothing taken) if it cannot pay."""
+        key = (op.source, op.token)
+        if self.balances.get(key, 0.0) + 1e-9 < op.amount + op.fee:
+            raise TransientError(f"{op.source}: balance {self.balances.get(key, 0.0)} below {op.amount + op.fee}")
+        self.balances[key] = self.balances.get(key, 0.0) - (op.amount + op.fee)
+
+    def _give(self, op: TransferOperation, account: str, amount: float, why: str, fee_back: float = 0.0) -> None:
+        key = (account, op.token)
+        self.balances[key] = self.balances.get(key, 0.0) + amount
+
     def balance(self, account: str, token: str = "USDT") -> float:
         return self.balances.get((account, token), 0.0)
 
@@ -68,10 +80,7 @@ class SimTransferNetwork:
         cfg = self.bridges[op.bridge].config
         if self.rng.random() < cfg.send_error_rate:
             raise TransientError(f"{op.source}: withdrawal request timed out")
-        key = (op.source, op.token)
-        if self.balances.get(key, 0.0) + 1e-9 < op.amount + op.fee:
-            raise TransientError(f"{op.source}: balance {self.balances.get(key, 0.0)} below {op.amount + op.fee}")
-        self.balances[key] = self.balances.get(key, 0.0) - (op.amount + op.fee)
+        self._take(op)
         self.fees_paid += op.fee
         w = now_ns + cfg.withdrawal_delay_s * NS
         b = w + cfg.bridge_delay_s * NS
@@ -105,8 +114,7 @@ class SimTransferNetwork:
         if now_ns < f.deposited_at:
             return "pending"
         if not f.credited:
-            key = (op.destination, op.token)
-            self.balances[key] = self.balances.get(key, 0.0) + f.amount
+            self._give(op, op.destination, f.amount, "arrived")
             f.credited = True
         return "done"
 
@@ -118,7 +126,6 @@ class SimTransferNetwork:
             back = f.amount + (f.fee if f.withdrawal_fails else 0.0)
             if f.withdrawal_fails:
                 self.fees_paid -= f.fee
-            key = (op.source, op.token)
-            self.balances[key] = self.balances.get(key, 0.0) + back
+            self._give(op, op.source, back, "refunded", fee_back=f.fee if f.withdrawal_fails else 0.0)
             f.refunded = back
         return f.refunded

@@ -1,8 +1,8 @@
 """Transfers written to the run store as they move (``fund_transfers``), through the
 ``persistence.protocol.RunStore`` interface (no database library here).
 
-Every state change adds one ``fund_transfers`` row (kind ``transfer``, status = the state, amount, the
-two accounts, the time of the change) -- the audit trail a person reads -- and the full operations
+Every state change adds one ``fund_transfers`` row (kind ``transfer_step``, status = the state, amount,
+the two accounts, the time of the change; the run's end adds its usual ``transfer`` rows, one per order) -- the audit trail a person reads -- and the full operations
 (ids, withdrawal ids, attempts, retry times) are kept as one JSON object in ``strategy_state`` under
 ``<strategy_id>/transfers``, which :meth:`latest` reads back after a restart.
 """
@@ -34,8 +34,9 @@ def op_from_dict(d: dict[str, Any]) -> TransferOperation:
 
 
 class RunStoreTransferLog:
-    def __init__(self, store: _Store, strategy_id: str, run_id: str | None = None) -> None:
+    def __init__(self, store: _Store, strategy_id: str, run_id: str | None = None, kind: str = "transfer_step") -> None:
         self.store = store
+        self.kind = kind
         self.strategy_id = strategy_id
         self.run_id = run_id
         self.key = f"{strategy_id}/transfers"
@@ -43,7 +44,7 @@ class RunStoreTransferLog:
         self._ops: dict[str, dict[str, Any]] = dict(saved.get("operations", {}))
 
     def record(self, op: TransferOperation) -> None:
-        self.store.add_transfers([TransferRecord(self.strategy_id, op.updated_ns, "transfer", op.token, op.amount,
+        self.store.add_transfers([TransferRecord(self.strategy_id, op.updated_ns, self.kind, op.token, op.amount,
                                                  op.source, op.destination, op.state.value, self.run_id)])
         self._ops[op.transfer_id] = op_to_dict(op)
         self.store.save_state(self.key, {"operations": self._ops}, self.run_id)

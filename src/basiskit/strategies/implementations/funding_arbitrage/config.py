@@ -10,6 +10,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from basiskit.config.bridges import ManagedTransfersConfig
 from basiskit.config.modes import ModeConfig
 
 
@@ -77,6 +78,9 @@ class FundingArbConfig(ModeConfig):
                                                                           "other leg")
     cooldown_hours: float = Field(default=24.0, ge=0, description="a pair closed by a rule is not reopened for this long")
     rebalance: RuleConfig = Field(default_factory=_default_rules, description="the rebalance sub-strategy")
+    transfers: ManagedTransfersConfig | None = Field(default=None, description="bridges and retry policy of the "
+                                                     "transfer manager; without it transfers take the venue "
+                                                     "configs' fixed fees and delays")
     static_pair: tuple[str, str] | None = Field(default=None, description="(long venue, short venue): hold this "
                                                                           "pair throughout, no rebalance rules (the "
                                                                           "static-pair comparison)")

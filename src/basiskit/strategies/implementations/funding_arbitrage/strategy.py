@@ -79,7 +79,8 @@ class FundingArbitrage(StatefulStrategy):
 
     def requirements(self) -> Requirements:
         # OKX's funding misses whole days (44 of the all-instruments files): those settlements pay nothing
-        return Requirements(perp={a: [self.config.asset] for a in self.accounts}, funding_holes=True)
+        return Requirements(perp={a: [self.config.asset] for a in self.accounts}, funding_holes=True,
+                            managed_transfers=self.config.transfers)
 
     # -- events (phase 1 inputs and phase 4 tracking) ---------------------------------------------
     def on_event(self, ev) -> None:
@@ -88,36 +89,60 @@ class FundingArbitrage(StatefulStrategy):
             self.report["funding_by_leg_usd"][ev.component] += ev.amount
         elif isinstance(ev, Trade) and ev.order.operation is Operation.TRANSFER:
             self._on_transfer_trade(ev)
-        elif isinstance(ev, AccountChange) and ev.kind == "transfer_arrived":
-            self._on_arrival(ev)
+        elif isinstance(ev, AccountChange) and ev.kind.startswith("transfer_"):
+            self._on_transfer_change(ev)
 
     def _on_transfer_trade(self, tr: Trade) -> None:
-        tid = tr.order.client_order_id or f"x-{len(self.ops) + 1}"
-        op = self.ops.get(tid)
+        tid = tr.order.client_order_id
+        op = self.ops.get(tid) if tid else None
         if op is None:
             return
-        if tr.status is TradeStatus.FILLED:
-            self.report["transfer_fees_usd"] += tr.fee
-            op = advance(op, S.WITHDRAWING, tr.timestamp, withdrawal_id=tid, fee=tr.fee,
-                         amount=tr.executed_amount or op.amount)
-            op = advance(op, S.BRIDGING, tr.timestamp)
-            if not any(d[0] == op.destination for d in tr.deltas):  # delayed: in transit until it lands
-                self.ops[tid] = op
-                return
-            op = advance(advance(op, S.DEPOSITING, tr.timestamp), S.COMPLETED, tr.timestamp)
-        else:
-            op = advance(op, S.FAILED, tr.timestamp, error=tr.error or tr.status.value)
-        self.ops[tid] = op
+        if tr.status is not TradeStatus.FILLED:
+            self.ops[tid] = advance(op, S.FAILED, tr.timestamp, error=tr.error or tr.status.value)
+            return
+        if not tr.deltas:  # queued by the transfer manager (a send error): sent later (transfer_sent)
+            return
+        self.ops[tid] = self._sent(op, tr.timestamp, tr.fee, tr.executed_amount or op.amount)
+        if any(d[0] == op.destination for d in tr.deltas):  # no delay: landed at once
+            self._landed(tid, tr.timestamp)
 
-    def _on_arrival(self, ev: AccountChange) -> None:
-        """The oldest transfer in transit to the destination with that amount has landed (the transit
-        account lands transfers in the order they were sent)."""
-        amount = float(ev.data.get("amount", 0.0))
+    def _sent(self, op: TransferOperation, t: int, fee: float, amount: float) -> TransferOperation:
+        self.report["transfer_fees_usd"] += fee
+        return advance(advance(op, S.WITHDRAWING, t, withdrawal_id=op.transfer_id, fee=fee, amount=amount), S.BRIDGING, t)
+
+    def _landed(self, tid: str, t: int) -> None:
+        self.ops[tid] = advance(advance(self.ops[tid], S.DEPOSITING, t), S.COMPLETED, t)
+
+    def _match(self, state: TransferState, account_field: str, account: str, amount: float | None) -> str | None:
+        """The oldest tracked transfer in ``state`` whose ``account_field`` is ``account`` (and amount, when given)."""
         for tid, op in self.ops.items():
-            if (op.state is S.BRIDGING and op.destination == ev.data.get("to")
-                    and abs(op.amount - amount) <= 1e-6 * max(1.0, op.amount)):
-                self.ops[tid] = advance(advance(op, S.DEPOSITING, ev.timestamp), S.COMPLETED, ev.timestamp)
-                return
+            if op.state is state and getattr(op, account_field) == account and (
+                    amount is None or abs(op.amount - amount) <= 1e-6 * max(1.0, op.amount)):
+                return tid
+        return None
+
+    def _on_transfer_change(self, ev: AccountChange) -> None:
+        """The transit account's events: ``transfer_sent`` (a queued one left its source), ``transfer_arrived``
+        (credited), ``transfer_refunded`` / ``transfer_failed`` (given up). Matched to the strategy's
+        transfers by account and amount, oldest first (the transit account keeps their order)."""
+        d, t = ev.data, ev.timestamp
+        amount = float(d.get("amount", 0.0)) if "amount" in d else None
+        if ev.kind == "transfer_sent":
+            tid = self._match(S.PENDING, "destination", d.get("to"), amount)
+            if tid:
+                self.ops[tid] = self._sent(self.ops[tid], t, float(d.get("fee", 0.0)), amount or self.ops[tid].amount)
+        elif ev.kind == "transfer_arrived":
+            tid = self._match(S.BRIDGING, "destination", d.get("to"), amount)
+            if tid:
+                self._landed(tid, t)
+        elif ev.kind == "transfer_refunded":
+            tid = self._match(S.BRIDGING, "source", d.get("to"), None)
+            if tid:
+                self.ops[tid] = advance(self.ops[tid], S.FAILED, t, refunded=amount or 0.0, error="refunded")
+        elif ev.kind == "transfer_failed":
+            tid = self._match(S.PENDING, "destination", d.get("to"), None)
+            if tid:
+                self.ops[tid] = advance(self.ops[tid], S.FAILED, t, error=str(d.get("error", "")))
 
     # -- decision ---------------------------------------------------------------------------------
     def decide(self, ctx: StrategyContext) -> Decision:
