@@ -585,5 +585,9 @@ from basiskit.cli.funding import funding_app  # noqa: E402
 
 app.add_typer(funding_app, name="funding")
 
+from basiskit.cli.portfolio import register as _register_portfolio  # noqa: E402  (basiskit portfolio)
+
+_register_portfolio(app)
+
 if __name__ == "__main__":
     app()

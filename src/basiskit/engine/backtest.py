@@ -215,6 +215,50 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
     the built venues (tests: e.g. a zero flash-loan fee); ``subscribers`` receive every event as it
     happens (e.g. the event log writer); ``driver`` hands the kernel its times (``engine.drivers``:
     as fast as possible by default, or ``RealtimeDriver`` on the wall clock)."""
+    run = assemble(config, strategy, frame, capital, deposits, withdrawals, reward_distributions, patch_venues,
+                   subscribers, transfer_store)
+    n = run.n
+    elapsed = (driver or run_backtest_steps)(run.kernel, n, progress, max(1, n // 200))
+    return run.result(elapsed)
+
+
+@dataclass
+class Assembled:
+    """A run put together and not yet stepped: its kernel and what :meth:`result` reads afterwards.
+    ``engine.portfolio`` steps several of these in lockstep (a multi-strategy run)."""
+
+    kernel: Kernel
+    recorder: StepRecorder
+    portfolio: Portfolio
+    venues: object
+    monitor: RiskMonitor
+    n: int
+
+    def result(self, elapsed: float) -> Simulation:
+        """The run's ``Simulation`` once its kernel has stepped (``elapsed``: seconds of loop)."""
+        kernel, recorder, portfolio = self.kernel, self.recorder, self.portfolio
+        venues, monitor = self.venues, self.monitor
+        loop = LoopResult(times=recorder.times, equity=recorder.equity, net_deposits=recorder.net_deposits,
+                          net_delta=recorder.net_delta, margin_ratios=recorder.margin_ratios,
+                          health_factor=recorder.health_factor, ltv=recorder.ltv, net_eth=recorder.net_eth,
+                          attribution_steps=recorder.attribution_steps, snapshots=recorder.snapshots,
+                          perp_notional=recorder.perp_notional, idle_cash_usd=recorder.idle_cash_usd,
+                          trades=kernel.trades, events=kernel.events, decisions_deferred=kernel.decisions_deferred,
+                          decisions_failed=kernel.decisions_failed, rebalances=kernel.rebalances,
+                          unpaid_withdrawals=kernel.pending_withdrawal if kernel.pending_withdrawal > 1e-9 else 0.0,
+                          strategy_state=kernel.strategy.snapshot() if hasattr(kernel.strategy, "snapshot") else {},
+                          final_balances={k: v for k, v in portfolio.ledger.balances.items() if v},
+                          final_positions={k: (p.size, p.entry) for k, p in portfolio.positions.items() if p.size},
+                          steps_batched=kernel.steps_batched)
+        return Simulation(loop, portfolio.attribution, venues, monitor, elapsed, portfolio)
+
+
+def assemble(config: ModeConfig, strategy, frame, capital: float, deposits: dict[int, float] | None = None,
+             withdrawals: dict[int, float] | None = None, reward_distributions: list | None = None,
+             patch_venues: Callable | None = None, subscribers: list | None = None, transfer_store=None) -> Assembled:
+    """The venues, portfolio, risk, execution and kernel of one run of ``strategy`` on ``frame`` (the
+    arguments as :func:`simulate`'s; ``transfer_store``: where managed transfers write their state changes),
+    ready to step."""
     reqs = strategy.requirements()
     eth_class = config.share_class is ShareClass.ETH
     rows = reward_windows(reward_distributions, reqs.include_estimated_rewards) if reqs.restaking_rewards else []
@@ -239,20 +283,7 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
     kernel = Kernel(feed, venues.accounts, portfolio, strategy, execution, monitor, gate, ctx, recorder, flows,
                     override=override, prices=venues.prices, subscribers=subscribers,
                     reserve_ratio=getattr(config, "reserve_ratio", 0.0))
-    elapsed = (driver or run_backtest_steps)(kernel, n, progress, max(1, n // 200))
-    loop = LoopResult(times=recorder.times, equity=recorder.equity, net_deposits=recorder.net_deposits,
-                      net_delta=recorder.net_delta, margin_ratios=recorder.margin_ratios,
-                      health_factor=recorder.health_factor, ltv=recorder.ltv, net_eth=recorder.net_eth,
-                      attribution_steps=recorder.attribution_steps, snapshots=recorder.snapshots,
-                      perp_notional=recorder.perp_notional, idle_cash_usd=recorder.idle_cash_usd,
-                      trades=kernel.trades, events=kernel.events, decisions_deferred=kernel.decisions_deferred,
-                      decisions_failed=kernel.decisions_failed, rebalances=kernel.rebalances,
-                      unpaid_withdrawals=kernel.pending_withdrawal if kernel.pending_withdrawal > 1e-9 else 0.0,
-                      strategy_state=kernel.strategy.snapshot() if hasattr(kernel.strategy, "snapshot") else {},
-                      final_balances={k: v for k, v in portfolio.ledger.balances.items() if v},
-                      final_positions={k: (p.size, p.entry) for k, p in portfolio.positions.items() if p.size},
-                      steps_batched=kernel.steps_batched)
-    return Simulation(loop, portfolio.attribution, venues, monitor, elapsed, portfolio)
+    return Assembled(kernel, recorder, portfolio, venues, monitor, n)
 
 
 @dataclass

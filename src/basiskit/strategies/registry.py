@@ -13,6 +13,7 @@ from basiskit.config.modes import ModeConfig
 from basiskit.strategies.base import BaseStrategy
 from basiskit.strategies.implementations.basis import Basis, BasisConfig
 from basiskit.strategies.implementations.funding_arbitrage import FundingArbConfig, FundingArbitrage
+from basiskit.strategies.implementations.grid import Grid, GridConfig
 from basiskit.strategies.implementations.lst_book import LstBook, LstConfig
 from basiskit.strategies.implementations.pure_lending import PureLending, PureLendingConfig
 
@@ -26,6 +27,7 @@ MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
     "usdt_market_neutral_no_leverage": (LstBook, LstConfig),
     "usdt_market_neutral": (LstBook, LstConfig),
     "funding_arbitrage": (FundingArbitrage, FundingArbConfig),
+    "grid": (Grid, GridConfig),
 }
 
 

@@ -10,6 +10,10 @@
     action(cancels, orders)         the ``Action`` of the decision (default: ENTRY_PARTIAL when there
                                     is anything to do)
 
+``self.scratch`` is a dict emptied at the start of every ``decide`` call: the steps of one call may
+share work there (the grid computes its plan once for ``cancels`` and ``orders``); it never carries
+anything to the next call.
+
 "Stateless" means the strategy keeps nothing between steps that it cannot read back from the venue
 (balances, positions, its working orders: ``ctx.open_orders``). So a restart -- a fresh instance on a
 venue that still holds the old orders -- continues without stored state and without duplicates, and
@@ -48,6 +52,7 @@ class StatelessStrategy(BaseStrategy):
         return f"{len(orders)} orders, {len(cancels)} cancels"
 
     def decide(self, ctx: StrategyContext) -> Decision:
+        self.scratch = {}  # what the steps of this one call share (e.g. a plan both cancels and orders read)
         if self.ready(ctx) is not None:
             return HOLD
         cancels = self.cancels(ctx)
