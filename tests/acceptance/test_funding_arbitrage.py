@@ -137,3 +137,40 @@ def test_eth_study_window_compares_with_static_and_foresight(catalog):
     pf = run["perfect_foresight"]
     assert pf["settlement_times"] > 500 and pf["funding_usd"] > 0
     assert run["dynamic"]["funding"] <= pf["funding_usd"] * 1.2  # notional per leg stays within 20 % of the bound's
+
+
+def test_a_restored_strategy_continues_the_run_with_the_same_numbers(catalog):
+    """Replaced mid-run (while margin is in transit, and half-way) by a fresh instance restored from its
+    snapshot's JSON -- as a restarted live run would be -- the run gives the uninterrupted run's numbers."""
+    import json
+
+    from basiskit.engine.drivers import run_backtest_steps
+    from basiskit.strategies.registry import build_strategy
+
+    req = BacktestRequest("funding_arbitrage", "2024-03-01", "2024-06-01", 100_000.0)
+    whole = run_backtest(req, catalog)
+    splits = []
+
+    def driver(kernel, n_steps, progress=None, every=0):
+        def step(i):
+            kernel.step(i)
+            st = kernel.strategy.snapshot()
+            moving = any(op["state"] not in ("completed", "failed") for op in st["state"]["operations"].values())
+            if len(splits) < 4 and (moving or i == n_steps // 2 or i % 500 == 250):
+                fresh = build_strategy(whole.config)
+                fresh.restore(json.loads(json.dumps(st)))
+                kernel.use_strategy(fresh)
+                splits.append(i)
+
+        class Steps:
+            feed = kernel.feed
+            finish = kernel.finish
+        Steps.step = staticmethod(step)
+        return run_backtest_steps(Steps, n_steps, progress, every, batch=False)
+
+    split = run_backtest(req, catalog, driver=driver)
+    assert len(splits) >= 2
+    timing = {"loop_seconds", "steps_per_second", "run_seconds"}
+    assert {k: v for k, v in split.summary.items() if k not in timing} == \
+        {k: v for k, v in whole.summary.items() if k not in timing}
+    assert list(split.loop.equity) == list(whole.loop.equity)

@@ -24,7 +24,8 @@ Amounts are token units (USDT), times int ns (UTC).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 from enum import Enum
 
 
@@ -112,3 +113,15 @@ def advance(op: TransferOperation, to: TransferState, now_ns: int, **changes) ->
     if to not in TRANSITIONS[op.state]:
         raise TransferStateError(f"transfer {op.transfer_id}: {op.state.value} -> {to.value} is not allowed")
     return replace(op, state=to, updated_ns=now_ns, attempts=0, next_try_ns=0, **changes)
+
+
+def to_dict(op: TransferOperation) -> dict[str, Any]:
+    """JSON-able form of ``op`` (the state as its value)."""
+    d = asdict(op)
+    d["state"] = op.state.value
+    return d
+
+
+def from_dict(d: dict[str, Any]) -> TransferOperation:
+    """Inverse of :func:`to_dict`. Raises KeyError / TypeError / ValueError on a malformed record."""
+    return TransferOperation(**{**d, "state": TransferState(d["state"])})

@@ -98,3 +98,22 @@ def test_mode_config_loads_and_refuses_bad_keys():
         load_mode_config("funding_arbitrage", {"perp_venues": ["bybit", "bybit"]})
     with pytest.raises(ValidationError, match="at least 2"):
         FundingArbConfig.model_validate({"mode": "funding_arbitrage", "asset": "BTC", "perp_venues": ["binance"]})
+
+
+def test_snapshot_and_restore_give_the_same_strategy_state():
+    from basiskit.domain.transfer_ops import TransferOperation
+    from basiskit.strategies.implementations.funding_arbitrage.models import PositionPair
+
+    s = build_strategy(load_mode_config("funding_arbitrage"))
+    s.pair = PositionPair(Pair("binance.perp", "bybit.perp"), 1.5, 10, 0.12, 90_000.0)
+    s.target = s.pair.pair
+    s.ops["fa-transfer-1"] = TransferOperation("fa-transfer-1", "wallet", "bybit.perp", "USDT", 100.0, "trc20")
+    s._cooldown[Pair("bybit.perp", "binance.perp")] = 99
+    s._step, s._ids = 42, 1
+    s.report["opens"] = 3
+    snap = s.snapshot()
+    again = build_strategy(load_mode_config("funding_arbitrage"))
+    again.restore(snap)
+    assert (again.pair, again.target, again.ops, again._cooldown, again._step, again._ids) == \
+        (s.pair, s.target, s.ops, s._cooldown, 42, 1)
+    assert again.report["opens"] == 3 and again.snapshot() == snap

@@ -9,10 +9,9 @@ the two accounts, the time of the change; the run's end adds its usual ``transfe
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any, Protocol
 
-from basiskit.domain.transfer_ops import TransferOperation, TransferState
+from basiskit.domain.transfer_ops import TransferOperation, from_dict, to_dict
 from basiskit.persistence.records import TransferRecord
 
 
@@ -22,15 +21,7 @@ class _Store(Protocol):
     def load_state(self, strategy_id: str) -> dict[str, Any] | None: ...
 
 
-def op_to_dict(op: TransferOperation) -> dict[str, Any]:
-    d = asdict(op)
-    d["state"] = op.state.value
-    return d
-
-
-def op_from_dict(d: dict[str, Any]) -> TransferOperation:
-    """Raises KeyError / ValueError on a malformed record (names the field)."""
-    return TransferOperation(**{**d, "state": TransferState(d["state"])})
+op_to_dict, op_from_dict = to_dict, from_dict
 
 
 class RunStoreTransferLog:

@@ -41,7 +41,7 @@ from basiskit.domain.actions import Action
 from basiskit.domain.events import AccountChange, FundingSettled
 from basiskit.domain.orders import Operation, Order, Side
 from basiskit.domain.trades import Trade, TradeStatus
-from basiskit.domain.transfer_ops import TransferOperation, TransferState, advance
+from basiskit.domain.transfer_ops import TransferOperation, TransferState, advance, from_dict, to_dict
 from basiskit.strategies.base import HOLD, Decision, Requirements
 from basiskit.strategies.categories.stateful import StatefulStrategy
 from basiskit.strategies.context import StrategyContext
@@ -399,9 +399,10 @@ class FundingArbitrage(StatefulStrategy):
         return [Order(Operation.PERP_TRADE, lo, q, a, Side.BUY, reason=f"open long leg of {self.target}"),
                 Order(Operation.PERP_TRADE, sh, q, a, Side.SELL, reason=f"open short leg of {self.target}")]
 
-    # -- state ------------------------------------------------------------------------------------
+    # -- state ----------------------------------------------------------------------------------
     def snapshot(self) -> dict:
-        """The report (module docstring) and the open pair, JSON-able (``state``), with the tracked positions."""
+        """The strategy's state, JSON-able (in the state manager, ``state``): the report (module docstring),
+        the open pair, the target, the tracked transfers, cooldowns and the step; with the tracked positions."""
         st = self.state
         rep = dict(self.report)
         counts: dict[str, int] = {}
@@ -411,4 +412,26 @@ class FundingArbitrage(StatefulStrategy):
         st.set("report", rep)
         st.set("pair", None if self.pair is None else {**asdict(self.pair), "pair": asdict(self.pair.pair)})
         st.set("target", None if self.target is None else asdict(self.target))
+        st.set("operations", {tid: to_dict(op) for tid, op in self.ops.items()})
+        st.set("cooldown", [[p.long, p.short, t] for p, t in self._cooldown.items()])
+        st.set("step", self._step)
+        st.set("ids", self._ids)
+        st.set("action", [self._action.value, self._reason, self._trigger])
         return super().snapshot()
+
+    def restore(self, state: dict) -> None:
+        """Back to a :meth:`snapshot` (a restarted run). Raises KeyError / ValueError on a malformed state."""
+        super().restore(state)
+        st = self.state
+        p, t = st.get("pair"), st.get("target")
+        self.pair = None if p is None else PositionPair(Pair(**p["pair"]), float(p["qty"]), int(p["opened_ns"]),
+                                                        float(p["entry_spread_apr"]), float(p["entry_notional_usd"]))
+        self.target = None if t is None else Pair(**t)
+        self.ops = {tid: from_dict(d) for tid, d in (st.get("operations") or {}).items()}
+        self._cooldown = {Pair(lo, sh): int(until) for lo, sh, until in st.get("cooldown") or []}
+        self._step, self._ids = int(st.get("step", -1)), int(st.get("ids", 0))
+        action, self._reason, self._trigger = st.get("action") or ["hold", "", ""]
+        self._action = Action(action)
+        rep = st.get("report")
+        if rep:
+            self.report = {**self.report, **rep}
