@@ -7,8 +7,9 @@ real clients live -- each step a venue call whose status is polled):
 
 * ``pending``: the withdrawal is looked up first (``find_withdrawal(transfer_id)``: a withdrawal sent
   before a crash is found, not sent again) and sent only if none exists -> ``withdrawing``. A send
-  error (nothing sent) is retried after ``backoff_s x 2^(attempts-1)`` (capped at ``max_backoff_s``);
-  after ``max_attempts`` errors the transfer is ``failed`` (nothing moved);
+  error (``TransientError``: nothing sent) is retried after ``backoff_s x 2^(attempts-1)`` (capped at
+  ``max_backoff_s``); after ``max_attempts`` errors the transfer is ``failed`` (nothing moved); a
+  refusal (``PermanentError``) fails it at once;
 * ``withdrawing`` / ``bridging`` / ``depositing``: the stage's status is polled: ``done`` moves on,
   ``failed`` refunds the source (``refund``, idempotent) and ends ``failed``; a polling error is retried
   with the same backoff, without limit: money in flight is never given up on by the manager;
@@ -35,6 +36,11 @@ NS = 1_000_000_000
 
 class TransientError(Exception):
     """A venue call failed without effect (timeout, rate limit): retry later."""
+
+
+class PermanentError(Exception):
+    """A venue refused a withdrawal for good (bad address, not enough balance, withdrawals suspended):
+    the pending transfer fails at once, nothing having moved."""
 
 
 class TransferBackend(Protocol):
@@ -177,8 +183,9 @@ class TransferManager:
 
     def _step_one(self, op: TransferOperation, now_ns: int) -> TransferOperation:
         b = self.backend
+        pending = op.state is S.PENDING
         try:
-            if op.state is S.PENDING:
+            if pending:
                 wid = b.find_withdrawal(op.transfer_id)
                 if wid is None:
                     wid = b.send_withdrawal(op, now_ns)
@@ -186,7 +193,11 @@ class TransferManager:
             poll = {S.WITHDRAWING: b.withdrawal_status, S.BRIDGING: b.bridge_status, S.DEPOSITING: b.deposit_status}
             status = poll[op.state](op, now_ns)
         except TransientError as exc:
-            return self._retry(op, now_ns, str(exc), limited=op.state is S.PENDING)
+            return self._retry(op, now_ns, str(exc), limited=pending)
+        except PermanentError as exc:
+            if pending:  # refused before anything left the source
+                return advance(op, S.FAILED, now_ns, error=f"refused: {exc}")
+            return self._retry(op, now_ns, str(exc), limited=False)  # money in flight: keep polling
         if status == "pending":
             return op
         if status == "failed":
