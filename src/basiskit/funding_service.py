@@ -108,6 +108,48 @@ def scan(catalog: Catalog, at: str | None = None, top: int | None = 20, kinds: t
     }
 
 
+def rates(catalog: Catalog, venue: str, instrument: str, start: str | None = None, end: str | None = None,
+          limit: int = 10_000) -> dict[str, Any]:
+    """The settled funding of one series: ``settlements`` ``[time, rate per period, interval h, APR]`` with
+    ``start < time <= end`` (the last ``limit``), its ``schedule`` (runs of one interval) and ``current``
+    (the last settlement at or before ``end``).
+
+    Raises:
+        ScanInputError: an unknown series (field ``instrument``, listing the venue's count) or bad dates.
+    """
+    table, _ = funding_table(catalog)
+    try:
+        k = table.index(venue, instrument)
+    except KeyError:
+        n = sum(1 for v, _ in table.keys if v == venue)
+        raise ScanInputError(f"no funding series {venue}:{instrument} ({n} series on {venue})", field="instrument") from None
+    try:
+        lo = to_ns(start) if start else None
+        hi = to_ns(end) if end else None
+    except ValueError as exc:
+        raise ScanInputError(str(exc), field="start" if start else "end") from None
+    t, r, iv = table.settlements(venue, instrument, lo, hi)
+    t, r, iv = t[-limit:], r[-limit:], iv[-limit:]
+    rows = [[ns_to_iso(int(a)), float(b), int(c), float(b) * 8760.0 / int(c)] for a, b, c in zip(t, r, iv)]
+    return {"venue": venue, "instrument": instrument, "base": table.base[k], "quote": table.quote[k],
+            "columns": ["time", "rate_per_period", "interval_h", "apr"], "settlements": rows,
+            "current": rows[-1] if rows else None,
+            "schedule": [{"from": ns_to_iso(a), "to": ns_to_iso(b), "interval_h": h}
+                         for a, b, h in table.schedule(venue, instrument)]}
+
+
+def instruments(catalog: Catalog) -> list[dict[str, Any]]:
+    """Every funding series: venue, instrument, base, quote, settlements, first/last time, current interval."""
+    table, _ = funding_table(catalog)
+    out = []
+    for k, (v, i) in enumerate(table.keys):
+        t, _, iv = table.series(k)
+        out.append({"venue": v, "instrument": i, "base": table.base[k], "quote": table.quote[k],
+                    "settlements": int(t.size), "first": ns_to_iso(int(t[0])) if t.size else None,
+                    "last": ns_to_iso(int(t[-1])) if t.size else None, "interval_h": int(iv[-1]) if t.size else None})
+    return out
+
+
 def scan_history(catalog: Catalog, step_hours: int = 1, **cost_kw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rank at every ``step_hours`` over the whole funding history: ``(times ns, order (T, M), net APR (T, M))``."""
     table, _ = funding_table(catalog)

@@ -124,3 +124,23 @@ def test_cli_and_api_show_the_same_ranking(catalog, tmp_path):
     bad = CliRunner().invoke(cli, ["funding", "scan", "--at", "not-a-date", "--data-dir", str(catalog.data_dir),
                                    "--source", str(catalog.source_dir)])
     assert bad.exit_code == 2 and "not-a-date" in bad.output
+
+
+def test_rates_of_one_instrument_match_the_raw_files_and_show_its_schedule(catalog, raw_okx, tmp_path):
+    raw, _, _ = raw_okx
+    res = funding_service.rates(catalog, "okx", "LPT-USDT-SWAP", limit=100_000)
+    want = sorted(raw["LPT-USDT-SWAP"].items())
+    assert [(datetime.fromisoformat(t.replace("Z", "+00:00")), r) for t, r, _, _ in res["settlements"]] == want
+    assert [s["interval_h"] for s in res["schedule"]] == [8, 4, 2, 1, 4]  # LPT moved 8 h -> 4 h -> 2 h -> 1 h -> 4 h
+    for t, r, h, apr in res["settlements"]:
+        assert apr == pytest.approx(r * 8760 / h)
+    client = TestClient(create_app(ApiSettings(data_dir=tmp_path), store=MemoryRunStore(), catalog=catalog))
+    got = client.get("/api/v1/funding/rates/okx/LPT-USDT-SWAP", params={"start": "2025-05-30T12:00:00", "end": "2025-05-31"})
+    assert got.status_code == 200
+    assert [x[2] for x in got.json()["settlements"]][:4] == [4, 2, 2, 1]  # 16:00 (4 h), 18:00, 20:00 (2 h), 21:00 (1 h)
+    assert client.get("/api/v1/funding/rates/okx/NOPE").status_code == 400
+    items = client.get("/api/v1/funding/instruments").json()["items"]
+    assert len(items) == 348 and sum(1 for i in items if i["venue"] == "okx") == 344
+    res = CliRunner().invoke(cli, ["funding", "rates", "okx", "LPT-USDT-SWAP", "--data-dir", str(catalog.data_dir),
+                                   "--source", str(catalog.source_dir)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and "every 1 h from 2025-05-30T21:00:00Z" in res.output

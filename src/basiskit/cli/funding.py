@@ -85,3 +85,28 @@ def study(asset: str = typer.Option("BTC", "--asset", help="BTC or ETH"),
         with open(json_out, "w") as fh:
             json.dump(rep, fh, indent=1, default=str)
         console.print(f"report: {json_out}", highlight=False)
+
+
+@funding_app.command("rates")
+def rates(venue: str = typer.Argument(..., help="binance, bybit or okx"),
+          instrument: str = typer.Argument(..., help="e.g. BTCUSDT (Binance/Bybit) or BTC-USDT-SWAP (OKX)"),
+          start: Optional[str] = typer.Option(None, "--start", help="ISO time (UTC), exclusive"),
+          end: Optional[str] = typer.Option(None, "--end", help="ISO time (UTC), inclusive"),
+          last: int = typer.Option(12, "--last", min=1, help="how many settlements to show"),
+          data_dir: Optional[str] = typer.Option(None, "--data-dir", help="catalog directory (default .basiskit)"),
+          source: Optional[str] = typer.Option(None, "--source", help="raw data directory")) -> None:
+    """Settled funding of one series and its settlement schedule (interval changes)."""
+    try:
+        catalog = service.open_catalog(data_dir, source)
+        res = funding_service.rates(catalog, venue, instrument, start, end, last)
+    except BasiskitError as exc:
+        err.print(f"[bold red]error [{exc.code}]:[/] {escape(str(exc))}")
+        raise typer.Exit(2)
+    table = Table(title=f"{venue}:{instrument} funding", title_justify="left")
+    for col in ("time", "rate / period", "interval", "APR"):
+        table.add_column(col, justify="left" if col == "time" else "right")
+    for t, r, h, apr in res["settlements"]:
+        table.add_row(t, f"{r * 100:.4f}%", f"{h} h", _pct(apr))
+    console.print(table)
+    for seg in res["schedule"]:
+        console.print(f"schedule: every {seg['interval_h']} h from {seg['from']} to {seg['to']}", highlight=False)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from basiskit import funding_service
 from basiskit.api.context import AppContext, ctx
 from basiskit.api.errors import responses
+from basiskit.api.routes.common import NAME
 
 router = APIRouter(prefix="/api/v1", tags=["funding"])
 
@@ -23,3 +24,19 @@ def opportunities(at: str | None = Query(None, description="ISO time (UTC); defa
                   c: AppContext = Depends(ctx)) -> dict[str, Any]:
     kinds = ("cross_venue",) if cross_only else ("cross_venue", "perp_spot")
     return funding_service.scan(c.catalog, at, top, kinds, notional, hold_days)
+
+
+@router.get("/funding/instruments", summary="Every funding series: venue, instrument, settlements, current interval")
+def instruments(c: AppContext = Depends(ctx)) -> dict[str, Any]:
+    return {"items": funding_service.instruments(c.catalog)}
+
+
+@router.get("/funding/rates/{venue}/{instrument}", responses=responses(400, 422),
+            summary="Settled funding of one series with its settlement schedule")
+def rates(venue: str = Path(pattern=NAME, description="binance, bybit or okx"),
+          instrument: str = Path(pattern=NAME, description="e.g. BTCUSDT or BTC-USDT-SWAP"),
+          start: str | None = Query(None, max_length=40, description="ISO time (UTC), exclusive"),
+          end: str | None = Query(None, max_length=40, description="ISO time (UTC), inclusive"),
+          limit: int = Query(10_000, ge=1, le=100_000, description="the last this many settlements"),
+          c: AppContext = Depends(ctx)) -> dict[str, Any]:
+    return funding_service.rates(c.catalog, venue, instrument, start, end, limit)
