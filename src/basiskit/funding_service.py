@@ -33,6 +33,12 @@ class ScanInputError(InvalidInput):
     code = "RUN-001"
 
 
+class UnknownSeries(ScanInputError):
+    """No funding series of that venue and instrument (a missing resource: HTTP 404)."""
+
+    http_status = 404
+
+
 def funding_cache_dir(catalog: Catalog) -> Path:
     """Where the parsed OKX all-instruments table is cached: ``<data dir>/funding``."""
     return Path(catalog.data_dir) / "funding"
@@ -115,14 +121,14 @@ def rates(catalog: Catalog, venue: str, instrument: str, start: str | None = Non
     (the last settlement at or before ``end``).
 
     Raises:
-        ScanInputError: an unknown series (field ``instrument``, listing the venue's count) or bad dates.
+        UnknownSeries: an unknown series (field ``instrument``; HTTP 404). ScanInputError: bad dates.
     """
     table, _ = funding_table(catalog)
     try:
         k = table.index(venue, instrument)
     except KeyError:
         n = sum(1 for v, _ in table.keys if v == venue)
-        raise ScanInputError(f"no funding series {venue}:{instrument} ({n} series on {venue})", field="instrument") from None
+        raise UnknownSeries(f"no funding series {venue}:{instrument} ({n} series on {venue})", field="instrument") from None
     try:
         lo = to_ns(start) if start else None
         hi = to_ns(end) if end else None

@@ -138,7 +138,7 @@ def test_rates_of_one_instrument_match_the_raw_files_and_show_its_schedule(catal
     got = client.get("/api/v1/funding/rates/okx/LPT-USDT-SWAP", params={"start": "2025-05-30T12:00:00", "end": "2025-05-31"})
     assert got.status_code == 200
     assert [x[2] for x in got.json()["settlements"]][:4] == [4, 2, 2, 1]  # 16:00 (4 h), 18:00, 20:00 (2 h), 21:00 (1 h)
-    assert client.get("/api/v1/funding/rates/okx/NOPE").status_code == 400
+    assert client.get("/api/v1/funding/rates/okx/NOPE").status_code == 404
     items = client.get("/api/v1/funding/instruments").json()["items"]
     assert len(items) == 348 and sum(1 for i in items if i["venue"] == "okx") == 344
     res = CliRunner().invoke(cli, ["funding", "rates", "okx", "LPT-USDT-SWAP", "--data-dir", str(catalog.data_dir),
