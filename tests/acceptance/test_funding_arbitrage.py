@@ -103,6 +103,11 @@ def test_btc_binance_bybit_funding_per_leg_reconciles_over_the_whole_overlap(cat
     assert d["final_equity"] == pytest.approx(out.summary["final_equity"], rel=1e-12)  # the study's run is this run
     # reported: switches per month, transfer costs, the comparisons
     assert d["pair_changes_per_month"] is not None and d["transfer_fees_usd"] > 0 and d["transfers"].get("completed", 0) > 0
+    rep = out.summary["strategy_state"]["state"]["report"]  # the run's own summary reports them too
+    assert rep["pair_changes_per_month"] == pytest.approx(d["pair_changes_per_month"], rel=1e-9)
+    paid = sum(t.fee for t in out.loop.trades if t.order.operation.value == "transfer" and t.deltas) + sum(
+        float(e.data.get("fee", 0.0)) for e in out.loop.events if e.kind == "transfer_sent")
+    assert rep["transfer_fees_usd"] == pytest.approx(paid, abs=1e-9) and paid > 0
     assert set(run["static"]) == {"binance/bybit", "bybit/binance"}
     assert run["static_best_pair"] == max(run["static"], key=lambda k: run["static"][k]["final_equity"])
     bound = run["perfect_foresight"]

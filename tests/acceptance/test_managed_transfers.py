@@ -65,3 +65,18 @@ def test_the_same_seed_gives_the_same_run(catalog):
     assert a.summary["final_equity"] == b.summary["final_equity"]
     assert [e.kind for e in a.loop.events if e.kind.startswith("transfer_")] == \
            [e.kind for e in b.loop.events if e.kind.startswith("transfer_")]
+
+
+def test_the_strategy_reports_the_fees_it_paid_net_of_refunds(catalog):
+    out = run(catalog)
+    rep = out.summary["strategy_state"]["state"]["report"]
+    assert rep["transfer_fees_usd"] == pytest.approx(_fees_booked(out), abs=1e-9) and rep["transfer_fees_usd"] > 0
+    assert rep["transfers"].get("failed", 0) >= 1 and rep["transfers"].get("completed", 0) >= 1
+
+
+def _fees_booked(out) -> float:
+    """Transfer fees as the books have them: charged when sent, given back when a withdrawal failed."""
+    ev = out.loop.events
+    sent = sum(t.fee for t in out.loop.trades if t.order.operation.value == "transfer" and t.deltas)
+    sent += sum(float(e.data.get("fee", 0.0)) for e in ev if e.kind == "transfer_sent")
+    return sent - sum(b[2] for e in ev if e.kind == "transfer_refunded" for b in e.pnl)

@@ -28,8 +28,9 @@ Passes within a step: close what the target does not hold, else transfer, else o
 on a venue without a traded price at the step (a data gap: e.g. OKX ETH's missing months) is deferred.
 With ``static_pair`` the strategy holds that pair throughout (the static-pair comparison): no rules.
 
-Reporting (``snapshot()["state"]``, in ``summary.strategy_state``): opens, closes, switches (by rule),
-hours held per pair, funding received per leg (USDT), transfer fees (USDT), transfers by final state,
+Reporting (``snapshot()["state"]["report"]``, in ``summary.strategy_state``): opens, closes, switches (by
+rule), pair changes per month (switches + closes over the months run), transfer fees (total and per month), hours
+held per pair, funding received per leg (USDT), transfer fees (USDT), transfers by final state,
 steps each venue had no traded price or no funding estimate.
 """
 
@@ -67,6 +68,7 @@ class FundingArbitrage(StatefulStrategy):
         self._step = -1
         self._skip_open = False
         self._t = 0
+        self._t0: int | None = None
         self._est: dict = {}
         self._cooldown: dict[Pair, int] = {}
         self._action, self._reason, self._trigger = Action.HOLD, "", ""
@@ -136,6 +138,7 @@ class FundingArbitrage(StatefulStrategy):
             if tid:
                 self._landed(tid, t)
         elif ev.kind == "transfer_refunded":
+            self.report["transfer_fees_usd"] -= sum(b[2] for b in ev.pnl)  # a failed withdrawal's fee comes back
             tid = self._match(S.BRIDGING, "source", d.get("to"), None)
             if tid:
                 self.ops[tid] = advance(self.ops[tid], S.FAILED, t, refunded=amount or 0.0, error="refunded")
@@ -148,6 +151,8 @@ class FundingArbitrage(StatefulStrategy):
     def decide(self, ctx: StrategyContext) -> Decision:
         if ctx.step != self._step:
             self._step, self._t = ctx.step, ctx.time_ns
+            if self._t0 is None:
+                self._t0 = ctx.time_ns
             self._skip_open = False
             self._monitor(ctx)
             self._rebalance(ctx)
@@ -409,7 +414,11 @@ class FundingArbitrage(StatefulStrategy):
         for op in self.ops.values():
             counts[op.state.value] = counts.get(op.state.value, 0) + 1
         rep["transfers"] = counts
+        months = (self._t - self._t0) / 1e9 / 86_400 / 30.4375 if self._t0 is not None else 0.0
+        rep["pair_changes_per_month"] = (rep["switches"] + rep["closes"]) / months if months > 0 else None
+        rep["transfer_fees_per_month_usd"] = rep["transfer_fees_usd"] / months if months > 0 else None
         st.set("report", rep)
+        st.set("t0", self._t0)
         st.set("pair", None if self.pair is None else {**asdict(self.pair), "pair": asdict(self.pair.pair)})
         st.set("target", None if self.target is None else asdict(self.target))
         st.set("operations", {tid: to_dict(op) for tid, op in self.ops.items()})
@@ -430,6 +439,7 @@ class FundingArbitrage(StatefulStrategy):
         self.ops = {tid: from_dict(d) for tid, d in (st.get("operations") or {}).items()}
         self._cooldown = {Pair(lo, sh): int(until) for lo, sh, until in st.get("cooldown") or []}
         self._step, self._ids = int(st.get("step", -1)), int(st.get("ids", 0))
+        self._t0 = st.get("t0")
         action, self._reason, self._trigger = st.get("action") or ["hold", "", ""]
         self._action = Action(action)
         rep = st.get("report")
