@@ -1,4 +1,5 @@
-"""The ``grid`` mode on the real data: hourly BTC perp bars and the one-minute ETH perp file.
+"""The ``grid`` mode on the real data: hourly BTC perp bars and the one-minute ETH perp files (Binance,
+and Bybit whose file misses 400 of its minutes: no fill and no placement at an estimated price).
 
 Checked against the raw candle files (read with the csv module, not the catalog):
 
@@ -10,7 +11,8 @@ Checked against the raw candle files (read with the csv module, not the catalog)
   empty level between them (so every fill was re-armed), never two working orders on one rung;
 * the attribution sums to the change in equity (the summary's check, and again here).
 
-A restart mid-run -- a fresh ``Grid`` taking over while the venue still holds the old ladder, several
+The grid's cache (it skips reading its orders back while no order event came) changes nothing: a grid
+reading them at every step gives the same trades and equity. A restart mid-run -- a fresh ``Grid`` taking over while the venue still holds the old ladder, several
 times, always with rungs working -- gives the uninterrupted run's orders, trades and equity exactly: no
 rung is sent twice. And a duplicate rung left on the venue (two processes sent it) is cancelled.
 """
@@ -24,7 +26,7 @@ from basiskit.domain.trades import TradeStatus
 from basiskit.engine.assembly import load_venue_config
 from basiskit.engine.backtest import BacktestRequest, run_backtest
 from basiskit.engine.drivers import run_backtest_steps
-from basiskit.strategies.implementations.grid import ladder
+from basiskit.strategies.implementations.grid import Grid, ladder
 from basiskit.strategies.registry import build_strategy
 
 from groundtruth import candles
@@ -34,9 +36,12 @@ HOURLY = BacktestRequest("grid", "2024-03-01", "2024-05-01", 20_000.0,
 MINUTE = BacktestRequest("grid", "2025-09-27T00:00", "2025-09-27T15:30", 20_000.0,
                          overrides={"bars": "1m", "token": "ETH", "step_seconds": 60, "levels": 5,
                                     "spacing": 0.0008, "order_size": 0.2, "funding": "none"})
+GAPPY = BacktestRequest("grid", "2025-09-27T07:00", "2025-09-28T23:00", 20_000.0,  # 400 minutes missing in the file
+                        overrides={**MINUTE.overrides, "account": "bybit.perp", "spacing": 0.001})
 RAW = {"grid-hourly": ("cex/perp/binance_BTCUSDT_perp_1h_*.csv", 3600),
-       "grid-minute": ("cex/perp/binance_ETHUSDT_perp_1m_*.csv", 60)}
-CASES = {"grid-hourly": HOURLY, "grid-minute": MINUTE}
+       "grid-minute": ("cex/perp/binance_ETHUSDT_perp_1m_*.csv", 60),
+       "grid-minute-bybit": ("cex/perp/bybit_ETHUSDT_perp_1m_*.csv", 60)}
+CASES = {"grid-hourly": HOURLY, "grid-minute": MINUTE, "grid-minute-bybit": GAPPY}
 
 
 class Probe:
@@ -91,7 +96,7 @@ def test_the_ladder_is_whole_after_every_step(probed):
         assert buys == list(range(-L, -L + len(buys))), f"step {i}: buys {buys}"
         assert sells == list(range(L - len(sells) + 1, L + 1)), f"step {i}: sells {sells}"
         checked += 1
-    assert checked > 0.9 * len(probe.ladders)
+    assert checked > 0.8 * len(probe.ladders)
 
 
 def test_every_fill_is_a_maker_fill_the_raw_bars_allow(probed, source_dir):
@@ -113,6 +118,7 @@ def test_every_fill_is_a_maker_fill_the_raw_bars_allow(probed, source_dir):
         else:
             ok = (closed is not None and closed.high > o.limit_price) or (opened is not None and opened.open >= o.limit_price)
         assert ok, f"{name}: {o.client_order_id} filled at {tr.timestamp} but the raw bars never reached {o.limit_price}"
+        assert not (closed is None and opened is None), f"{name}: a fill at {tr.timestamp}, where the file has no bar"
     s = out.summary
     assert s["failed_orders"] == 0
     assert sum(s["attribution"].values()) == pytest.approx(s["final_equity"] - s["initial_equity"], abs=1e-6)
@@ -169,3 +175,30 @@ def test_a_duplicate_rung_on_the_venue_is_cancelled(catalog):
     assert injected["id"] not in injected["after"] and injected["kept"] in injected["after"]
     cancelled = [e for e in out.loop.events if e.kind == "decision" and injected["id"] in e.data.get("cancels", [])]
     assert len(cancelled) == 1
+
+
+class ReadsEveryStep(Grid):
+    """The grid without its cache: it reads its orders back at every step."""
+
+    @property
+    def _whole(self) -> bool:
+        return False
+
+    @_whole.setter
+    def _whole(self, value: bool) -> None:
+        pass
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_cache_changes_nothing(catalog, name):
+    req = CASES[name]
+    cached = run_backtest(req, catalog)
+
+    def uncached(kernel, n_steps, progress=None, every=0):
+        kernel.use_strategy(ReadsEveryStep(kernel.strategy.config))
+        return run_backtest_steps(kernel, n_steps, progress, every)
+
+    plain = run_backtest(req, catalog, driver=uncached)
+    assert [(t.timestamp, t.order.client_order_id, t.status, t.price) for t in plain.loop.trades] == \
+        [(t.timestamp, t.order.client_order_id, t.status, t.price) for t in cached.loop.trades]
+    assert list(plain.loop.equity) == list(cached.loop.equity)

@@ -114,3 +114,11 @@ def test_the_stateless_template():
         s.restore({"x": 1})
     with pytest.raises(NotImplementedError):
         StatelessStrategy(None).orders(None)
+
+
+def test_a_plan_is_never_reused_outside_its_decide_call():
+    g = grid()
+    g.decide(Ctx(margin=400.0))
+    assert g.scratch is None
+    later = g.orders(Ctx(price=120.0, margin=400.0))  # a direct call plans from its own context
+    assert min(o.limit_price for o in later if o.side is Side.SELL) == pytest.approx(121.2)

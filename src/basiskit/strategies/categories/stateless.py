@@ -10,8 +10,8 @@
     action(cancels, orders)         the ``Action`` of the decision (default: ENTRY_PARTIAL when there
                                     is anything to do)
 
-``self.scratch`` is a dict emptied at the start of every ``decide`` call: the steps of one call may
-share work there (the grid computes its plan once for ``cancels`` and ``orders``); it never carries
+``self.scratch`` is a fresh dict during each ``decide`` call (None outside one): the steps of one call
+may share work there (the grid computes its plan once for ``cancels`` and ``orders``); it never carries
 anything to the next call.
 
 "Stateless" means the strategy keeps nothing between steps that it cannot read back from the venue
@@ -33,6 +33,8 @@ class StatelessStrategy(BaseStrategy):
     """Template-method strategy (see the module docstring). Subclasses implement ``requirements``,
     ``orders`` and, as needed, ``ready`` and ``cancels``; they do not override ``decide``."""
 
+    scratch: dict | None = None
+
     def ready(self, ctx: StrategyContext) -> str | None:
         """None when the strategy may act at this step, else the reason it holds."""
         return None
@@ -53,10 +55,13 @@ class StatelessStrategy(BaseStrategy):
 
     def decide(self, ctx: StrategyContext) -> Decision:
         self.scratch = {}  # what the steps of this one call share (e.g. a plan both cancels and orders read)
-        if self.ready(ctx) is not None:
-            return HOLD
-        cancels = self.cancels(ctx)
-        orders = self.orders(ctx)
+        try:
+            if self.ready(ctx) is not None:
+                return HOLD
+            cancels = self.cancels(ctx)
+            orders = self.orders(ctx)
+        finally:
+            self.scratch = None
         if not cancels and not orders:
             return HOLD
         return Decision(self.action(cancels, orders), orders, self.reason(cancels, orders), cancels=tuple(cancels))

@@ -32,7 +32,22 @@ WALLET = "wallet"
 
 
 class Grid(StatelessStrategy):
+    """See the module docstring. ``_whole`` is a cache, not state: True once a step found the ladder
+    whole (nothing to cancel or place) and no account event but funding has come since -- then the
+    ladder cannot have changed and the step holds without reading the orders back. A fresh instance
+    starts without it and reads the venue."""
+
     config: GridConfig
+
+    def __init__(self, config: GridConfig) -> None:
+        super().__init__(config)
+        self._whole = False
+
+    def on_event(self, ev) -> None:
+        """Any account event but a funding settlement (fills, order status changes, transfers landing)
+        may change the ladder or the margin: the next step reads the venue again."""
+        if ev.kind != "funding":
+            self._whole = False
 
     def requirements(self) -> Requirements:
         c = self.config
@@ -76,6 +91,8 @@ class Grid(StatelessStrategy):
     # -- the template's steps --------------------------------------------------------------------------
     def ready(self, ctx: StrategyContext) -> str | None:
         c = self.config
+        if self._whole:
+            return "ladder whole; no order event since"
         if ctx.in_transit(c.account) > 0:
             return "margin transfer in transit"
         if not ctx.price_live(c.account, c.token):
@@ -100,7 +117,10 @@ class Grid(StatelessStrategy):
         fund = self._needs_margin(ctx)
         if fund:
             return [Order(Operation.TRANSFER, WALLET, fund, "USDT", to_venue=c.account, reason="grid margin")]
-        _, place, ref = self._plan(ctx)
+        cancel, place, ref = self._plan(ctx)
+        if not cancel and not place:
+            self._whole = True
+            return []
         t_s = ctx.time_ns // 1_000_000_000
         out = []
         for k, side in place:
