@@ -581,6 +581,10 @@ def print_summary(s: dict, out_dir: Path) -> None:
     console.print(f"report: {out_dir / 'report.html'}", soft_wrap=True, highlight=False)
 
 
+from basiskit.cli.funding import funding_app  # noqa: E402
+
+app.add_typer(funding_app, name="funding")
+
 from basiskit.cli.portfolio import register as _register_portfolio  # noqa: E402  (basiskit portfolio)
 
 _register_portfolio(app)

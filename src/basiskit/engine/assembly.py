@@ -30,6 +30,7 @@ from basiskit.venues.sim.dex import Dex, pool_key
 from basiskit.venues.sim.onchain_prices import ETH_USD_KEY, LSTS, REWARD_TOKENS, OnchainPrices, lst_key, reward_key
 from basiskit.venues.sim.rewards import RestakingRewards
 from basiskit.venues.sim.staking import Staking
+from basiskit.venues.sim.managed_transfer import ManagedTransfers
 from basiskit.venues.sim.transfer import TRANSIT, TransferCosts, Transfers
 from basiskit.venues.sim.wallet import Wallet
 
@@ -104,7 +105,8 @@ def series_specs(req: Requirements, available: set[str]) -> list[SeriesSpec]:
             specs.append(SeriesSpec(ds, ds, "open", "bar_open", extremes=True,
                                     references=tuple(reference_candidates(ds, available))))
             if req.perp_funding:
-                specs.append(SeriesSpec(fds, fds, "funding_rate", "funding", mark_key=f"{ds}|open"))
+                specs.append(SeriesSpec(fds, fds, "funding_rate", "funding", mark_key=f"{ds}|open",
+                                        optional=req.funding_holes))
     for account, tokens in req.lending.items():
         for tok in tokens:
             ds = f"aave.{tok}"
@@ -168,10 +170,11 @@ def reward_windows(distributions: list | None, include_estimates: bool) -> list:
 
 
 def build_venues(req: Requirements, state: MarketState, portfolio: Portfolio, reward_rows: list | None = None,
-                 venue_overrides: dict | None = None) -> Venues:
+                 venue_overrides: dict | None = None, transfer_store=None) -> Venues:
     """The run's venue accounts, reading ``state`` and the portfolio's ledger. ``reward_rows``: the
     credited reward schedule (``reward_windows``); ``venue_overrides``: venue name -> mapping merged into
-    that venue's YAML (a run's ``venues.*`` config).
+    that venue's YAML (a run's ``venues.*`` config); ``transfer_store``: where managed transfers
+    (``req.managed_transfers``) write every state change (``venues.transfers.manager.TransferStore``).
 
     Raises:
         ConfigError: an override names a venue the run does not use, or a bad key.
@@ -239,7 +242,11 @@ def build_venues(req: Requirements, state: MarketState, portfolio: Portfolio, re
     if unknown:
         raise ConfigError(f"venues.{unknown[0]}: this run uses no venue {unknown[0]!r} (it uses {', '.join(sorted(used))})")
     costs = TransferCosts(networks)
-    transfers = Transfers(accounts, costs, state, attr)
+    if req.managed_transfers is not None:
+        transfers = ManagedTransfers(accounts, state, attr, req.managed_transfers, transfer_store)
+        costs = transfers.costs
+    else:
+        transfers = Transfers(accounts, costs, state, attr)
     accounts[TRANSIT] = transfers
     return Venues(accounts, spot, perp, costs, onchain, aave, prices, rewards, transfers, gas)
 

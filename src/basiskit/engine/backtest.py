@@ -127,12 +127,13 @@ def prepare(req: BacktestRequest) -> tuple[ModeConfig, Clock]:
 
 def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], None] | None = None,
                  tolerance_usd: float = 0.01, subscribers: list | None = None,
-                 driver: Callable | None = None) -> BacktestOutcome:
+                 driver: Callable | None = None, transfer_store=None) -> BacktestOutcome:
     """Run ``req`` on ``catalog`` and return its outcome. A pure function of (request, catalog): it reads
     the catalog (which must be imported: ``Catalog.ensure_imported``), writes nothing, keeps no global
     state, and applies a shock to its own copy of the data -- safe on a process pool or Ray.
     ``subscribers`` receive every event as it happens (the event log writer); ``driver`` hands the
-    kernel its times (``engine.drivers``; default: as fast as possible)."""
+    kernel its times (``engine.drivers``; default: as fast as possible); ``transfer_store`` receives every
+    state change of a managed transfer (modes that configure ``transfers``; default: kept in memory)."""
     config, clock = prepare(req)
     grid = clock.grid()
     deposits = _flows(req.deposits, grid, "deposit")
@@ -153,7 +154,7 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     shocked = apply_shock(frame, config.shock) if config.shock else []
     rewards = load_restaking_rewards(catalog.source_dir) if reqs.restaking_rewards else None
     sim = simulate(config, strategy, frame, float(req.capital), deposits, withdrawals, rewards, progress, subscribers=subscribers,
-                   driver=driver)
+                   driver=driver, transfer_store=transfer_store)
     loop, attr, venues, monitor, elapsed = sim.loop, sim.attr, sim.venues, sim.monitor, sim.elapsed
     eth_usd = frame.series["eth.usd.oracle"] if venues.prices else None
     view = share_class_view(req, config, loop, attr, eth_usd)
@@ -218,14 +219,14 @@ class Simulation:
 def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict[int, float] | None = None,
              withdrawals: dict[int, float] | None = None, reward_distributions: list | None = None,
              progress: Callable[[int, int], None] | None = None, patch_venues: Callable | None = None,
-             subscribers: list | None = None, driver: Callable | None = None) -> Simulation:
+             subscribers: list | None = None, driver: Callable | None = None, transfer_store=None) -> Simulation:
     """Run ``strategy`` on an aligned ``MarketFrame`` (from the catalog, or built by a test from stated
     rules) through the kernel. ``capital`` is in share-class units; ``patch_venues(venues)`` may adjust
     the built venues (tests: e.g. a zero flash-loan fee); ``subscribers`` receive every event as it
     happens (e.g. the event log writer); ``driver`` hands the kernel its times (``engine.drivers``:
     as fast as possible by default, or ``RealtimeDriver`` on the wall clock)."""
     run = assemble(config, strategy, frame, capital, deposits, withdrawals, reward_distributions, patch_venues,
-                   subscribers)
+                   subscribers, transfer_store)
     n = run.n
     elapsed = (driver or run_backtest_steps)(run.kernel, n, progress, max(1, n // 200))
     return run.result(elapsed)
@@ -264,16 +265,17 @@ class Assembled:
 
 def assemble(config: ModeConfig, strategy, frame, capital: float, deposits: dict[int, float] | None = None,
              withdrawals: dict[int, float] | None = None, reward_distributions: list | None = None,
-             patch_venues: Callable | None = None, subscribers: list | None = None) -> Assembled:
+             patch_venues: Callable | None = None, subscribers: list | None = None, transfer_store=None) -> Assembled:
     """The venues, portfolio, risk, execution and kernel of one run of ``strategy`` on ``frame`` (the
-    arguments as :func:`simulate`'s), ready to step."""
+    arguments as :func:`simulate`'s; ``transfer_store``: where managed transfers write their state changes),
+    ready to step."""
     reqs = strategy.requirements()
     eth_class = config.share_class is ShareClass.ETH
     rows = reward_windows(reward_distributions, reqs.include_estimated_rewards) if reqs.restaking_rewards else []
     feed = HistoricalFeed(frame, rows)
     state = feed.state
     portfolio = Portfolio()
-    venues = build_venues(reqs, state, portfolio, rows, config.venues)
+    venues = build_venues(reqs, state, portfolio, rows, config.venues, transfer_store)
     if patch_venues is not None:
         patch_venues(venues)
     cash_token = "WETH" if eth_class else "USDT"

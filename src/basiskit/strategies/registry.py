@@ -12,6 +12,7 @@ from basiskit.config.loader import ConfigError, configs_dir, deep_merge, read_ya
 from basiskit.config.modes import ModeConfig
 from basiskit.strategies.base import BaseStrategy
 from basiskit.strategies.implementations.basis import Basis, BasisConfig
+from basiskit.strategies.implementations.funding_arbitrage import FundingArbConfig, FundingArbitrage
 from basiskit.strategies.implementations.grid import Grid, GridConfig
 from basiskit.strategies.implementations.lst_book import LstBook, LstConfig
 from basiskit.strategies.implementations.ml_directional.config import MlDirectionalConfig
@@ -30,6 +31,7 @@ MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
     "eth_leveraged_restaking": (LstBook, LstConfig),
     "usdt_market_neutral_no_leverage": (LstBook, LstConfig),
     "usdt_market_neutral": (LstBook, LstConfig),
+    "funding_arbitrage": (FundingArbitrage, FundingArbConfig),
     "grid": (Grid, GridConfig),
     "ml_btc_directional": (MlDirectional, MlDirectionalConfig),
     "ml_usdt_directional": (MlDirectional, MlDirectionalConfig),
