@@ -135,6 +135,7 @@ class Market:
     feeds: dict
     strategies: dict
     abis: dict
+    bytecodes: dict = field(default_factory=dict)
     deploy_seconds: float = 0.0
     emode: tuple = ()
     txs: int = 0
@@ -229,6 +230,10 @@ class Market:
         feeds = [self.feeds[t].address for t in prices_usd]
         answers = [int(round(p * USD_UNIT)) for p in prices_usd.values()]
         self.transact(self.contracts["keeper"].functions.step(feeds, answers, [], [], [], [], []))
+
+    def set_quote(self, token_in: str, token_out: str, out_wei: int, in_wei: int) -> None:
+        """The Settlement's rate for ``token_in`` -> ``token_out`` (addresses): ``out_wei`` per ``in_wei``."""
+        self.transact(self.contracts["settlement"].functions.setQuote(token_in, token_out, out_wei, in_wei))
 
     def price(self, token: str) -> int:
         """The AAVE oracle's price of ``token`` (USD, 8 decimals)."""
@@ -362,4 +367,5 @@ def deploy_market(node: AnvilNode, tc: Toolchain, params: AaveParams, as_of: str
     return Market(node, deployer, {"provider": provider, "acl": acl, "pool": pool, "configurator": configurator,
                                    "oracle": oracle, "data_provider": data_provider, "keeper": keeper,
                                    "settlement": settlement},
-                  tokens, atokens, vtokens, feeds, strategies, abis, time.perf_counter() - t0, emode, n_tx)
+                  tokens, atokens, vtokens, feeds, strategies, abis, {k: v["bytecode"] for k, v in own.items()},
+                  time.perf_counter() - t0, emode, n_tx)

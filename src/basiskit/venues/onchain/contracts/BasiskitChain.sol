@@ -46,26 +46,27 @@ contract PriceFeed {
 }
 
 /// Staking and DEX legs of the local market: tokenIn is taken, tokenOut (a mintable test token) is
-/// minted at the rate the keeper quoted for the pair (tokenOut wei per 1e18 tokenIn wei), i.e. at the
-/// simulator's staking exchange rate or DEX fill price of the step. No AMM: the chain here checks AAVE.
+/// minted at the rate the keeper quoted for the pair (amountOut = amountIn x num / den, exact when the
+/// quote is the leg's own amounts), i.e. at the simulator's staking exchange rate or DEX fill of the
+/// step. No AMM: the chain here checks AAVE.
 contract Settlement {
     address public immutable keeper;
-    mapping(address => mapping(address => uint256)) public quote;
+    mapping(address => mapping(address => uint256[2])) public quote;
 
     constructor() {
         keeper = msg.sender;
     }
 
-    function setQuote(address tokenIn, address tokenOut, uint256 outPerIn) external {
+    function setQuote(address tokenIn, address tokenOut, uint256 num, uint256 den) external {
         require(msg.sender == keeper, "Settlement: keeper only");
-        quote[tokenIn][tokenOut] = outPerIn;
+        quote[tokenIn][tokenOut] = [num, den];
     }
 
     function swap(address tokenIn, address tokenOut, uint256 amountIn) external returns (uint256 out) {
-        uint256 q = quote[tokenIn][tokenOut];
-        require(q > 0, "Settlement: no quote");
+        uint256[2] memory q = quote[tokenIn][tokenOut];
+        require(q[1] > 0, "Settlement: no quote");
         require(IERC20Min(tokenIn).transferFrom(msg.sender, address(this), amountIn), "Settlement: pay in");
-        out = amountIn * q / 1e18;
+        out = amountIn * q[0] / q[1];
         require(IMintable(tokenOut).mint(msg.sender, out), "Settlement: mint");
     }
 }
