@@ -18,8 +18,11 @@ Legs of a group (``Leg``): ``supply`` / ``withdraw`` / ``borrow`` / ``repay`` of
 ``amount``; ``flash_borrow`` (the loan wrapping the group; its repayment is the pool's pull at the end
 of the transaction, amount + premium = ``amount x (1 + flash_loan_fee_bps)``); ``convert``
 (``token`` ``amount`` -> ``out_token`` ``out_amount``: a staking or DEX leg, settled by ``Settlement``
-at exactly that rate, i.e. at the simulator's quote). ``group_from_trades`` builds the legs from the
-filled trades of the same group run on the simulators.
+at exactly that rate, i.e. at the simulator's quote). A consuming leg (supply, repay, convert) takes
+the balance the transaction holds when that is short of the leg's amount by wei rounding only (at most
+1e-9 relative + 1000 wei, as the simulator trims a fill to what the wallet holds); a borrow leg is
+rounded up by 1e-15 relative + ``BORROW_ROUNDING_WEI`` (a float64 amount is exact to ~1.1e-16 only) so
+that float -> wei rounding never leaves the loan short; the extra debt is below 1e-14 relative.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from basiskit.venues.onchain.market import EMODE_ID, Market
 
 MAX_UINT = 2**256 - 1
 FALLBACK_GAS = 3_000_000
+BORROW_ROUNDING_WEI = 2  # a group's borrow is rounded up by 1e-15 relative + 2 wei: a float64 amount is exact to
+                         # ~1.1e-16 relative only, and float -> wei must never leave the flash loan short
 STEP = {"supply": 1, "withdraw": 2, "borrow": 3, "repay": 4, "convert": 5}
 
 
@@ -186,6 +191,8 @@ class OnchainAave:
                 raise ValueError(f"leg {leg.op!r} cannot run on chain (known: flash_borrow, {', '.join(STEP)})")
             addr = m.tokens[leg.token].address
             wei = m.wei(leg.token, leg.amount)
+            if leg.op == "borrow":
+                wei += wei // 10**15 + BORROW_ROUNDING_WEI
             tokens.add(leg.token)
             aux = "0x" + "00" * 20
             if leg.op == "withdraw":

@@ -141,9 +141,19 @@ contract LoopExecutor {
         }
     }
 
+    /// ``amount``, or the balance held when it is short of it by wei rounding only (at most
+    /// amount / 1e9 + 1000 wei: a leg's amount converted from the simulator's float units).
+    function _have(address token, uint256 amount) internal view returns (uint256) {
+        uint256 b = IERC20Min(token).balanceOf(address(this));
+        if (amount <= b) return amount;
+        require(amount - b <= amount / 1e9 + 1000, "LoopExecutor: balance short of a leg");
+        return b;
+    }
+
     function _exec(Step[] memory steps) internal {
         for (uint256 i = 0; i < steps.length; i++) {
             Step memory s = steps[i];
+            if (s.op == SUPPLY || s.op == REPAY || s.op == SWAP) s.amount = _have(s.token, s.amount);
             if (s.op == SUPPLY) {
                 IERC20Min(s.token).approve(address(pool), s.amount);
                 pool.supply(s.token, s.amount, owner, 0);
