@@ -33,6 +33,8 @@ from pathlib import Path
 
 from web3.exceptions import ContractLogicError
 
+from basiskit.domain.orders import Order
+from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.venues.onchain.keys import NonceManager, Signer
 from basiskit.venues.onchain.market import EMODE_ID, Market
 
@@ -48,6 +50,21 @@ def aave_error_names(aave_dir: Path) -> dict[str, str]:
     'COLLATERAL_CANNOT_COVER_NEW_BORROW')."""
     src = next(Path(aave_dir).rglob("Errors.sol")).read_text()
     return {code: name for name, code in re.findall(r"string public constant (\w+) = '(\d+)'", src)}
+
+
+# AAVE v3 error names -> basiskit's error codes (errors/codes: the simulator's codes for the same refusal)
+ERROR_CODES = {"COLLATERAL_CANNOT_COVER_NEW_BORROW": "VENUE-004",
+               "HEALTH_FACTOR_LOWER_THAN_LIQUIDATION_THRESHOLD": "VENUE-005",
+               "NOT_ENOUGH_AVAILABLE_USER_BALANCE": "VENUE-002", "LTV_VALIDATION_FAILED": "VENUE-004"}
+
+
+def error_code(reason: str) -> str:
+    """basiskit's error code of a revert reason (``TxResult.error``): VENUE-004 max LTV, VENUE-005 health
+    factor, VENUE-002 balance, EXEC-001 anything else."""
+    name = reason.split(" ", 1)[1] if " " in reason and reason.split(" ", 1)[0].isdigit() else ""
+    if name in ERROR_CODES:
+        return ERROR_CODES[name]
+    return "VENUE-002" if "exceeds balance" in reason or "balance short" in reason else "EXEC-001"
 
 
 @dataclass(frozen=True)
@@ -240,3 +257,22 @@ class OnchainAave:
         return {"collateral_usd": c / 1e8, "debt_usd": d / 1e8, "available_borrows_usd": avail / 1e8,
                 "liquidation_threshold": lt / 1e4, "ltv": ltv / 1e4,
                 "health_factor": float("inf") if hf == MAX_UINT else hf / 1e18}
+
+
+def group_trades(orders: list[Order], result: TxResult, t_ns: int, gas_usd: float = 0.0) -> list[Trade]:
+    """The trades of an atomic group sent as one transaction, in the execution manager's shape
+    (``engine.execution``): FILLED legs at their amounts when the transaction succeeded; when it
+    reverted, every leg FAILED with the revert's error code (``error_code``) and reason
+    "atomic group <id> reverted on chain: <reason>". Gas (``gas_usd``, ``result.gas_used`` units) sits
+    on the first leg either way: a reverted transaction burns its gas too."""
+    out = []
+    for k, o in enumerate(orders):
+        gas = (gas_usd, result.gas_used) if k == 0 else (0.0, 0)
+        if result.ok:
+            out.append(Trade(o, t_ns, TradeStatus.FILLED, executed_amount=o.amount, price=1.0, fee=0.0,
+                             fee_currency=o.token, gas_usd=gas[0], gas_units=gas[1]))
+        else:
+            out.append(Trade(o, t_ns, TradeStatus.FAILED, error_code=error_code(result.error),
+                             error=f"atomic group {o.atomic_group_id} reverted on chain: {result.error}",
+                             gas_usd=gas[0], gas_units=gas[1]))
+    return out
