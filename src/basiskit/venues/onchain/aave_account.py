@@ -4,9 +4,8 @@
 
 Transactions are signed locally with the account's key (``keys.Signer``), nonces come from a
 ``NonceManager`` (safe for concurrent submissions from several threads), and every transaction is
-mined even when it reverts: the gas limit is the node's estimate x 1.2, or ``FALLBACK_GAS`` when the
-estimate already fails (the call would revert; it is sent anyway so that the revert happens on chain
-and costs its gas, as a real submission would). ``TxResult`` carries the receipt's gas used, effective
+mined even when it reverts (no gas estimate first: the limit is ``TX_GAS_LIMIT``; a reverted
+transaction pays the gas it used, as a real submission would). ``TxResult`` carries the receipt's gas used, effective
 gas price and fee (wei), and for a revert AAVE's error (``Errors.sol`` code and name, read from the
 npm package).
 
@@ -36,10 +35,12 @@ from web3.exceptions import ContractLogicError
 from basiskit.domain.orders import Order
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.venues.onchain.keys import NonceManager, Signer
-from basiskit.venues.onchain.market import EMODE_ID, Market
+from basiskit.venues.onchain.market import EMODE_ID, POLL_S, Market
 
 MAX_UINT = 2**256 - 1
-FALLBACK_GAS = 3_000_000
+TX_GAS_LIMIT = 3_000_000  # gas limit of every transaction (a loop entry uses ~450,000)
+MAX_FEE_WEI = 100 * 10**9  # EIP-1559 max fee per gas (anvil's base fee stays near 1 gwei)
+PRIORITY_FEE_WEI = 10**9
 BORROW_ROUNDING_WEI = 2  # a group's borrow is rounded up by 1e-15 relative + 2 wei: a float64 amount is exact to
                          # ~1.1e-16 relative only, and float -> wei must never leave the flash loan short
 STEP = {"supply": 1, "withdraw": 2, "borrow": 3, "repay": 4, "convert": 5}
@@ -107,10 +108,11 @@ class OnchainAave:
         self.chain_id = self.w3.eth.chain_id
 
     # -- transactions ----------------------------------------------------------------------------
-    def _reason(self, tx: dict) -> str:
+    def _reason(self, tx: dict, block: int) -> str:
+        """The revert reason of ``tx``: the same call replayed on the state it ran on (``block``)."""
         call = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
         try:
-            self.w3.eth.call(call)
+            self.w3.eth.call({**call, "gas": tx["gas"]}, block_identifier=block)
         except ContractLogicError as exc:
             msg = str(exc.message or exc).replace("execution reverted: ", "").strip().strip("'")
             return f"{msg} {self.errors[msg]}" if msg in self.errors else msg
@@ -118,29 +120,24 @@ class OnchainAave:
             return f"reverted ({type(exc).__name__})"
         return "reverted"
 
-    def send(self, fn, value: int = 0) -> TxResult:
-        """Sign and send ``fn`` (a contract function) from the account; wait for its receipt."""
-        base = {"from": self.address, "value": value, "chainId": self.chain_id}
-        try:
-            gas = int(fn.estimate_gas(base) * 1.2) + 10_000
-            reason = ""
-        except ContractLogicError:
-            gas = FALLBACK_GAS
-            reason = None
-        tx = fn.build_transaction({**base, "gas": gas, "nonce": self.nonces.next(),
-                                   "maxFeePerGas": 2 * self.w3.eth.get_block("latest")["baseFeePerGas"] + 10**9,
-                                   "maxPriorityFeePerGas": 10**9})
-        if reason is None:
-            reason = self._reason(tx)
+    def send(self, fn, value: int = 0, gas: int = TX_GAS_LIMIT) -> TxResult:
+        """Sign and send ``fn`` (a contract function) from the account with gas limit ``gas``; wait for
+        its receipt. No estimate first: a transaction that reverts is mined and pays the gas it used
+        (EIP-1559: used x effective price, not the limit); its reason is read by replaying the call on
+        the block before it."""
+        tx = fn.build_transaction({"from": self.address, "value": value, "chainId": self.chain_id, "gas": gas,
+                                   "nonce": self.nonces.next(), "maxFeePerGas": MAX_FEE_WEI,
+                                   "maxPriorityFeePerGas": PRIORITY_FEE_WEI})
         try:
             h = self.w3.eth.send_raw_transaction(self.signer.sign(tx))
         except Exception:
             self.nonces.reset()
             raise
-        rec = self.w3.eth.wait_for_transaction_receipt(h, timeout=120)
+        rec = self.w3.eth.wait_for_transaction_receipt(h, timeout=120, poll_latency=POLL_S)
         ok = rec["status"] == 1
         price = int(rec["effectiveGasPrice"])
-        return TxResult(ok, int(rec["gasUsed"]), price, int(rec["gasUsed"]) * price, h.hex(), "" if ok else reason)
+        reason = "" if ok else self._reason(tx, int(rec["blockNumber"]) - 1)
+        return TxResult(ok, int(rec["gasUsed"]), price, int(rec["gasUsed"]) * price, h.hex(), reason)
 
     def _ok(self, r: TxResult, what: str) -> TxResult:
         if not r.ok:
@@ -152,9 +149,9 @@ class OnchainAave:
         own = m.abis
         c = self.w3.eth.contract(abi=own["LoopExecutor"], bytecode=m.bytecodes["LoopExecutor"])
         tx = c.constructor(m.pool.address, m.contracts["settlement"].address).build_transaction(
-            {"from": self.address, "nonce": self.nonces.next(), "chainId": self.chain_id, "gas": 3_000_000,
-             "maxFeePerGas": 2 * self.w3.eth.get_block("latest")["baseFeePerGas"] + 10**9, "maxPriorityFeePerGas": 10**9})
-        rec = self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_raw_transaction(self.signer.sign(tx)))
+            {"from": self.address, "nonce": self.nonces.next(), "chainId": self.chain_id, "gas": TX_GAS_LIMIT,
+             "maxFeePerGas": MAX_FEE_WEI, "maxPriorityFeePerGas": PRIORITY_FEE_WEI})
+        rec = self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_raw_transaction(self.signer.sign(tx)), poll_latency=POLL_S)
         if rec["status"] != 1:
             raise RuntimeError("deploying the LoopExecutor reverted")
         self.executor = self.w3.eth.contract(address=rec["contractAddress"], abi=own["LoopExecutor"])

@@ -35,6 +35,7 @@ the start`` to within AAVE's ray rounding (a few ray units per step: ~1e-26 rela
 from __future__ import annotations
 
 import bisect
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -54,6 +55,7 @@ EMODE_ID = 1
 LIBRARIES = ("SupplyLogic", "BorrowLogic", "LiquidationLogic", "EModeLogic", "BridgeLogic", "PoolLogic")
 ZERO = "0x0000000000000000000000000000000000000000"
 USD_UNIT = 10**8
+POLL_S = 0.002  # receipt polling interval (s): anvil mines at once; web3's default 0.1 s would dominate
 
 
 def bps(x: float) -> int:
@@ -140,6 +142,7 @@ class Market:
     emode: tuple = ()
     txs: int = 0
     _anchor: dict = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)  # the keeper's transactions, one at a time
 
     @property
     def w3(self) -> Web3:
@@ -159,9 +162,10 @@ class Market:
     def transact(self, fn, sender: str | None = None) -> dict:
         """Send ``fn`` (a contract function call) from an unlocked account; the receipt (raises
         ``RuntimeError`` on a revert)."""
-        h = fn.transact({"from": sender or self.deployer})
-        rec = self.w3.eth.wait_for_transaction_receipt(h)
-        self.txs += 1
+        with self._lock:
+            h = fn.transact({"from": sender or self.deployer})
+            rec = self.w3.eth.wait_for_transaction_receipt(h, poll_latency=POLL_S)
+            self.txs += 1
         if rec["status"] != 1:
             raise RuntimeError(f"transaction reverted: {fn.fn_name}")
         return rec
@@ -269,7 +273,7 @@ def deploy_market(node: AnvilNode, tc: Toolchain, params: AaveParams, as_of: str
         a = source[name] if source is not None else art.get(name)
         code = a["bytecode"] if source is not None else link(a["bytecode"], a["links"], libs or {})
         h = w3.eth.contract(abi=a["abi"], bytecode=code).constructor(*args).transact({"from": deployer})
-        rec = w3.eth.wait_for_transaction_receipt(h)
+        rec = w3.eth.wait_for_transaction_receipt(h, poll_latency=POLL_S)
         n_tx += 1
         if rec["status"] != 1 or not rec["contractAddress"]:
             raise RuntimeError(f"deploying {name} reverted")
@@ -278,7 +282,7 @@ def deploy_market(node: AnvilNode, tc: Toolchain, params: AaveParams, as_of: str
 
     def send(fn):
         nonlocal n_tx
-        rec = w3.eth.wait_for_transaction_receipt(fn.transact({"from": deployer}))
+        rec = w3.eth.wait_for_transaction_receipt(fn.transact({"from": deployer}), poll_latency=POLL_S)
         n_tx += 1
         if rec["status"] != 1:
             raise RuntimeError(f"{fn.fn_name} reverted during the deploy")
