@@ -93,7 +93,8 @@ class Twin:
             t_next = self._grid_s(nxt)
             self.market.advance(t, t_next, self.prices_usd(),
                                 {tok: float(self.feed.values(k, nxt, nxt + 1)[0]) for tok, k in lk.items()},
-                                {tok: float(self.feed.values(k, nxt, nxt + 1)[0]) for tok, k in bk.items()})
+                                {tok: float(self.feed.values(k, nxt, nxt + 1)[0]) for tok, k in bk.items()},
+                                {tok: self.feed.state.px[k] for tok, k in bk.items()})
         else:
             self.market.set_prices(self.prices_usd())
 

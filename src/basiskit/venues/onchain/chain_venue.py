@@ -70,7 +70,8 @@ class ChainClock:
         if step + 1 < len(self.times):
             m.advance(t, self.times[step + 1], self.prices_usd(),
                       {k: float(v[step + 1]) for k, v in self.liquidity.items()},
-                      {k: float(v[step + 1]) for k, v in self.borrow.items()})
+                      {k: float(v[step + 1]) for k, v in self.borrow.items()},
+                      {k: float(v[step]) for k, v in self.borrow.items()})
         else:
             m.set_prices(self.prices_usd())
 
@@ -79,14 +80,17 @@ class ChainAave:
     """Venue protocol on chain (module docstring). ``model``: the run's ``AaveV3``; ``chain``: the
     account's ``OnchainAave`` (set up); ``clock``: ``ChainClock``; ``pending``: the shared group."""
 
-    def __init__(self, model, chain: OnchainAave, clock: ChainClock, pending: PendingGroup) -> None:
+    def __init__(self, model, chain: OnchainAave, clock: ChainClock, pending: PendingGroup,
+                 local_rollback: bool = True) -> None:
         self.model = model
         self.name = model.name
         self.chain = chain
         self.clock = clock
         self.pending = pending
+        self.local_rollback = local_rollback
         self.receipts: list[TxResult] = []
         self.sent_in_group = False
+        self._mined_ok = 0  # transactions of the account that went through
 
     def __getattr__(self, item):  # the model's reads: health_factor, ltv, supplied, params, ...
         return getattr(self.model, item)
@@ -153,6 +157,7 @@ class ChainAave:
               Operation.BORROW: self.chain.borrow, Operation.REPAY: self.chain.repay}[op]
         res = fn(o.token, tr.executed_amount)
         self.receipts.append(res)
+        self._mined_ok += res.ok
         if not res.ok:
             model.restore(cp)
             return self._refuse(o, res)
@@ -164,6 +169,7 @@ class ChainAave:
         self.receipts.append(res)
         self.pending.legs = []
         self.sent_in_group = res.ok
+        self._mined_ok += res.ok
         if res.ok:
             self.sync()
         return res
@@ -192,11 +198,24 @@ class ChainAave:
         return 0.0
 
     def checkpoint(self):
-        return self.model.checkpoint(), len(self.pending.legs)
+        """The model's state, the group's legs so far and, on the local chain (``local_rollback``), an
+        ``evm_snapshot``."""
+        snap = self.clock.market.node.snapshot() if self.local_rollback else None
+        return self.model.checkpoint(), len(self.pending.legs), snap, self._mined_ok
 
     def restore(self, cp) -> None:
-        self.model.restore(cp[0])
-        del self.pending.legs[cp[1]:]
+        """Back to ``cp``. A transaction that went through since cannot be undone on a real chain; on the
+        local chain it is (``evm_revert`` to the checkpoint's snapshot); a reverted one is never undone:
+        its gas stays paid."""
+        model_cp, n_legs, snap, mined = cp
+        if self._mined_ok != mined:
+            if snap is None:
+                raise RuntimeError(f"{self.name}: a transaction went through since the checkpoint; it cannot be rolled back")
+            self.clock.market.node.revert(snap)
+            self.chain.nonces.reset()
+            self._mined_ok = mined
+        self.model.restore(model_cp)
+        del self.pending.legs[n_legs:]
         self.sent_in_group = False
 
 

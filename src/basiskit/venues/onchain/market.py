@@ -181,12 +181,15 @@ class Market:
                 "current_variable_borrow_rate": d[4], "last_update": d[6]}
 
     def indexes_at(self, token: str, ts: int) -> tuple[int, int]:
-        """(liquidity index, variable borrow index) of ``token`` at time ``ts`` as AAVE computes them
-        (``getNormalizedIncome`` / ``getNormalizedDebt``), from the stored state."""
+        """(liquidity index, variable borrow index) of ``token`` at time ``ts`` as AAVE's next update will
+        set them (``ReserveLogic._updateIndexes``), from the stored state: a variable borrow index moves
+        only while the reserve has variable debt (``getNormalizedDebt`` would show it moving anyway)."""
         r = self.reserve(token)
         dt = ts - r["last_update"]
         li = ray_mul(linear_interest(r["current_liquidity_rate"], dt), r["liquidity_index"])
-        bi = ray_mul(compounded_interest(r["current_variable_borrow_rate"], dt), r["variable_borrow_index"])
+        bi = r["variable_borrow_index"]
+        if self.vtokens[token].functions.scaledTotalSupply().call():  # no debt: the index does not move
+            bi = ray_mul(compounded_interest(r["current_variable_borrow_rate"], dt), bi)
         return li, bi
 
     def anchor(self, liquidity: dict[str, float], borrow: dict[str, float]) -> None:
@@ -205,11 +208,16 @@ class Market:
         return int(round(base_chain * (data_index / base_data)))
 
     def advance(self, ts_now: int, ts_next: int, prices_usd: dict[str, float], liquidity_next: dict[str, float],
-                borrow_next: dict[str, float]) -> None:
+                borrow_next: dict[str, float], borrow_now: dict[str, float] | None = None) -> None:
         """At ``ts_now`` (the chain's time; it is stamped there first): set the oracle answers to
         ``prices_usd`` (token -> USD) and the rates that take each anchored index to the data's value at
         ``ts_next`` (``liquidity_next`` / ``borrow_next``: token -> data index at ``ts_next``); one keeper
-        transaction. The chain's clock stays at ``ts_now`` (``node.set_time(ts_next)`` moves it)."""
+        transaction. The chain's clock stays at ``ts_now`` (``node.set_time(ts_next)`` moves it).
+
+        ``borrow_now`` (token -> data borrow index at ``ts_now``): a reserve without variable debt on chain
+        is re-anchored there -- AAVE moves a variable borrow index only while someone owes (ReserveLogic
+        ``_updateIndexes``), the data's index moves all the time; from the first borrow on, the chain's
+        index grows as the data's."""
         if self.node.now() != ts_now:
             self.node.set_time(ts_now)
         dt = ts_next - ts_now
@@ -218,6 +226,9 @@ class Market:
             feeds.append(self.feeds[tok].address)
             answers.append(int(round(px * USD_UNIT)))
         strategies, lrates, brates, assets, pokes = [], [], [], [], []
+        for tok, v in (borrow_now or {}).items():
+            if self.vtokens[tok].functions.scaledTotalSupply().call() == 0:
+                self._anchor[("b", tok)] = (self.indexes_at(tok, ts_now)[1], v)
         for tok in sorted(set(liquidity_next) | set(borrow_next)):
             li, bi = self.indexes_at(tok, ts_now)
             lr = liquidity_rate_for(li, self.target("l", tok, liquidity_next[tok]), dt) if tok in liquidity_next else 0
