@@ -581,5 +581,8 @@ def print_summary(s: dict, out_dir: Path) -> None:
     console.print(f"report: {out_dir / 'report.html'}", soft_wrap=True, highlight=False)
 
 
+from basiskit.cli import onchain as _onchain  # noqa: E402 -- on-chain runs (issue 13)
+_onchain.register(app)
+
 if __name__ == "__main__":
     app()

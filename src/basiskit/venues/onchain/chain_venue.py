@@ -20,6 +20,11 @@ Stake and DEX legs inside a group run on their own accounts (simulators); ``Conv
 an account so that its fills inside a group are added to the transaction as conversion legs (settled at
 the fill's amounts by the market's ``Settlement``).
 
+The wallet: its tokens outside AAVE are the run's ledger (the wallet account, fed by simulated
+swaps, transfers, rewards). Before each transaction (and at the first leg of a group) the account's
+ERC20 balances of the market's tokens are set to the ledger's (``align_wallet``: the shortfall minted,
+the excess sent to a sink address), so that a transaction pulls exactly what the run holds.
+
 Gas: the run books the gas model's gas (configured units x the data's gas price), as a backtest does,
 so that a run's books compare with a backtest; the chain's receipts (gas used, effective price, fee in
 wei) are kept in ``receipts``. Liquidations are not sent on chain
@@ -39,6 +44,7 @@ from basiskit.venues.onchain.aave_account import Leg, OnchainAave, TxResult, err
 from basiskit.venues.protocol import AccountSnapshot
 
 _AAVE_OPS = (Operation.SUPPLY, Operation.WITHDRAW, Operation.BORROW, Operation.REPAY)
+SINK = "0x000000000000000000000000000000000000dEaD"  # where excess wallet tokens go (align_wallet)
 
 
 class PendingGroup:
@@ -128,9 +134,25 @@ class ChainAave:
     def submit(self, orders: Sequence[Order]) -> list[Trade]:
         return [self._one(o) for o in orders]
 
+    def align_wallet(self) -> None:
+        """The account's ERC20 balances of the market's tokens := the run's wallet ledger (module docstring)."""
+        m = self.clock.market
+        ledger = self.model.ledger
+        for tok, contract in m.tokens.items():
+            want = max(m.wei(tok, ledger.get(self.model.wallet, tok)), 0)
+            have = contract.functions.balanceOf(self.chain.address).call()
+            if want > have:
+                m.transact(contract.functions.mint(self.chain.address, want - have))
+            elif have > want:
+                res = self.chain.send(contract.functions.transfer(SINK, have - want))
+                if not res.ok:
+                    raise RuntimeError(f"{self.name}: aligning the wallet's {tok} failed: {res.error}")
+
     def _one(self, o: Order) -> Trade:
         model = self.model
         atomic = o.execution_mode is ExecutionMode.ATOMIC
+        if (not atomic and o.operation in _AAVE_OPS) or (atomic and not self.pending.legs):
+            self.align_wallet()
         if atomic and self.sent_in_group:
             return Trade(o, model.state.t, TradeStatus.REJECTED, error_code="EXEC-003",
                          error="a leg after the group's transaction was sent")
