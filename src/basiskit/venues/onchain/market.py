@@ -55,6 +55,7 @@ EMODE_ID = 1
 LIBRARIES = ("SupplyLogic", "BorrowLogic", "LiquidationLogic", "EModeLogic", "BridgeLogic", "PoolLogic")
 ZERO = "0x0000000000000000000000000000000000000000"
 USD_UNIT = 10**8
+KEEPER_GAS = 5_000_000  # gas limit of the keeper's and deployer's transactions (no estimate round trip)
 POLL_S = 0.002  # receipt polling interval (s): anvil mines at once; web3's default 0.1 s would dominate
 
 
@@ -163,7 +164,7 @@ class Market:
         """Send ``fn`` (a contract function call) from an unlocked account; the receipt (raises
         ``RuntimeError`` on a revert)."""
         with self._lock:
-            h = fn.transact({"from": sender or self.deployer})
+            h = fn.transact({"from": sender or self.deployer, "gas": KEEPER_GAS})  # a gas limit: no estimate call
             rec = self.w3.eth.wait_for_transaction_receipt(h, poll_latency=POLL_S)
             self.txs += 1
         if rec["status"] != 1:
