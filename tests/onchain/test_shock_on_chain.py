@@ -46,3 +46,28 @@ def test_shocked_borrow_rate_delever_on_chain_matches_the_backtest(catalog, mark
     assert len(venue.receipts) >= 2 and all(r.ok for r in venue.receipts)
     assert abs(user.borrowed("WETH") - backtest.venues.accounts["aave_v3"].borrowed("WETH")) \
         <= 1e-9 * max(user.borrowed("WETH"), 1e-9)
+
+
+def test_liquidation_through_the_kernel_on_chain(catalog, market, user):
+    """Without the risk override and with a x100 borrow-rate shock the loop is liquidated: the model's
+    liquidation replayed as a ``liquidationCall`` on the contracts leaves the same balances, equity and
+    attribution (liquidation loss included) as the backtest."""
+    overrides = {**OVERRIDES, "risk": {"override": False},
+                 "shock": {**OVERRIDES["shock"], "multiplier": 100}}
+    cfg = load_mode_config("eth_leveraged", overrides)
+    backtest = simulate(cfg, build_strategy(cfg), _frame(catalog, cfg, build_strategy(cfg)), 100.0)
+    liq_b = [e for e in backtest.loop.events if getattr(e, "kind", "") == "liquidation"]
+    assert liq_b, "the shock did not liquidate the backtest: the test would show nothing"
+    strategy = build_strategy(cfg)
+    frame = _frame(catalog, cfg, strategy)
+    patch, made = chain_patch(market, user, frame)
+    onchain = simulate(cfg, strategy, frame, 100.0, patch_venues=patch)
+    eq_b, eq_c = np.asarray(backtest.loop.equity), np.asarray(onchain.loop.equity)
+    tol = 1e-9 * float(np.max(np.abs(eq_b)))
+    assert float(np.max(np.abs(eq_b - eq_c))) <= tol, float(np.max(np.abs(eq_b - eq_c)))
+    for src, v in backtest.attr.total.items():
+        assert abs(v - onchain.attr.total[src]) <= tol, (src, v, onchain.attr.total[src])
+    assert backtest.attr.total["liquidation"] < 0
+    model = backtest.venues.accounts["aave_v3"]
+    assert abs(user.borrowed("WETH") - model.borrowed("WETH")) <= 1e-9 * model.borrowed("WETH")
+    assert abs(user.supplied("weETH") - model.supplied("weETH")) <= 1e-9 * model.supplied("weETH")

@@ -27,9 +27,12 @@ the excess sent to a sink address), so that a transaction pulls exactly what the
 
 Gas: the run books the gas model's gas (configured units x the data's gas price), as a backtest does,
 so that a run's books compare with a backtest; the chain's receipts (gas used, effective price, fee in
-wei) are kept in ``receipts``. Liquidations are not sent on chain
-(nobody liquidates on the local chain): the model's liquidation check raises ``RuntimeError`` instead
-of diverging from the chain.
+wei) are kept in ``receipts``. Liquidation: when the model's check
+liquidates the account at a step, the market's keeper liquidates it on chain the same way
+(``Market.liquidate``: ``Pool.liquidationCall`` repaying the model's debt_repaid of its debt token
+against its collateral token, at the oracle prices of the step) and the account's balances are read
+back; an intrabar liquidation (set at an ETH/USD price inside the bar: positions with USDT on one side)
+cannot be replayed at the oracle of the step and raises ``RuntimeError``.
 
 ``clock(tick)``: called first in each ``on_market``; moves the chain to the tick's time and sets the
 oracle and the reserve rates (``Market.advance``, see ``ChainClock``).
@@ -111,9 +114,13 @@ class ChainAave:
     def on_market(self, tick) -> list:
         self.clock(tick.step)
         events = self.model.on_market(tick)
-        if any(getattr(e, "kind", "") == "liquidation" for e in events):
-            raise RuntimeError(f"{self.name}: the model liquidated at {tick.timestamp}; liquidations are not "
-                               "sent on the local chain")
+        for e in events:
+            if getattr(e, "kind", "") == "liquidation":
+                d = e.data
+                if d.get("trigger") == "intrabar":
+                    raise RuntimeError(f"{self.name}: an intrabar liquidation at {tick.timestamp} cannot be replayed "
+                                       "at the step's oracle prices on chain")
+                self.clock.market.liquidate(self.chain.address, d["collateral_token"], d["debt_token"], d["debt_repaid"])
         self.sync()
         return events
 

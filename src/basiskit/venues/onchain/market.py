@@ -251,6 +251,21 @@ class Market:
         """The Settlement's rate for ``token_in`` -> ``token_out`` (addresses): ``out_wei`` per ``in_wei``."""
         self.transact(self.contracts["settlement"].functions.setQuote(token_in, token_out, out_wei, in_wei))
 
+    def liquidate(self, user: str, collateral: str, debt: str, debt_units: float) -> tuple[float, float]:
+        """``Pool.liquidationCall`` by the deployer (as liquidator: debt tokens minted for it) repaying
+        ``debt_units`` of ``user``'s ``debt`` against its ``collateral``, taking the underlying. Returns
+        (debt repaid, collateral seized) in token units, from the liquidator's balances; ``RuntimeError``
+        when the pool refuses (e.g. the health factor is not below 1 on chain)."""
+        liq = self.deployer
+        d, c = self.tokens[debt], self.tokens[collateral]
+        amount = self.wei(debt, debt_units)
+        self.transact(d.functions.mint(liq, amount))
+        self.transact(d.functions.approve(self.pool.address, amount))
+        d0, c0 = d.functions.balanceOf(liq).call(), c.functions.balanceOf(liq).call()
+        self.transact(self.pool.functions.liquidationCall(c.address, d.address, user, amount, False))
+        return (self.units(debt, d0 - d.functions.balanceOf(liq).call()),
+                self.units(collateral, c.functions.balanceOf(liq).call() - c0))
+
     def price(self, token: str) -> int:
         """The AAVE oracle's price of ``token`` (USD, 8 decimals)."""
         return self.contracts["oracle"].functions.getAssetPrice(self.tokens[token].address).call()
