@@ -581,6 +581,15 @@ def print_summary(s: dict, out_dir: Path) -> None:
     console.print(f"report: {out_dir / 'report.html'}", soft_wrap=True, highlight=False)
 
 
+from basiskit.cli.portfolio import register as _register_portfolio  # noqa: E402  (basiskit portfolio)
+
+_register_portfolio(app)
+from basiskit.cli import ml as _ml  # noqa: E402  (ML directional modes: ml-train)
+_ml.register(app, _fail)
+
+from basiskit.cli.signals import register as _register_signals  # noqa: E402  (basiskit data ticks)
+_register_signals(data_app, _fail)
+
 from basiskit.cli import onchain as _onchain  # noqa: E402 -- on-chain runs (issue 13)
 _onchain.register(app)
 

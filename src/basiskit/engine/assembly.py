@@ -62,6 +62,18 @@ def _split(account: str) -> tuple[str, str]:
     return venue, kind
 
 
+def perp_dataset(venue: str, token: str, bars: str = "1h") -> str:
+    """The candle dataset of ``token``'s USDT perp on ``venue``: ``perp.binance.BTCUSDT`` (hourly) or
+    ``perp.binance.ETHUSDT.1m`` (one-minute files, ``Requirements.perp_bars``).
+
+    Raises:
+        ConfigError: a bar interval other than ``1h`` and ``1m``.
+    """
+    if bars not in ("1h", "1m"):
+        raise ConfigError(f"perp_bars must be 1h or 1m, got {bars!r}")
+    return f"perp.{venue}.{token}USDT" + ("" if bars == "1h" else f".{bars}")
+
+
 def series_specs(req: Requirements, available: set[str]) -> list[SeriesSpec]:
     """Raises DataError when a required dataset is not in the catalog (names the venue and dataset)."""
     specs: list[SeriesSpec] = []
@@ -83,14 +95,16 @@ def series_specs(req: Requirements, available: set[str]) -> list[SeriesSpec]:
     for account, tokens in req.perp.items():
         venue, _ = _split(account)
         for tok in tokens:
-            ds, fds = f"perp.{venue}.{tok}USDT", f"funding.{venue}.{tok}USDT"
+            ds, fds = perp_dataset(venue, tok, req.perp_bars), f"funding.{venue}.{tok}USDT"
             need(ds, f"perp account {account} needs {tok}USDT perp prices")
-            need(fds, f"perp account {account} needs {tok}USDT funding rates")
+            if req.perp_funding:
+                need(fds, f"perp account {account} needs {tok}USDT funding rates")
             # intrabar extremes: liquidation is checked against each bar's adverse extreme (venues.sim.cex_perp),
             # resting orders fill against each bar's range (venues.sim.bar_orders)
             specs.append(SeriesSpec(ds, ds, "open", "bar_open", extremes=True,
                                     references=tuple(reference_candidates(ds, available))))
-            specs.append(SeriesSpec(fds, fds, "funding_rate", "funding", mark_key=f"{ds}|open"))
+            if req.perp_funding:
+                specs.append(SeriesSpec(fds, fds, "funding_rate", "funding", mark_key=f"{ds}|open"))
     for account, tokens in req.lending.items():
         for tok in tokens:
             ds = f"aave.{tok}"
@@ -190,7 +204,7 @@ def build_venues(req: Requirements, state: MarketState, portfolio: Portfolio, re
         if cfg.perp is None:
             raise DataError(f"venue {venue} has no perp parameters in basiskit/configs/venues/{venue}.yaml", key=venue)
         v = CexPerp(account, cfg.perp, state, ledger, attr,
-                    {t: (f"perp.{venue}.{t}USDT", f"funding.{venue}.{t}USDT") for t in tokens})
+                    {t: (perp_dataset(venue, t, req.perp_bars), f"funding.{venue}.{t}USDT") for t in tokens})
         accounts[account] = v
         networks[venue] = cfg.transfers
         perp.append(v)

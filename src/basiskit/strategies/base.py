@@ -56,7 +56,12 @@ class Requirements:
     the strategy sends resting orders (limit, stop, take-profit, brackets) to its spot accounts, whose
     price series then carry each bar's high and low (perp series always do; without it a spot account
     refuses resting orders rather than fill them from opens only, and a run that sends none keeps
-    those series' memory and per-step cost).
+    those series' memory and per-step cost); ``perp_bars``: which candle files price the perp
+    accounts: ``1h`` (``perp.<venue>.<BASE>USDT``) or ``1m`` (``perp.<venue>.<BASE>USDT.1m``, the short
+    one-minute files; funding comes from the same funding files); ``perp_funding``: False runs the perp
+    accounts without funding settlements (only for a window the funding files do not reach, such as
+    the one-minute files' 2025-09-26..29: the run then books no funding and says so in its config;
+    funding is never invented).
     """
 
     spot: dict[str, list[str]] = field(default_factory=dict)
@@ -72,6 +77,8 @@ class Requirements:
     gas: bool = False
     gas_token: str = "USDT"
     resting_orders: bool = False
+    perp_bars: str = "1h"
+    perp_funding: bool = True
 
 
 class BaseStrategy:
