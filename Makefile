@@ -63,3 +63,17 @@ coverage-funding: $(STAMP)
 	  tests/acceptance/test_funding_scan.py tests/acceptance/test_funding_arbitrage.py \
 	  tests/acceptance/test_managed_transfers.py $(FUNDING_COV) --cov-report=term-missing --cov-fail-under=80
 .PHONY: coverage-funding
+
+# On-chain tests (tests/onchain): the anvil node, AAVE v3's compiled contracts and the Solidity compiler
+# from the npm registry, installed outside git into .basiskit/chain (basiskit.venues.onchain.toolchain).
+CHAIN_DIR := .basiskit/chain
+CHAIN_STAMP := $(CHAIN_DIR)/.installed-stamp
+$(CHAIN_STAMP):
+	@command -v npm >/dev/null 2>&1 || { echo "the on-chain tests need npm (Node.js 18+): sudo apt-get install -y nodejs npm"; exit 1; }
+	mkdir -p $(CHAIN_DIR)
+	npm install --prefix $(CHAIN_DIR) --no-audit --no-fund --no-save @foundry-rs/anvil@1.7.1 @aave/core-v3@1.19.3 solc@0.8.37
+	touch $(CHAIN_STAMP)
+.PHONY: chain
+chain: $(CHAIN_STAMP)
+install: chain
+test: chain

@@ -594,5 +594,8 @@ _ml.register(app, _fail)
 from basiskit.cli.signals import register as _register_signals  # noqa: E402  (basiskit data ticks)
 _register_signals(data_app, _fail)
 
+from basiskit.cli import onchain as _onchain  # noqa: E402 -- on-chain runs (issue 13)
+_onchain.register(app)
+
 if __name__ == "__main__":
     app()
