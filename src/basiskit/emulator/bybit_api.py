@@ -1,0 +1,6 @@
+class BybitApi:
+    def __init__(self, emu):
+        self.emu = emu
+
+    def routes(self):
+        return []
