@@ -190,13 +190,15 @@ class BinanceApi:
         out = []
         for tok in self._tokens(acc, q):
             bid, ask = self.r.book_ticker(acc, tok)
-            out.append({"symbol": f"{tok}USDT", "bidPrice": s(bid), "bidQty": "0", "askPrice": s(ask), "askQty": "0",
-                        "time": self.r.t // NS_MS, "lastUpdateId": self.r.i})
+            row = {"symbol": f"{tok}USDT", "bidPrice": s(bid), "bidQty": "0", "askPrice": s(ask), "askQty": "0"}
+            if acc.endswith("perp"):  # the futures rows carry a time (ccxt tells spot from futures by it)
+                row.update(time=self.r.t // NS_MS, lastUpdateId=self.r.i)
+            out.append(row)
         return out[0] if q.get("symbol") else out
 
     def price_ticker(self, q, acc):
-        out = [{"symbol": f"{tok}USDT", "price": s(self.r.price(acc, tok)), "time": self.r.t // NS_MS}
-               for tok in self._tokens(acc, q)]
+        out = [{"symbol": f"{tok}USDT", "price": s(self.r.price(acc, tok)),
+                **({"time": self.r.t // NS_MS} if acc.endswith("perp") else {})} for tok in self._tokens(acc, q)]
         return out[0] if q.get("symbol") else out
 
     def klines(self, q, acc) -> list:

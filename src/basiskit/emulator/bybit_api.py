@@ -353,7 +353,7 @@ class BybitApi:
                              "orderType": "Limit" if o.order.order_type.value == "limit" else "Market",
                              "stopOrderType": "", "execFee": s(f.fee), "execId": str(f.trade_id),
                              "execPrice": s(f.price), "execQty": s(f.qty), "execType": "Trade",
-                             "execValue": s(f.qty * f.price), "execTime": str(f.ts // NS_MS), "feeCurrency": "USDT",
+                             "execValue": s(f.qty * f.price), "execTime": str(f.ts // NS_MS), "feeCurrency": "USDT", "feeCoin": "USDT",
                              "isMaker": f.maker, "feeRate": s(f.fee / (f.qty * f.price)) if f.qty else "0",
                              "tradeIv": "", "markIv": "", "markPrice": s(f.price), "indexPrice": "",
                              "underlyingPrice": "", "blockTradeId": "", "closedSize": "0", "seq": f.trade_id})

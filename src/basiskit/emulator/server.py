@@ -292,8 +292,10 @@ class EmulatorServer:
 
 def ccxt_config(exchange_id: str, base_url: str) -> dict:
     """The constructor overrides that point ccxt's ``binance`` / ``bybit`` (REST and ccxt.pro streams)
-    at an emulator at ``base_url`` (``http://127.0.0.1:port``): ``{"urls": {"api": ...}, "options": ...}``.
-    Raises ValueError for another exchange id."""
+    at an emulator at ``base_url`` (``http://127.0.0.1:port``): ``{"urls": {"api": ...}, "options": ...,
+    "ccxt": {...}}`` (``ccxt``: other constructor settings: the emulator has no rate limits, so ccxt's
+    limiter, which spaces requests by the real venue's weights, is off). Raises ValueError for another
+    exchange id."""
     import ccxt.pro as ccxtpro
 
     ws_base = base_url.replace("http://", "ws://", 1)
@@ -309,7 +311,8 @@ def ccxt_config(exchange_id: str, base_url: str) -> dict:
         return {"urls": {"api": urls}, "options": {"fetchMarkets": {"types": ["spot", "linear"]},
                                                    "fetchCurrencies": False, "adjustForTimeDifference": False,
                                                    "warnOnFetchOpenOrdersWithoutSymbol": False,
-                                                   "fetchMargins": False}}
+                                                   "fetchMargins": False},
+                "ccxt": {"enableRateLimit": False}}
     if exchange_id == "bybit":
         return {"urls": {"api": {"public": f"{base_url}/bybit", "private": f"{base_url}/bybit",
                                  "spot": f"{base_url}/bybit", "futures": f"{base_url}/bybit",
@@ -323,5 +326,6 @@ def ccxt_config(exchange_id: str, base_url: str) -> dict:
                                                     "usdc": f"{ws_base}/bybit/v5/private",
                                                     "unified": f"{ws_base}/bybit/v5/private"}}}},
                 "options": {"fetchMarkets": {"types": ["spot", "linear"]}, "fetchCurrencies": False,
-                            "adjustForTimeDifference": False, "loadAllOptions": False}}
+                            "adjustForTimeDifference": False, "loadAllOptions": False},
+                "ccxt": {"enableRateLimit": False}}
     raise ValueError(f"the emulator serves binance and bybit, not {exchange_id!r}")
