@@ -581,5 +581,10 @@ def print_summary(s: dict, out_dir: Path) -> None:
     console.print(f"report: {out_dir / 'report.html'}", soft_wrap=True, highlight=False)
 
 
+from basiskit.cli import emulator as _emulator_cli  # noqa: E402  (``basiskit emulator``)
+
+_emulator_cli.register(app)
+
+
 if __name__ == "__main__":
     app()
