@@ -22,26 +22,9 @@ from basiskit.config.loader import ConfigError
 from basiskit.venues.live import build_live_accounts
 
 import venue_contract as C
-from live_world import live_world
+from live_world import ACCOUNTS, live_world
 
 O = Operation
-ACCOUNTS = {"binance": {"binance.spot": ["BTC"], "binance.perp": ["BTC", "ETH"]},
-            "bybit": {"bybit.spot": ["BTC", "ETH"], "bybit.perp": ["BTC", "ETH"]}}
-CAPITAL = {(acc, "USDT"): 50_000.0 for kinds in ACCOUNTS.values() for acc in kinds}
-
-
-@pytest.fixture(scope="session")
-def emulator(catalog):
-    """The emulator, started once per test session on an ephemeral port, in manual (step) mode."""
-    from basiskit.emulator.replay import Replay
-    from basiskit.emulator.server import EmulatorServer
-
-    key, secret = "test-" + secrets.token_hex(8), secrets.token_hex(24)
-    replay = Replay(catalog, "2024-09-28", "2024-10-20", capital=CAPITAL)
-    with EmulatorServer(replay, {key: secret}) as srv:
-        srv.test_env = {"BINANCE_API_KEY": key, "BINANCE_API_SECRET": secret, "BYBIT_API_KEY": key,
-                        "BYBIT_API_SECRET": secret}
-        yield srv
 
 
 def _adapters(emulator, venue: str, portfolio: Portfolio, env: dict | None = None) -> dict:

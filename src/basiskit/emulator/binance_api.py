@@ -15,7 +15,7 @@ https://developers.binance.com/docs):
              POST|GET /sapi/v1/asset/transfer         MAIN_UMFUTURE / UMFUTURE_MAIN
              POST /sapi/v1/capital/withdraw/apply; GET /sapi/v1/capital/withdraw/history,
                   /sapi/v1/capital/deposit/hisrec
-    streams  WS   /binance/stream/ws/{n} (spot), /binance/fstream/ws/{n} (futures): SUBSCRIBE to
+    streams  WS   /binance/stream/ws/{n} (spot), /binance/fstream[/public|/market]/ws/{n} (futures): SUBSCRIBE to
                   ``<sym>@bookTicker``, ``<sym>@kline_<i>``, ``<sym>@markPrice[@1s]``
 
 Order types: MARKET, LIMIT, STOP_LOSS / STOP_MARKET (stop-market), TAKE_PROFIT / TAKE_PROFIT_MARKET;
@@ -127,7 +127,10 @@ class BinanceApi:
                 g("/binance/sapi/v1/capital/withdraw/history", sig(self.withdrawals)),
                 g("/binance/sapi/v1/capital/deposit/hisrec", sig(self.deposits)),
                 g("/binance/stream/ws/{n}", self.emu.streams.binance_ws),
-                g("/binance/fstream/ws/{n}", self.emu.streams.binance_ws)]
+                g("/binance/fstream/ws/{n}", self.emu.streams.binance_ws),
+                # ccxt routes futures streams by kind (Binance's /public, /market, /private endpoints)
+                *[g(f"/binance/fstream/{kind}/ws/{{n}}", self.emu.streams.binance_ws)
+                  for kind in ("public", "market", "private")]]
         return out
 
     def _public(self, fn):

@@ -15,7 +15,9 @@ Served (https://bybit-exchange.github.io/docs/v5/intro), every response in Bybit
              POST /v5/asset/transfer/inter-transfer; GET /v5/asset/transfer/query-inter-transfer-list
              POST /v5/asset/withdraw/create; GET /v5/asset/withdraw/query-record, /v5/asset/deposit/query-record
     streams  WS   /bybit/v5/public/{spot,linear}: ``{"op": "subscribe", "args": [...]}`` to
-                  ``tickers.<SYM>``, ``orderbook.1.<SYM>``, ``kline.<interval>.<SYM>``
+                  ``tickers.<SYM>`` (best bid/ask, and for linear the mark price and funding) and
+                  ``kline.<interval>.<SYM>``. The order book streams (``orderbook.<depth>.<SYM>``) are not
+                  served: the bars carry no depth, and a level of size 0 means "deleted" in them
 
 Errors (HTTP 200, the code in the body, as Bybit answers): 10001 (parameters, unknown symbol), 10003 /
 10004 / 10002 (key / signature / timestamp), 110007 (balance or margin: ``ab not enough for new order``),
@@ -482,13 +484,6 @@ class BybitApi:
                 row = self.tickers({"category": "spot" if acc.endswith("spot") else "linear", "symbol": sym})["list"][0]
                 return json.dumps({"topic": topic, "type": "snapshot", "data": row, "cs": r.i, "ts": r.t // NS_MS})
             return tick
-        if parts[0] == "orderbook" and parts[1] == "1":
-            def book() -> str:
-                bid, ask = r.book_ticker(acc, tok)
-                return json.dumps({"topic": topic, "type": "snapshot", "ts": r.t // NS_MS,
-                                   "data": {"s": sym, "b": [[s(bid), "0"]], "a": [[s(ask), "0"]], "u": r.i + 1,
-                                            "seq": r.i + 1}, "cts": r.t // NS_MS})
-            return book
         if parts[0] == "kline" and parts[1] in INTERVALS:
             iv = INTERVALS[parts[1]]
 
