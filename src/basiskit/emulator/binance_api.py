@@ -302,9 +302,10 @@ class BinanceApi:
     def my_trades(self, q, acc) -> list:
         tok = self._symbol(acc, q.get("symbol"))
         since = int(q["startTime"]) * NS_MS if q.get("startTime") else None
+        oid = q.get("orderId")
         out = []
         for f in self.r.fills[acc]:
-            if f.token != tok or (since is not None and f.ts < since):
+            if f.token != tok or (since is not None and f.ts < since) or (oid and str(f.order_id) != oid):
                 continue
             row = {"symbol": f"{tok}USDT", "id": f.trade_id, "orderId": f.order_id, "price": s(f.price),
                    "qty": s(f.qty), "quoteQty": s(f.qty * f.price), "commission": s(f.fee), "commissionAsset": "USDT",

@@ -344,9 +344,10 @@ class BybitApi:
         tok = self._symbol(acc, q["symbol"]) if q.get("symbol") else None
         since = int(q["startTime"]) * NS_MS if q.get("startTime") else None
         rows = []
+        oid = q.get("orderId")
         if q.get("execType") in (None, "", "Trade"):
             for f in self.r.fills[acc]:
-                if (tok and f.token != tok) or (since is not None and f.ts < since):
+                if (tok and f.token != tok) or (since is not None and f.ts < since) or (oid and str(f.order_id) != oid):
                     continue
                 o = self.r.find(acc, f.order_id)
                 rows.append({"symbol": f"{f.token}USDT", "orderId": str(f.order_id), "orderLinkId": f.client_id,
@@ -359,7 +360,7 @@ class BybitApi:
                              "isMaker": f.maker, "feeRate": s(f.fee / (f.qty * f.price)) if f.qty else "0",
                              "tradeIv": "", "markIv": "", "markPrice": s(f.price), "indexPrice": "",
                              "underlyingPrice": "", "blockTradeId": "", "closedSize": "0", "seq": f.trade_id})
-        if q.get("execType") in (None, "", "Funding") and acc.endswith("perp"):
+        if q.get("execType") in (None, "", "Funding") and acc.endswith("perp") and not oid:
             for k, ev in enumerate(self.r.funding_paid[acc]):
                 if (tok and ev.token != tok) or (since is not None and ev.timestamp < since):
                     continue
@@ -372,7 +373,7 @@ class BybitApi:
                              "feeRate": s(ev.rate), "tradeIv": "", "markIv": "", "markPrice": s(ev.mark),
                              "indexPrice": "", "underlyingPrice": "", "blockTradeId": "", "closedSize": "0",
                              "seq": 0})
-        rows.sort(key=lambda x: -int(x["execTime"]))
+        rows.sort(key=lambda x: (-int(x["execTime"]), -int(x["seq"])))  # newest first, as Bybit lists
         return {"category": cat, "list": rows[: int(q.get("limit", 50))], "nextPageCursor": ""}
 
     def positions(self, q) -> dict:

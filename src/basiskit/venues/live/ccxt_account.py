@@ -259,7 +259,8 @@ class CcxtAccount:
                                    rel_tol=1e-12):
             return trades
         since = o.get("timestamp")
-        rows = self.session.call("fetch_my_trades", sym, since)
+        params = {self.cfg.trades_order_param: oid} if self.cfg.trades_order_param else {}
+        rows = self.session.call("fetch_my_trades", sym, since, None, params)
         return [t for t in rows if str(t.get("order")) == oid]
 
     def _trade(self, order: Order, fills: list[dict], order_ms: int | None = None) -> Trade:
@@ -337,8 +338,8 @@ class CcxtAccount:
             filled = float(o.get("filled") or 0.0)
             booked = self._booked.setdefault(cid, set())
             if filled > 0.0:
-                new = [f for f in self.session.call("fetch_my_trades", sym, o.get("timestamp"))
-                       if str(f.get("order")) == oid and str(f.get("id")) not in booked]
+                new = [f for f in self._fills(sym, oid, {"timestamp": o.get("timestamp")})
+                       if str(f.get("id")) not in booked]
                 if new:
                     booked.update(str(f.get("id")) for f in new)
                     tr = self._trade(order, new)

@@ -65,6 +65,8 @@ class LiveVenueConfig(_Strict):
     client_order_id_param: str
     client_id_lookup_param: str = Field(description="the parameter that reads an order by client id")
     fetch_order_params: dict[str, Any] = Field(default_factory=dict)
+    trades_order_param: str | None = Field(default=None, description="the parameter of fetch_my_trades that "
+                                           "selects one order's fills (None: filter the recent fills)")
     order_lookup: list[str] = Field(default_factory=lambda: ["fetch_order"],
                                     description="ccxt methods that read one order by id, tried in turn")
     funding: FundingQuirks = FundingQuirks()
