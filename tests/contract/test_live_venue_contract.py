@@ -165,3 +165,39 @@ def test_bad_credentials_are_refused_and_never_shown(emulator):
         assert "Signature" in str(exc.value)
     finally:
         spot.close()
+
+
+@pytest.mark.parametrize("venue", ["binance", "bybit"])
+def test_stop_order_rests_then_triggers_at_the_venue(emulator, venue):
+    """A stop-market buy above the price rests at the venue (Binance USDT-M: an algo order) and fills
+    once the price rises through it; one set far above never fills and is cancelled by client id."""
+    portfolio = Portfolio()
+    adapters = _adapters(emulator, venue, portfolio)
+    perp = adapters[f"{venue}.perp"]
+    try:
+        world = live_world(emulator, {perp.name: perp}, portfolio)
+        C.step(world)
+        replay = emulator.emulator.replay
+        mark = perp.mark_price("BTC")
+        # the first step at which the recorded BTC price rises 0.2 % above the mark: the stop's trigger
+        trigger = mark * 1.002
+        far = Order(O.PERP_TRADE, perp.name, 0.01, "BTC", Side.BUY, order_type=OrderType.STOP, stop_price=mark * 3,
+                    client_order_id="far-" + secrets.token_hex(4))
+        stop = Order(O.PERP_TRADE, perp.name, 0.01, "BTC", Side.BUY, order_type=OrderType.STOP, stop_price=trigger,
+                     client_order_id="stop-" + secrets.token_hex(4))
+        for o in (far, stop):
+            out = perp.submit([o])
+            assert [e.kind for e in out] == ["order_status"] and out[0].status == "accepted", out
+        fills = []
+        for _ in range(48):
+            emulator.advance(steps=1)
+            got = perp.poll(replay.t)
+            fills += [e for e in got if e.kind == "trade"]
+            if fills:
+                break
+        assert len(fills) == 1 and fills[0].order.client_order_id == stop.client_order_id, fills
+        assert fills[0].price >= trigger  # a stop buy fills at or above its trigger
+        assert [e.status for e in perp.cancel(far.client_order_id)] == ["cancelled"]
+        assert replay.find(perp.name, client_id=far.client_order_id).record.status.value == "cancelled"
+    finally:
+        perp.close()

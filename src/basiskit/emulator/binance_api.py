@@ -12,6 +12,8 @@ https://developers.binance.com/docs):
              GET  /fapi/v3/account, /fapi/v2/account   futures wallet (walletBalance, marginBalance, ...)
              GET  /fapi/v3/positionRisk, /fapi/v2/positionRisk, /fapi/v1/leverageBracket
              POST|GET|DELETE /fapi/v1/order; GET /fapi/v1/{openOrders,allOrders,userTrades,income}
+             POST|GET|DELETE /fapi/v1/algoOrder (conditional STOP_MARKET / TAKE_PROFIT_MARKET, clientAlgoId),
+                  GET /fapi/v1/openAlgoOrders
              POST|GET /sapi/v1/asset/transfer         MAIN_UMFUTURE / UMFUTURE_MAIN
              POST /sapi/v1/capital/withdraw/apply; GET /sapi/v1/capital/withdraw/history,
                   /sapi/v1/capital/deposit/hisrec
@@ -114,7 +116,10 @@ class BinanceApi:
             out += [p(f"{base}/order", sig(self.create_order)), g(f"{base}/order", sig(self.get_order)),
                     d(f"{base}/order", sig(self.cancel_order)), g(f"{base}/openOrders", sig(self.open_orders)),
                     g(f"{base}/allOrders", sig(self.all_orders))]
-        out += [g("/binance/api/v3/account", sig(self.spot_account)), g("/binance/api/v3/myTrades", sig(self.my_trades)),
+        out += [p("/binance/fapi/v1/algoOrder", sig(self.create_algo)), g("/binance/fapi/v1/algoOrder", sig(self.get_algo)),
+                d("/binance/fapi/v1/algoOrder", sig(self.cancel_algo)),
+                g("/binance/fapi/v1/openAlgoOrders", sig(self.open_algos)),
+                g("/binance/api/v3/account", sig(self.spot_account)), g("/binance/api/v3/myTrades", sig(self.my_trades)),
                 g("/binance/fapi/v1/userTrades", sig(self.my_trades)), g("/binance/fapi/v1/income", sig(self.income)),
                 g("/binance/fapi/v2/account", sig(self.futures_account)),
                 g("/binance/fapi/v3/account", sig(self.futures_account)),
@@ -274,6 +279,52 @@ class BinanceApi:
         o = self.r.place(acc, tok, q["side"].lower(), qty, typ, price, stop, q.get("newClientOrderId") or None,
                          tif if tif in ("gtc", "ioc", "fok") else "gtc", q.get("reduceOnly") == "true")
         return self._order_json(o, full=True)
+
+    # -- USDT-M conditional (algo) orders: STOP_MARKET / TAKE_PROFIT_MARKET -------------------------------
+    def _algo_json(self, o: EmuOrder) -> dict:
+        rec, od = o.record, o.order
+        qty = sum(f.qty for f in o.fills)
+        status = {OrderStatus.FILLED: "FINISHED", OrderStatus.CANCELLED: "CANCELED", OrderStatus.EXPIRED: "EXPIRED",
+                  OrderStatus.REJECTED: "REJECTED"}.get(rec.status, "NEW")
+        return {"algoId": o.order_id, "clientAlgoId": rec.client_order_id, "algoType": "CONDITIONAL",
+                "orderType": "STOP_MARKET" if od.order_type.value == "stop" else "TAKE_PROFIT_MARKET",
+                "symbol": f"{od.token}USDT", "side": od.side.value.upper(), "positionSide": "BOTH",
+                "timeInForce": "GTC", "quantity": s(od.amount), "algoStatus": status,
+                "triggerPrice": s(od.stop_price or 0.0), "price": "0", "workingType": "CONTRACT_PRICE",
+                "priceProtect": False, "reduceOnly": o.reduce_only, "executedQty": s(qty),
+                "avgPrice": s(sum(f.qty * f.price for f in o.fills) / qty if qty else 0.0),
+                "actualOrderId": str(o.order_id) if o.fills else "", "createTime": o.created_ns // NS_MS,
+                "updateTime": o.updated_ns // NS_MS}
+
+    def create_algo(self, q, acc) -> dict:
+        tok = self._symbol(acc, q.get("symbol"))
+        typ = {"STOP_MARKET": "stop", "TAKE_PROFIT_MARKET": "take_profit"}.get(q.get("type") or q.get("orderType", ""))
+        if q.get("algoType") != "CONDITIONAL" or typ is None:
+            raise Rejected("bad_request", f"algo order {q.get('algoType')}/{q.get('type')}: the emulator has "
+                           "CONDITIONAL STOP_MARKET and TAKE_PROFIT_MARKET")
+        o = self.r.place(acc, tok, q["side"].lower(), float(q["quantity"]), typ, None, float(q["triggerPrice"]),
+                         q.get("clientAlgoId") or None, "gtc", q.get("reduceOnly") == "true")
+        return self._algo_json(o)
+
+    def _find_algo(self, q, acc) -> EmuOrder:
+        aid = q.get("algoId")
+        o = self.r.find(acc, int(aid) if aid else None, q.get("clientAlgoId") or None)
+        if o.order.order_type.value not in ("stop", "take_profit"):
+            raise Rejected("unknown_order", f"{aid} is not an algo order")
+        return o
+
+    def get_algo(self, q, acc) -> dict:
+        return self._algo_json(self._find_algo(q, acc))
+
+    def cancel_algo(self, q, acc) -> dict:
+        o = self._find_algo(q, acc)
+        self.r.cancel(acc, o.order_id)
+        return self._algo_json(o)
+
+    def open_algos(self, q, acc) -> list:
+        tok = self._symbol(acc, q["symbol"]) if q.get("symbol") else None
+        return [self._algo_json(o) for o in self.r.open_orders(acc, tok)
+                if o.order.order_type.value in ("stop", "take_profit")]
 
     def _find(self, q, acc) -> EmuOrder:
         self._symbol(acc, q.get("symbol"))

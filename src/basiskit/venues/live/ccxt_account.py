@@ -187,7 +187,9 @@ class CcxtAccount:
         typ = {OrderType.MARKET: "market", OrderType.LIMIT: "limit"}.get(order.order_type, "market")
         params: dict[str, Any] = {self.cfg.client_order_id_param: order.client_order_id}
         if order.order_type is OrderType.STOP:
-            params["stopPrice" if self.cfg.ccxt_id == "binance" else "triggerPrice"] = order.stop_price
+            params["triggerPrice"] = order.stop_price
+            # a stop buy waits for the price to rise to it, a stop sell for it to fall
+            params.update(self.quirks.stop_direction_params.get(order.side.value, {}))
         elif order.order_type is OrderType.TAKE_PROFIT:
             params["takeProfitPrice"] = order.stop_price
         if order.reduce_only:
@@ -296,8 +298,9 @@ class CcxtAccount:
     def cancel(self, client_order_id: str) -> list:
         """Cancel a resting order; returns its ``OrderStatusChanged`` (or a rejection's reason)."""
         order, oid, _ = self._resting[client_order_id]
+        trig = self.cfg.trigger_params if self.perp and order.order_type in (OrderType.STOP, OrderType.TAKE_PROFIT) else {}
         try:
-            self.session.call("cancel_order", oid, self.symbols[order.token])
+            self.session.call("cancel_order", oid, self.symbols[order.token], dict(trig))
         except VenueRejected as e:
             return [OrderStatusChanged(self._now, self.name, client_order_id, "rejected", e.args[0])]
         del self._resting[client_order_id]
@@ -334,11 +337,14 @@ class CcxtAccount:
         events: list = []
         for cid, (order, oid, _) in list(self._resting.items()):
             sym = self.symbols[order.token]
-            o = self._fetch_order(oid, sym)
+            trig = self.cfg.trigger_params if self.perp and order.order_type in (OrderType.STOP,
+                                                                                 OrderType.TAKE_PROFIT) else {}
+            o = self._fetch_order(oid, sym, trig)
             filled = float(o.get("filled") or 0.0)
+            fill_oid = str((o.get("info") or {}).get("actualOrderId") or oid)
             booked = self._booked.setdefault(cid, set())
             if filled > 0.0:
-                new = [f for f in self._fills(sym, oid, {"timestamp": o.get("timestamp")})
+                new = [f for f in self._fills(sym, fill_oid, {"timestamp": o.get("timestamp")})
                        if str(f.get("id")) not in booked]
                 if new:
                     booked.update(str(f.get("id")) for f in new)

@@ -46,6 +46,9 @@ class AccountQuirks(_Strict):
     transfer_account: str
     wallet_balance: WalletBalance | None = None
     market_buy_params: dict[str, Any] = Field(default_factory=dict)
+    stop_direction_params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="side -> parameters a stop order of that side needs (Bybit contracts: the "
+        "trigger direction)")
 
 
 class FundingQuirks(_Strict):
@@ -67,6 +70,8 @@ class LiveVenueConfig(_Strict):
     fetch_order_params: dict[str, Any] = Field(default_factory=dict)
     trades_order_param: str | None = Field(default=None, description="the parameter of fetch_my_trades that "
                                            "selects one order's fills (None: filter the recent fills)")
+    trigger_params: dict[str, Any] = Field(default_factory=dict, description="added to create/fetch/cancel of a "
+                                           "stop or take-profit order (Binance USDT-M: its algo-order endpoints)")
     order_lookup: list[str] = Field(default_factory=lambda: ["fetch_order"],
                                     description="ccxt methods that read one order by id, tried in turn")
     funding: FundingQuirks = FundingQuirks()
