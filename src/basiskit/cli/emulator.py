@@ -2,6 +2,8 @@
 
     basiskit emulator --start 2024-03-01 --end 2024-04-01 --speed 3600 --port 8765 \\
         --capital binance.perp:USDT=100000 --overrides-out .basiskit/emulator.json
+    basiskit emulator --start 2024-03-01 --end 2024-03-02 --speed 1 \\
+        --ticks binance.perp:LUNC=ticks.gateio.perp.LUNCUSDT --ticks binance.spot:LUNC=ticks.mexc.spot.LUNCUSDT
 
 Keys: the signed endpoints accept the pairs found in the environment -- ``BINANCE_API_KEY`` /
 ``BINANCE_API_SECRET``, ``BYBIT_API_KEY`` / ``BYBIT_API_SECRET``, ``BASISKIT_EMULATOR_KEY`` /
@@ -47,6 +49,11 @@ def emulator(start: str = typer.Option(..., "--start", help="first replay time (
              capital: list[str] = typer.Option([], "--capital", help="ACCOUNT:TOKEN=AMOUNT (repeatable); default "
                                                "100000 USDT in each account"),
              overrides_out: Optional[Path] = typer.Option(None, "--overrides-out", help="write the ccxt overrides here"),
+             ticks: list[str] = typer.Option([], "--ticks", help="ACCOUNT:TOKEN=TICK_DATASET (repeatable), e.g. "
+                                             "binance.perp:LUNC=ticks.gateio.perp.LUNCUSDT: a recorded book-ticker "
+                                             "stream replayed tick by tick (at --speed, from its first update)"),
+             ticks_start: Optional[str] = typer.Option(None, "--ticks-start", help="start the tick streams there "
+                                                       "(ISO time, UTC) instead of at their first update"),
              data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
              source: Optional[Path] = typer.Option(None, "--source")) -> None:
     """Serve the Binance and Bybit APIs on 127.0.0.1, replaying the catalog's bars (Ctrl-C stops)."""
@@ -63,7 +70,23 @@ def emulator(start: str = typer.Option(..., "--start", help="first replay time (
     catalog = service.open_catalog(data_dir, source)
     catalog.ensure_imported()
     replay = Replay(catalog, start, end, step_seconds, cap)
-    srv = EmulatorServer(replay, keys, speed, port).start()
+    tick_replay = None
+    if ticks:
+        from basiskit.domain.time import to_ns
+        from basiskit.emulator.ticks import TickReplay, load_tick_streams
+
+        mapping = {}
+        for item in ticks:
+            try:
+                acc_tok, dsid = item.split("=")
+                acc, tok = acc_tok.split(":")
+            except ValueError:
+                raise typer.BadParameter(f"--ticks {item!r}: expected ACCOUNT:TOKEN=DATASET, e.g. "
+                                         "binance.perp:LUNC=ticks.gateio.perp.LUNCUSDT")
+            mapping[(acc, tok)] = dsid
+        tick_replay = TickReplay(load_tick_streams(catalog.source_dir, mapping),
+                                 to_ns(ticks_start) if ticks_start else None)
+    srv = EmulatorServer(replay, keys, speed, port, ticks=tick_replay).start()
     typer.echo(f"emulator: {srv.url}  (binance: {srv.url}/binance, bybit: {srv.url}/bybit; "
                f"{len(keys)} key(s); {'manual clock' if speed is None else f'speed x{speed:g}'})")
     if overrides_out is not None:
