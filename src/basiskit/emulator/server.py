@@ -8,6 +8,9 @@ under ``/bybit`` (``binance_api``, ``bybit_api``) on one aiohttp application, pl
                                    allowed in speed mode: a jump forward); pushes the streams;
                                    {"ticks_to": ms}: sends the recorded tick updates up to that time
     POST /emulator/deposit         {"account": "binance.spot", "token": "USDT", "amount": 1000, "network": "TRC20"}
+    POST /emulator/fault           {"path": "/fapi/v1/order", "method": "POST", "kind": "drop_response" |
+                                   "unavailable", "count": 1}: the next matching requests are executed with
+                                   their answer lost (connection closed) or refused with HTTP 503 untouched
 
 The clock: with ``speed=None`` (manual / step mode, for deterministic tests) the replay moves only on
 ``/emulator/advance``; with ``speed=x`` the replay time runs at ``x`` times the wall clock from the
@@ -164,6 +167,7 @@ class Emulator:
         self.keys = Keys(keys)
         self.speed = speed
         self.streams = Streams(self)
+        self.faults: list[dict] = []
         self._wall0 = time.monotonic()
         self._t0 = replay.t
         self._moved = False
@@ -181,11 +185,11 @@ class Emulator:
     def app(self) -> web.Application:
         from basiskit.emulator.bybit_api import BybitApi
 
-        app = web.Application()
+        app = web.Application(middlewares=[self._faults_mw])
         app.add_routes(BinanceApi(self).routes())
         app.add_routes(BybitApi(self).routes())
         app.add_routes([web.get("/emulator/state", self._state), web.post("/emulator/advance", self._advance),
-                        web.post("/emulator/deposit", self._deposit)])
+                        web.post("/emulator/deposit", self._deposit), web.post("/emulator/fault", self._fault)])
         app.on_startup.append(self._start_clock)
         app.on_cleanup.append(self._stop_clock)
         return app
@@ -264,6 +268,39 @@ class Emulator:
         out["moved"] = n
         return web.json_response(out)
 
+    @web.middleware
+    async def _faults_mw(self, request: web.Request, handler):
+        """Injected faults (``/emulator/fault``) on the venue endpoints they name."""
+        for f in list(self.faults):
+            if f["method"] in (request.method, "*") and f["path"] in request.path:
+                f["count"] -= 1
+                if f["count"] <= 0:
+                    self.faults.remove(f)
+                if f["kind"] == "unavailable":
+                    return web.json_response({"code": -1001, "msg": "Internal error; unable to process your request. "
+                                              "Please try again."}, status=503)
+                resp = await handler(request)  # drop_response: the venue acts, the answer is lost
+                if request.transport is not None:
+                    request.transport.close()
+                return resp
+        return await handler(request)
+
+    async def _fault(self, request: web.Request) -> web.Response:
+        """Inject a fault: ``{"path": "/fapi/v1/order", "method": "POST", "kind": "drop_response" |
+        "unavailable", "count": 1}`` -- the next ``count`` matching requests are executed with their
+        answer lost (the connection closes), or refused with HTTP 503 before anything happens."""
+        try:
+            b = await request.json()
+            f = {"path": str(b["path"]), "method": str(b.get("method", "*")).upper(), "kind": str(b["kind"]),
+                 "count": int(b.get("count", 1))}
+            if f["kind"] not in ("drop_response", "unavailable") or f["count"] < 1:
+                raise ValueError(f"kind {f['kind']!r} / count {f['count']}")
+        except (ValueError, KeyError, TypeError) as e:
+            return web.json_response({"error": f"fault needs path, kind (drop_response | unavailable), count >= 1: "
+                                      f"{e}"}, status=400)
+        self.faults.append(f)
+        return web.json_response({"faults": len(self.faults)})
+
     async def _deposit(self, request: web.Request) -> web.Response:
         try:
             b = await request.json()
@@ -339,6 +376,10 @@ class EmulatorServer:
     def advance(self, to_ns: int | None = None, steps: int | None = None) -> dict:
         """Manual mode: move the replay to ``to_ns`` (or by ``steps``) and push the streams."""
         return self._post("/emulator/advance", {"steps": steps} if steps is not None else {"to": to_ns // NS_MS})
+
+    def fault(self, path: str, kind: str, method: str = "*", count: int = 1) -> dict:
+        """Inject a fault on the venue endpoints whose path contains ``path`` (see ``/emulator/fault``)."""
+        return self._post("/emulator/fault", {"path": path, "kind": kind, "method": method, "count": count})
 
     def advance_ticks(self, to_ns: int) -> dict:
         """Manual mode: send the recorded tick updates up to ``to_ns`` (ms resolution)."""
