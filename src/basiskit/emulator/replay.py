@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from basiskit.config.loader import ConfigError
 from basiskit.data.feed import HistoricalFeed
 from basiskit.data.market import build_frame
 from basiskit.domain.events import FundingSettled
@@ -147,6 +148,7 @@ class Replay:
         layout: venue -> kind -> tokens (``DEFAULT_LAYOUT``).
     Raises:
         DataError: a dataset the layout needs is not in the catalog or does not cover the period.
+        ConfigError: ``capital`` names an account the layout has not, or a negative / non-finite amount.
     Thread safety: every public method takes the replay's lock (the server's clock task and request
     handlers may run on different threads).
     """
@@ -193,7 +195,10 @@ class Replay:
         self._step()  # the first grid time: the venues mark their positions
         for (acc, tok), amt in self._capital.items():
             if acc not in self.accounts:
-                raise KeyError(f"capital names account {acc!r}; the emulator has {sorted(self.accounts)}")
+                raise ConfigError(f"capital names account {acc!r}; the emulator has {', '.join(sorted(self.accounts))}",
+                                  field="capital")
+            if not (float(amt) >= 0.0) or amt == float("inf"):
+                raise ConfigError(f"capital {acc}:{tok} must be a finite amount >= 0, got {amt!r}", field="capital")
             self.portfolio.ledger.add(acc, tok, float(amt))
 
     # -- clock ------------------------------------------------------------------------------------
