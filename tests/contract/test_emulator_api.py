@@ -72,3 +72,45 @@ def test_capital_for_an_unknown_account_is_a_config_error(catalog):
 
     with pytest.raises(ConfigError, match="kraken.spot"):
         Replay(catalog, "2024-03-01", "2024-03-02", capital={("kraken.spot", "USDT"): 1.0})
+
+
+def test_minute_bar_replay_through_ccxt(catalog):
+    """``bars="1m"``: the 1-minute perp files replayed on a 60 s grid; ccxt's fetch_ohlcv('1m') returns the
+    recorded minute bars closed by the replay's time, and a market order fills at the minute's price."""
+    import asyncio
+    import secrets
+
+    import ccxt.async_support as ccxt
+
+    from basiskit.emulator.minute_bars import MinuteBars
+    from basiskit.emulator.replay import Replay
+    from basiskit.emulator.server import EmulatorServer, ccxt_config
+
+    key, secret = secrets.token_hex(8), secrets.token_hex(24)
+    replay = Replay(catalog, "2025-09-27T06:30", "2025-09-27T07:30", step_s=60, bars="1m",
+                    capital={("bybit.perp", "USDT"): 10_000.0})
+    rec = MinuteBars(catalog).load("perp.bybit.ETHUSDT")
+    idx = rec.index.as_unit("ns").asi8
+    with EmulatorServer(replay, {key: secret}) as srv:
+        srv.advance(steps=15)
+        cfg = ccxt_config("bybit", srv.url)
+
+        async def run():
+            ex = ccxt.bybit({"apiKey": key, "secret": secret, **cfg["ccxt"], "urls": cfg["urls"],
+                             "options": cfg["options"]})
+            try:
+                bars = await ex.fetch_ohlcv("ETH/USDT:USDT", "1m", limit=10)
+                o = await ex.create_order("ETH/USDT:USDT", "market", "buy", 0.1, None, {"clientOrderId": "m1"})
+                trades = await ex.fetch_my_trades("ETH/USDT:USDT", None, None, {"orderId": o["id"]})
+                return bars, trades
+            finally:
+                await ex.close()
+        bars, trades = asyncio.run(run())
+    assert len(bars) == 10
+    for b in bars:
+        k = int((idx == b[0] * 1_000_000).nonzero()[0][0])
+        assert b[1:5] == [rec.open.iloc[k], rec.high.iloc[k], rec.low.iloc[k], rec.close.iloc[k]]
+        assert b[0] * 1_000_000 + 60 * 10**9 <= replay.t
+    k = int((idx == replay.t).nonzero()[0][0])
+    slip = replay.slippage("bybit.perp")
+    assert trades[0]["price"] == pytest.approx(rec.open.iloc[k] * (1 + slip), rel=1e-12)

@@ -45,7 +45,10 @@ def emulator(start: str = typer.Option(..., "--start", help="first replay time (
              speed: Optional[float] = typer.Option(None, "--speed", help="replay seconds per wall second (none: "
                                                    "manual mode, POST /emulator/advance moves the clock)"),
              port: int = typer.Option(0, "--port", help="port on 127.0.0.1 (0: a free one)"),
-             step_seconds: int = typer.Option(3600, "--step-seconds", help="replay grid step (the bars are hourly)"),
+             step_seconds: Optional[int] = typer.Option(None, "--step-seconds", help="replay grid step (default: "
+                                                        "the bars' length)"),
+             bars: str = typer.Option("1h", "--bars", help="1h: the catalog's hourly bars; 1m: the 1-minute ETH "
+                                      "perp bars of Binance and Bybit (2025-09-27..28)"),
              capital: list[str] = typer.Option([], "--capital", help="ACCOUNT:TOKEN=AMOUNT (repeatable); default "
                                                "100000 USDT in each account"),
              overrides_out: Optional[Path] = typer.Option(None, "--overrides-out", help="write the ccxt overrides here"),
@@ -69,7 +72,10 @@ def emulator(start: str = typer.Option(..., "--start", help="first replay time (
     cap = _capital(capital) or {(acc, "USDT"): 100_000.0 for acc in accounts_of(DEFAULT_LAYOUT)}
     catalog = service.open_catalog(data_dir, source)
     catalog.ensure_imported()
-    replay = Replay(catalog, start, end, step_seconds, cap)
+    if bars == "1m" and not capital:
+        from basiskit.emulator.minute_bars import MINUTE_LAYOUT
+        cap = {(acc, "USDT"): 100_000.0 for acc in accounts_of(MINUTE_LAYOUT)}
+    replay = Replay(catalog, start, end, step_seconds or (60 if bars == "1m" else 3600), cap, bars=bars)
     tick_replay = None
     if ticks:
         from basiskit.domain.time import to_ns

@@ -46,7 +46,7 @@ TYPES_IN = {"MARKET": "market", "LIMIT": "limit", "STOP_LOSS": "stop", "STOP_MAR
             "TAKE_PROFIT": "take_profit", "TAKE_PROFIT_MARKET": "take_profit"}
 NETWORKS = {"TRX": "TRC20", "ETH": "ERC20", "BSC": "BEP20"}   # Binance's network ids -> basiskit's names
 NETWORK_IDS = {v: k for k, v in NETWORKS.items()}
-INTERVALS = {"1h": 3600, "2h": 7200, "4h": 14400, "6h": 21600, "8h": 28800, "12h": 43200, "1d": 86400}
+INTERVALS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "2h": 7200, "4h": 14400, "6h": 21600, "8h": 28800, "12h": 43200, "1d": 86400}
 ERRORS = {"insufficient_balance": (-2010, "Account has insufficient balance for requested action."),
           "insufficient_margin": (-2019, "Margin is insufficient."),
           "unknown_symbol": (-1121, "Invalid symbol."),
