@@ -581,6 +581,19 @@ def print_summary(s: dict, out_dir: Path) -> None:
     console.print(f"report: {out_dir / 'report.html'}", soft_wrap=True, highlight=False)
 
 
+from basiskit.cli.funding import funding_app  # noqa: E402
+
+app.add_typer(funding_app, name="funding")
+
+from basiskit.cli.portfolio import register as _register_portfolio  # noqa: E402  (basiskit portfolio)
+
+_register_portfolio(app)
+from basiskit.cli import ml as _ml  # noqa: E402  (ML directional modes: ml-train)
+_ml.register(app, _fail)
+
+from basiskit.cli.signals import register as _register_signals  # noqa: E402  (basiskit data ticks)
+_register_signals(data_app, _fail)
+
 from basiskit.cli import emulator as _emulator_cli  # noqa: E402  (``basiskit emulator``)
 
 _emulator_cli.register(app)
