@@ -596,6 +596,10 @@ _register_signals(data_app, _fail)
 
 from basiskit.cli import onchain as _onchain  # noqa: E402 -- on-chain runs (issue 13)
 _onchain.register(app)
+from basiskit.cli import emulator as _emulator_cli  # noqa: E402  (``basiskit emulator``)
+
+_emulator_cli.register(app)
+
 
 if __name__ == "__main__":
     app()
