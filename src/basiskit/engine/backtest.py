@@ -208,16 +208,18 @@ class Simulation:
 def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict[int, float] | None = None,
              withdrawals: dict[int, float] | None = None, reward_distributions: list | None = None,
              progress: Callable[[int, int], None] | None = None, patch_venues: Callable | None = None,
-             subscribers: list | None = None, driver: Callable | None = None) -> Simulation:
+             subscribers: list | None = None, driver: Callable | None = None, feed=None) -> Simulation:
     """Run ``strategy`` on an aligned ``MarketFrame`` (from the catalog, or built by a test from stated
     rules) through the kernel. ``capital`` is in share-class units; ``patch_venues(venues)`` may adjust
     the built venues (tests: e.g. a zero flash-loan fee); ``subscribers`` receive every event as it
     happens (e.g. the event log writer); ``driver`` hands the kernel its times (``engine.drivers``:
-    as fast as possible by default, or ``RealtimeDriver`` on the wall clock)."""
+    as fast as possible by default, or ``RealtimeDriver`` on the wall clock); ``feed``: a live feed
+    (``data.live_feed.LiveFeed``: a paper or live run) instead of the historical replay of ``frame``."""
     reqs = strategy.requirements()
     eth_class = config.share_class is ShareClass.ETH
     rows = reward_windows(reward_distributions, reqs.include_estimated_rewards) if reqs.restaking_rewards else []
-    feed = HistoricalFeed(frame, rows)
+    if feed is None:
+        feed = HistoricalFeed(frame, rows)
     state = feed.state
     portfolio = Portfolio()
     venues = build_venues(reqs, state, portfolio, rows, config.venues)
