@@ -21,18 +21,24 @@ from __future__ import annotations
 
 import bisect
 import csv
+from datetime import datetime
 from pathlib import Path
 
 from basiskit.data.errors import DataError
+from basiskit.data.live_feed import Received
 from basiskit.domain.events import Bar, BookTicker, FundingRate, OraclePrice
 
 
 class EventListSource:
-    """Plays back ``events`` (market events with ``timestamp``, any order: sorted here, stable)."""
+    """Plays back ``events`` (market events with ``timestamp``, any order: sorted here, stable). With
+    ``received_at_stamp`` each comes as ``Received(event, event.timestamp)``: as if it had arrived the
+    moment the venue stamped it (a replay's feed ages are then the stream's own silences)."""
 
-    def __init__(self, events: list) -> None:
+    def __init__(self, events: list, received_at_stamp: bool = False) -> None:
         self._events = sorted(events, key=lambda e: e.timestamp)
-        self._times = [e.timestamp for e in self._events]
+        if received_at_stamp:
+            self._events = [Received(e, e.timestamp) for e in self._events]
+        self._times = [e.event.timestamp if type(e) is Received else e.timestamp for e in self._events]
         self._ptr = 0
         self.closed = False
 
@@ -88,8 +94,19 @@ class FrameReplaySource(EventListSource):
         super().__init__(frame_events(frame, step_seconds, bar_keys))
 
 
+def _stamp_ns(text: str) -> int:
+    """A tick file's timestamp: ISO 8601 with offset (``2025-10-11 02:44:56.873131+00:00``) or integer
+    microseconds since the epoch -> int ns, UTC."""
+    if text.isdigit():
+        return int(text) * 1000
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no UTC offset")
+    return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
+
+
 def book_tickers_from_csv(path: Path | str, key: str) -> list[BookTicker]:
-    """Book-ticker rows of a ``ticks/*.csv`` file (timestamp in microseconds, bid_price, bid_qty,
+    """Book-ticker rows of a ``ticks/*.csv`` file (timestamp: ISO 8601 with offset or microseconds, bid_price, bid_qty,
     ask_price, ask_qty) as ``BookTicker`` events under ``key``.
 
     Raises:
@@ -107,7 +124,7 @@ def book_tickers_from_csv(path: Path | str, key: str) -> list[BookTicker]:
             raise DataError(f"book-ticker file lacks columns {sorted(missing)}", file=str(p))
         for n, row in enumerate(rows, start=2):
             try:
-                out.append(BookTicker(int(row["timestamp"]) * 1000, key, float(row["bid_price"]),
+                out.append(BookTicker(_stamp_ns(row["timestamp"]), key, float(row["bid_price"]),
                                       float(row["bid_qty"]), float(row["ask_price"]), float(row["ask_qty"])))
             except (TypeError, ValueError) as exc:
                 raise DataError(f"line {n}: cannot read a book ticker ({exc})", file=str(p)) from exc
