@@ -581,5 +581,10 @@ def print_summary(s: dict, out_dir: Path) -> None:
     console.print(f"report: {out_dir / 'report.html'}", soft_wrap=True, highlight=False)
 
 
+from basiskit.cli import live as _live  # noqa: E402  (basiskit live ...: cli/live.py)
+
+_live.register(app)
+
+
 if __name__ == "__main__":
     app()

@@ -92,7 +92,10 @@ class LiveDriver:
     def __call__(self, kernel, n_steps: int, progress: Callable[[int, int], None] | None = None,
                  every: int = 0) -> float:
         self.kernel = kernel
-        if self.watchdog is not None:
+        if self.watchdog is not None:  # the kernel's gate, paused while the feed is stale; events to the run
+            self.watchdog.gate.inner = kernel.gate
+            self.watchdog.gate.perp_names = getattr(kernel.gate, "perp_names", [])
+            self.watchdog.publish = kernel.publish
             kernel.gate = self.watchdog.gate
         if self.on_start is not None:
             self.on_start(kernel)

@@ -26,7 +26,7 @@ from basiskit.engine.live.errors import CircuitBreakerTripped
 class EntryPauseGate:
     """The kernel's gate while the feed is watched: ``paused`` -> reduce-only, else the inner gate."""
 
-    def __init__(self, inner, publish: Callable | None = None) -> None:
+    def __init__(self, inner=None) -> None:
         self.inner = inner
         self.paused = False
         self.perp_names = getattr(inner, "perp_names", [])
@@ -54,9 +54,10 @@ class FeedWatchdog:
     """Args: limits: series key -> silence limit (seconds); gate: the ``EntryPauseGate`` to pause;
     publish: receives the watchdog's events (the kernel's ``publish``)."""
 
-    def __init__(self, limits: dict[str, float], gate: EntryPauseGate, publish: Callable) -> None:
+    def __init__(self, limits: dict[str, float], gate: EntryPauseGate | None = None,
+                 publish: Callable = lambda ev: None) -> None:
         self.limits = dict(limits)
-        self.gate = gate
+        self.gate = gate if gate is not None else EntryPauseGate()
         self.publish = publish
         self.paused_since_ns: int | None = None
         self.pauses: list[tuple[int, int | None]] = []  # (paused at, resumed at) wall ns
