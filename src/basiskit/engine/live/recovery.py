@@ -88,7 +88,11 @@ class Recovery:
         publish = kernel.publish
         saved = self.store.load_state(self.strategy_id)
         self._saved_t = saved.get("t") if saved else None
-        self.attempt = int(saved.get("attempt", 0)) + 1 if saved else 1
+        # every start is an attempt, counted in the store before anything is sent (a session killed before
+        # its first step saved no book, and its ids must not come back)
+        starts = self.store.load_state(f"{self.strategy_id}#starts") or {}
+        self.attempt = max(int(saved.get("attempt", 0)) if saved else 0, int(starts.get("attempts", 0))) + 1
+        self.store.save_state(f"{self.strategy_id}#starts", {"attempts": self.attempt}, self.run_id)
         venue = self.remote.state(t0) if self.remote is not None else None
         if venue is None and saved is not None:  # paper: the stored book is the venue's state
             venue = {"balances": {_split(k): v for k, v in saved["balances"].items()},

@@ -121,11 +121,12 @@ def run_live(config, strategy, feed: LiveFeed, capital: float, store, strategy_i
     outcome = LiveOutcome(None, None, journal, recovery, feed)  # type: ignore[arg-type]
 
     def patch(venues) -> None:
-        first = True
-        for acc in venues.accounts.values():
+        # the exchange settles the market (funding, arrivals) when the first account the kernel shows the
+        # market to (an accruing one: the wallet may not be) sees it
+        first = next((n for n, a in venues.accounts.items() if getattr(a, "accrues", True)), None)
+        for name, acc in venues.accounts.items():
             JournaledAccount(acc, journal, remote if options.execution_mode == "live" else None,
-                             sync_market=first).install()
-            first = False
+                             sync_market=name == first).install()
 
     def after_step(kernel, i: int) -> None:
         store.save_state(strategy_id, book_snapshot(kernel, recovery.attempt), run_id)
