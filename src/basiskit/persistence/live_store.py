@@ -120,12 +120,5 @@ def _order_row(strategy_id: str, rec: LiveOrderRecord) -> dict[str, Any]:
     return dict(d, strategy_id=strategy_id, updated_at=utcnow())
 
 
-def sql_live_store(url: str):
-    """A ``SqlLiveStore`` on ``url`` (SQLAlchemy is imported here, not by the module)."""
-    from basiskit.persistence.live_sql import SqlLiveStore
-
-    return SqlLiveStore(url)
-
-
-__all__ = ["LiveOrderRecord", "LiveStore", "MarketEventRecord", "MemoryLiveStore", "OPEN_STATUSES", "sql_live_store",
+__all__ = ["LiveOrderRecord", "LiveStore", "MarketEventRecord", "MemoryLiveStore", "OPEN_STATUSES",
            "_order_row", "_sorted_events"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from basiskit.persistence.live_store import LiveOrderRecord, MarketEventRecord, MemoryLiveStore, sql_live_store
+from basiskit.persistence.live_sql import SqlLiveStore
+from basiskit.persistence.live_store import LiveOrderRecord, MarketEventRecord, MemoryLiveStore
 
 
 @pytest.fixture(params=["memory", "sql"])
@@ -13,7 +14,7 @@ def store(request, db_url):
     if request.param == "memory":
         yield MemoryLiveStore()
         return
-    s = sql_live_store(db_url)
+    s = SqlLiveStore(db_url)
     yield s
     s.close()
 
