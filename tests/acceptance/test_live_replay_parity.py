@@ -41,3 +41,43 @@ def test_btc_basis_month_paper_replay_matches_backtest(catalog):
     # the live path did run: a heartbeat per 10 min of the accelerated clock, events folded
     assert sum(1 for e in paper.loop.events if e.kind == "heartbeat") > len(grid)
     assert feed.events_received > 2 * len(grid)
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (a != a and b != b)
+
+
+def test_live_feed_folds_the_stream_into_the_historical_feeds_market_state_every_step(catalog):
+    """A whole year of btc_basis's series (Binance's data gaps included: their stale flags and
+    reference valuations) streamed as events and folded by the LiveFeed gives, at every step, the
+    HistoricalFeed's prices, intrabar extremes, stale flags and funding settlements."""
+    from basiskit.data.feed import HistoricalFeed
+    from basiskit.engine.live.driver import FastClock
+
+    req = BacktestRequest("btc_basis", "2024-01-01", "2025-01-01", 100_000.0)
+    config, clock = prepare(req)
+    grid = clock.grid()
+    specs = series_specs(build_strategy(config).requirements(), set(catalog.dataset_ids()))
+    frame = catalog.frame(grid, specs)
+    assert any(any(s) for s in frame.stale.values())  # the year has data gaps valued from a reference
+    hist = HistoricalFeed(frame)
+    live = replay_feed(frame, config.step_seconds, specs, FastClock(0).now_ns, config.venues)
+    n_funding = 0
+    for i in range(len(grid)):
+        a, b = hist.advance(i), live.advance(i)
+        fa = [(e.timestamp, e.key, e.rate, e.mark) for e in a.events]
+        assert fa == [(e.timestamp, e.key, e.rate, e.mark) for e in b.events], i
+        n_funding += len(fa)
+        sa, sb = hist.state, live.state
+        assert (sa.t, sa.t_prev, sa.step) == (sb.t, sb.t_prev, sb.step)
+        for k, v in sa.px.items():
+            assert _same(v, sb.px[k]), (i, k)
+        for k, v in sa.hi.items():
+            assert _same(v, sb.hi.get(k, float("nan"))) and _same(sa.lo[k], sb.lo.get(k, float("nan"))), (i, k)
+        for k, v in sa.stale.items():
+            assert v == sb.stale.get(k, False), (i, k)
+        if i >= 24:
+            for k in sa.px:
+                w = sa.window(k, 24)
+                assert len(w) == 24 and all(_same(x, y) for x, y in zip(w, sb.window(k, 24)))
+    assert n_funding > 2 * 3 * 365  # two venues, every 8 h
