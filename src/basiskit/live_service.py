@@ -120,6 +120,17 @@ def resolve(req: LiveRequest) -> tuple[str, str, LiveSettings]:
     return mode, data_mode, settings
 
 
+def validate_request(req: LiveRequest) -> None:
+    """The request's checks that need no data (mode and its ``--set`` keys, ``live.*`` keys, the market
+    data choice); raises LiveInputError, ConfigError, UnknownModeError."""
+    resolve(req)
+    prepare(BacktestRequest(req.mode, req.replay[0] if req.replay else "2000-01-01",
+                            req.replay[1] if req.replay else "2000-01-02", req.capital, overrides=req.overrides))
+    if req.replay is None:
+        raise LiveInputError("live market data needs the venues' ccxt streams (basiskit.data.live), which this "
+                             "build does not have yet: replay a recorded period (replay: [start, end])")
+
+
 def _events_from_store(store, start_ns: int, end_ns: int) -> list:
     """Recorded market events (``market_events``) back as domain events; an event several sessions
     recorded (same kind, key, time and fields) comes once."""

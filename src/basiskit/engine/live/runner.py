@@ -92,7 +92,10 @@ def status_of(kernel, driver: LiveDriver, journal: OrderJournal, options: LiveOp
     opened = [r for r in journal.store.live_orders(journal.strategy_id, open_only=True)] if journal.store else []
     return {"execution_mode": options.execution_mode, "step": feed.state.step, "clock_ns": feed.state.t,
             "equity_usd": kernel.recorder.equity[-1] if kernel.recorder.equity else None,
-            "positions": {f"{a}|{t}": p.size for (a, t), p in pf.positions.items() if p.size},
+            # perp positions (signed base units) and spot holdings (token units other than the quote)
+            "positions": {**{f"{a}|{t}": v for (a, t), v in pf.ledger.balances.items()
+                             if t not in ("USDT", "USDC") and abs(v) > 1e-12},
+                          **{f"{a}|{t}": p.size for (a, t), p in pf.positions.items() if p.size}},
             "balances": {f"{a}|{t}": v for (a, t), v in pf.ledger.balances.items() if abs(v) > 1e-12},
             "open_orders": [{"client_order_id": r.client_order_id, "venue": r.venue, "operation": r.operation,
                              "status": r.status, "amount": r.amount} for r in opened],
