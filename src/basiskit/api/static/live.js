@@ -43,7 +43,8 @@
     const state = $("#v-state"); text(state, st.state); state.dataset.state = st.state || "";
     text($("#v-equity"), fmt(st.equity_usd));
     text($("#v-step"), st.clock_ns ? new Date(st.clock_ns / 1e6).toISOString().replace(".000Z", "Z") : "–");
-    text($("#v-heartbeat"), st.last_heartbeat_ns ? `${Math.max(0, (Date.now() - st.updated_ns / 1e6) / 1000).toFixed(0)} s before the last update` : "–");
+    // the session's wall clock (a replay runs an accelerated one): when its last heartbeat was beaten
+    text($("#v-heartbeat"), st.last_heartbeat_ns ? new Date(st.last_heartbeat_ns / 1e6).toISOString().slice(0, 19).replace("T", " ") + " UTC" : "–");
     const ent = $("#v-entries"); text(ent, st.entries_paused ? "paused (feed stale)" : "open"); ent.classList.toggle("live-paused", !!st.entries_paused);
     text($("#v-orders"), st.orders_sent);
     rows($("#t-positions"), Object.entries(st.positions || {}), [["account | token", (e) => e[0]], ["size (base units)", (e) => fmt(e[1], 6)]]);
@@ -58,10 +59,10 @@
     try {
       const list = (await api("/api/v1/live")).items;
       const sel = $("#session-select");
-      const ids = list.map((s) => s.run_id);
-      if (!current && list.length) current = (list.find((s) => s.state === "running") || list[0]).run_id;
-      if (sel.options.length !== ids.length) {
-        sel.replaceChildren(...list.map((s) => { const o = document.createElement("option"); o.value = s.run_id; o.textContent = `${s.run_id} (${s.state})`; return o; }));
+          if (!current && list.length) current = (list.find((s) => s.state === "running") || list[0]).run_id;
+      const labels = list.map((s) => `${s.run_id} (${s.state})`);
+      if ([...sel.options].map((o) => o.textContent).join("\n") !== labels.join("\n")) {
+        sel.replaceChildren(...list.map((s, k) => { const o = document.createElement("option"); o.value = s.run_id; o.textContent = labels[k]; return o; }));
       }
       sel.value = current;
       $("#live-error").hidden = true;
