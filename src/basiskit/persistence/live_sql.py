@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from basiskit.errors.exceptions import StoreUnavailable
 
 from basiskit.persistence.live_models import LiveOrderRow, MarketEventRow
 from basiskit.persistence.live_store import LiveOrderRecord, MarketEventRecord, OPEN_STATUSES, _order_row
@@ -15,12 +18,30 @@ _ORDER_FIELDS = ("client_order_id", "run_id", "seq", "timestamp", "venue", "oper
 
 
 class SqlLiveStore(SqlRunStore):
+    def __init__(self, url: str, migrate: bool = True) -> None:
+        super().__init__(url, migrate)
+        self._upsert = None
+        self._write_engine = self.engine.execution_options(write=True)
+
     def put_order(self, strategy_id: str, rec: LiveOrderRecord) -> None:
+        """One upsert in one Core transaction (the journal's write-ahead record is on the hot path
+        between a market event and the order: no ORM session)."""
         row = _order_row(strategy_id, rec)
-        with self._tx(write=True) as s:
-            s.execute(delete(LiveOrderRow).where(LiveOrderRow.strategy_id == strategy_id,
-                                                 LiveOrderRow.client_order_id == rec.client_order_id))
-            s.execute(insert(LiveOrderRow), [row])
+        if self._upsert is None:
+            dialect = self.engine.dialect.name
+            if dialect == "sqlite":
+                from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            else:
+                from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            stmt = dialect_insert(LiveOrderRow)
+            cols = {c.name: stmt.excluded[c.name] for c in LiveOrderRow.__table__.columns
+                    if c.name not in ("strategy_id", "client_order_id")}
+            self._upsert = stmt.on_conflict_do_update(index_elements=["strategy_id", "client_order_id"], set_=cols)
+        try:
+            with self._write_engine.begin() as conn:
+                conn.execute(self._upsert, [row])
+        except (OperationalError, InterfaceError) as exc:
+            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
 
     def live_orders(self, strategy_id: str, open_only: bool = False) -> list[LiveOrderRecord]:
         q = select(LiveOrderRow).where(LiveOrderRow.strategy_id == strategy_id)

@@ -20,6 +20,7 @@ venue journal measure the latency from a market event's receipt to the orders ha
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 
@@ -58,7 +59,9 @@ class LiveDriver:
         self.steps_done = 0
         self.last_heartbeat_ns = 0
         self.step_started_ns = 0
+        self.step_started_cpu_ns = 0  # time.thread_time_ns at the same moment (CPU time: no scheduling waits)
         self.kernel = None
+        self._busy = 0
 
     def heartbeat(self, kernel, now: int) -> None:
         feed = kernel.feed
@@ -102,8 +105,26 @@ class LiveDriver:
         grid = kernel.feed.grid
         busy = 0
         perf = time.perf_counter_ns
+        # as the backtest driver does: the session's long-lived objects (market data, catalog, modules)
+        # are left out of the collector's full scans, which otherwise stall a step for milliseconds
+        gc.freeze()
+        try:
+            self._loop(kernel, n_steps, grid, perf, progress, every)
+        finally:
+            gc.unfreeze()
+        busy = self._busy
+        if self.heartbeat_ns:
+            self.heartbeat(kernel, self.now_ns())
+        kernel.finish()
+        if progress is not None:
+            progress(n_steps, n_steps)
+        return busy / 1e9
+
+    def _loop(self, kernel, n_steps: int, grid, perf, progress, every) -> None:
+        busy = 0
         for i in range(n_steps):
             self._between(kernel, grid[i])
+            self.step_started_cpu_ns = time.thread_time_ns()
             t0 = self.step_started_ns = perf()
             kernel.step(i)
             busy += perf() - t0
@@ -114,12 +135,7 @@ class LiveDriver:
                 self.after_step(kernel, i)
             if progress is not None and every and i % every == 0:
                 progress(i, n_steps)
-        if self.heartbeat_ns:
-            self.heartbeat(kernel, self.now_ns())
-        kernel.finish()
-        if progress is not None:
-            progress(n_steps, n_steps)
-        return busy / 1e9
+            self._busy = busy
 
 
 class FastClock:

@@ -73,10 +73,10 @@ def _matches(a: Trade, b: Trade) -> bool:
 class OrderJournal:
     """Args: store (a ``LiveStore``), strategy_id, run_id, clock (() -> the run's clock time, ns),
     crash (``CrashPoints``), step_started (() -> perf_counter ns when the step's market data was
-    taken in; the driver's ``step_started_ns``)."""
+    taken in; the driver's ``step_started_ns``), step_started_cpu (the thread's CPU time then)."""
 
     def __init__(self, store, strategy_id: str, run_id: str, clock: Callable[[], int], crash: CrashPoints | None = None,
-                 step_started: Callable[[], int] | None = None) -> None:
+                 step_started: Callable[[], int] | None = None, step_started_cpu: Callable[[], int] | None = None) -> None:
         self.store = store
         self.strategy_id = strategy_id
         self.run_id = run_id
@@ -84,7 +84,9 @@ class OrderJournal:
         self.crash = crash or CrashPoints()
         self.step_started = step_started
         self.seq = 0
-        self.latencies_ns: list[int] = []
+        self.latencies_ns: list[int] = []      # wall (perf_counter) ns from the step's market data to the hand-over
+        self.cpu_latencies_ns: list[int] = []  # the same in this thread's CPU time (without scheduling waits)
+        self.step_started_cpu = step_started_cpu
         self.pending_transfers: dict[str, tuple[int, LiveOrderRecord]] = {}  # cid -> (arrival ns, record)
 
     def _record(self, o: Order, status: str, **kw) -> LiveOrderRecord:
@@ -100,6 +102,8 @@ class OrderJournal:
             s = self.step_started()
             if s:
                 self.latencies_ns.append(time.perf_counter_ns() - s)
+                if self.step_started_cpu is not None:
+                    self.cpu_latencies_ns.append(time.thread_time_ns() - self.step_started_cpu())
 
     def result(self, o: Order, tr: Trade, arrival_ns: int | None = None) -> None:
         data = {"fee": tr.fee, "fee_currency": tr.fee_currency, "error_code": tr.error_code, "error": tr.error}

@@ -117,7 +117,8 @@ def run_live(config, strategy, feed: LiveFeed, capital: float, store, strategy_i
         raise ValueError("a live session needs its venues' exchange connection (remote)")
     driver: LiveDriver
     journal = OrderJournal(store, strategy_id, run_id, clock=lambda: feed.state.t, crash=crash or CrashPoints(),
-                           step_started=lambda: driver.step_started_ns)
+                           step_started=lambda: driver.step_started_ns,
+                           step_started_cpu=lambda: driver.step_started_cpu_ns)
     recovery = Recovery(store, strategy_id, run_id, journal, remote, id_prefix=strategy_id)
     rec = MarketRecorder(store, run_id)
     feed.recorders.append(rec)
