@@ -584,6 +584,9 @@ def print_summary(s: dict, out_dir: Path) -> None:
 from basiskit.cli import live as _live  # noqa: E402  (basiskit live ...: cli/live.py)
 
 _live.register(app)
+from basiskit.cli import emulator as _emulator_cli  # noqa: E402  (``basiskit emulator``)
+
+_emulator_cli.register(app)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Every event is a frozen value keyed by ``timestamp`` (int ns since the epoch, UT
 the event log each.
 
 * **Market events** come from a feed (historical replay or live): ``Bar``, ``BookTicker``,
-  ``FundingRate`` (a settlement: rate per period and the mark it settles on), ``IndexUpdate`` (an
+  ``FundingRate`` (a settlement: rate per period and the mark it settles on), ``MarkPrice`` (a perp's
+  mark and funding estimate, live feeds), ``IndexUpdate`` (an
   AAVE reserve's indexes), ``OraclePrice``, ``GasPrice``, ``RewardPayout`` (a restaking reward paid). ``MarketTick`` is
   the kernel's "the market state is now at ``timestamp``" with the discrete events of the step.
 * **Account events** are what venues report (``submit``, ``on_market``, ``poll``); they change
@@ -52,12 +53,15 @@ class Bar:
     close: float
     volume: float
     traded: bool = True  # False: a data gap valued from a reference venue (data.gap_reference)
+    received_ns: int = 0  # live feeds: when this process received it (ns, UTC); 0 for recorded data
     kind: ClassVar[str] = "bar"
 
 
 @dataclass(frozen=True, slots=True)
 class BookTicker:
-    """Best bid and ask of an instrument (prices in quote units, sizes in base units)."""
+    """Best bid and ask of an instrument (prices in quote units, sizes in base units). ``timestamp``: the
+    venue's time of the quote; ``received_ns``: when this process received it (live feeds; 0 for
+    recorded data)."""
 
     timestamp: int
     key: str
@@ -65,6 +69,7 @@ class BookTicker:
     bid_size: float
     ask: float
     ask_size: float
+    received_ns: int = 0
     kind: ClassVar[str] = "book_ticker"
 
 
@@ -77,7 +82,24 @@ class FundingRate:
     key: str
     rate: float
     mark: float
+    received_ns: int = 0  # live feeds: when this process learnt of the settlement (ns, UTC); 0 for recorded data
     kind: ClassVar[str] = "funding_rate"
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPrice:
+    """A perpetual's mark price (quote units) at the venue's ``timestamp``, with the venue's current
+    funding-rate estimate for the period running (per period; NaN when the venue gives none) and the
+    next settlement time (ns, 0 when unknown). Not a settlement: settlements are ``FundingRate`` events.
+    ``received_ns``: when this process received it."""
+
+    timestamp: int
+    key: str
+    mark: float
+    funding_estimate: float = float("nan")
+    next_funding_ns: int = 0
+    received_ns: int = 0
+    kind: ClassVar[str] = "mark_price"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +155,7 @@ class MarketTick:
     kind: ClassVar[str] = "tick"
 
 
-MarketEvent = Bar | BookTicker | FundingRate | IndexUpdate | OraclePrice | GasPrice | RewardPayout | MarketTick
+MarketEvent = Bar | BookTicker | FundingRate | MarkPrice | IndexUpdate | OraclePrice | GasPrice | RewardPayout | MarketTick
 
 
 # -- account events -----------------------------------------------------------------------------------

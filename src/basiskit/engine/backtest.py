@@ -137,6 +137,9 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     deposits = _flows(req.deposits, grid, "deposit")
     withdrawals = _flows(req.withdrawals, grid, "withdrawal")
     strategy = build_strategy(config)
+    if getattr(strategy, "book_tickers", False):  # a signal mode: book-ticker events are its clock
+        from basiskit.engine.tick_backtest import run_tick_backtest
+        return run_tick_backtest(req, config, clock, strategy, catalog, progress, tolerance_usd, subscribers, driver)
     reqs = strategy.requirements()
     eth_class = config.share_class is ShareClass.ETH
     if eth_class and not reqs.onchain_tokens:

@@ -14,6 +14,9 @@ from basiskit.strategies.base import BaseStrategy
 from basiskit.strategies.implementations.basis import Basis, BasisConfig
 from basiskit.strategies.implementations.lst_book import LstBook, LstConfig
 from basiskit.strategies.implementations.pure_lending import PureLending, PureLendingConfig
+from basiskit.strategies.implementations.inventory_arbitrage import InventoryArbitrage, InventoryArbitrageConfig
+from basiskit.strategies.implementations.reverse_delta_neutral import ReverseDeltaNeutral, ReverseDeltaNeutralConfig
+from basiskit.strategies.implementations.volatility_harvesting import VolatilityHarvesting, VolatilityHarvestingConfig
 
 MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
     "pure_lending": (PureLending, PureLendingConfig),
@@ -24,6 +27,9 @@ MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
     "eth_leveraged_restaking": (LstBook, LstConfig),
     "usdt_market_neutral_no_leverage": (LstBook, LstConfig),
     "usdt_market_neutral": (LstBook, LstConfig),
+    "signal_reverse_delta_neutral": (ReverseDeltaNeutral, ReverseDeltaNeutralConfig),
+    "signal_inventory_arbitrage": (InventoryArbitrage, InventoryArbitrageConfig),
+    "signal_volatility_harvesting": (VolatilityHarvesting, VolatilityHarvestingConfig),
 }
 
 

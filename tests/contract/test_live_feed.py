@@ -1,0 +1,74 @@
+"""The ccxt feed (``data.live.ccxt_feed``) against the emulator's websocket streams: book tickers,
+closed bars, mark prices and funding settlements arrive as basiskit's market events, stamped with the
+venue's time and the receipt time, and their values are the recorded data's."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import ccxt.pro as ccxtpro
+
+from basiskit.data.live.ccxt_feed import CcxtFeed, Stream
+
+NS_MS = 1_000_000
+
+
+def _collect(emulator, venue: str, streams: list[Stream], steps: int, per_step_s: float = 0.6) -> tuple[list, dict]:
+    from basiskit.emulator.server import ccxt_config
+
+    cfg = ccxt_config(venue, emulator.url)
+
+    async def run():
+        client = getattr(ccxtpro, venue)({**cfg["ccxt"], "urls": cfg["urls"], "options": cfg["options"]})
+        feed = CcxtFeed(client, streams)
+        got: list = []
+
+        async def reader():
+            async for ev in feed.events():
+                got.append(ev)
+        task = asyncio.ensure_future(reader())
+        await asyncio.sleep(per_step_s)
+        for _ in range(steps):
+            await asyncio.get_running_loop().run_in_executor(None, lambda: emulator.advance(steps=1))
+            await asyncio.sleep(per_step_s)
+        status = feed.status()
+        task.cancel()
+        await feed.close()
+        await client.close()
+        return got, status
+    return asyncio.run(run())
+
+
+def test_binance_feed_events_match_the_replay(emulator, catalog):
+    replay = emulator.emulator.replay
+    t0 = replay.t
+    before = time.time_ns()
+    events, status = _collect(emulator, "binance", [Stream("binance", "perp", "BTC", bars="1h", mark=True,
+                                                           funding=True)], steps=10)
+    kinds = {e.kind for e in events}
+    assert {"book_ticker", "bar", "mark_price", "funding_rate"} <= kinds, (kinds, status)
+    bars = catalog.load("perp.binance.BTCUSDT")
+    idx = bars.index.as_unit("ns").asi8
+    for e in events:
+        assert e.received_ns >= before, e
+        assert t0 - 3600 * 10**9 <= e.timestamp <= replay.t, e
+        if e.kind == "bar":  # a closed hourly bar of the recorded data, stamped at its close
+            row = bars.iloc[int((idx == e.open_ns).nonzero()[0][0])]
+            assert (e.open, e.high, e.low, e.close) == (row.open, row.high, row.low, row.close)
+            assert e.timestamp == e.open_ns + 3600 * 10**9 <= replay.t
+        if e.kind == "book_ticker":
+            assert e.bid < e.ask
+        if e.kind == "funding_rate":  # a recorded settlement, at its own time
+            f = catalog.load("funding.binance.BTCUSDT")
+            rate = f.loc[f.index.as_unit("ns").asi8 == e.timestamp, "funding_rate"]
+            assert len(rate) == 1 and rate.iloc[0] == e.rate and e.key == "funding.binance.BTCUSDT"
+    bar_opens = [e.open_ns for e in events if e.kind == "bar"]
+    assert bar_opens == sorted(set(bar_opens)) and len(bar_opens) >= 9
+
+
+def test_bybit_feed_book_and_mark_come_from_the_ticker_stream(emulator):
+    events, status = _collect(emulator, "bybit", [Stream("bybit", "perp", "ETH", mark=True)], steps=3)
+    kinds = {e.kind for e in events}
+    assert {"book_ticker", "mark_price"} <= kinds, (kinds, status)
+    assert all(v["mode"] == "stream" for v in status.values()), status
