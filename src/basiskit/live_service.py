@@ -135,7 +135,7 @@ def _events_from_store(store, start_ns: int, end_ns: int) -> list:
     """Recorded market events (``market_events``) back as domain events; an event several sessions
     recorded (same kind, key, time and fields) comes once."""
     cls = {"bar": dev.Bar, "book_ticker": dev.BookTicker, "funding_rate": dev.FundingRate,
-           "oracle_price": dev.OraclePrice, "index_update": dev.IndexUpdate}
+           "oracle_price": dev.OraclePrice, "index_update": dev.IndexUpdate, "mark_price": dev.MarkPrice}
     out = []
     seen: set = set()
     for r in store.market_events(start_ns=start_ns, end_ns=end_ns):

@@ -9,14 +9,19 @@ the same ``MarketState`` fields with the same meaning:
 
 * ``px[key]``: the open of the bar that opened at or before ``t`` -- folded from the *forming* bar
   a stream publishes when a bar opens (a ``Bar`` whose ``timestamp`` is before its close,
-  ``open_ns + interval_s``); a ``BookTicker`` sets the mid ``(bid + ask) / 2``; ``OraclePrice``,
+  ``open_ns + interval_s``); a ``MarkPrice`` sets the mark (a perp priced by its mark); a
+  ``BookTicker`` the mid ``(bid + ask) / 2`` (unless the key has marks; ``books`` keeps the bid and
+  ask); a stream of *closed* bars only (ccxt's ``watch_ohlcv`` as ``data.live.ccxt_feed`` emits it)
+  the last close, for a key nothing else prices; ``OraclePrice``,
   ``IndexUpdate`` (liquidity index under ``<key>.liquidity_index``, borrow index under
   ``<key>.variable_borrow_index``) and ``GasPrice`` (``gas.gwei``) their value;
 * ``hi[key]`` / ``lo[key]``: the highest high / lowest low of the bars of ``key`` that *closed*
   since the previous step (a closed ``Bar``: ``timestamp >= open_ns + interval_s``), NaN if none;
 * ``stale[key]``: the forming bar behind ``px[key]`` was not traded (``Bar.traded`` False);
 * funding settlements (``FundingRate``) are handed to the venues in the step's ``MarketTick``, in
-  (time, key) order, as the historical feed does;
+  (time, key) order, as the historical feed does; one settled at the step's own time is marked at the
+  perp's price then (``px["perp.<venue>.<SYM>"]``: the historical feed's mark, the open at the
+  settlement; a live stream's settlement event carries the last mark it saw *before* the settlement);
 * ``window(key, n)``: the last ``n`` per-step values of ``px[key]`` (kept for ``history`` steps);
 * ``funding_next(key)``: the next settlement on the venue's schedule (``funding_interval_s``).
 
@@ -25,6 +30,8 @@ before ``until_ns``, each a market event or a :class:`Received` wrapping one wit
 and ``close()``. The feed stamps each event's receipt (``now_ns()``, or the wrapper's), keeps the
 last receipt per key (``ages``: seconds since, for the watchdog) and hands every received event to
 its ``recorders`` (callables; the session recorder stores them so the session can be backtested).
+An event's receipt is the ``Received`` wrapper's, else its own ``received_ns`` (live feeds stamp it),
+else ``now_ns()``.
 
 Errors: a source that raises ``FeedUnavailable`` is retried by the kernel (``Kernel.retry``).
 """
@@ -39,7 +46,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from basiskit.data.market_state import MarketState
-from basiskit.domain.events import (Bar, BookTicker, FundingRate, GasPrice, IndexUpdate, MarketTick, OraclePrice)
+from basiskit.domain.events import (Bar, BookTicker, FundingRate, GasPrice, IndexUpdate, MarketTick, MarkPrice,
+                                    OraclePrice)
 
 _NAN = float("nan")
 GAS_KEY = "gas.gwei"
@@ -88,6 +96,9 @@ class LiveFeed:
         self._hi: dict[str, float] = {}             # extremes of bars closed since the last step
         self._lo: dict[str, float] = {}
         self._funding: list[FundingRate] = []
+        self._quoted: set[str] = set()   # keys priced by book tickers or marks (closed bars then only give extremes)
+        self._marked: set[str] = set()   # keys priced by mark prices (book tickers then only give the book)
+        self.books: dict[str, tuple[float, float]] = {}  # key -> latest (bid, ask)
         self._history = history
         self._hist: dict[str, deque] = {}
         self._funding_interval_ns = {k: int(v * 1e9) for k, v in (funding_interval_s or {}).items()}
@@ -115,7 +126,8 @@ class LiveFeed:
         if type(item) is Received:
             ev, receipt = item.event, item.receipt_ns
         else:
-            ev, receipt = item, self.now_ns()
+            ev = item
+            receipt = getattr(ev, "received_ns", 0) or self.now_ns()  # live feeds stamp their receipt
         for rec in self.recorders:
             rec(ev, receipt)
         self.events_received += 1
@@ -133,12 +145,25 @@ class LiveFeed:
                 h, lo = self._hi.get(key), self._lo.get(key)
                 self._hi[key] = ev.high if h is None or ev.high > h else h
                 self._lo[key] = ev.low if lo is None or ev.low < lo else lo
+                if key not in self._quoted and ev.open_ns >= self._open_ns.get(key, -1):
+                    # a stream of closed bars only: the latest traded price is the last close
+                    self._open_ns[key] = ev.open_ns
+                    px[key] = ev.close
+                    self.state.stale[key] = not ev.traded
         elif kind is FundingRate:
             key = ev.key
             self._funding.append(ev)
         elif kind is BookTicker:
             key = ev.key
-            px[key] = (ev.bid + ev.ask) / 2.0
+            self.books[key] = (ev.bid, ev.ask)
+            if key not in self._marked:  # a perp's price is its mark when the stream gives one
+                px[key] = (ev.bid + ev.ask) / 2.0
+                self._quoted.add(key)
+        elif kind is MarkPrice:
+            key = ev.key
+            px[key] = ev.mark
+            self._marked.add(key)
+            self._quoted.add(key)
         elif kind is OraclePrice:
             key = ev.key
             px[key] = ev.price
@@ -186,6 +211,12 @@ class LiveFeed:
         due = [f for f in self._funding if f.timestamp <= t]
         self._funding = [f for f in self._funding if f.timestamp > t]
         due.sort(key=lambda f: (f.timestamp, f.key))
+        px = st.px
+        for k, f in enumerate(due):  # settled at this step's time: on the perp's price now (the historical
+            if f.timestamp == t and f.key.startswith("funding."):  # feed's mark: the open at the settlement)
+                m = px.get("perp." + f.key[8:])
+                if m is not None and m == m and m != f.mark:
+                    due[k] = FundingRate(f.timestamp, f.key, f.rate, m)
         return MarketTick(t, i, tuple(due))
 
     def ages(self, now_ns: int | None = None) -> dict[str, float]:

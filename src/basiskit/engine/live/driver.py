@@ -34,7 +34,9 @@ class LiveDriver:
         sleep: waits that many seconds (called with at most ``poll_s``).
         should_stop: checked every round; True stops the run (``RunInterrupted``).
         poll_s: longest wait between rounds (the watchdog's resolution), seconds.
-        settle_s: how long after a clock time the step runs, seconds.
+        settle_s: how long after a clock time the step runs, seconds (of the injected clock).
+        settle_wall_s: and at least this many real seconds after the clock reached it (a venue clock
+            that jumps -- the emulator's step mode -- still needs the streams' messages to arrive).
         heartbeat_s: seconds between heartbeat events (0: none).
         watchdog: a ``FeedWatchdog`` or None; breaker: a ``CircuitBreaker`` or None.
         on_start / after_step / on_heartbeat: hooks (see module docstring); ``on_heartbeat(info)``
@@ -44,12 +46,14 @@ class LiveDriver:
     def __init__(self, now_ns: Callable[[], int] = time.time_ns, sleep: Callable[[float], None] = time.sleep,
                  should_stop: Callable[[], bool] | None = None, poll_s: float = 0.5, settle_s: float = 0.0,
                  heartbeat_s: float = 60.0, watchdog=None, breaker=None, on_start: Callable | None = None,
-                 after_step: Callable | None = None, on_heartbeat: Callable | None = None) -> None:
+                 after_step: Callable | None = None, on_heartbeat: Callable | None = None,
+                 settle_wall_s: float = 0.0) -> None:
         self.now_ns = now_ns
         self.sleep = sleep
         self.should_stop = should_stop
         self.poll_s = poll_s
         self.settle_ns = int(settle_s * 1e9)
+        self.settle_wall_s = settle_wall_s
         self.heartbeat_ns = int(heartbeat_s * 1e9)
         self.watchdog = watchdog
         self.breaker = breaker
@@ -78,6 +82,7 @@ class LiveDriver:
     def _between(self, kernel, t: int) -> None:
         """Wait for clock time ``t`` (+ settle), keeping the feed, the watchdog and the heartbeat."""
         feed = kernel.feed
+        reached = None  # real time when the clock reached t (settle_wall_s counts from there)
         while True:
             if self.should_stop is not None and self.should_stop():
                 raise RunInterrupted(f"stopped before step {self.steps_done}")
@@ -89,7 +94,15 @@ class LiveDriver:
                 self.heartbeat(kernel, now)
             wait = (t + self.settle_ns - now) / 1e9
             if wait <= 0:
-                return
+                if not self.settle_wall_s:
+                    return
+                if reached is None:
+                    reached = time.monotonic()
+                left = self.settle_wall_s - (time.monotonic() - reached)
+                if left <= 0:
+                    return
+                time.sleep(min(left, self.poll_s))
+                continue
             self.sleep(min(wait, self.poll_s))
 
     def __call__(self, kernel, n_steps: int, progress: Callable[[int, int], None] | None = None,
@@ -167,3 +180,22 @@ class ScaledClock:
 
     def sleep(self, s: float) -> None:
         time.sleep(max(0.0, s / self.speed))
+
+
+class EmulatorClock:
+    """The exchange emulator's replay time as the session's wall clock (``GET /emulator/state``): a
+    session on the emulator runs on the venue's time, as a live one runs on the venues' (real) time.
+    ``sleep`` waits real seconds."""
+
+    def __init__(self, base_url: str) -> None:
+        self.url = base_url.rstrip("/") + "/emulator/state"
+
+    def now_ns(self) -> int:
+        import json
+        from urllib.request import urlopen
+
+        with urlopen(self.url, timeout=10) as r:  # noqa: S310 - the emulator on 127.0.0.1
+            return int(json.loads(r.read())["t"]) * 1_000_000
+
+    def sleep(self, s: float) -> None:
+        time.sleep(max(0.0, min(s, 0.05)))

@@ -32,7 +32,7 @@ from basiskit.persistence.records import PositionRecord
 _FIELDS = {"bar": ("open_ns", "interval_s", "open", "high", "low", "close", "volume", "traded"),
            "book_ticker": ("bid", "bid_size", "ask", "ask_size"), "funding_rate": ("rate", "mark"),
            "oracle_price": ("price",), "index_update": ("liquidity_index", "variable_borrow_index"),
-           "gas_price": ("gwei",)}
+           "gas_price": ("gwei",), "mark_price": ("mark", "funding_estimate", "next_funding_ns")}
 
 
 @dataclass
@@ -47,6 +47,7 @@ class LiveOptions:
     heartbeat_s: float = 60.0
     poll_s: float = 1.0
     settle_s: float = 2.0
+    settle_wall_s: float = 0.0  # real seconds a step waits once its time has come (a venue clock that jumps)
 
 
 @dataclass
@@ -150,7 +151,7 @@ def run_live(config, strategy, feed: LiveFeed, capital: float, store, strategy_i
     driver = LiveDriver(now_ns, sleep, should_stop, poll_s=options.poll_s, settle_s=options.settle_s,
                         heartbeat_s=options.heartbeat_s, watchdog=watchdog,
                         breaker=CircuitBreaker(options.emergency_stop_loss_pct), on_start=recovery,
-                        after_step=after_step, on_heartbeat=heartbeat)
+                        after_step=after_step, on_heartbeat=heartbeat, settle_wall_s=options.settle_wall_s)
     outcome.driver = driver
     try:
         outcome.sim = simulate(config, strategy, None, capital, subscribers=subscribers, driver=driver, feed=feed,
