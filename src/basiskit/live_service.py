@@ -10,8 +10,9 @@ in the run store as a run of kind ``live`` (running -> finished / interrupted / 
 
 Market data: ``replay`` = (start, end) plays a recorded period back (``BASIS_DATA_MODE=csv``: the
 catalog; ``db``: the market events a session recorded in the store) on a clock ``speed`` times as
-fast as wall time (0: as fast as possible); without a replay the session needs the venues' live
-streams (the ccxt feed). Venues: ``paper`` -- the simulators; ``live`` -- an exchange: ``exchange``
+fast as wall time (0: as fast as possible); without a replay the session takes the venues' live
+streams (``data.live.ccxt_feed`` through ``data.live.stream_source``) on the wall clock, or an exchange
+emulator's streams on the emulator's clock (``emulator``: its URL, e.g. a running ``basiskit emulator``). Venues: ``paper`` -- the simulators; ``live`` -- an exchange: ``exchange``
 names the address file of a simulated exchange process (``engine.live.sim_exchange``), else the
 venues' ccxt adapters with credentials from the environment (``<VENUE>_API_KEY``,
 ``<VENUE>_API_SECRET``: read here, handed to the adapters only, never written anywhere).
@@ -70,6 +71,7 @@ class LiveRequest:
     exchange: str | None = None             # address file of a simulated exchange (live mode)
     strategy_id: str | None = None          # the persisted book's key (same across restarts)
     data_mode: str | None = None            # csv | db; None: $BASIS_DATA_MODE or csv
+    emulator: str | None = None             # URL of an exchange emulator: its streams and clock (no replay)
 
 
 @dataclass
@@ -115,9 +117,44 @@ def resolve(req: LiveRequest) -> tuple[str, str, LiveSettings]:
         if missing:
             raise LiveInputError("a live session sends real orders: set the venues' credentials in the environment ("
                                  + ", ".join(missing) + " and the matching _API_SECRET) or name a simulated exchange")
-        raise LiveInputError("live orders through the ccxt adapters need the live venue adapters "
-                             "(basiskit.venues.live), which this build does not have yet: use --paper, or --exchange")
+        raise LiveInputError("live orders through the ccxt adapters (basiskit.venues.live) are not wired into the "
+                             "runner yet (the risk monitor and the strategy context read the simulators' account "
+                             "readings): use --paper, or --live --exchange with a simulated exchange")
     return mode, data_mode, settings
+
+
+def _stream_source(specs, emulator: str | None):
+    """(source, now_ns, sleep) for market data from the venues' ccxt streams: the real venues on the
+    wall clock, or an exchange emulator at ``emulator`` (its URL) on the emulator's clock. Public
+    streams need no keys; the keys in the environment are handed to the ccxt clients only."""
+    import ccxt.pro as ccxtpro
+
+    from basiskit.data.live.stream_source import StreamSource, streams_for
+    from basiskit.engine.live.driver import EmulatorClock
+
+    keys = feed_keys(specs)
+    try:
+        streams = streams_for(keys, [s.key for s in specs if s.kind == "funding"])
+    except ValueError as exc:
+        raise LiveInputError(f"{exc}: this mode cannot run on exchange streams") from None
+
+    def client(venue: str):
+        cfg: dict = {"enableRateLimit": True}
+        if emulator is not None:
+            from basiskit.emulator.server import ccxt_config
+
+            c = ccxt_config(venue, emulator)
+            cfg = {**c["ccxt"], "urls": c["urls"], "options": c["options"]}
+        k, sec = os.environ.get(f"{venue.upper()}_API_KEY"), os.environ.get(f"{venue.upper()}_API_SECRET")
+        if k and sec:
+            cfg.update(apiKey=k, secret=sec)
+        return lambda: getattr(ccxtpro, venue)(cfg)
+
+    source = StreamSource({v: client(v) for v in streams}, streams)
+    if emulator is not None:
+        clock = EmulatorClock(emulator)
+        return source, clock.now_ns, clock.sleep
+    return source, time.time_ns, time.sleep
 
 
 def validate_request(req: LiveRequest) -> None:
@@ -126,9 +163,6 @@ def validate_request(req: LiveRequest) -> None:
     resolve(req)
     prepare(BacktestRequest(req.mode, req.replay[0] if req.replay else "2000-01-01",
                             req.replay[1] if req.replay else "2000-01-02", req.capital, overrides=req.overrides))
-    if req.replay is None:
-        raise LiveInputError("live market data needs the venues' ccxt streams (basiskit.data.live), which this "
-                             "build does not have yet: replay a recorded period (replay: [start, end])")
 
 
 def _events_from_store(store, start_ns: int, end_ns: int) -> list:
@@ -212,15 +246,20 @@ def start_session(req: LiveRequest, catalog, store, data: Path, run_id: str | No
         now_ns, sleep = clock.now_ns, clock.sleep
         if resume_after is not None:  # the replay's events before the resumed step were seen by the first attempt
             source.poll(resume_after)
-    else:
-        raise LiveInputError("live market data needs the venues' ccxt streams (basiskit.data.live), which this "
-                             "build does not have yet: replay a recorded period with --replay START END")
+    else:  # the venues' own streams (or the emulator's), on their clock
+        source, now_ns, sleep = _stream_source(specs, req.emulator)
+        start = now_ns()
+        if resume_after is not None:
+            start = max(start, resume_after + 1)
+        grid = live_grid(start, step_s, settings.steps)
     feed = LiveFeed(grid, source, feed_keys(specs), funding_intervals(specs, config.venues), now_ns=now_ns)
     stale = settings.stale_limit_s or 1.5 * step_s
-    fastest = req.speed == 0  # an accelerated replay: watch and beat in clock-step terms, not wall seconds
+    fastest = req.speed == 0 and req.replay is not None  # an accelerated replay: watch and beat in clock-step terms, not wall seconds
     options = LiveOptions(execution, stale, settings.emergency_stop_loss_pct,
                           float(step_s) if fastest else settings.heartbeat_s,
-                          step_s / 4.0 if fastest else settings.poll_s, settings.settle_s)
+                          step_s / 4.0 if fastest else settings.poll_s, settings.settle_s,
+                          settings.settle_wall_s if settings.settle_wall_s is not None else
+                          (0.3 if req.emulator and not req.replay else 0.0))
     request_json = {"mode": req.mode, "execution_mode": execution, "data_mode": data_mode, "capital": req.capital,
                     "overrides": req.overrides, "live": req.live, "replay": list(req.replay) if req.replay else None,
                     "speed": req.speed, "strategy_id": strategy_id, "exchange": bool(req.exchange)}

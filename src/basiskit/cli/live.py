@@ -1,7 +1,7 @@
 """``basiskit live``: paper and live sessions on the backtest's kernel.
 
     basiskit live MODE --paper|--live [--set KEY=VALUE ...] [--set live.KEY=VALUE ...]
-                  [--replay START END --speed X] [--exchange ADDRESS_FILE] [--strategy-id ID]
+                  [--replay START END --speed X | --emulator URL] [--exchange ADDRESS_FILE] [--strategy-id ID]
     basiskit live status [RUN]       one session's status (or every session's, newest first)
     basiskit live stop RUN           ask a running session to stop
 
@@ -45,7 +45,7 @@ def _split_sets(items: list[str]) -> tuple[dict, dict]:
 
 def run_cmd(mode: str, paper: bool, live: bool, set_: list[str], capital: float, replay: Optional[list[str]],
             speed: float, exchange: Optional[Path], strategy_id: Optional[str], data_dir: Optional[Path],
-            source: Optional[Path]) -> None:
+            source: Optional[Path], emulator: Optional[str] = None) -> None:
     if paper and live:
         _fail(ValueError("say --paper or --live, not both"))
     execution = "paper" if paper else "live" if live else None
@@ -58,7 +58,7 @@ def run_cmd(mode: str, paper: bool, live: bool, set_: list[str], capital: float,
             overrides, live_keys = _split_sets(set_)
             req = live_service.LiveRequest(mode, execution, capital, overrides, live_keys,
                                            tuple(replay) if replay else None, speed,
-                                           str(exchange) if exchange else None, strategy_id)
+                                           str(exchange) if exchange else None, strategy_id, emulator=emulator)
             live_service.resolve(req)  # a bad request fails before any work
             catalog = service.open_catalog(data_dir, source)
             catalog.ensure_imported()
@@ -136,6 +136,8 @@ def register(app: typer.Typer) -> None:
                  exchange: Optional[Path] = typer.Option(None, help="address file of a simulated exchange (--live)"),
                  strategy_id: Optional[str] = typer.Option(None, "--strategy-id",
                                                            help="the persisted book's key: the same id resumes it"),
+                 emulator: Optional[str] = typer.Option(None, help="URL of a running `basiskit emulator`: its "
+                                                                   "streams and clock (instead of the venues')"),
                  data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
                  source: Optional[Path] = typer.Option(None, help="raw data folder for the first import"),
                  as_json: bool = typer.Option(False, "--json", help="status: print JSON")) -> None:
@@ -152,4 +154,4 @@ def register(app: typer.Typer) -> None:
             _fail(ValueError(f"unexpected argument {arg!r}"))
         if replay is not None and len(replay) != 2:
             _fail(ValueError("--replay takes the period as --replay START --replay END"))
-        run_cmd(mode, paper, live, set_, capital, replay, speed, exchange, strategy_id, data_dir, source)
+        run_cmd(mode, paper, live, set_, capital, replay, speed, exchange, strategy_id, data_dir, source, emulator)

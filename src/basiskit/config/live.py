@@ -29,6 +29,9 @@ class LiveSettings(BaseModel):
     heartbeat_s: float = Field(default=60.0, gt=0, description="seconds between heartbeat events")
     poll_s: float = Field(default=1.0, gt=0, description="longest wait between watchdog checks, seconds")
     settle_s: float = Field(default=2.0, ge=0, description="seconds after a clock time before its step runs")
+    settle_wall_s: float | None = Field(default=None, ge=0,
+                                        description="real seconds a step waits for the streams once its time has "
+                                                    "come (default 0; 0.3 on an emulator's clock, which jumps)")
     steps: int = Field(default=168, gt=0, description="clock steps a session runs (live market data)")
 
 
