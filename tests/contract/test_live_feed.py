@@ -72,3 +72,39 @@ def test_bybit_feed_book_and_mark_come_from_the_ticker_stream(emulator):
     kinds = {e.kind for e in events}
     assert {"book_ticker", "mark_price"} <= kinds, (kinds, status)
     assert all(v["mode"] == "stream" for v in status.values()), status
+
+
+def test_feed_falls_back_to_rest_while_the_stream_is_down_and_comes_back(emulator):
+    """The futures stream endpoint refuses connections (HTTP 503, a ccxt NetworkError): the feed polls the
+    REST book ticker meanwhile (events keep coming, mode ``rest``), then the stream is retried with backoff
+    and used again once the venue accepts it (mode ``stream``)."""
+    from basiskit.emulator.server import ccxt_config
+
+    cfg = ccxt_config("binance", emulator.url)
+    emulator.fault("/binance/fstream", "unavailable", method="GET", count=2)
+
+    async def run():
+        client = ccxtpro.binance({**cfg["ccxt"], "urls": cfg["urls"], "options": cfg["options"]})
+        feed = CcxtFeed(client, [Stream("binance", "perp", "ETH")], poll_s=0.1, retry_s=0.3)
+        got, modes = [], []
+
+        async def reader():
+            async for ev in feed.events():
+                got.append((ev, feed.status()["perp.binance.ETHUSDT:book"]["mode"]))
+        task = asyncio.ensure_future(reader())
+        for _ in range(40):
+            await asyncio.sleep(0.1)
+            modes.append(feed.status()["perp.binance.ETHUSDT:book"]["mode"])
+        for _ in range(2):
+            await asyncio.get_running_loop().run_in_executor(None, lambda: emulator.advance(steps=1))
+            await asyncio.sleep(0.5)
+        status = feed.status()
+        task.cancel()
+        await feed.close()
+        await client.close()
+        return got, modes, status
+    got, modes, status = asyncio.run(run())
+    assert "rest" in modes and modes[-1] == "stream", modes
+    assert any(m == "rest" for _, m in got), "no event arrived by REST while the stream was down"
+    assert any(m == "stream" for _, m in got), "no event arrived by the stream once it was back"
+    assert status["perp.binance.ETHUSDT:book"]["errors"] >= 2

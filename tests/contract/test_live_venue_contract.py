@@ -201,3 +201,46 @@ def test_stop_order_rests_then_triggers_at_the_venue(emulator, venue):
         assert replay.find(perp.name, client_id=far.client_order_id).record.status.value == "cancelled"
     finally:
         perp.close()
+
+
+@pytest.mark.parametrize("venue", ["binance", "bybit"])
+def test_a_lost_answer_is_not_an_order_sent_twice(emulator, venue):
+    """The venue executes a market order but its answer is lost (connection closed): the adapter looks
+    the client order id up at the venue, adopts the order it finds and books its fill once -- the venue
+    holds exactly one order with that id and the fold of the events equals its balances."""
+    portfolio = Portfolio()
+    adapters = _adapters(emulator, venue, portfolio)
+    perp = adapters[f"{venue}.perp"]
+    try:
+        world = live_world(emulator, {perp.name: perp}, portfolio)
+        C.step(world)
+        path = "/fapi/v1/order" if venue == "binance" else "/v5/order/create"
+        emulator.fault(path, "drop_response", method="POST")
+        order = _perp(perp.name, Side.BUY, 0.01, "ETH")
+        tr = C.submit(world, perp, order)
+        assert tr.ok and tr.executed_amount == pytest.approx(0.01)
+        same = [o for o in emulator.emulator.replay.all_orders(perp.name)
+                if o.record.client_order_id == order.client_order_id]
+        assert len(same) == 1
+        C.check_fold(world, perp)
+    finally:
+        perp.close()
+
+
+def test_venue_unreachable_is_retried_then_venue_unavailable(emulator):
+    """HTTP 503 (ccxt's ExchangeNotAvailable, a NetworkError) is retried with backoff: one refusal is
+    absorbed; a venue that keeps refusing ends in VenueUnavailable (RetryWithBackoff)."""
+    from basiskit.errors.exceptions import RetryWithBackoff, VenueUnavailable
+
+    portfolio = Portfolio()
+    adapters = _adapters(emulator, "binance", portfolio)
+    spot = adapters["binance.spot"]
+    try:
+        emulator.fault("/api/v3/account", "unavailable", method="GET", count=1)
+        assert "USDT" in spot.account().balances
+        emulator.fault("/api/v3/account", "unavailable", method="GET", count=spot.session.attempts)
+        with pytest.raises(VenueUnavailable) as exc:
+            spot.account()
+        assert isinstance(exc.value, RetryWithBackoff) and exc.value.code == "VENUE-001"
+    finally:
+        spot.close()

@@ -2,6 +2,8 @@
 
     basiskit emulator --start 2024-03-01 --end 2024-04-01 --speed 3600 --port 8765 \\
         --capital binance.perp:USDT=100000 --overrides-out .basiskit/emulator.json
+    basiskit emulator --start 2024-03-01 --end 2024-03-02 --speed 1 \\
+        --ticks binance.perp:LUNC=ticks.gateio.perp.LUNCUSDT --ticks binance.spot:LUNC=ticks.mexc.spot.LUNCUSDT
 
 Keys: the signed endpoints accept the pairs found in the environment -- ``BINANCE_API_KEY`` /
 ``BINANCE_API_SECRET``, ``BYBIT_API_KEY`` / ``BYBIT_API_SECRET``, ``BASISKIT_EMULATOR_KEY`` /
@@ -43,10 +45,18 @@ def emulator(start: str = typer.Option(..., "--start", help="first replay time (
              speed: Optional[float] = typer.Option(None, "--speed", help="replay seconds per wall second (none: "
                                                    "manual mode, POST /emulator/advance moves the clock)"),
              port: int = typer.Option(0, "--port", help="port on 127.0.0.1 (0: a free one)"),
-             step_seconds: int = typer.Option(3600, "--step-seconds", help="replay grid step (the bars are hourly)"),
+             step_seconds: Optional[int] = typer.Option(None, "--step-seconds", help="replay grid step (default: "
+                                                        "the bars' length)"),
+             bars: str = typer.Option("1h", "--bars", help="1h: the catalog's hourly bars; 1m: the 1-minute ETH "
+                                      "perp bars of Binance and Bybit (2025-09-27..28)"),
              capital: list[str] = typer.Option([], "--capital", help="ACCOUNT:TOKEN=AMOUNT (repeatable); default "
                                                "100000 USDT in each account"),
              overrides_out: Optional[Path] = typer.Option(None, "--overrides-out", help="write the ccxt overrides here"),
+             ticks: list[str] = typer.Option([], "--ticks", help="ACCOUNT:TOKEN=TICK_DATASET (repeatable), e.g. "
+                                             "binance.perp:LUNC=ticks.gateio.perp.LUNCUSDT: a recorded book-ticker "
+                                             "stream replayed tick by tick (at --speed, from its first update)"),
+             ticks_start: Optional[str] = typer.Option(None, "--ticks-start", help="start the tick streams there "
+                                                       "(ISO time, UTC) instead of at their first update"),
              data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
              source: Optional[Path] = typer.Option(None, "--source")) -> None:
     """Serve the Binance and Bybit APIs on 127.0.0.1, replaying the catalog's bars (Ctrl-C stops)."""
@@ -62,8 +72,27 @@ def emulator(start: str = typer.Option(..., "--start", help="first replay time (
     cap = _capital(capital) or {(acc, "USDT"): 100_000.0 for acc in accounts_of(DEFAULT_LAYOUT)}
     catalog = service.open_catalog(data_dir, source)
     catalog.ensure_imported()
-    replay = Replay(catalog, start, end, step_seconds, cap)
-    srv = EmulatorServer(replay, keys, speed, port).start()
+    if bars == "1m" and not capital:
+        from basiskit.emulator.minute_bars import MINUTE_LAYOUT
+        cap = {(acc, "USDT"): 100_000.0 for acc in accounts_of(MINUTE_LAYOUT)}
+    replay = Replay(catalog, start, end, step_seconds or (60 if bars == "1m" else 3600), cap, bars=bars)
+    tick_replay = None
+    if ticks:
+        from basiskit.domain.time import to_ns
+        from basiskit.emulator.ticks import TickReplay, load_tick_streams
+
+        mapping = {}
+        for item in ticks:
+            try:
+                acc_tok, dsid = item.split("=")
+                acc, tok = acc_tok.split(":")
+            except ValueError:
+                raise typer.BadParameter(f"--ticks {item!r}: expected ACCOUNT:TOKEN=DATASET, e.g. "
+                                         "binance.perp:LUNC=ticks.gateio.perp.LUNCUSDT")
+            mapping[(acc, tok)] = dsid
+        tick_replay = TickReplay(load_tick_streams(catalog.source_dir, mapping),
+                                 to_ns(ticks_start) if ticks_start else None)
+    srv = EmulatorServer(replay, keys, speed, port, ticks=tick_replay).start()
     typer.echo(f"emulator: {srv.url}  (binance: {srv.url}/binance, bybit: {srv.url}/bybit; "
                f"{len(keys)} key(s); {'manual clock' if speed is None else f'speed x{speed:g}'})")
     if overrides_out is not None:

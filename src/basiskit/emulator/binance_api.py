@@ -46,7 +46,7 @@ TYPES_IN = {"MARKET": "market", "LIMIT": "limit", "STOP_LOSS": "stop", "STOP_MAR
             "TAKE_PROFIT": "take_profit", "TAKE_PROFIT_MARKET": "take_profit"}
 NETWORKS = {"TRX": "TRC20", "ETH": "ERC20", "BSC": "BEP20"}   # Binance's network ids -> basiskit's names
 NETWORK_IDS = {v: k for k, v in NETWORKS.items()}
-INTERVALS = {"1h": 3600, "2h": 7200, "4h": 14400, "6h": 21600, "8h": 28800, "12h": 43200, "1d": 86400}
+INTERVALS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "2h": 7200, "4h": 14400, "6h": 21600, "8h": 28800, "12h": 43200, "1d": 86400}
 ERRORS = {"insufficient_balance": (-2010, "Account has insufficient balance for requested action."),
           "insufficient_margin": (-2019, "Margin is insufficient."),
           "unknown_symbol": (-1121, "Invalid symbol."),
@@ -165,9 +165,12 @@ class BinanceApi:
     def time(self, q, acc) -> dict:
         return {"serverTime": self.r.t // NS_MS}
 
+    def _tick_tokens(self, acc) -> list[str]:
+        return self.emu.ticks.tokens(acc) if self.emu.ticks is not None else []
+
     def exchange_info(self, q, acc) -> dict:
         symbols = []
-        for tok in self.r.tokens(acc):
+        for tok in self.r.tokens(acc) + self._tick_tokens(acc):
             filters = [{"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "10000000", "tickSize": "0.01"},
                        {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000", "stepSize": "0.00001"},
                        {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00001", "maxQty": "9000", "stepSize": "0.00001"},
@@ -195,6 +198,13 @@ class BinanceApi:
         return [self._symbol(acc, q["symbol"])] if q.get("symbol") else self.r.tokens(acc)
 
     def book_ticker(self, q, acc):
+        ticks = self._tick_tokens(acc)
+        sym = q.get("symbol") or ""
+        if sym.removesuffix("USDT") in ticks:  # a recorded tick stream: its last update sent
+            t = self.emu.ticks.latest(acc, sym.removesuffix("USDT"))
+            if t is None:
+                raise Rejected("unknown_symbol", f"{sym}: no update replayed yet")
+            return json.loads(tick_book_message(acc, t, rest=True))
         out = []
         for tok in self._tokens(acc, q):
             bid, ask = self.r.book_ticker(acc, tok)
@@ -462,6 +472,24 @@ class BinanceApi:
 def _dt(ns: int) -> str:
     import time as _t
     return _t.strftime("%Y-%m-%d %H:%M:%S", _t.gmtime(ns // 10**9))
+
+
+def tick_book_message(acc: str, t, rest: bool = False) -> str | None:
+    """A recorded update (``emulator.ticks.Tick``) as Binance's book ticker (stream or REST row), stamped
+    with its recorded time."""
+    if t is None:
+        return None
+    ms = t.ts // NS_MS
+    if rest:
+        msg = {"symbol": f"{t.token}USDT", "bidPrice": s(t.bid), "bidQty": s(t.bid_size), "askPrice": s(t.ask),
+               "askQty": s(t.ask_size)}
+        if acc.endswith("perp"):
+            msg.update(time=ms, lastUpdateId=ms)
+        return json.dumps(msg)
+    msg = {"u": ms, "s": f"{t.token}USDT", "b": s(t.bid), "B": s(t.bid_size), "a": s(t.ask), "A": s(t.ask_size)}
+    if acc.endswith("perp"):
+        msg.update(e="bookTicker", E=ms, T=ms)
+    return json.dumps(msg)
 
 
 def stream_message(kind: str, acc: str, tok: str, r, interval: str | None = None) -> str | None:

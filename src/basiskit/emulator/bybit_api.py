@@ -42,7 +42,7 @@ NS_MS = 1_000_000
 STATUS = {OrderStatus.SUBMITTED: "New", OrderStatus.ACCEPTED: "New", OrderStatus.PARTIALLY_FILLED: "PartiallyFilled",
           OrderStatus.FILLED: "Filled", OrderStatus.CANCELLED: "Cancelled", OrderStatus.REJECTED: "Rejected",
           OrderStatus.EXPIRED: "Cancelled", OrderStatus.INITIALISED: "New"}
-INTERVALS = {"60": 3600, "120": 7200, "240": 14400, "360": 21600, "720": 43200, "D": 86400}
+INTERVALS = {"1": 60, "3": 180, "5": 300, "15": 900, "30": 1800, "60": 3600, "120": 7200, "240": 14400, "360": 21600, "720": 43200, "D": 86400}
 ERRORS = {"insufficient_balance": (110007, "ab not enough for new order"),
           "insufficient_margin": (110007, "ab not enough for new order"),
           "unknown_symbol": (10001, "params error: symbol invalid"),

@@ -4,7 +4,9 @@
 requests into its calls and its records into each venue's response shapes.
 
 Market: the catalog's hourly bars (``spot.<venue>.<SYM>``, ``perp.<venue>.<SYM>``) and funding series
-(``funding.<venue>.<SYM>``) aligned on the replay's grid (``step_s`` seconds, from ``start`` to ``end``) by
+(``funding.<venue>.<SYM>``) -- or, with ``bars="1m"``, the 1-minute perp bars (``emulator.minute_bars``:
+ETH perps on Binance and Bybit, 2025-09-27..28; no funding is recorded then, so none is settled) --
+aligned on the replay's grid (``step_s`` seconds, from ``start`` to ``end``) by
 the same code a backtest uses (``data.market.build_frame``, ``data.feed.HistoricalFeed``): at grid time
 ``t`` the price of an instrument is the open of the bar that opened at or before ``t``, the bars served
 by the kline endpoints are the bars that *closed* by ``t`` (never a bar still open: the data has no
@@ -43,6 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from basiskit.config.loader import ConfigError
 from basiskit.data.feed import HistoricalFeed
 from basiskit.data.market import build_frame
 from basiskit.domain.events import FundingSettled
@@ -147,19 +150,32 @@ class Replay:
         layout: venue -> kind -> tokens (``DEFAULT_LAYOUT``).
     Raises:
         DataError: a dataset the layout needs is not in the catalog or does not cover the period.
+        ConfigError: ``capital`` names an account the layout has not, or a negative / non-finite amount.
     Thread safety: every public method takes the replay's lock (the server's clock task and request
     handlers may run on different threads).
     """
 
     def __init__(self, catalog, start: str, end: str, step_s: int = 3600, capital: dict | None = None,
-                 layout: dict | None = None) -> None:
+                 layout: dict | None = None, bars: str = "1h") -> None:
+        if bars not in ("1h", "1m"):
+            raise ConfigError(f"bars {bars!r}: the replay has the catalog's hourly bars (1h) and the 1-minute perp "
+                              "bars (1m)", field="bars")
+        source = catalog
+        if bars == "1m":
+            from basiskit.emulator.minute_bars import MINUTE_LAYOUT, MinuteBars
+            source = MinuteBars(catalog)
+            layout = layout or MINUTE_LAYOUT
+        self.bar_ns = (60 if bars == "1m" else 3600) * 10**9
         self.layout = layout or DEFAULT_LAYOUT
         self.lock = threading.RLock()
         spot = {f"{v}.spot": toks for v, kinds in self.layout.items() for k, toks in kinds.items() if k == "spot"}
         perp = {f"{v}.perp": toks for v, kinds in self.layout.items() for k, toks in kinds.items() if k == "perp"}
         req = Requirements(spot=spot, perp=perp, resting_orders=True)
         self.clock = Clock(_ns(start), _ns(end), step_s)
-        self.frame = build_frame(catalog, self.clock.grid(), series_specs(req, set(catalog.dataset_ids())))
+        specs = series_specs(req, set(catalog.dataset_ids()))
+        if bars == "1m":  # the minute windows (2025-09-27..29) are after the recorded funding: none is settled
+            specs = [sp for sp in specs if sp.kind != "funding"]
+        self.frame = build_frame(source, self.clock.grid(), specs)
         self.feed = HistoricalFeed(self.frame)
         self.state = self.feed.state
         self.portfolio = Portfolio()
@@ -169,7 +185,7 @@ class Replay:
         for acc, toks in {**spot, **perp}.items():
             venue, kind = acc.split(".")
             for tok in toks:
-                df = catalog.load(f"{kind}.{venue}.{tok}USDT")
+                df = source.load(f"{kind}.{venue}.{tok}USDT")
                 idx = df.index.as_unit("ns").asi8 if hasattr(df.index, "as_unit") else df.index.asi8
                 self._bars[(acc, tok)] = (np.asarray(idx, dtype=np.int64), df[["open", "high", "low", "close", "volume"]]
                                           .to_numpy(dtype=float))
@@ -193,7 +209,10 @@ class Replay:
         self._step()  # the first grid time: the venues mark their positions
         for (acc, tok), amt in self._capital.items():
             if acc not in self.accounts:
-                raise KeyError(f"capital names account {acc!r}; the emulator has {sorted(self.accounts)}")
+                raise ConfigError(f"capital names account {acc!r}; the emulator has {', '.join(sorted(self.accounts))}",
+                                  field="capital")
+            if not (float(amt) >= 0.0) or amt == float("inf"):
+                raise ConfigError(f"capital {acc}:{tok} must be a finite amount >= 0, got {amt!r}", field="capital")
             self.portfolio.ledger.add(acc, tok, float(amt))
 
     # -- clock ------------------------------------------------------------------------------------
@@ -267,17 +286,19 @@ class Replay:
     def bars(self, account: str, token: str, interval_s: int, since_ns: int | None = None, until_ns: int | None = None,
              limit: int = 500) -> list[tuple[int, float, float, float, float, float]]:
         """Closed bars ``(open_ns, open, high, low, close, volume)`` of ``interval_s`` (a multiple of the
-        hour; hourly bars are aggregated), opened at or after ``since_ns`` (else the last ``limit``),
-        closed by ``t`` (and by ``until_ns``)."""
+        replay's bars: an hour, or a minute with ``bars="1m"``; they are aggregated), opened at or after
+        ``since_ns`` (else the last ``limit``), closed by ``t`` (and by ``until_ns``)."""
         with self.lock:
             self._known(account, token)
             idx, v = self._bars[(account, token)]
             step = interval_s * 10**9
-            if step < HOUR_NS or step % HOUR_NS:
-                raise Rejected("bad_request", f"interval {interval_s}s: the replay has hourly bars (1h, 2h, 4h, ...)")
+            base = self.bar_ns
+            if step < base or step % base:
+                raise Rejected("bad_request", f"interval {interval_s}s: the replay's bars are {base // 10**9} s long "
+                               "(intervals must be multiples of it)")
             end = self.t if until_ns is None else min(self.t, until_ns + step)
-            hi = int(np.searchsorted(idx, end - HOUR_NS, "right"))
-            k = step // HOUR_NS
+            hi = int(np.searchsorted(idx, end - base, "right"))
+            k = step // base
             out = []
             j = hi
             # walk back over whole buckets of k hours closed by ``end``

@@ -5,13 +5,20 @@ under ``/bybit`` (``binance_api``, ``bybit_api``) on one aiohttp application, pl
 
     GET  /emulator/state           {"t": ms, "i": step, "steps": n, "end": ms, "speed": x|null}
     POST /emulator/advance         {"to": ms | "ISO time"} or {"steps": n}: manual mode's clock (also
-                                   allowed in speed mode: a jump forward); pushes the streams
+                                   allowed in speed mode: a jump forward); pushes the streams;
+                                   {"ticks_to": ms}: sends the recorded tick updates up to that time
     POST /emulator/deposit         {"account": "binance.spot", "token": "USDT", "amount": 1000, "network": "TRC20"}
+    POST /emulator/fault           {"path": "/fapi/v1/order", "method": "POST", "kind": "drop_response" |
+                                   "unavailable", "count": 1}: the next matching requests are executed with
+                                   their answer lost (connection closed) or refused with HTTP 503 untouched
 
 The clock: with ``speed=None`` (manual / step mode, for deterministic tests) the replay moves only on
 ``/emulator/advance``; with ``speed=x`` the replay time runs at ``x`` times the wall clock from the
 replay's start (``speed=3600``: an hourly bar per second), checked on every request and every 20 ms by
-a background task that pushes the websocket streams when the replay steps.
+a background task that pushes the websocket streams when the replay steps. Recorded tick streams
+(``ticks``: an ``emulator.ticks.TickReplay``) have a clock of their own that starts at their first update:
+in speed mode each update is sent when ``speed`` x the wall time since the start reaches it (the task
+wakes for it: gaps are kept, scaled), in manual mode on ``{"ticks_to": ms}``.
 
 ``EmulatorServer`` runs it on a thread of its own, bound to 127.0.0.1 (port 0: the OS picks a free
 one), for tests, benchmarks and ``basiskit emulator``::
@@ -37,6 +44,7 @@ from aiohttp import WSMsgType, web
 from basiskit.emulator.auth import Keys
 from basiskit.emulator.binance_api import BinanceApi
 from basiskit.emulator.binance_api import stream_message as binance_message
+from basiskit.emulator.binance_api import tick_book_message
 from basiskit.emulator.replay import Rejected, Replay
 
 NS_MS = 1_000_000
@@ -47,7 +55,7 @@ class Streams:
 
     def __init__(self, emu: "Emulator") -> None:
         self.emu = emu
-        self.subs: list[tuple[web.WebSocketResponse, str, callable]] = []  # (ws, stream, message maker)
+        self.subs: list[tuple] = []  # (ws, stream, message maker, account)
         self.sent = 0
 
     async def binance_ws(self, request: web.Request) -> web.WebSocketResponse:
@@ -68,9 +76,9 @@ class Streams:
                 if method == "SUBSCRIBE":
                     made = []
                     for stream in params:
-                        maker = _binance_maker(acc, stream, r)
+                        maker = _binance_maker(acc, stream, r, self.emu.ticks)
                         if maker is not None:
-                            self.subs.append((ws, stream, maker))
+                            self.subs.append((ws, stream, maker, acc))
                             made.append(maker)
                     await ws.send_str(json.dumps({"result": None, "id": rid}))
                     for maker in made:  # the current value at once, as the venue sends its first update
@@ -86,16 +94,17 @@ class Streams:
             self.subs = [x for x in self.subs if x[0] is not ws]
         return ws
 
-    def add(self, ws, stream: str, maker) -> None:
-        self.subs.append((ws, stream, maker))
+    def add(self, ws, stream: str, maker, account: str = "") -> None:
+        self.subs.append((ws, stream, maker, account))
 
     def drop(self, ws) -> None:
         self.subs = [x for x in self.subs if x[0] is not ws]
 
     async def publish(self) -> None:
-        """Send every subscriber its stream's message at the replay's current time."""
-        for ws, _, maker in list(self.subs):
-            if ws.closed:
+        """Send every subscriber its stream's message at the replay's current time (recorded tick
+        streams are sent per update: ``publish_ticks``)."""
+        for ws, _, maker, _ in list(self.subs):
+            if ws.closed or getattr(maker, "tick", False):
                 continue
             try:
                 text = maker()
@@ -109,9 +118,33 @@ class Streams:
                     pass
 
 
-def _binance_maker(acc: str, stream: str, r: Replay):
+    async def publish_ticks(self, ticks: list) -> None:
+        """Send each recorded update, in order, to the subscribers of its instrument's book ticker."""
+        for tick in ticks:
+            name = f"{tick.token.lower()}usdt@bookTicker"
+            text = None
+            for ws, stream, maker, acc in list(self.subs):
+                if acc != tick.account or stream != name or ws.closed:
+                    continue
+                text = text or maker()
+                try:
+                    await ws.send_str(text)
+                    self.sent += 1
+                except (ConnectionError, RuntimeError):
+                    pass
+
+
+def _binance_maker(acc: str, stream: str, r: Replay, ticks=None):
     sym, _, what = stream.partition("@")
     tok = sym.upper().removesuffix("USDT")
+    if ticks is not None and tok in ticks.tokens(acc):
+        if what != "bookTicker":
+            return None
+
+        def tick_message() -> str | None:
+            return tick_book_message(acc, ticks.latest(acc, tok))
+        tick_message.tick = True
+        return tick_message
     if tok not in r.tokens(acc):
         return None
     if what == "bookTicker":
@@ -128,11 +161,13 @@ class Emulator:
     """The emulated venues' server (module docstring). ``keys``: API key -> secret accepted on the
     signed endpoints of both dialects; ``speed``: None (manual) or replay seconds per wall second."""
 
-    def __init__(self, replay: Replay, keys: dict[str, str], speed: float | None = None) -> None:
+    def __init__(self, replay: Replay, keys: dict[str, str], speed: float | None = None, ticks=None) -> None:
         self.replay = replay
+        self.ticks = ticks  # emulator.ticks.TickReplay or None
         self.keys = Keys(keys)
         self.speed = speed
         self.streams = Streams(self)
+        self.faults: list[dict] = []
         self._wall0 = time.monotonic()
         self._t0 = replay.t
         self._moved = False
@@ -150,11 +185,11 @@ class Emulator:
     def app(self) -> web.Application:
         from basiskit.emulator.bybit_api import BybitApi
 
-        app = web.Application()
+        app = web.Application(middlewares=[self._faults_mw])
         app.add_routes(BinanceApi(self).routes())
         app.add_routes(BybitApi(self).routes())
         app.add_routes([web.get("/emulator/state", self._state), web.post("/emulator/advance", self._advance),
-                        web.post("/emulator/deposit", self._deposit)])
+                        web.post("/emulator/deposit", self._deposit), web.post("/emulator/fault", self._fault)])
         app.on_startup.append(self._start_clock)
         app.on_cleanup.append(self._stop_clock)
         return app
@@ -162,6 +197,7 @@ class Emulator:
     async def _start_clock(self, app) -> None:
         self._wall0 = time.monotonic()
         self._t0 = self.replay.t
+        self._tick_t0 = self.ticks.start if self.ticks is not None else 0
         if self.speed is not None:
             self._task = asyncio.get_running_loop().create_task(self._clock())
 
@@ -172,16 +208,31 @@ class Emulator:
 
     async def _clock(self) -> None:
         while True:
-            await asyncio.sleep(0.02)
+            wait = 0.02
+            if self.ticks is not None:  # wake at the next recorded update (real gaps, scaled by the speed)
+                nxt = self.ticks.next_ts()
+                if nxt is not None:
+                    due = self._wall0 + (nxt - self._tick_t0) / 1e9 / self.speed
+                    wait = max(0.0, min(wait, due - time.monotonic()))
+            await asyncio.sleep(wait)
             self.tick()
             if self._moved:
                 self._moved = False
                 await self.streams.publish()
+            if self.ticks is not None:
+                now = self._tick_t0 + int((time.monotonic() - self._wall0) * self.speed * 1e9)
+                sent = self.ticks.advance_to(now)
+                if sent:
+                    await self.streams.publish_ticks(sent)
 
     def _state_json(self) -> dict:
         r = self.replay
-        return {"t": r.t // NS_MS, "i": r.i, "steps": len(r.grid), "end": r.grid[-1] // NS_MS, "speed": self.speed,
-                "at_end": r.at_end}
+        out = {"t": r.t // NS_MS, "i": r.i, "steps": len(r.grid), "end": r.grid[-1] // NS_MS, "speed": self.speed,
+               "at_end": r.at_end}
+        if self.ticks is not None:
+            out.update(ticks_t=self.ticks.t // NS_MS, ticks_start=self.ticks.start // NS_MS,
+                       ticks_end=self.ticks.end // NS_MS)
+        return out
 
     async def _state(self, request: web.Request) -> web.Response:
         self.tick()
@@ -191,6 +242,14 @@ class Emulator:
         try:
             body = await request.json()
             r = self.replay
+            if "ticks_to" in body:  # the recorded tick streams only
+                if self.ticks is None:
+                    return web.json_response({"error": "the emulator replays no tick streams"}, status=400)
+                sent = self.ticks.advance_to(int(body["ticks_to"]) * NS_MS)
+                await self.streams.publish_ticks(sent)
+                out = self._state_json()
+                out["ticks_sent"] = len(sent)
+                return web.json_response(out)
             if "steps" in body:
                 target = r.grid[min(len(r.grid) - 1, r.i + int(body["steps"]))]
             else:
@@ -209,6 +268,39 @@ class Emulator:
         out["moved"] = n
         return web.json_response(out)
 
+    @web.middleware
+    async def _faults_mw(self, request: web.Request, handler):
+        """Injected faults (``/emulator/fault``) on the venue endpoints they name."""
+        for f in list(self.faults):
+            if f["method"] in (request.method, "*") and f["path"] in request.path:
+                f["count"] -= 1
+                if f["count"] <= 0:
+                    self.faults.remove(f)
+                if f["kind"] == "unavailable":
+                    return web.json_response({"code": -1001, "msg": "Internal error; unable to process your request. "
+                                              "Please try again."}, status=503)
+                resp = await handler(request)  # drop_response: the venue acts, the answer is lost
+                if request.transport is not None:
+                    request.transport.close()
+                return resp
+        return await handler(request)
+
+    async def _fault(self, request: web.Request) -> web.Response:
+        """Inject a fault: ``{"path": "/fapi/v1/order", "method": "POST", "kind": "drop_response" |
+        "unavailable", "count": 1}`` -- the next ``count`` matching requests are executed with their
+        answer lost (the connection closes), or refused with HTTP 503 before anything happens."""
+        try:
+            b = await request.json()
+            f = {"path": str(b["path"]), "method": str(b.get("method", "*")).upper(), "kind": str(b["kind"]),
+                 "count": int(b.get("count", 1))}
+            if f["kind"] not in ("drop_response", "unavailable") or f["count"] < 1:
+                raise ValueError(f"kind {f['kind']!r} / count {f['count']}")
+        except (ValueError, KeyError, TypeError) as e:
+            return web.json_response({"error": f"fault needs path, kind (drop_response | unavailable), count >= 1: "
+                                      f"{e}"}, status=400)
+        self.faults.append(f)
+        return web.json_response({"faults": len(self.faults)})
+
     async def _deposit(self, request: web.Request) -> web.Response:
         try:
             b = await request.json()
@@ -225,8 +317,8 @@ class EmulatorServer:
     ``http://127.0.0.1:<port>`` once started."""
 
     def __init__(self, replay: Replay, keys: dict[str, str], speed: float | None = None, port: int = 0,
-                 host: str = "127.0.0.1") -> None:
-        self.emulator = Emulator(replay, keys, speed)
+                 host: str = "127.0.0.1", ticks=None) -> None:
+        self.emulator = Emulator(replay, keys, speed, ticks)
         self.host, self.port = host, port
         self.url = ""
         self._ready = threading.Event()
@@ -284,6 +376,14 @@ class EmulatorServer:
     def advance(self, to_ns: int | None = None, steps: int | None = None) -> dict:
         """Manual mode: move the replay to ``to_ns`` (or by ``steps``) and push the streams."""
         return self._post("/emulator/advance", {"steps": steps} if steps is not None else {"to": to_ns // NS_MS})
+
+    def fault(self, path: str, kind: str, method: str = "*", count: int = 1) -> dict:
+        """Inject a fault on the venue endpoints whose path contains ``path`` (see ``/emulator/fault``)."""
+        return self._post("/emulator/fault", {"path": path, "kind": kind, "method": method, "count": count})
+
+    def advance_ticks(self, to_ns: int) -> dict:
+        """Manual mode: send the recorded tick updates up to ``to_ns`` (ms resolution)."""
+        return self._post("/emulator/advance", {"ticks_to": to_ns // NS_MS})
 
     def deposit(self, account: str, token: str, amount: float, network: str | None = None) -> dict:
         return self._post("/emulator/deposit", {"account": account, "token": token, "amount": amount,

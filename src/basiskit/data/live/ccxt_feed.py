@@ -29,7 +29,8 @@ Keys are the catalog's series keys, so a recorded session replays like the histo
   venue does not list.
 
 Errors and rate limits: ccxt's client spaces REST calls by the venue's weights (``enableRateLimit``).
-A stream that fails with ``ccxt.NetworkError`` (or is ``NotSupported``) falls back to REST polling
+A stream that fails with ``ccxt.OperationFailed`` (ccxt's retryable branch: ``NetworkError`` and the
+like) or is ``NotSupported`` falls back to REST polling
 (``fetch_bids_asks`` / ``fetch_ohlcv`` / ``fetch_funding_rate`` every ``poll_s`` seconds) and tries the
 stream again after a backoff (``retry_s`` doubling up to ``max_retry_s``). ``status()`` says, per stream,
 ``"stream"`` / ``"rest"`` and the receipt time of its last event (``last_ns``), for the runner's watchdog.
@@ -174,14 +175,14 @@ class CcxtFeed:
                 await watch()
                 delay = self.retry_s
                 self._status[label]["mode"] = "stream"
-            except (ccxt.NetworkError, ccxt.NotSupported):
+            except (ccxt.OperationFailed, ccxt.NotSupported):  # OperationFailed: ccxt's retryable branch
                 self._status[label]["errors"] += 1
                 self._status[label]["mode"] = "rest"
                 until = time.monotonic() + delay
                 while time.monotonic() < until:
                     try:
                         await poll()
-                    except ccxt.NetworkError:
+                    except ccxt.OperationFailed:
                         self._status[label]["errors"] += 1
                     await asyncio.sleep(self.poll_s)
                 delay = min(self.max_retry_s, delay * 2)

@@ -222,10 +222,19 @@ class CcxtAccount:
         raise VenueUnavailable(f"{self.name}: could not submit {cid} (the venue does not answer)")
 
     def _by_client_id(self, sym: str, cid: str) -> dict | None:
-        try:
-            return self._fetch_order(None, sym, {self.cfg.client_id_lookup_param: cid})
-        except VenueRejected:
-            return None
+        params = {**self.cfg.fetch_order_params, self.cfg.client_id_lookup_param: cid}
+        for method in self.cfg.client_lookup:
+            try:
+                if method.endswith("orders"):  # a listing filtered by the client id
+                    rows = self.session.call(method, sym, None, None, dict(params))
+                    found = [o for o in rows if o.get("clientOrderId") == cid]
+                    if found:
+                        return found[0]
+                else:
+                    return self.session.call(method, None, sym, dict(params))
+            except VenueRejected:
+                continue
+        return None
 
     def _settle(self, order: Order, sym: str, placed: dict) -> Trade:
         """Wait for a market order to end and book its fills."""

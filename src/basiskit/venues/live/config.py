@@ -72,6 +72,8 @@ class LiveVenueConfig(_Strict):
                                            "selects one order's fills (None: filter the recent fills)")
     trigger_params: dict[str, Any] = Field(default_factory=dict, description="added to create/fetch/cancel of a "
                                            "stop or take-profit order (Binance USDT-M: its algo-order endpoints)")
+    client_lookup: list[str] = Field(default_factory=lambda: ["fetch_order"], description="ccxt methods that find an "
+                                     "order by client id (``*_orders``: a listing filtered by it), tried in turn")
     order_lookup: list[str] = Field(default_factory=lambda: ["fetch_order"],
                                     description="ccxt methods that read one order by id, tried in turn")
     funding: FundingQuirks = FundingQuirks()

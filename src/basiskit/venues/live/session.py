@@ -9,8 +9,10 @@ the venue's published weights).
 Errors, through ccxt's exception tree onto basiskit's (``errors/exceptions.py``), every message
 passed through ``Credentials.redact``:
 
-* ``ccxt.NetworkError`` (``RequestTimeout``, ``ExchangeNotAvailable``, ``DDoSProtection``,
-  ``RateLimitExceeded``, ``InvalidNonce``) -> retried by ``call`` with exponential backoff
+* ``ccxt.OperationFailed`` -- ccxt's "may succeed on retry" branch: ``NetworkError`` (``RequestTimeout``,
+  ``ExchangeNotAvailable``, ``DDoSProtection``, ``RateLimitExceeded``, ``InvalidNonce``), ``BadResponse``,
+  ``CancelPending``, and a venue's "internal error, try again" (Binance -1001) -> retried by ``call`` with
+  exponential backoff
   (``errors.retry.with_backoff``: ``attempts``, from 0.2 s doubling up to 5 s) when the call is
   idempotent (reads, cancels); then ``VenueUnavailable`` (VENUE-001, a ``RetryWithBackoff``).
   ``submit`` paths call with ``retry=False`` and check by client order id before sending again.
@@ -88,7 +90,7 @@ class CcxtSession:
         def once():
             try:
                 return self._on_loop(getattr(self.client, method)(*args, **kwargs))
-            except ccxt.NetworkError as e:
+            except ccxt.OperationFailed as e:  # NetworkError, BadResponse, CancelPending: a retry may succeed
                 raise VenueUnavailable(self.credentials.redact(f"{self.cfg.ccxt_id} {method}: {type(e).__name__}: {e}"))
             except (ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountSuspended) as e:
                 raise ConfigError(self.credentials.redact(
