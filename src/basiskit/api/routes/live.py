@@ -59,6 +59,9 @@ class LiveStartIn(BaseModel):
                                      description="[start, end] of a recorded period to replay (YYYY-MM-DD)")
     speed: float = Field(default=0.0, ge=0, description="replay clock: virtual seconds per second (0: fastest)")
     strategy_id: str | None = Field(default=None, max_length=80, description="the persisted book's key")
+    emulator: str | None = Field(default=None, max_length=200, pattern=r"^http://(127\.0\.0\.1|localhost):\d+/?$",
+                                 description="URL of an exchange emulator on loopback: its streams and clock "
+                                             "(no replay)")
 
 
 class _Sessions:
@@ -92,7 +95,8 @@ def _store(c: AppContext):
 @router.post("", status_code=202, summary="Start a paper or live session")
 def start(body: LiveStartIn, request: Request, c: AppContext = Depends(ctx)) -> JSONResponse:
     req = live_service.LiveRequest(body.mode, body.execution_mode, body.capital, body.overrides, body.live,
-                                   tuple(body.replay) if body.replay else None, body.speed, None, body.strategy_id)
+                                   tuple(body.replay) if body.replay else None, body.speed, None, body.strategy_id,
+                                   emulator=body.emulator)
     live_service.validate_request(req)
     run_id = live_service.new_session_id(body.mode)
     sessions = _sessions(request)
