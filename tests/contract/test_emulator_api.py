@@ -22,8 +22,10 @@ def _get(url: str) -> tuple[int, dict]:
 def test_binance_public_errors(emulator):
     base = emulator.url + "/binance"
     assert _get(base + "/fapi/v1/premiumIndex?symbol=DOGEUSDT") == (400, {"code": -1121, "msg": "Invalid symbol."})
-    code, body = _get(base + "/fapi/v1/klines?symbol=BTCUSDT&interval=1m")
-    assert code == 400 and body["code"] == -1102 and "interval '1m'" in body["msg"]
+    code, body = _get(base + "/fapi/v1/klines?symbol=BTCUSDT&interval=1w")
+    assert code == 400 and body["code"] == -1102 and "interval '1w'" in body["msg"]
+    code, body = _get(base + "/fapi/v1/klines?symbol=BTCUSDT&interval=1m")  # finer than the replay's bars
+    assert code == 400 and body["code"] == -1102 and "3600 s" in body["msg"]
     code, body = _get(base + "/api/v3/account?timestamp=1")
     assert code == 401 and body["code"] == -2014
 

@@ -135,13 +135,20 @@ def test_internal_transfer_and_withdrawal_status(emulator):
         C.check_fold(world, perp)
         w = spot.submit([Order(O.TRANSFER, "bybit.spot", 500.0, "USDT", to_venue="wallet",
                                client_order_id="w-" + secrets.token_hex(4))])[0]
-        assert w.ok and w.deltas == (("bybit.spot", "USDT", -500.0),)
+        fee = emulator.emulator.replay.params["bybit"].transfers["USDT"]["TRC20"].withdrawal_fee
+        assert w.ok and w.deltas == (("bybit.spot", "USDT", -500.0), ("transit", "USDT", 500.0 - fee))
+        assert w.pnl == (("fees", "bybit.spot", -fee),)
         portfolio.apply(w)
-        statuses = []
+        statuses, arrived = [], []
         for _ in range(3):  # the venue's clock passes the network's delay (TRC20: 300 s)
             emulator.advance(steps=1)
-            statuses += [e.data["status"] for e in spot.poll(emulator.emulator.replay.t) if e.kind == "withdrawal_status"]
+            for e in spot.poll(emulator.emulator.replay.t):
+                portfolio.apply(e)
+                statuses += [e.data["status"]] if e.kind == "withdrawal_status" else []
+                arrived += [e] if e.kind == "transfer_arrived" else []
         assert statuses == ["completed"], statuses
+        assert len(arrived) == 1 and portfolio.ledger.get("wallet", "USDT") == pytest.approx(500.0 - fee)
+        assert portfolio.ledger.get("transit", "USDT") == pytest.approx(0.0, abs=1e-9)
         assert spot.poll(emulator.emulator.replay.t) == []
     finally:
         spot.close()

@@ -109,6 +109,15 @@ class CcxtFeed:
         self._last_mark: dict[str, float] = {}
         self._next_funding: dict[str, int] = {}
         self._emitted_bar: dict[str, int] = {}
+        self._jobs = []  # (label, stream, coroutine function)
+        for st in self.streams:
+            kinds = [("book", self._book)] if st.book_ticker else []
+            kinds += [("bars", self._bars)] if st.bars else []
+            kinds += [("mark", self._mark)] if st.mark or st.funding else []
+            for name, job in kinds:
+                label = f"{st.key}:{name}"
+                self._status[label] = {"mode": "stream", "last_ns": 0, "errors": 0}
+                self._jobs.append((label, st, job))
 
     # -- public ---------------------------------------------------------------------------------------
     async def events(self) -> AsyncIterator:
@@ -119,18 +128,8 @@ class CcxtFeed:
         """
         if not self._tasks:
             await self.client.load_markets()
-            for st in self.streams:
-                jobs = []
-                if st.book_ticker:
-                    jobs.append(("book", self._book))
-                if st.bars:
-                    jobs.append(("bars", self._bars))
-                if st.mark or st.funding:
-                    jobs.append(("mark", self._mark))
-                for name, job in jobs:
-                    label = f"{st.key}:{name}"
-                    self._status[label] = {"mode": "stream", "last_ns": 0, "errors": 0}
-                    self._tasks.append(asyncio.ensure_future(self._guard(label, job(st, label))))
+            for label, st, job in self._jobs:
+                self._tasks.append(asyncio.ensure_future(self._guard(label, job(st, label))))
         while True:
             ev = await self._queue.get()
             if isinstance(ev, BaseException):

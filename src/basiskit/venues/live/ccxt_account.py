@@ -20,8 +20,13 @@ portfolio applies, and it writes only its own revaluation into its attribution b
                       ``OrderStatusChanged(accepted)`` (as a simulator's book does) or a REJECTED trade;
                       their fills come from ``poll``. A ``TRANSFER`` to another account of the same venue is an
                       internal transfer (filled at once); to another venue it is a withdrawal to the
-                      configured address (``addresses``): the amount leaves now, ``poll`` reports the
-                      withdrawal's status until ``completed`` (``AccountChange(kind="withdrawal_status")``).
+                      configured address (``addresses``): the amount leaves now, what the network carries
+                      (the amount less the venue's fee, booked ``fees``) goes to the ``transit`` account
+                      (as the simulator's transfers do); ``poll`` reports the withdrawal's status changes
+                      (``AccountChange(kind="withdrawal_status")``) and, once ``completed`` (on chain),
+                      ``transfer_arrived`` moving it from ``transit`` to the destination account (that
+                      venue may credit the deposit some confirmations later); a failed or cancelled
+                      withdrawal comes back (``withdrawal_returned``).
     cancel(cid)       cancels a resting order by client order id
     poll(now_ns)      fills of resting orders (a ``Trade`` then ``OrderStatusChanged``), their
                       cancellations, withdrawal status changes
@@ -60,6 +65,7 @@ from basiskit.venues.live.session import CcxtSession, VenueRejected
 from basiskit.venues.protocol import AccountSnapshot
 
 NS_MS = 1_000_000
+TRANSIT = "transit"  # the account of amounts on their way between venues (as venues.sim.transfer's)
 _CLOSED = ("closed", "canceled", "cancelled", "expired", "rejected")
 
 
@@ -98,7 +104,7 @@ class CcxtAccount:
         self._funding_since: int | None = None
         self._resting: dict[str, tuple[Order, str, float]] = {}  # cid -> (order, exchange id, amount)
         self._booked: dict[str, set[str]] = {}  # cid -> venue trade ids already reported
-        self._withdrawals: dict[str, tuple[Order, str]] = {}  # withdrawal id -> (order, last status)
+        self._withdrawals: dict[str, tuple[Order, str, float]] = {}  # id -> (order, last status, amount sent)
         self._loaded = False
 
     def __repr__(self) -> str:
@@ -336,9 +342,19 @@ class CcxtAccount:
                                   params={"network": self.cfg.withdraw_network}, retry=False)
         except VenueRejected as e:
             return self._reject(order, "VENUE-002", e.args[0])
-        self._withdrawals[str(w["id"])] = (order, "pending")
-        return Trade(order, self._now, TradeStatus.FILLED, executed_amount=order.amount,
-                     deltas=((self.name, order.token, -order.amount),))
+        wid = str(w["id"])
+        rec = next((x for x in self.session.call("fetch_withdrawals", order.token) if str(x["id"]) == wid), w)
+        fee = float(((rec.get("fee") or {}).get("cost")) or 0.0)
+        sent = float(rec.get("amount") or order.amount - fee)  # what the network carries (the fee stays behind)
+        self._withdrawals[wid] = (order, "pending", sent)
+        return Trade(order, self._now, TradeStatus.FILLED, executed_amount=order.amount, fee=fee,
+                     fee_currency=order.token,
+                     deltas=((self.name, order.token, -order.amount), (TRANSIT, order.token, sent)),
+                     pnl=((FEES, self.name, -fee * self._usd(order.token)),) if fee else ())
+
+    def _usd(self, token: str) -> float:
+        """USD(T) per unit of ``token`` (1 for the quote, else the last price read)."""
+        return 1.0 if token == self.quote else self._mark.get(token, 0.0)
 
     # -- later events -----------------------------------------------------------------------------
     def poll(self, now_ns: int) -> list:
@@ -371,13 +387,25 @@ class CcxtAccount:
             for w in self.session.call("fetch_withdrawals"):
                 wid = str(w["id"])
                 if wid in self._withdrawals:
-                    order, last = self._withdrawals[wid]
+                    order, last, sent = self._withdrawals[wid]
                     status = "completed" if w.get("status") == "ok" else str(w.get("status") or "pending")
                     if status != last:
                         events.append(AccountChange(now_ns, self.name, "withdrawal_status",
                                                     data={"id": wid, "status": status, "txid": w.get("txid"),
                                                           "client_order_id": order.client_order_id}))
-                        self._withdrawals[wid] = (order, status)
+                        self._withdrawals[wid] = (order, status, sent)
+                    if status == "completed":  # on chain: the amount leaves transit for its destination
+                        events.append(AccountChange(now_ns, TRANSIT, "transfer_arrived",
+                                                    deltas=((TRANSIT, order.token, -sent),
+                                                            (order.to_venue, order.token, sent)),
+                                                    data={"id": wid, "from": self.name, "to": order.to_venue,
+                                                          "token": order.token, "amount": sent,
+                                                          "client_order_id": order.client_order_id}))
+                    elif status in ("failed", "canceled"):  # the venue gives it back (fee included)
+                        events.append(AccountChange(now_ns, self.name, "withdrawal_returned",
+                                                    deltas=((TRANSIT, order.token, -sent),
+                                                            (self.name, order.token, sent)),
+                                                    data={"id": wid, "status": status}))
                     if status in ("completed", "failed", "canceled"):
                         del self._withdrawals[wid]
         return events
