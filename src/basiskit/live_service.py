@@ -165,7 +165,7 @@ def validate_request(req: LiveRequest) -> None:
                             req.replay[1] if req.replay else "2000-01-02", req.capital, overrides=req.overrides))
 
 
-def _events_from_store(store, start_ns: int, end_ns: int) -> list:
+def recorded_events(store, start_ns: int, end_ns: int) -> list:
     """Recorded market events (``market_events``) back as domain events; an event several sessions
     recorded (same kind, key, time and fields) comes once."""
     cls = {"bar": dev.Bar, "book_ticker": dev.BookTicker, "funding_rate": dev.FundingRate,
@@ -232,7 +232,7 @@ def start_session(req: LiveRequest, catalog, store, data: Path, run_id: str | No
             frame = catalog.for_policy(config.data_policy).frame(np.asarray(full, dtype=np.int64), specs)
             source = FrameReplaySource(frame, step_s)
         else:
-            events = _events_from_store(store, start_ns - step_s * 1_000_000_000, end_ns)
+            events = recorded_events(store, start_ns - step_s * 1_000_000_000, end_ns)
             if not events:
                 raise LiveInputError(f"BASIS_DATA_MODE=db: the store has no recorded market events between "
                                      f"{req.replay[0]} and {req.replay[1]}")

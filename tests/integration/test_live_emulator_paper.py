@@ -1,7 +1,8 @@
 """A paper session on live market data from the exchange emulator: the ccxt feed's websocket streams
 (Binance and Bybit dialects: book tickers, closed bars, mark prices, funding settlements) through
 StreamSource into the LiveFeed, the session's clock the emulator's (step mode, advanced by the test
-once the session has stepped), the simulators filling. Compared with the backtest of the same hours."""
+once the session has stepped), the simulators filling. Compared with the backtest of the same hours;
+then the session's recording, replayed from the store, makes the session's orders again."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from basiskit.data.live_feed import LiveFeed
 from basiskit.domain.time import to_ns
 from basiskit.engine.assembly import series_specs
 from basiskit.engine.backtest import BacktestRequest, prepare, run_backtest
-from basiskit.engine.live.driver import EmulatorClock
+from basiskit.data.replay_source import EventListSource
+from basiskit.engine.live.driver import EmulatorClock, FastClock
 from basiskit.engine.live.runner import LiveOptions, run_live
 from basiskit.engine.live.session import feed_keys, funding_intervals
 from basiskit.persistence.live_store import MemoryLiveStore
+from basiskit.live_service import recorded_events
 from basiskit.strategies.registry import build_strategy
 
 START, FIRST, END = "2024-08-01T00:00:00Z", "2024-08-01T01:00:00Z", "2024-08-03T00:00:00Z"
@@ -86,6 +89,18 @@ def test_paper_session_on_the_emulators_streams_makes_the_backtests_orders(catal
     assert abs(sim.loop.equity[-1] - backtest.loop.equity[-1]) <= 1e-9 * backtest.loop.equity[-1]
     assert all(abs(a - b) <= 1e-9 * b for a, b in zip(sim.loop.equity, backtest.loop.equity))  # every step
     assert out["result"].events_recorded > 3 * len(grid)
+    # the session recorded every market event it received: replayed from the store (BASIS_DATA_MODE=db's
+    # reader), the same strategy makes the session's orders again -- the session can be backtested
+    recorded = recorded_events(store, grid[0] - 3_600_000_000_000, grid[-1])
+    assert {type(e).__name__ for e in recorded} >= {"Bar", "BookTicker", "MarkPrice", "FundingRate"}
+    fast = FastClock(grid[0] - 3_600_000_000_000)
+    again = run_live(config, build_strategy(config), LiveFeed(grid, EventListSource(recorded), keys,
+                                                              funding_intervals(specs, config.venues), now_ns=fast.now_ns),
+                     100_000.0, MemoryLiveStore(), "again", "again", LiveOptions("paper", 5400.0, 15.0, 3600.0, 900.0, 0.0),
+                     now_ns=fast.now_ns, sleep=fast.sleep)
+    assert [(t.order.venue, t.order.operation.value, t.order.side.value if t.order.side else None, t.order.amount,
+             t.status.value, t.executed_amount, t.price) for t in again.sim.loop.trades] == live
+    assert list(again.sim.loop.equity) == list(sim.loop.equity)
 
 
 def _steps_done(th, out, feed) -> int:
