@@ -9,7 +9,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: run test bench bench-process bench-api install chromium
+.PHONY: run test bench bench-process bench-api install chromium coverage-hierarchy
 install: $(STAMP)
 
 # Main job: a btc_basis backtest over the whole data period (imports ../shared/data on first use).
@@ -37,3 +37,29 @@ bench-process: $(STAMP)
 bench-api: $(STAMP)
 	$(PY) bench/bench_api.py
 	$(PY) bench/bench_api.py --postgres
+
+# Coverage of the strategy hierarchy, the grid and multi-strategy runs (>= 80 %, measured over their tests).
+COV_HIERARCHY := --cov=basiskit.strategies.categories --cov=basiskit.strategies.components \
+  --cov=basiskit.strategies.implementations.grid --cov=basiskit.strategies.portfolio \
+  --cov=basiskit.engine.portfolio --cov=basiskit.runs.portfolio --cov=basiskit.cli.portfolio
+coverage-hierarchy: $(STAMP)
+	$(PY) -m pytest -q $(COV_HIERARCHY) --cov-report=term-missing --cov-fail-under=80 \
+	  tests/unit/strategies tests/acceptance/test_grid.py tests/acceptance/test_portfolio.py \
+	  tests/integration/test_portfolio_run.py tests/integration/test_strategy_state.py
+
+# ML directional modes: feature, training, prediction and whole-run times (bench/RESULTS.md, issue 15 B).
+.PHONY: bench-ml
+bench-ml: $(STAMP)
+	$(PY) bench/bench_ml.py
+
+# Coverage of the funding-arbitrage packages (issue 14: funding service, transfers, funding_arbitrage), measured
+# on their tests; fails under 80 %.
+FUNDING_COV = --cov=basiskit.data.funding --cov=basiskit.funding_service --cov=basiskit.cli.funding \
+  --cov=basiskit.api.routes.funding --cov=basiskit.venues.transfers --cov=basiskit.venues.sim.managed_transfer \
+  --cov=basiskit.domain.transfer_ops --cov=basiskit.config.bridges \
+  --cov=basiskit.strategies.implementations.funding_arbitrage
+coverage-funding: $(STAMP)
+	$(PY) -m pytest -q tests/unit/funding tests/unit/transfers tests/unit/strategies/test_funding_arbitrage_rules.py \
+	  tests/acceptance/test_funding_scan.py tests/acceptance/test_funding_arbitrage.py \
+	  tests/acceptance/test_managed_transfers.py $(FUNDING_COV) --cov-report=term-missing --cov-fail-under=80
+.PHONY: coverage-funding

@@ -3,7 +3,9 @@ engine path's per-event latency (event in -> orders executed) on the real LUNC b
 
 * engine path: ``engine.tick_backtest.simulate_ticks`` over the real MEXC / Gate.io overlap (15,038 events),
   each step timed (``time.perf_counter_ns`` around ``Kernel.step``: feed advance, venues, risk monitor,
-  the strategy's rule and decision, gate, execution of its orders, the step's record);
+  the strategy's rule and decision, gate, execution of its orders, the step's record), and for the steps
+  whose decision sends orders the time from the step's start to the orders (event -> orders), wall clock
+  and this thread's CPU time (``time.thread_time_ns``: without the time the OS gave other processes);
 * vectorised path: ``engine.signal_vector`` over the same events tiled ``--tile`` times (each copy shifted
   by the span of the original: a longer stream of real books, not new prices): align the two streams
   (``data.book_frame.align_books``), run the compiled rule (``kernels.scan``), fill the orders
@@ -40,15 +42,27 @@ def tiled(s: BookTickerSeries, k: int) -> BookTickerSeries:
     return BookTickerSeries(s.key, ts, rep(s.bid), rep(s.bid_size), rep(s.ask), rep(s.ask_size), rep(s.line))
 
 
-def timed_driver(samples: list):
+def timed_driver(samples: list, to_orders: list):
+    """Times each step (``samples``, ns) and, for steps whose decision sends orders, the time from the
+    step's start (the event) to the strategy's orders (``to_orders``, ns: feed, venues, monitor, decide)."""
     def drive(kernel, n, progress=None, every=0):
         step = kernel.step
-        clock = time.perf_counter_ns
+        clock, cpu = time.perf_counter_ns, time.thread_time_ns
+        started = [0, 0]
+        decide = kernel.strategy.decide
+
+        def timed_decide(ctx):
+            d = decide(ctx)
+            if d.orders:
+                to_orders.append((clock() - started[0], cpu() - started[1]))
+            return d
+        kernel.strategy.decide = timed_decide
         gc.freeze()  # as engine.drivers.run_backtest_steps does: the run's inputs left out of GC scans
         t0 = time.perf_counter()
         try:
             for i in range(n):
-                a = clock()
+                started[1] = cpu()
+                a = started[0] = clock()
                 step(i)
                 samples.append(clock() - a)
         finally:
@@ -72,23 +86,28 @@ def main() -> None:
     big = align_books(big_streams)
     align_s = time.perf_counter() - t
     print(f"events: real {len(frame):,}; tiled x{args.tile}: {len(big):,} (align {align_s:.3f} s)\n")
-    print("| mode | engine events/s | engine p50 / p99 / max step (us) | p99 step with orders (us) | "
-          "vectorised rule updates/s | vectorised align+rule+fills updates/s | speed-up (rule / all) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| mode | engine events/s | engine p50 / p99 / max step (us) | event -> orders p50 / p99 (us) | "
+          "p99 step with orders (us) | vectorised rule updates/s | vectorised align+rule+fills updates/s | "
+          "speed-up (rule / all) |")
+    print("|---|---|---|---|---|---|---|---|")
     for mode in MODES:
         cfg = load_mode_config(mode)
         rule_outputs(build_strategy(cfg), frame)  # compile (numba cache) outside the timings
         best_eng, samples_best, strat_best = None, None, None
         for _ in range(args.repeat):
             samples: list[int] = []
+            orders: list[int] = []
             strat = build_strategy(cfg)
-            sim = simulate_ticks(cfg, strat, frame, 1e6, driver=timed_driver(samples))
+            sim = simulate_ticks(cfg, strat, frame, 1e6, driver=timed_driver(samples, orders))
             rate = len(frame) / sim.elapsed
             if best_eng is None or rate > best_eng:
-                best_eng, samples_best, strat_best = rate, samples, strat
+                best_eng, samples_best, strat_best, orders_best = rate, samples, strat, orders
         st = np.array(samples_best) / 1e3
         sig_steps = [k for k, *_ in strat_best.signals]
         p99_sig = float(np.percentile(st[sig_steps], 99)) if sig_steps else float("nan")
+        e2o = np.array(orders_best, dtype=np.float64).reshape(-1, 2) / 1e3  # (wall, thread CPU) us
+        e2o_txt = (f"{np.percentile(e2o[:, 0], 50):.0f} / {np.percentile(e2o[:, 0], 99):.0f} (CPU "
+                   f"{np.percentile(e2o[:, 1], 50):.0f} / {np.percentile(e2o[:, 1], 99):.0f})") if e2o.size else "-"
         rule_s = all_s = float("inf")
         for _ in range(args.repeat):
             s = build_strategy(cfg)
@@ -100,7 +119,7 @@ def main() -> None:
             all_s = min(all_s, time.perf_counter() - t)
         v_rule, v_all = len(big) / rule_s, len(big) / all_s
         print(f"| {mode} | {best_eng:,.0f} | {np.percentile(st, 50):.0f} / {np.percentile(st, 99):.0f} / {st.max():.0f} | "
-              f"{p99_sig:.0f} | {v_rule:,.0f} | {v_all:,.0f} | {v_rule / best_eng:,.0f}x / {v_all / best_eng:,.0f}x |")
+              f"{e2o_txt} | {p99_sig:.0f} | {v_rule:,.0f} | {v_all:,.0f} | {v_rule / best_eng:,.0f}x / {v_all / best_eng:,.0f}x |")
 
 
 if __name__ == "__main__":

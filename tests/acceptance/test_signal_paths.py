@@ -43,12 +43,23 @@ def test_lunc_ticks_same_signals_and_trades(mode, lunc_frame):
     eng, sim, vec = both_paths(mode, lunc_frame)
     res = compare(eng, sim, vec)
     assert len(vec.signals) >= 20 and len(vec.trades) >= 40, "the test must exercise trades"
-    assert res == {"signals": 0, "trades": 0, "refused": 0, "sizing_capped": 0, "failed_orders": 0}
-    # every fill is at the opposite side of a real book of that venue, never a crossed or invented one
+    assert res == {"signals": 0, "trades": 0, "refused": 0, "sizing_capped": 0, "expired": 0,
+                   "failed_orders": 0}
+    # every fill is at the opposite side of the venue's latest book at the fill time (>= 50 ms after its
+    # decision), read from the file's rows -- never a crossed or invented price
     for ts, account, side, q, price, fee in vec.trades:
         series = lunc_frame.series["ticks.mexc.spot.LUNCUSDT" if account == "mexc.spot" else "ticks.gateio.perp.LUNCUSDT"]
         k = int(series.ts.searchsorted(ts, "right")) - 1
         assert price == (series.ask[k] if side == "buy" else series.bid[k])
+    # the engine's orders: accepted at the decision, filled at the first event >= 50 ms later
+    accepted = {e.client_order_id: e.timestamp for e in sim.loop.events
+                if getattr(e, "kind", "") == "order_status" and e.status == "accepted"}
+    fills = [t for t in sim.loop.trades if t.ok]
+    assert fills and all(t.timestamp - accepted[t.order.client_order_id] >= 50_000_000 for t in fills)
+    ts = lunc_frame.ts
+    for t in fills:  # and not later than that first event
+        k = int(ts.searchsorted(accepted[t.order.client_order_id] + 50_000_000, "left"))
+        assert t.timestamp == ts[k]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -59,7 +70,8 @@ def test_hourly_btc_same_signals_and_trades(mode, catalog):
     eng, sim, vec = both_paths(mode, frame, {**BTC_COMMON, **BTC_OVERRIDES[mode]})
     res = compare(eng, sim, vec)
     assert len(vec.signals) >= 10, "the test must exercise trades"
-    assert res == {"signals": 0, "trades": 0, "refused": 0, "sizing_capped": 0, "failed_orders": 0}
+    assert res == {"signals": 0, "trades": 0, "refused": 0, "sizing_capped": 0, "expired": 0,
+                   "failed_orders": 0}
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -72,3 +84,20 @@ def test_backtest_on_ticks_reconciles(mode, catalog):
     assert s["trades"] > 0 and s["failed_orders"] == 0
     assert s["book_tickers"]["events"] == 15_038  # the overlap's MEXC and Gate.io updates, each a step
     assert s["attribution"]["fees"] < 0 and s["attribution"].get("funding", 0.0) == 0.0  # no funding in tick files
+
+
+def test_bad_input_on_tick_runs_is_named(catalog):
+    from basiskit.config.loader import ConfigError
+    from basiskit.data.errors import DataError
+    from basiskit.engine.backtest import BacktestInputError
+
+    mode = MODES[0]
+    with pytest.raises(BacktestInputError, match="deposits and withdrawals are not supported"):
+        run_backtest(BacktestRequest(mode, *LUNC, 1e5, deposits=(("2025-10-11T05:00:00", 10.0),)), catalog)
+    with pytest.raises(DataError, match="no book in the period") as err:  # the tick files cover 2025-10-11 only
+        run_backtest(BacktestRequest(mode, "2025-10-12", "2025-10-13", 1e5), catalog)
+    assert err.value.key == "ticks.mexc.spot.LUNCUSDT"
+    with pytest.raises(ConfigError, match="entry_bpss"):
+        run_backtest(BacktestRequest(mode, *LUNC, 1e5, overrides={"entry_bpss": 1.0}), catalog)
+    with pytest.raises(DataError, match="ticks.nowhere"):
+        run_backtest(BacktestRequest(mode, *LUNC, 1e5, overrides={"spot_dataset": "ticks.nowhere"}), catalog)

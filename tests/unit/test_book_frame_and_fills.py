@@ -13,7 +13,7 @@ from basiskit.data.book_frame import align_books
 from basiskit.data.tick_feed import TickFeed
 from basiskit.data.ticks import BookTickerSeries
 from basiskit.domain.events import BookTicker
-from basiskit.venues.sim.book_fill import BookFill
+from basiskit.venues.sim.book_fill import latency_fills
 
 S = 1_000_000_000
 
@@ -45,13 +45,16 @@ def test_out_of_order_rows_take_their_place_in_time():
     assert f.ts.tolist() == [1 * S, 2 * S, 4 * S] and f.bid["A"].tolist() == [10.0, 10.2, 10.4]
 
 
-def test_fill_rule_opposite_side_after_latency():
-    s = series("A", [(1, 10.0, 11.0), (2, 10.5, 11.5), (3, 13.0, 12.0), (4, 10.8, 11.8)])
-    fill = BookFill(s, end_ns=4 * S)
-    assert fill.at(1 * S, True) == 11.0 and fill.at(1 * S, False) == 10.0  # latency 0: the book decided on
-    assert fill.at(1 * S + S // 2, True) == 11.0                              # nothing new yet
-    assert fill.at(2 * S, True) == 11.5                                       # an update at the due time counts
-    assert fill.at(3 * S, False) == 10.5                                      # a crossed book is skipped
-    assert fill.at(0, True) is None and fill.at(5 * S, True) is None          # no book yet / past the data
-    price, row = fill.at_many(np.array([1 * S, 3 * S, 5 * S]), np.array([True, False, True]))
-    assert price[:2].tolist() == [11.0, 10.5] and math.isnan(price[2]) and row.tolist() == [0, 1, -1]
+def test_latency_fill_rule_first_step_at_or_after_the_due_time():
+    spot = series("A", [(1, 10.0, 11.0), (2, 10.5, 11.5), (3, 13.0, 12.0), (4, 10.8, 11.8)])  # (3) crossed
+    perp = series("B", [(1, 20.0, 21.0), (2, 20.5, 21.5)])
+    f = align_books([spot, perp])  # steps: A1 B1 A2 B2 A3 A4
+    buy = np.array([True, False, True, True, True])
+    steps = np.array([0, 0, 0, 2, 5])
+    limit = np.array([100.0, 0.0, 11.2, 100.0, 100.0])
+    j, price, ok = latency_fills(f.ts, steps, 0, f.bid["A"], f.ask["A"], buy, limit)
+    assert j.tolist() == [0, 0, 0, 2, 5] and price.tolist()[:2] == [11.0, 10.0]  # latency 0: the book decided on
+    j, price, ok = latency_fills(f.ts, steps, S // 2, f.bid["A"], f.ask["A"], buy, limit)
+    assert j.tolist() == [2, 2, 2, 4, 6]       # the first step at or after t + 0.5 s; 6: past the data
+    assert price.tolist()[:4] == [11.5, 10.5, 11.5, 11.5]  # step 4 is the crossed book: the last valid one stands
+    assert ok.tolist() == [True, True, False, True, False]  # 11.5 beyond the limit 11.2; past the data: no fill

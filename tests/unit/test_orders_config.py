@@ -38,4 +38,4 @@ def test_mode_configs_load_and_reject_typos():
     with pytest.raises(ConfigError, match="perp_margin_fraction"):
         load_mode_config("eth_basis", {"perp_margin_fraction": -1})
     with pytest.raises(UnknownModeError, match="known modes: btc_basis, eth_basis, eth_leveraged, .*usdt_market_neutral"):
-        load_mode_config("grid")
+        load_mode_config("martingale")

@@ -72,7 +72,7 @@ def test_messy_streams_same_signals_and_trades(seed, n_spot, n_perp, drift, prem
     for mode in MODES:
         eng, sim, vec = both_paths(mode, frame, {**OVERRIDES[mode], "latency_ms": latency_ms})
         res = compare(eng, sim, vec)
-        assert res["refused"] == res["sizing_capped"] == 0
+        assert res["refused"] == res["sizing_capped"] == res["expired"] == 0
         assert (res["signals"], res["trades"]) == (0, 0), (mode, res)
         event(f"{mode}: {'trades' if vec.trades else 'no trades'}")
         if mode == "signal_inventory_arbitrage":

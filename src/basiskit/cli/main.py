@@ -584,6 +584,19 @@ def print_summary(s: dict, out_dir: Path) -> None:
 from basiskit.cli import live as _live  # noqa: E402  (basiskit live ...: cli/live.py)
 
 _live.register(app)
+from basiskit.cli.funding import funding_app  # noqa: E402
+
+app.add_typer(funding_app, name="funding")
+
+from basiskit.cli.portfolio import register as _register_portfolio  # noqa: E402  (basiskit portfolio)
+
+_register_portfolio(app)
+from basiskit.cli import ml as _ml  # noqa: E402  (ML directional modes: ml-train)
+_ml.register(app, _fail)
+
+from basiskit.cli.signals import register as _register_signals  # noqa: E402  (basiskit data ticks)
+_register_signals(data_app, _fail)
+
 from basiskit.cli import emulator as _emulator_cli  # noqa: E402  (``basiskit emulator``)
 
 _emulator_cli.register(app)

@@ -34,6 +34,7 @@ from basiskit.data.errors import DataError, DataSourceMissing
 from basiskit.data.header import BOM, parse_header
 from basiskit.config.data_policy import DEFAULT_POLICY, DataPolicy
 from basiskit.data.sources import SPECS, DatasetSpec, peers_of
+from basiskit.data.ticks import load_book_tickers
 from basiskit.data.validate import FILE, LINE, Checked, FileReport, Gap, check, finish
 
 ENV_SOURCE = "BASISKIT_DATA_SOURCE"
@@ -575,3 +576,11 @@ class Catalog:
                 raise DataError("stored frame does not match the manifest; re-import", file=str(path), key=dataset_id)
             self._cache[dataset_id] = df
         return self._cache[dataset_id].copy()
+
+    # -- book-ticker datasets (data.ticks: events at their own times, not on the hourly grid) --------------
+    def book_tickers(self, dataset_id: str, start_ns: int | None = None, end_ns: int | None = None):
+        """The book tickers of ``dataset_id`` (``data.ticks.TICK_SPECS``) read from this catalog's source
+        dir, validated, in time order, cut to ``[start_ns, end_ns]``: a ``BookTickerSeries``
+        (``.events()`` gives ``BookTicker`` events). Raises DataError (unknown id, missing file, bad row)."""
+        return load_book_tickers(self.source_dir, dataset_id, start_ns, end_ns)
+

@@ -148,7 +148,8 @@ def out_of_range(rows: pd.DataFrame, spec: DatasetSpec) -> Finding | None:
     codes, files = pd.factorize(rows[FILE])
     slack = pd.Timedelta(days=spec.name_end_slack_days)
     ranges = [name_range(f) for f in files]
-    lo = np.array([r[0].value // 1000 if r else np.iinfo(np.int64).min for r in ranges], dtype=np.int64)
+    early = pd.Timedelta(seconds=spec.name_start_slack_s)
+    lo = np.array([(r[0] - early).value // 1000 if r else np.iinfo(np.int64).min for r in ranges], dtype=np.int64)
     hi = np.array([(r[1] + slack).value // 1000 if r else np.iinfo(np.int64).max for r in ranges], dtype=np.int64)
     t = _us(rows[TS])
     mask = (t < lo[codes]) | (t >= hi[codes])

@@ -75,6 +75,7 @@ class HistoricalFeed:
         self._quiet = MarketTick(0, -1, ())  # the tick of steps without discrete events (valid until the next)
         self.state._window = self._window
         self.state._funding_next = self._next_funding
+        self.state._funding_past = self._past_funding
 
     def __len__(self) -> int:
         return len(self.grid)
@@ -201,6 +202,11 @@ class HistoricalFeed:
         i = self.state.step
         series = self.frame.series[key]
         return [x for x in series[max(0, i - n + 1): i + 1]]
+
+    def _past_funding(self, key: str, n: int) -> list[tuple[int, float]]:
+        times, rates, _ = self._funding_by_key.get(key, _NO_FUNDING[:3])
+        k = int(np.searchsorted(times, self.state.t, "right"))
+        return [(int(t), float(r)) for t, r in zip(times[max(0, k - n):k], rates[max(0, k - n):k])]
 
     def _next_funding(self, key: str) -> int | None:
         times = self._funding_times.get(key)

@@ -185,7 +185,7 @@ def build_frame(source: FrameSource, grid: np.ndarray, specs: list[SeriesSpec]) 
             step = _median_step_ns(idx)
             bounds = np.concatenate(([grid_start], idx[sel], [grid_end]))
             holes = np.flatnonzero(np.diff(bounds) > step + step // 2)
-            if len(holes):
+            if len(holes) and not spec.optional:  # optional funding: missing settlements pay nothing (a data gap)
                 k = int(holes[0])
                 raise DataError(
                     f"dataset {spec.dataset_id} has no funding settlement between {ns_to_iso(int(bounds[k]))} and "

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 
 class MarketState:
-    __slots__ = ("px", "hi", "lo", "stale", "t", "t_prev", "step", "_window", "_funding_next")
+    __slots__ = ("px", "hi", "lo", "stale", "t", "t_prev", "step", "_window", "_funding_next", "_funding_past")
 
     def __init__(self) -> None:
         self.px: dict[str, float] = {}
@@ -37,6 +37,7 @@ class MarketState:
         self.step = -1
         self._window: Callable[[str, int], list[float]] | None = None
         self._funding_next: Callable[[str], int | None] | None = None
+        self._funding_past: Callable[[str, int], list[tuple[int, float]]] | None = None
 
     def price(self, key: str) -> float:
         """Latest value of ``key`` (KeyError for a series the run does not have)."""
@@ -52,6 +53,11 @@ class MarketState:
         if self._window is None:
             raise ValueError("this market state keeps no history")
         return self._window(key, n)
+
+    def funding_past(self, key: str, n: int) -> list[tuple[int, float]]:
+        """The last ``n`` settlements ``(time ns, rate per period)`` of the perp funding series ``key`` at or
+        before now, oldest first ([] when the state keeps no funding history or none has settled)."""
+        return self._funding_past(key, n) if self._funding_past is not None else []
 
     def funding_next(self, key: str) -> int | None:
         """The next funding settlement time (ns) of the perp funding series ``key``, None if unknown."""

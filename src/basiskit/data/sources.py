@@ -45,6 +45,13 @@ AAVE_INDEX_TOLERANCE = 1e-12
 index never decreases on chain; 1e-12 only absorbs float rounding. Real data: no step back at all."""
 
 
+NAME_START_SLACK_1M = HOUR
+"""Dataset-specific rule for ``timestamp_out_of_range`` of the one-minute perp files: their names give the
+collector's local (UTC+1) dates: ``binance_ETHUSDT_perp_1m_2025-09-27_2025-09-29.csv`` starts at
+2025-09-26T23:00Z, which is 2025-09-27 00:00 at UTC+1. Rows may start up to one hour before the name's first
+day; the end stays as named."""
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """How to build one dataset from raw CSV.
@@ -73,6 +80,8 @@ class DatasetSpec:
             (``index_decreasing`` check).
         name_end_slack_days: days past the end date in the file name that rows may still have (see
             :data:`NAME_END_SLACK_DAYS`); 0 for all but the documented exceptions.
+        name_start_slack_s: seconds before the start date in the file name that rows may have (see
+            :data:`NAME_START_SLACK_1M`); 0 for all but the documented exceptions.
     """
 
     dataset_id: str
@@ -92,6 +101,7 @@ class DatasetSpec:
     peer_group: str | None = None
     monotone: tuple[tuple[str, float], ...] = ()
     name_end_slack_days: int = 0
+    name_start_slack_s: int = 0
 
     @property
     def fillable(self) -> bool:
@@ -141,8 +151,10 @@ class DatasetSpec:
         return [self.time_column, *self.source_columns, *extra]
 
 
-def _ohlcv(dataset_id: str, pattern: str, time_format: TimeFormat = "iso", peer_group: str | None = None) -> DatasetSpec:
-    return DatasetSpec(dataset_id, pattern, "ohlcv", "timestamp", time_format, OHLCV, HOUR, peer_group=peer_group)
+def _ohlcv(dataset_id: str, pattern: str, time_format: TimeFormat = "iso", peer_group: str | None = None,
+           step: int = HOUR, name_start_slack_s: int = 0) -> DatasetSpec:
+    return DatasetSpec(dataset_id, pattern, "ohlcv", "timestamp", time_format, OHLCV, step, peer_group=peer_group,
+                       name_start_slack_s=name_start_slack_s)
 
 
 def _funding(venue: str, sym: str) -> DatasetSpec:
@@ -228,6 +240,12 @@ def _build() -> dict[str, DatasetSpec]:
         *[
             _ohlcv(f"dex.uniswapv3.{p}", f"dex/uniswapv3_{p}_1h_*.csv", time_format="unix_s")
             for p in ("WETHUSDT", "EIGENWETH", "ETHFIWETH")
+        ],
+        # one-minute perp candles (short windows, 2025-09-26..29): ``Requirements.perp_bars = "1m"``
+        *[
+            _ohlcv(f"perp.{v}.ETHUSDT.1m", f"cex/perp/{v}_ETHUSDT_perp_1m_*.csv", peer_group="ETHUSDT.1m", step=60,
+                   name_start_slack_s=NAME_START_SLACK_1M)
+            for v in ("binance", "bybit", "okx")
         ],
         # Ethena sUSDe daily APY (DefiLlama export): the reports' passive market-neutral benchmark
         DatasetSpec("benchmark.ethena.sUSDe", "benchmarks/ethena_susde_apr_daily_*.csv", "rate", "date", "iso",

@@ -30,6 +30,7 @@ from basiskit.venues.sim.dex import Dex, pool_key
 from basiskit.venues.sim.onchain_prices import ETH_USD_KEY, LSTS, REWARD_TOKENS, OnchainPrices, lst_key, reward_key
 from basiskit.venues.sim.rewards import RestakingRewards
 from basiskit.venues.sim.staking import Staking
+from basiskit.venues.sim.managed_transfer import ManagedTransfers
 from basiskit.venues.sim.transfer import TRANSIT, TransferCosts, Transfers
 from basiskit.venues.sim.wallet import Wallet
 
@@ -62,6 +63,18 @@ def _split(account: str) -> tuple[str, str]:
     return venue, kind
 
 
+def perp_dataset(venue: str, token: str, bars: str = "1h") -> str:
+    """The candle dataset of ``token``'s USDT perp on ``venue``: ``perp.binance.BTCUSDT`` (hourly) or
+    ``perp.binance.ETHUSDT.1m`` (one-minute files, ``Requirements.perp_bars``).
+
+    Raises:
+        ConfigError: a bar interval other than ``1h`` and ``1m``.
+    """
+    if bars not in ("1h", "1m"):
+        raise ConfigError(f"perp_bars must be 1h or 1m, got {bars!r}")
+    return f"perp.{venue}.{token}USDT" + ("" if bars == "1h" else f".{bars}")
+
+
 def series_specs(req: Requirements, available: set[str]) -> list[SeriesSpec]:
     """Raises DataError when a required dataset is not in the catalog (names the venue and dataset)."""
     specs: list[SeriesSpec] = []
@@ -83,14 +96,17 @@ def series_specs(req: Requirements, available: set[str]) -> list[SeriesSpec]:
     for account, tokens in req.perp.items():
         venue, _ = _split(account)
         for tok in tokens:
-            ds, fds = f"perp.{venue}.{tok}USDT", f"funding.{venue}.{tok}USDT"
+            ds, fds = perp_dataset(venue, tok, req.perp_bars), f"funding.{venue}.{tok}USDT"
             need(ds, f"perp account {account} needs {tok}USDT perp prices")
-            need(fds, f"perp account {account} needs {tok}USDT funding rates")
+            if req.perp_funding:
+                need(fds, f"perp account {account} needs {tok}USDT funding rates")
             # intrabar extremes: liquidation is checked against each bar's adverse extreme (venues.sim.cex_perp),
             # resting orders fill against each bar's range (venues.sim.bar_orders)
             specs.append(SeriesSpec(ds, ds, "open", "bar_open", extremes=True,
                                     references=tuple(reference_candidates(ds, available))))
-            specs.append(SeriesSpec(fds, fds, "funding_rate", "funding", mark_key=f"{ds}|open"))
+            if req.perp_funding:
+                specs.append(SeriesSpec(fds, fds, "funding_rate", "funding", mark_key=f"{ds}|open",
+                                        optional=req.funding_holes))
     for account, tokens in req.lending.items():
         for tok in tokens:
             ds = f"aave.{tok}"
@@ -154,10 +170,11 @@ def reward_windows(distributions: list | None, include_estimates: bool) -> list:
 
 
 def build_venues(req: Requirements, state: MarketState, portfolio: Portfolio, reward_rows: list | None = None,
-                 venue_overrides: dict | None = None) -> Venues:
+                 venue_overrides: dict | None = None, transfer_store=None) -> Venues:
     """The run's venue accounts, reading ``state`` and the portfolio's ledger. ``reward_rows``: the
     credited reward schedule (``reward_windows``); ``venue_overrides``: venue name -> mapping merged into
-    that venue's YAML (a run's ``venues.*`` config).
+    that venue's YAML (a run's ``venues.*`` config); ``transfer_store``: where managed transfers
+    (``req.managed_transfers``) write every state change (``venues.transfers.manager.TransferStore``).
 
     Raises:
         ConfigError: an override names a venue the run does not use, or a bad key.
@@ -190,7 +207,7 @@ def build_venues(req: Requirements, state: MarketState, portfolio: Portfolio, re
         if cfg.perp is None:
             raise DataError(f"venue {venue} has no perp parameters in basiskit/configs/venues/{venue}.yaml", key=venue)
         v = CexPerp(account, cfg.perp, state, ledger, attr,
-                    {t: (f"perp.{venue}.{t}USDT", f"funding.{venue}.{t}USDT") for t in tokens})
+                    {t: (perp_dataset(venue, t, req.perp_bars), f"funding.{venue}.{t}USDT") for t in tokens})
         accounts[account] = v
         networks[venue] = cfg.transfers
         perp.append(v)
@@ -225,7 +242,11 @@ def build_venues(req: Requirements, state: MarketState, portfolio: Portfolio, re
     if unknown:
         raise ConfigError(f"venues.{unknown[0]}: this run uses no venue {unknown[0]!r} (it uses {', '.join(sorted(used))})")
     costs = TransferCosts(networks)
-    transfers = Transfers(accounts, costs, state, attr)
+    if req.managed_transfers is not None:
+        transfers = ManagedTransfers(accounts, state, attr, req.managed_transfers, transfer_store)
+        costs = transfers.costs
+    else:
+        transfers = Transfers(accounts, costs, state, attr)
     accounts[TRANSIT] = transfers
     return Venues(accounts, spot, perp, costs, onchain, aave, prices, rewards, transfers, gas)
 

@@ -88,6 +88,7 @@ class BacktestOutcome:
     summary: dict
     perp_names: list[str]
     view: "ShareClassView | None" = None
+    strategy: object = None  # the run's strategy object as it ended (e.g. an ML mode's forecasts and folds)
 
 
 def _flows(items, grid: np.ndarray, what: str) -> dict[int, float]:
@@ -126,12 +127,13 @@ def prepare(req: BacktestRequest) -> tuple[ModeConfig, Clock]:
 
 def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], None] | None = None,
                  tolerance_usd: float = 0.01, subscribers: list | None = None,
-                 driver: Callable | None = None) -> BacktestOutcome:
+                 driver: Callable | None = None, transfer_store=None) -> BacktestOutcome:
     """Run ``req`` on ``catalog`` and return its outcome. A pure function of (request, catalog): it reads
     the catalog (which must be imported: ``Catalog.ensure_imported``), writes nothing, keeps no global
     state, and applies a shock to its own copy of the data -- safe on a process pool or Ray.
     ``subscribers`` receive every event as it happens (the event log writer); ``driver`` hands the
-    kernel its times (``engine.drivers``; default: as fast as possible)."""
+    kernel its times (``engine.drivers``; default: as fast as possible); ``transfer_store`` receives every
+    state change of a managed transfer (modes that configure ``transfers``; default: kept in memory)."""
     config, clock = prepare(req)
     grid = clock.grid()
     deposits = _flows(req.deposits, grid, "deposit")
@@ -147,10 +149,12 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     catalog = catalog.for_policy(config.data_policy)  # its own store when the policy repairs rows
     specs = series_specs(reqs, set(catalog.dataset_ids()))
     frame = catalog.frame(grid, specs)  # built once when the request's coverage was just checked
+    if hasattr(strategy, "prepare"):  # a strategy that learns from the catalog first (ML modes: walk-forward training)
+        strategy.prepare(catalog, grid)
     shocked = apply_shock(frame, config.shock) if config.shock else []
     rewards = load_restaking_rewards(catalog.source_dir) if reqs.restaking_rewards else None
     sim = simulate(config, strategy, frame, float(req.capital), deposits, withdrawals, rewards, progress, subscribers=subscribers,
-                   driver=driver)
+                   driver=driver, transfer_store=transfer_store)
     loop, attr, venues, monitor, elapsed = sim.loop, sim.attr, sim.venues, sim.monitor, sim.elapsed
     eth_usd = frame.series["eth.usd.oracle"] if venues.prices else None
     view = share_class_view(req, config, loop, attr, eth_usd)
@@ -160,7 +164,11 @@ def run_backtest(req: BacktestRequest, catalog, progress: Callable[[int, int], N
     if len(grid) >= LARGE_RUN_STEPS:  # the market data and the venues (a reference cycle) go before the summary
         gc.collect()
     summary = _summarise(req, config, loop, attr, view, elapsed, tolerance_usd, catalog, specs, shocked, facts)
-    return BacktestOutcome(req, config, loop, summary, perp_names, view)
+    if hasattr(strategy, "summary_sections"):  # the strategy's own sections (ML modes: per-fold results)
+        extra = strategy.summary_sections(loop.times, view.equity)
+        summary["null_reasons"].update(extra.pop("_null_reasons", {}))
+        summary.update(extra)
+    return BacktestOutcome(req, config, loop, summary, perp_names, view, strategy)
 
 
 LARGE_RUN_STEPS = 100_000  # from this many steps the run's market data is freed before its summary
@@ -211,13 +219,59 @@ class Simulation:
 def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict[int, float] | None = None,
              withdrawals: dict[int, float] | None = None, reward_distributions: list | None = None,
              progress: Callable[[int, int], None] | None = None, patch_venues: Callable | None = None,
-             subscribers: list | None = None, driver: Callable | None = None, feed=None) -> Simulation:
+             subscribers: list | None = None, driver: Callable | None = None, transfer_store=None,
+             feed=None) -> Simulation:
     """Run ``strategy`` on an aligned ``MarketFrame`` (from the catalog, or built by a test from stated
     rules) through the kernel. ``capital`` is in share-class units; ``patch_venues(venues)`` may adjust
     the built venues (tests: e.g. a zero flash-loan fee); ``subscribers`` receive every event as it
     happens (e.g. the event log writer); ``driver`` hands the kernel its times (``engine.drivers``:
     as fast as possible by default, or ``RealtimeDriver`` on the wall clock); ``feed``: a live feed
     (``data.live_feed.LiveFeed``: a paper or live run) instead of the historical replay of ``frame``."""
+    run = assemble(config, strategy, frame, capital, deposits, withdrawals, reward_distributions, patch_venues,
+                   subscribers, transfer_store, feed)
+    n = run.n
+    elapsed = (driver or run_backtest_steps)(run.kernel, n, progress, max(1, n // 200))
+    return run.result(elapsed)
+
+
+@dataclass
+class Assembled:
+    """A run put together and not yet stepped: its kernel and what :meth:`result` reads afterwards.
+    ``engine.portfolio`` steps several of these in lockstep (a multi-strategy run)."""
+
+    kernel: Kernel
+    recorder: StepRecorder
+    portfolio: Portfolio
+    venues: object
+    monitor: RiskMonitor
+    n: int
+
+    def result(self, elapsed: float) -> Simulation:
+        """The run's ``Simulation`` once its kernel has stepped (``elapsed``: seconds of loop)."""
+        kernel, recorder, portfolio = self.kernel, self.recorder, self.portfolio
+        venues, monitor = self.venues, self.monitor
+        loop = LoopResult(times=recorder.times, equity=recorder.equity, net_deposits=recorder.net_deposits,
+                          net_delta=recorder.net_delta, margin_ratios=recorder.margin_ratios,
+                          health_factor=recorder.health_factor, ltv=recorder.ltv, net_eth=recorder.net_eth,
+                          attribution_steps=recorder.attribution_steps, snapshots=recorder.snapshots,
+                          perp_notional=recorder.perp_notional, idle_cash_usd=recorder.idle_cash_usd,
+                          trades=kernel.trades, events=kernel.events, decisions_deferred=kernel.decisions_deferred,
+                          decisions_failed=kernel.decisions_failed, rebalances=kernel.rebalances,
+                          unpaid_withdrawals=kernel.pending_withdrawal if kernel.pending_withdrawal > 1e-9 else 0.0,
+                          strategy_state=kernel.strategy.snapshot() if hasattr(kernel.strategy, "snapshot") else {},
+                          final_balances={k: v for k, v in portfolio.ledger.balances.items() if v},
+                          final_positions={k: (p.size, p.entry) for k, p in portfolio.positions.items() if p.size},
+                          steps_batched=kernel.steps_batched)
+        return Simulation(loop, portfolio.attribution, venues, monitor, elapsed, portfolio)
+
+
+def assemble(config: ModeConfig, strategy, frame, capital: float, deposits: dict[int, float] | None = None,
+             withdrawals: dict[int, float] | None = None, reward_distributions: list | None = None,
+             patch_venues: Callable | None = None, subscribers: list | None = None, transfer_store=None,
+             feed=None) -> Assembled:
+    """The venues, portfolio, risk, execution and kernel of one run of ``strategy`` on ``frame`` (the
+    arguments as :func:`simulate`'s; ``transfer_store``: where managed transfers write their state changes),
+    ready to step."""
     reqs = strategy.requirements()
     eth_class = config.share_class is ShareClass.ETH
     rows = reward_windows(reward_distributions, reqs.include_estimated_rewards) if reqs.restaking_rewards else []
@@ -225,7 +279,7 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
         feed = HistoricalFeed(frame, rows)
     state = feed.state
     portfolio = Portfolio()
-    venues = build_venues(reqs, state, portfolio, rows, config.venues)
+    venues = build_venues(reqs, state, portfolio, rows, config.venues, transfer_store)
     if patch_venues is not None:
         patch_venues(venues)
     cash_token = "WETH" if eth_class else "USDT"
@@ -243,20 +297,7 @@ def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict
     kernel = Kernel(feed, venues.accounts, portfolio, strategy, execution, monitor, gate, ctx, recorder, flows,
                     override=override, prices=venues.prices, subscribers=subscribers,
                     reserve_ratio=getattr(config, "reserve_ratio", 0.0))
-    elapsed = (driver or run_backtest_steps)(kernel, n, progress, max(1, n // 200))
-    loop = LoopResult(times=recorder.times, equity=recorder.equity, net_deposits=recorder.net_deposits,
-                      net_delta=recorder.net_delta, margin_ratios=recorder.margin_ratios,
-                      health_factor=recorder.health_factor, ltv=recorder.ltv, net_eth=recorder.net_eth,
-                      attribution_steps=recorder.attribution_steps, snapshots=recorder.snapshots,
-                      perp_notional=recorder.perp_notional, idle_cash_usd=recorder.idle_cash_usd,
-                      trades=kernel.trades, events=kernel.events, decisions_deferred=kernel.decisions_deferred,
-                      decisions_failed=kernel.decisions_failed, rebalances=kernel.rebalances,
-                      unpaid_withdrawals=kernel.pending_withdrawal if kernel.pending_withdrawal > 1e-9 else 0.0,
-                      strategy_state=kernel.strategy.snapshot() if hasattr(kernel.strategy, "snapshot") else {},
-                      final_balances={k: v for k, v in portfolio.ledger.balances.items() if v},
-                      final_positions={k: (p.size, p.entry) for k, p in portfolio.positions.items() if p.size},
-                      steps_batched=kernel.steps_batched)
-    return Simulation(loop, portfolio.attribution, venues, monitor, elapsed, portfolio)
+    return Assembled(kernel, recorder, portfolio, venues, monitor, n)
 
 
 @dataclass

@@ -119,6 +119,11 @@ class EngineContext:
         v = self._venues[account]
         return self._state.funding_next(v.positions[token].funding_key)
 
+    def funding_rates(self, account: str, token: str, n: int) -> list[tuple[int, float]]:
+        """The last ``n`` funding settlements ``(time ns, rate per period)`` of ``token``'s perp on
+        ``account`` at or before now (held or not), oldest first."""
+        return self._state.funding_past(self._venues[account].positions[token].funding_key, n)
+
     def last_funding_rate(self, account: str, token: str) -> float | None:
         """The last settled funding rate (per period) of ``token``'s perp on ``account``."""
         for ev in reversed(self._venues[account].funding_paid):

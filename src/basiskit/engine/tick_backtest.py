@@ -5,7 +5,8 @@ instead of on the hourly grid: ``engine.backtest.run_backtest`` hands it over. T
 book-ticker events of the period (each event a step; ``data.book_frame``), replayed by
 ``data.tick_feed.TickFeed`` into the market state; the venues are ``BookSpot`` (``<spot_venue>.spot``)
 and ``BookPerp`` (``<perp_venue>.perp``) with their fees from ``configs/venues/<venue>.yaml``, filling
-at the opposite side of the book ``latency_ms`` after the decision (``venues.sim.book_fill``). The
+at the opposite side of the book standing ``latency_ms`` after the decision (the signal strategies'
+marketable IOC limit orders: ``venues.sim.latency_book``). The
 kernel, execution manager, risk monitor, gate, recorder and the summary (with its reconciliation of
 the attribution against the equity change: ``AccountingError``) are the hourly runs' own.
 
@@ -26,7 +27,7 @@ from basiskit.config.loader import ConfigError
 from basiskit.data.book_frame import BookFrame, align_books
 from basiskit.data.errors import DataError
 from basiskit.data.tick_feed import TickFeed
-from basiskit.data.ticks import TICK_SPECS, TickCatalog, bars_as_book_tickers, load_book_tickers
+from basiskit.data.ticks import TICK_SPECS, TickCatalog, bars_as_book_tickers
 from basiskit.domain.portfolio import Portfolio
 from basiskit.domain.time import ns_to_iso
 from basiskit.engine.assembly import WALLET, Venues, load_venue_config
@@ -37,7 +38,6 @@ from basiskit.engine.kernel import Flows, Kernel
 from basiskit.engine.recorder import StepRecorder
 from basiskit.risk.gate import RiskGate
 from basiskit.risk.monitor import RiskMonitor
-from basiskit.venues.sim.book_fill import BookFill
 from basiskit.venues.sim.book_venues import BookPerp, BookSpot
 from basiskit.venues.sim.transfer import TRANSIT, TransferCosts, Transfers
 from basiskit.venues.sim.wallet import Wallet
@@ -50,7 +50,7 @@ def load_streams(config, catalog, start_ns: int, end_ns: int) -> list:
     out = []
     for ds in (config.spot_dataset, config.perp_dataset):
         if ds in TICK_SPECS:
-            s = load_book_tickers(catalog.source_dir, ds, start_ns, end_ns)
+            s = catalog.book_tickers(ds, start_ns, end_ns)
         else:
             catalog.ensure_imported()
             s = bars_as_book_tickers(catalog.load(ds), ds).between(start_ns, end_ns)
@@ -72,7 +72,6 @@ def build_book_venues(config, frame: BookFrame, state, portfolio: Portfolio) -> 
     Raises: ConfigError (a venue config missing, without the spot/perp section, or a bad key)."""
     ledger, attr = portfolio.ledger, portfolio.attribution
     base, lat = config.base, int(round(config.latency_ms * 1e6))
-    end = int(frame.ts[-1])
     overrides = dict(config.venues)
     scfg = load_venue_config(config.spot_venue, overrides.pop(config.spot_venue, None))
     pcfg = scfg if config.perp_venue == config.spot_venue else load_venue_config(config.perp_venue,
@@ -85,10 +84,9 @@ def build_book_venues(config, frame: BookFrame, state, portfolio: Portfolio) -> 
         raise ConfigError(f"venue {config.perp_venue} has no perp section in its venue config (perp_venue)")
     wallet = Wallet(WALLET, state, ledger, attr)
     spot = BookSpot(f"{config.spot_venue}.spot", scfg.spot, state, ledger, attr, {base: config.spot_dataset},
-                    fills={base: BookFill(frame.series[config.spot_dataset], end)}, latency_ns=lat)
+                    latency_ns=lat)
     perp = BookPerp(f"{config.perp_venue}.perp", pcfg.perp, state, ledger, attr,
-                    {base: (config.perp_dataset, f"funding.{config.perp_dataset}")},
-                    fills={base: BookFill(frame.series[config.perp_dataset], end)}, latency_ns=lat)
+                    {base: (config.perp_dataset, f"funding.{config.perp_dataset}")}, latency_ns=lat)
     accounts = {WALLET: wallet, spot.name: spot, perp.name: perp}
     wcfg = load_venue_config(WALLET)
     costs = TransferCosts({WALLET: wcfg.transfers, config.spot_venue: scfg.transfers, config.perp_venue: pcfg.transfers})
@@ -163,4 +161,4 @@ def _signal_counts(strategy) -> dict:
         by_signal[SIGNAL_NAMES[code]] = by_signal.get(SIGNAL_NAMES[code], 0) + 1
         by_reason[REASONS[reason]] = by_reason.get(REASONS[reason], 0) + 1
     return {"by_signal": by_signal, "by_reason": by_reason, "refused": strategy.refused,
-            "sizing_capped": strategy.sizing_capped}
+            "sizing_capped": strategy.sizing_capped, "expired_orders": strategy.expired}

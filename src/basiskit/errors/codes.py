@@ -58,6 +58,12 @@ _ENTRIES = [
               "check the sizes and prices the strategy used; the decision is skipped", P.SKIP, 500),
     ErrorCode("STRAT-003", "strategy", S.ERROR, "unknown strategy mode",
               "use one of the modes listed by `basiskit modes` or GET /api/v1/strategies", P.STOP, 422),
+    ErrorCode("STRAT-020", "strategy", S.ERROR, "a saved ML model cannot be used (missing, other format, "
+              "corrupt, checksum or feature list mismatch)",
+              "re-train and save the model (`basiskit ml-train`), or point to the right file", P.STOP, 422),
+    ErrorCode("STRAT-021", "strategy", S.ERROR, "a walk-forward fold has too few training rows in its window",
+              "start the run later (the data must reach train_days + embargo before each month) or lower "
+              "train_days / min_train_samples", P.STOP, 422),
     # data
     ErrorCode("DATA-001", "data", S.CRITICAL, "data source missing or unreadable",
               "set BASISKIT_DATA_SOURCE to the raw data folder, then `basiskit data import`", P.STOP, 503),

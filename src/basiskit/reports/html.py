@@ -30,6 +30,7 @@ import numpy as np
 
 from basiskit import __version__
 from basiskit.reports.benchmarks import Benchmarks
+from basiskit.reports.folds import folds_section
 from basiskit.reports.rundata import RunData
 
 MAX_TRADE_ROWS = 5000
@@ -227,6 +228,7 @@ def render_chunks(run: RunData, bench: Benchmarks, charts: dict[str, dict | None
     if notes:
         sections.append('<section class="notes"><h2>Notes</h2><ul>' +
                         "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul></section>")
+    sections.append(folds_section(s))  # ML modes: per-fold out-of-sample results ("" otherwise)
     sections.append(f"<section><h2>Trades</h2>{_trades_table(run)}</section>")
     yield (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style>'

@@ -42,6 +42,7 @@ from basiskit.results.export import (write_events, write_outcome_attribution, wr
                                      write_summary, write_trades)
 from basiskit.runs import signals
 from basiskit.runs.folder import check_out_dir, is_complete, publish, staging_dir, unmark
+from basiskit.venues.transfers.store import RunStoreTransferLog
 from basiskit.runs.owner import owner_alive, owner_id  # noqa: F401  (re-exported: callers import them from here)
 from basiskit.domain.portfolio import SOURCES
 from basiskit.runs.event_stream import EventRecorder
@@ -177,7 +178,9 @@ def execute_backtest(req: BacktestRequest, catalog, *, run_id: str, out_dir: str
         elog = EventLog(staging, run_id, buffered=True, flush_every=EVENT_FLUSH_LINES)
         recorder = EventRecorder(elog, keep=store is not None)
         try:
-            outcome = run_backtest(req, catalog, tick, subscribers=[recorder])
+            # managed transfers (modes that configure them) are written to fund_transfers as they move
+            log = RunStoreTransferLog(store, run_id, run_id) if store is not None else None
+            outcome = run_backtest(req, catalog, tick, subscribers=[recorder], transfer_store=log)
         finally:
             elog.close()  # what the run published so far stays, whole lines only
         tick.phase = "while writing its results"

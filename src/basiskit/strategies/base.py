@@ -56,7 +56,16 @@ class Requirements:
     the strategy sends resting orders (limit, stop, take-profit, brackets) to its spot accounts, whose
     price series then carry each bar's high and low (perp series always do; without it a spot account
     refuses resting orders rather than fill them from opens only, and a run that sends none keeps
-    those series' memory and per-step cost).
+    those series' memory and per-step cost); ``perp_bars``: which candle files price the perp
+    accounts: ``1h`` (``perp.<venue>.<BASE>USDT``) or ``1m`` (``perp.<venue>.<BASE>USDT.1m``, the short
+    one-minute files; funding comes from the same funding files); ``perp_funding``: False runs the perp
+    accounts without funding settlements (only for a window the funding files do not reach, such as
+    the one-minute files' 2025-09-26..29: the run then books no funding and says so in its config;
+    funding is never invented). ``funding_holes``: the perp funding series may miss
+    settlements (OKX's missing days): a missing settlement pays nothing instead of refusing the period
+    (funding is still never invented). ``managed_transfers``: a ``config.bridges.ManagedTransfersConfig``:
+    transfers between venues go through the transfer manager (state machine, bridges, seeded failures;
+    ``venues.sim.managed_transfer``) instead of the fixed-delay transit account.
     """
 
     spot: dict[str, list[str]] = field(default_factory=dict)
@@ -72,6 +81,10 @@ class Requirements:
     gas: bool = False
     gas_token: str = "USDT"
     resting_orders: bool = False
+    funding_holes: bool = False
+    managed_transfers: object | None = None  # config.bridges.ManagedTransfersConfig: the transfer manager runs transfers
+    perp_bars: str = "1h"
+    perp_funding: bool = True
 
 
 class BaseStrategy:

@@ -49,6 +49,12 @@ class StrategyContext(Protocol):
         ``account``; None when the run has no later one (after its last settlement)."""
         ...
 
+    def funding_rates(self, account: str, token: str, n: int) -> list[tuple[int, float]]:
+        """The last ``n`` funding settlements ``(time ns since the epoch, rate per period; positive: longs
+        pay shorts)`` of ``token``'s perp on ``account`` at or before now, whether or not a position is held,
+        oldest first; never one after now."""
+        ...
+
     def last_funding_rate(self, account: str, token: str) -> float | None:
         """The last funding rate settled on the position (per funding period, e.g. per 8 h; positive:
         longs pay shorts); None before the first settlement."""

@@ -12,7 +12,11 @@ from basiskit.config.loader import ConfigError, configs_dir, deep_merge, read_ya
 from basiskit.config.modes import ModeConfig
 from basiskit.strategies.base import BaseStrategy
 from basiskit.strategies.implementations.basis import Basis, BasisConfig
+from basiskit.strategies.implementations.funding_arbitrage import FundingArbConfig, FundingArbitrage
+from basiskit.strategies.implementations.grid import Grid, GridConfig
 from basiskit.strategies.implementations.lst_book import LstBook, LstConfig
+from basiskit.strategies.implementations.ml_directional.config import MlDirectionalConfig
+from basiskit.strategies.implementations.ml_directional.strategy import MlDirectional
 from basiskit.strategies.implementations.pure_lending import PureLending, PureLendingConfig
 from basiskit.strategies.implementations.inventory_arbitrage import InventoryArbitrage, InventoryArbitrageConfig
 from basiskit.strategies.implementations.reverse_delta_neutral import ReverseDeltaNeutral, ReverseDeltaNeutralConfig
@@ -27,6 +31,10 @@ MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
     "eth_leveraged_restaking": (LstBook, LstConfig),
     "usdt_market_neutral_no_leverage": (LstBook, LstConfig),
     "usdt_market_neutral": (LstBook, LstConfig),
+    "funding_arbitrage": (FundingArbitrage, FundingArbConfig),
+    "grid": (Grid, GridConfig),
+    "ml_btc_directional": (MlDirectional, MlDirectionalConfig),
+    "ml_usdt_directional": (MlDirectional, MlDirectionalConfig),
     "signal_reverse_delta_neutral": (ReverseDeltaNeutral, ReverseDeltaNeutralConfig),
     "signal_inventory_arbitrage": (InventoryArbitrage, InventoryArbitrageConfig),
     "signal_volatility_harvesting": (VolatilityHarvesting, VolatilityHarvestingConfig),
@@ -71,6 +79,19 @@ def load_mode_config(mode: str, overrides: dict[str, Any] | None = None) -> Mode
     return validate(model, data, origin)
 
 
-def build_strategy(config: ModeConfig) -> BaseStrategy:
+def build_strategy(config: ModeConfig, components=None) -> BaseStrategy:
+    """The factory: a strategy of ``config.mode`` (any registered mode, by name). ``components``
+    (``categories.stateful.StrategyComponents``: store-backed state and position managers) are given
+    to a stateful strategy; a stateless one refuses them.
+
+    Raises:
+        UnknownModeError: the mode is not registered.
+        ConfigError: components for a strategy that is not stateful.
+    """
     cls, _ = mode_entry(config.mode)
-    return cls(config)
+    strategy = cls(config)
+    if components is not None:
+        if not hasattr(strategy, "use_components"):
+            raise ConfigError(f"mode {config.mode!r} ({cls.__name__}) is not a stateful strategy: it takes no components")
+        strategy.use_components(components)
+    return strategy

@@ -34,7 +34,8 @@ from pydantic import Field, field_validator, model_validator
 from basiskit.config.modes import ModeConfig
 from basiskit.domain.actions import Action
 from basiskit.domain.orders import Operation, Order, Side
-from basiskit.strategies.base import HOLD, BaseStrategy, Decision, Requirements
+from basiskit.strategies.base import HOLD, Decision, Requirements
+from basiskit.strategies.categories.stateful import StatefulStrategy
 from basiskit.strategies.context import StrategyContext
 from basiskit.strategies.transfer_rules import margin_tolerance, worth_sending
 
@@ -78,7 +79,7 @@ class BasisConfig(ModeConfig):
         return {v: w for v, w in self.hedge_allocation.items() if w > 0}
 
 
-class Basis(BaseStrategy):
+class Basis(StatefulStrategy):
     config: BasisConfig
 
     def __init__(self, config: BasisConfig) -> None:

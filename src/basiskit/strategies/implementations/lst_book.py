@@ -43,7 +43,8 @@ from basiskit.config.modes import ModeConfig, RiskConfig
 from basiskit.domain.actions import Action
 from basiskit.domain.orders import ExecutionMode, Operation, Order, Side
 from basiskit.domain.tokens import ShareClass
-from basiskit.strategies.base import HOLD, BaseStrategy, Decision, Requirements
+from basiskit.strategies.base import HOLD, Decision, Requirements
+from basiskit.strategies.categories.stateful import StatefulStrategy
 from basiskit.strategies.context import StrategyContext
 from basiskit.strategies.margin_reserve import MarginReserve
 from basiskit.strategies.transfer_rules import MARGIN_TOLERANCE, MAX_FEE_SHARE, margin_tolerance, worth_sending
@@ -116,7 +117,7 @@ class LstConfig(ModeConfig):
         return self
 
 
-class LstBook(BaseStrategy):
+class LstBook(StatefulStrategy):
     config: LstConfig
 
     def __init__(self, config: LstConfig) -> None:

@@ -17,7 +17,11 @@ One book-ticker event is one engine step. Per step, :meth:`BaseSignalStrategy.de
    quantities; an increase larger than ``max_position_fraction`` of the balance is scaled down and
    counted (``sizing_capped``). The vectorised path has no balance: the two paths agree as long as
    ``refused`` and ``sizing_capped`` stay 0 (the equivalence tests check it);
-6. the orders: the spot leg, then the perp leg, market orders, sequential.
+6. the orders: the spot leg, then the perp leg, sequential, each a marketable IOC limit order
+   (:func:`limit_price`: ``max_slippage_bps`` beyond the side it takes of the book the decision saw);
+   the venue executes it ``latency_ms`` later against the book then (``venues.sim.latency_book``).
+   The rule's state assumes its orders fill; an order that expires (book beyond the limit) is counted
+   in ``expired`` -- the vectorised path applies the same limit, so the two paths still agree.
 
 Update hooks: :meth:`update_order` (each order outcome and status change of the run),
 :meth:`update_position` (each fill, with the signed base units it moved). A family subclasses this
@@ -35,7 +39,7 @@ from pydantic import Field
 
 from basiskit.config.modes import ModeConfig
 from basiskit.domain.actions import Action
-from basiskit.domain.orders import Operation, Order, Side
+from basiskit.domain.orders import Operation, Order, OrderType, Side, TimeInForce
 from basiskit.domain.trades import Trade
 from basiskit.strategies.base import HOLD as HOLD_DECISION, BaseStrategy, Decision, Requirements
 from basiskit.strategies.signals.kernels import ADJUST, ENTER, EXIT, HOLD, OUT_SIZE, POS, REASONS, SIGNAL_NAMES, STATE_SIZE
@@ -60,12 +64,23 @@ class SignalConfig(ModeConfig):
     spot_dataset: str = Field(default="ticks.mexc.spot.LUNCUSDT")
     perp_dataset: str = Field(default="ticks.gateio.perp.LUNCUSDT")
     latency_ms: float = Field(default=0.0, ge=0, description="decision -> venue delay; fills at the book then, ms")
+    max_slippage_bps: float = Field(default=1000.0, gt=0, description="limit of each IOC order (a price guard): this far beyond the "
+                                    "ask (buy) / bid (sell) the decision saw, bps")
     spot_capital_fraction: float = Field(default=0.5, gt=0, lt=1, description="share of the capital on the spot "
                                          "account at the start (the rest is perp collateral); pre-funded accounts")
     max_position_fraction: float = Field(default=0.8, gt=0, le=1, description="an increase is capped at this share "
                                          "of the spot account's USDT (counted in sizing_capped)")
     ewm_alpha: float = Field(default=0.01, gt=0, lt=1, description="weight of a new spread in its EW mean/variance")
     warmup_events: int = Field(default=200, ge=1, description="events with both books before the first entry")
+
+
+def limit_price(buy, bid, ask, max_slippage_bps):
+    """Limit of a marketable IOC order: ask x (1 + s) for a buy, bid x (1 - s) for a sell, s =
+    ``max_slippage_bps`` / 1e4 (scalars or numpy arrays: the same arithmetic on both paths)."""
+    s = max_slippage_bps * 1e-4
+    if isinstance(buy, bool):
+        return ask * (1.0 + s) if buy else bid * (1.0 - s)
+    return np.where(buy, ask * (1.0 + s), bid * (1.0 - s))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +118,7 @@ class BaseSignalStrategy(BaseStrategy):
         self.refused = 0
         self.sizing_capped = 0
         self.fills = 0
+        self.expired = 0  # IOC orders the venue could not fill within their limit
 
     # -- what a family provides --------------------------------------------------------------------
     def params(self) -> list[float]:
@@ -130,7 +146,8 @@ class BaseSignalStrategy(BaseStrategy):
         return Signal(int(out[0]), int(out[1]), float(out[2]), float(out[3]))
 
     def validate_entry_conditions(self, signal: Signal, ctx) -> str | None:
-        """None to go ahead, or why not (the decision is deferred). Default: both legs' books exist."""
+        """None to go ahead, or why not (the decision is deferred). Default: go ahead (the rules emit only
+        when both legs have a book; a family adds venue or balance checks here)."""
         return None
 
     def validate_exit_conditions(self, signal: Signal, ctx) -> str | None:
@@ -162,6 +179,8 @@ class BaseSignalStrategy(BaseStrategy):
 
     def on_event(self, ev) -> None:
         self.update_order(ev)
+        if getattr(ev, "kind", "") == "order_status" and ev.status == "expired" and ev.reason.startswith("IOC: the book"):
+            self.expired += 1
         if isinstance(ev, Trade) and ev.ok:
             self.fills += 1
             sign = 1.0 if ev.order.side is Side.BUY else -1.0
@@ -189,18 +208,20 @@ class BaseSignalStrategy(BaseStrategy):
         self.signals.append((step, sig.code, sig.reason, sig.d_spot, sig.d_perp))
         d_spot, d_perp = self.calculate_position_sizing(sig, ctx.cash(self.spot_account))
         base, reason = self.config.base, REASONS[sig.reason]
+        _, sb, sa, pb, pa = md
+        slip = self.config.max_slippage_bps
         orders = []
-        if d_spot:
-            orders.append(Order(Operation.SPOT_TRADE, self.spot_account, abs(d_spot), base,
-                                side=Side.BUY if d_spot > 0 else Side.SELL, reason=reason))
-        if d_perp:
-            orders.append(Order(Operation.PERP_TRADE, self.perp_account, abs(d_perp), base,
-                                side=Side.BUY if d_perp > 0 else Side.SELL, reason=reason))
+        for d, op, account, bid, ask in ((d_spot, Operation.SPOT_TRADE, self.spot_account, sb, sa),
+                                         (d_perp, Operation.PERP_TRADE, self.perp_account, pb, pa)):
+            if d:
+                orders.append(Order(op, account, abs(d), base, side=Side.BUY if d > 0 else Side.SELL,
+                                    order_type=OrderType.LIMIT, limit_price=limit_price(d > 0, bid, ask, slip),
+                                    time_in_force=TimeInForce.IOC, reason=reason))
         return Decision(ACTIONS[sig.code], orders, f"{sig.name}: {reason}", trigger=reason)
 
     def snapshot(self) -> dict:
         return {"kernel_state": self.s.tolist(), "signals": len(self.signals), "refused": self.refused,
-                "sizing_capped": self.sizing_capped, "fills": self.fills,
+                "sizing_capped": self.sizing_capped, "fills": self.fills, "expired": self.expired,
                 "position_open": bool(self.s[POS])}
 
     def restore(self, state: dict) -> None:
