@@ -34,6 +34,7 @@ from basiskit.api.auth import token_dependency
 from basiskit.api.context import AppContext
 from basiskit.api.limits import BodyLimit
 from basiskit.api.routes import backtests, dashboard, strategies, sweeps, system
+from basiskit.api.routes import live  # /api/v1/live and the /live page
 from basiskit.api.routes import funding
 from basiskit.api.settings import ApiSettings, check_token, is_loopback
 from basiskit.config.loader import ConfigError
@@ -135,6 +136,7 @@ def create_app(settings: ApiSettings, *, store: RunStore | None = None, catalog:
     app.include_router(funding.router, dependencies=protected, responses=auth_responses)
     app.include_router(system.health_router)
     app.include_router(dashboard.page_router(Assets()))  # pages hold no data: no token
+    app.include_router(live.router, responses=errors.responses(401)), app.include_router(live.page_router)  # token always
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(_RequestMetrics, check=api_check)  # outermost: 413s are counted too
     return app

@@ -581,6 +581,9 @@ def print_summary(s: dict, out_dir: Path) -> None:
     console.print(f"report: {out_dir / 'report.html'}", soft_wrap=True, highlight=False)
 
 
+from basiskit.cli import live as _live  # noqa: E402  (basiskit live ...: cli/live.py)
+
+_live.register(app)
 from basiskit.cli.funding import funding_app  # noqa: E402
 
 app.add_typer(funding_app, name="funding")

@@ -219,14 +219,16 @@ class Simulation:
 def simulate(config: ModeConfig, strategy, frame, capital: float, deposits: dict[int, float] | None = None,
              withdrawals: dict[int, float] | None = None, reward_distributions: list | None = None,
              progress: Callable[[int, int], None] | None = None, patch_venues: Callable | None = None,
-             subscribers: list | None = None, driver: Callable | None = None, transfer_store=None) -> Simulation:
+             subscribers: list | None = None, driver: Callable | None = None, transfer_store=None,
+             feed=None) -> Simulation:
     """Run ``strategy`` on an aligned ``MarketFrame`` (from the catalog, or built by a test from stated
     rules) through the kernel. ``capital`` is in share-class units; ``patch_venues(venues)`` may adjust
     the built venues (tests: e.g. a zero flash-loan fee); ``subscribers`` receive every event as it
     happens (e.g. the event log writer); ``driver`` hands the kernel its times (``engine.drivers``:
-    as fast as possible by default, or ``RealtimeDriver`` on the wall clock)."""
+    as fast as possible by default, or ``RealtimeDriver`` on the wall clock); ``feed``: a live feed
+    (``data.live_feed.LiveFeed``: a paper or live run) instead of the historical replay of ``frame``."""
     run = assemble(config, strategy, frame, capital, deposits, withdrawals, reward_distributions, patch_venues,
-                   subscribers, transfer_store)
+                   subscribers, transfer_store, feed)
     n = run.n
     elapsed = (driver or run_backtest_steps)(run.kernel, n, progress, max(1, n // 200))
     return run.result(elapsed)
@@ -265,14 +267,16 @@ class Assembled:
 
 def assemble(config: ModeConfig, strategy, frame, capital: float, deposits: dict[int, float] | None = None,
              withdrawals: dict[int, float] | None = None, reward_distributions: list | None = None,
-             patch_venues: Callable | None = None, subscribers: list | None = None, transfer_store=None) -> Assembled:
+             patch_venues: Callable | None = None, subscribers: list | None = None, transfer_store=None,
+             feed=None) -> Assembled:
     """The venues, portfolio, risk, execution and kernel of one run of ``strategy`` on ``frame`` (the
     arguments as :func:`simulate`'s; ``transfer_store``: where managed transfers write their state changes),
     ready to step."""
     reqs = strategy.requirements()
     eth_class = config.share_class is ShareClass.ETH
     rows = reward_windows(reward_distributions, reqs.include_estimated_rewards) if reqs.restaking_rewards else []
-    feed = HistoricalFeed(frame, rows)
+    if feed is None:
+        feed = HistoricalFeed(frame, rows)
     state = feed.state
     portfolio = Portfolio()
     venues = build_venues(reqs, state, portfolio, rows, config.venues, transfer_store)

@@ -174,6 +174,22 @@ _ENTRIES = [
               "pass a folder you can write to (--out, --data-dir / BASISKIT_HOME)", P.STOP, 500),
     ErrorCode("RUN-013", "run", S.ERROR, "a withdrawal cannot be paid (above the equity at its date, or unpaid at the end)",
               "lower or move the withdrawal, or set allow_partial_withdrawals=true to pay what can be paid", P.STOP, 422),
+    # live and paper runs (engine/live)
+    ErrorCode("LIVE-001", "live", S.CRITICAL, "circuit breaker: the session lost emergency_stop_loss_pct of its "
+              "starting equity (plus net deposits)",
+              "look at the positions on the venues before restarting; raise live.emergency_stop_loss_pct only "
+              "deliberately", P.STOP, 500),
+    ErrorCode("LIVE-002", "live", S.WARNING, "market feed silent longer than its limit: new entries paused "
+              "(exits still allowed)", "resumes by itself when the feed is fresh; check the venue's stream if "
+              "it persists", P.SKIP, 503),
+    ErrorCode("LIVE-003", "live", S.CRITICAL, "recovery: the venue's account and the stored session disagree in a "
+              "way the runner cannot settle by itself",
+              "compare the venue's orders and positions with the events named in the message", P.STOP, 500),
+    ErrorCode("LIVE-004", "live", S.ERROR, "invalid live request (execution mode, data mode, credentials "
+              "missing for a live run, a live.* key)", "fix the option or environment variable named in "
+              "the message", P.STOP, 422),
+    ErrorCode("LIVE-005", "live", S.ERROR, "no live session with that id (or it is not running)",
+              "list sessions with `basiskit live status` or GET /api/v1/live", P.STOP, 404),
     # parameter sweeps
     ErrorCode("SWEEP-001", "sweep", S.ERROR, "invalid sweep request (a --param range or list, the objective, the "
               "direction, the sampler, the trial count, the workers or the walk-forward windows)",

@@ -166,3 +166,6 @@ class StrategyStateRow(Base):
     state: Mapped[dict[str, Any]] = mapped_column()
     run_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     updated_at: Mapped[datetime] = mapped_column()
+
+
+from basiskit.persistence import live_models as _live_models  # noqa: E402,F401  (live_orders, market_events)

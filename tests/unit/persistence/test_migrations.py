@@ -14,7 +14,7 @@ from basiskit.persistence.models import Base
 from basiskit.persistence.sql import make_engine
 
 TABLES = {"runs", "orders", "trades", "equity_points", "events", "strategy_positions", "fund_transfers",
-          "strategy_state", VERSION_TABLE}
+          "strategy_state", "live_orders", "market_events", VERSION_TABLE}
 COMPARE = {"compare_type": True, "version_table": VERSION_TABLE, "include_object": include_object}
 
 

@@ -1,0 +1,198 @@
+"""Recovery: before a restarted session trades, it settles what it finds with the venue.
+
+The session persists, after every step, a **snapshot** of its book (``book_snapshot``: the strategy's
+``snapshot()``, the ledger's balances, the perp positions, each venue account's checkpoint, the clock
+time) and, as they change, its orders by client order id (``engine.live.journal``). On (re)start,
+:class:`Recovery` runs once before the first step (the driver's ``on_start``):
+
+1. **the venue's state**: a live session asks the exchange (balances, positions, account checkpoints,
+   orders by client order id, transfers in transit); a paper session's venue is its own simulators,
+   so the last stored snapshot is the venue's state;
+2. **in-flight orders**: each journaled order still open (``intent``: maybe handed over, no answer
+   stored) is looked up by client order id: the venue has it -> its outcome is journaled
+   (``recovery_order_completed``: never sent again); it has not -> ``not_sent``
+   (``recovery_order_not_sent``; the strategy decides afresh on the adopted book). Orders the venue has
+   that the journal lacks are adopted (``recovery_order_adopted``). Pending transfers are re-armed
+   (still in transit on the venue) or closed (arrived);
+3. **adoption**: the session's ledger, positions and account states become the venue's
+   (``recovery_adopted``, with what differed from the session's own snapshot);
+4. the strategy's state is restored (``recovery_strategy_restored``), and the execution manager gets
+   a fresh client order id prefix for this attempt (``<strategy>-a<k>``), so a new order can never
+   collide with an id the venue already has.
+
+Every finding is an ``engine`` event of the session (``kind`` ``recovery_*``).
+"""
+
+from __future__ import annotations
+
+from basiskit.domain.events import Event
+from basiskit.domain.portfolio import Position
+from basiskit.engine.order_registry import OrderRegistry
+from basiskit.persistence.live_store import LiveOrderRecord
+
+SEP = "|"
+
+
+def _key(k: tuple) -> str:
+    return SEP.join(k)
+
+
+def book_snapshot(kernel, attempt: int) -> dict:
+    """The session's book after a step, JSON-able (module docstring)."""
+    pf = kernel.portfolio
+    return {"t": kernel.feed.state.t, "attempt": attempt,
+            "strategy": kernel.strategy.snapshot() if hasattr(kernel.strategy, "snapshot") else None,
+            "balances": {_key(k): v for k, v in pf.ledger.balances.items() if v},
+            "positions": {_key(k): [p.size, p.entry] for k, p in pf.positions.items() if p.size},
+            "checkpoints": {name: v.checkpoint() for name, v in kernel.venues.items()},
+            "net_deposits": kernel.net_deposits}
+
+
+def _split(k: str) -> tuple[str, str]:
+    a, _, b = k.partition(SEP)
+    return a, b
+
+
+def _restore_checkpoint(venue, cp) -> None:
+    """A checkpoint back from JSON: lists where tuples were (CexPerp: (positions, n_paid) with
+    positions token -> (size, entry, last_mark); Transfers: [(arrival, dst, token, amount)])."""
+    if cp is None:
+        return
+    if isinstance(cp, list) and len(cp) == 2 and isinstance(cp[0], dict):
+        cp = ({tok: tuple(v) for tok, v in cp[0].items()}, cp[1])
+    elif isinstance(cp, list):
+        cp = [tuple(x) for x in cp]
+    venue.restore(cp)
+
+
+class Recovery:
+    """Args: store (``LiveStore``), strategy_id, run_id, journal (``OrderJournal``), remote (the
+    exchange client, or None for a paper session), id_prefix (the strategy's id prefix)."""
+
+    def __init__(self, store, strategy_id: str, run_id: str, journal, remote=None, id_prefix: str = "o") -> None:
+        self.store = store
+        self.strategy_id = strategy_id
+        self.run_id = run_id
+        self.journal = journal
+        self.remote = remote
+        self.id_prefix = id_prefix
+        self.attempt = 1
+        self.findings: dict[str, int] = {}
+        self._saved_t: int | None = None
+
+    def _count(self, what: str) -> None:
+        self.findings[what] = self.findings.get(what, 0) + 1
+
+    def __call__(self, kernel) -> None:
+        t0 = kernel.feed.grid[0]
+        publish = kernel.publish
+        saved = self.store.load_state(self.strategy_id)
+        self._saved_t = saved.get("t") if saved else None
+        # every start is an attempt, counted in the store before anything is sent (a session killed before
+        # its first step saved no book, and its ids must not come back)
+        starts = self.store.load_state(f"{self.strategy_id}#starts") or {}
+        self.attempt = max(int(saved.get("attempt", 0)) if saved else 0, int(starts.get("attempts", 0))) + 1
+        self.store.save_state(f"{self.strategy_id}#starts", {"attempts": self.attempt}, self.run_id)
+        venue = self.remote.state(t0) if self.remote is not None else None
+        if venue is None and saved is not None:  # paper: the stored book is the venue's state
+            venue = {"balances": {_split(k): v for k, v in saved["balances"].items()},
+                     "positions": {_split(k): tuple(v) for k, v in saved["positions"].items()},
+                     "checkpoints": saved["checkpoints"], "orders": {}, "in_transit": None}
+        self._settle_orders(kernel, venue, t0)
+        if venue is not None and (saved is not None or self.remote is not None):
+            self._adopt(kernel, venue, saved, t0)
+        if saved is not None and saved.get("strategy") is not None and hasattr(kernel.strategy, "restore"):
+            kernel.strategy.restore(saved["strategy"])
+            kernel.net_deposits = float(saved.get("net_deposits", 0.0))
+            publish(Event(t0, "engine", "recovery_strategy_restored", {"saved_at": saved.get("t"),
+                                                                       "attempt": self.attempt}))
+        ex = kernel.execution
+        ex.registry = OrderRegistry(f"{self.id_prefix}-a{self.attempt}")
+        for book in ex._books.values():
+            book.adopt = ex.registry.adopt
+        kernel.ctx._invalidate()
+        publish(Event(t0, "engine", "recovery_done", {"attempt": self.attempt, "findings": dict(self.findings),
+                                                      "mode": "live" if self.remote is not None else "paper"}))
+
+    def _settle_orders(self, kernel, venue, t0: int) -> None:
+        publish = kernel.publish
+        known = (venue or {}).get("orders") or {}
+        journal = self.store.live_orders(self.strategy_id)
+        ids = {r.client_order_id for r in journal}
+        transit = (venue or {}).get("in_transit")
+        saved_t = self._saved_t
+        for rec in journal:
+            if self.remote is None and saved_t is not None and rec.timestamp > saved_t and rec.status != "void":
+                # paper: the venue is the session's own simulator, back at its last stored step: the orders
+                # of the interrupted step never happened there
+                self._put(rec, "void")
+                self._count("paper_orders_voided")
+                publish(Event(t0, "engine", "recovery_paper_order_voided", {
+                    "client_order_id": rec.client_order_id, "venue": rec.venue, "operation": rec.operation,
+                    "policy": "a paper venue restarts from the last stored step; the strategy decides again"}))
+                continue
+            if not rec.is_open:
+                continue
+            if rec.status == "pending":  # a transfer in transit when the session stopped
+                arrival = rec.data.get("arrival_ns")
+                still = transit is None and arrival is not None and arrival >= t0 or (
+                    transit is not None and any(abs(p[3] - rec.filled) < 1e-9 and p[1] == rec.to_venue for p in transit))
+                if still:
+                    self.journal.pending_transfers[rec.client_order_id] = (arrival, rec)
+                    self._count("transfers_in_transit")
+                    publish(Event(t0, "engine", "recovery_transfer_pending", {"client_order_id": rec.client_order_id,
+                                                                              "to": rec.to_venue, "amount": rec.filled}))
+                else:
+                    self._put(rec, "arrived")
+                    self._count("transfers_arrived")
+                continue
+            got = known.get(rec.client_order_id)
+            if got is not None:
+                status, filled, price = got[0], got[1], got[2]
+                if rec.operation == "transfer" and status == "filled" and transit is not None and any(
+                        abs(p[3] - filled) < 1e-9 and p[1] == rec.to_venue for p in transit):
+                    status = "pending"
+                self._put(rec, status, filled=filled, price=price)
+                self._count("orders_completed")
+                publish(Event(t0, "engine", "recovery_order_completed", {
+                    "client_order_id": rec.client_order_id, "venue": rec.venue, "operation": rec.operation,
+                    "status": status, "filled": filled, "price": price, "policy": "the venue has it: not sent again"}))
+            else:
+                self._put(rec, "not_sent")
+                self._count("orders_not_sent")
+                publish(Event(t0, "engine", "recovery_order_not_sent", {
+                    "client_order_id": rec.client_order_id, "venue": rec.venue, "operation": rec.operation,
+                    "policy": "the venue never received it; the strategy decides again on the adopted book"}))
+        for cid, got in known.items():
+            if cid not in ids:
+                self._count("orders_adopted")
+                publish(Event(t0, "engine", "recovery_order_adopted", {"client_order_id": cid, "status": got[0],
+                                                                       "venue": got[3], "operation": got[4]}))
+
+    def _put(self, rec: LiveOrderRecord, status: str, **kw) -> None:
+        fields = {f: getattr(rec, f) for f in rec.__dataclass_fields__}
+        fields.update(kw, status=status)
+        self.store.put_order(self.strategy_id, LiveOrderRecord(**fields))
+
+    def _adopt(self, kernel, venue: dict, saved: dict | None, t0: int) -> None:
+        pf = kernel.portfolio
+        balances = {tuple(k): float(v) for k, v in venue["balances"].items()}
+        positions = {tuple(k): v for k, v in venue["positions"].items()}
+        mine = dict(pf.ledger.balances) if saved is None else {_split(k): v for k, v in saved["balances"].items()}
+        diffs = {_key(k): {"session": mine.get(k, 0.0), "venue": balances.get(k, 0.0)}
+                 for k in set(mine) | set(balances) if abs(mine.get(k, 0.0) - balances.get(k, 0.0)) > 1e-9}
+        pf.ledger.balances.clear()
+        for k, v in balances.items():
+            pf.ledger.balances[k] = v
+        pf.ledger.version += 1
+        pf.positions.clear()
+        for k, (size, entry) in positions.items():
+            pf.positions[k] = Position(float(size), float(entry))
+        for name, cp in (venue.get("checkpoints") or {}).items():
+            if name in kernel.venues:
+                _restore_checkpoint(kernel.venues[name], cp)
+        self._count("adopted")
+        kernel.publish(Event(t0, "engine", "recovery_adopted", {
+            "balances": {_key(k): v for k, v in sorted(balances.items())},
+            "positions": {_key(k): list(v) for k, v in sorted(positions.items())},
+            "differences": diffs, "source": "exchange" if self.remote is not None else "stored book"}))
