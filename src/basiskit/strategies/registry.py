@@ -5,40 +5,46 @@ Raises ``UnknownModeError`` (listing the known modes) for anything else.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
 from basiskit.config.loader import ConfigError, configs_dir, deep_merge, read_yaml, validate
 from basiskit.config.modes import ModeConfig
 from basiskit.strategies.base import BaseStrategy
-from basiskit.strategies.implementations.basis import Basis, BasisConfig
-from basiskit.strategies.implementations.funding_arbitrage import FundingArbConfig, FundingArbitrage
-from basiskit.strategies.implementations.grid import Grid, GridConfig
-from basiskit.strategies.implementations.lst_book import LstBook, LstConfig
-from basiskit.strategies.implementations.ml_directional.config import MlDirectionalConfig
-from basiskit.strategies.implementations.ml_directional.strategy import MlDirectional
-from basiskit.strategies.implementations.pure_lending import PureLending, PureLendingConfig
-from basiskit.strategies.implementations.inventory_arbitrage import InventoryArbitrage, InventoryArbitrageConfig
-from basiskit.strategies.implementations.reverse_delta_neutral import ReverseDeltaNeutral, ReverseDeltaNeutralConfig
-from basiskit.strategies.implementations.volatility_harvesting import VolatilityHarvesting, VolatilityHarvestingConfig
 
-MODES: dict[str, tuple[type[BaseStrategy], type[ModeConfig]]] = {
-    "pure_lending": (PureLending, PureLendingConfig),
-    "btc_basis": (Basis, BasisConfig),
-    "eth_basis": (Basis, BasisConfig),
-    "eth_staking_only": (LstBook, LstConfig),
-    "eth_leveraged": (LstBook, LstConfig),
-    "eth_leveraged_restaking": (LstBook, LstConfig),
-    "usdt_market_neutral_no_leverage": (LstBook, LstConfig),
-    "usdt_market_neutral": (LstBook, LstConfig),
-    "funding_arbitrage": (FundingArbitrage, FundingArbConfig),
-    "grid": (Grid, GridConfig),
-    "ml_btc_directional": (MlDirectional, MlDirectionalConfig),
-    "ml_usdt_directional": (MlDirectional, MlDirectionalConfig),
-    "signal_reverse_delta_neutral": (ReverseDeltaNeutral, ReverseDeltaNeutralConfig),
-    "signal_inventory_arbitrage": (InventoryArbitrage, InventoryArbitrageConfig),
-    "signal_volatility_harvesting": (VolatilityHarvesting, VolatilityHarvestingConfig),
+_IMPL = "basiskit.strategies.implementations"
+
+# mode -> (strategy class, config model) as "module:name" paths, imported on first use: a command
+# that runs one mode does not import the others (the signal modes' compiled kernels, the ML stack).
+MODES: dict[str, tuple[str, str]] = {
+    "pure_lending": (f"{_IMPL}.pure_lending:PureLending", f"{_IMPL}.pure_lending:PureLendingConfig"),
+    "btc_basis": (f"{_IMPL}.basis:Basis", f"{_IMPL}.basis:BasisConfig"),
+    "eth_basis": (f"{_IMPL}.basis:Basis", f"{_IMPL}.basis:BasisConfig"),
+    "eth_staking_only": (f"{_IMPL}.lst_book:LstBook", f"{_IMPL}.lst_book:LstConfig"),
+    "eth_leveraged": (f"{_IMPL}.lst_book:LstBook", f"{_IMPL}.lst_book:LstConfig"),
+    "eth_leveraged_restaking": (f"{_IMPL}.lst_book:LstBook", f"{_IMPL}.lst_book:LstConfig"),
+    "usdt_market_neutral_no_leverage": (f"{_IMPL}.lst_book:LstBook", f"{_IMPL}.lst_book:LstConfig"),
+    "usdt_market_neutral": (f"{_IMPL}.lst_book:LstBook", f"{_IMPL}.lst_book:LstConfig"),
+    "funding_arbitrage": (f"{_IMPL}.funding_arbitrage:FundingArbitrage",
+                          f"{_IMPL}.funding_arbitrage:FundingArbConfig"),
+    "grid": (f"{_IMPL}.grid:Grid", f"{_IMPL}.grid:GridConfig"),
+    "ml_btc_directional": (f"{_IMPL}.ml_directional.strategy:MlDirectional",
+                           f"{_IMPL}.ml_directional.config:MlDirectionalConfig"),
+    "ml_usdt_directional": (f"{_IMPL}.ml_directional.strategy:MlDirectional",
+                            f"{_IMPL}.ml_directional.config:MlDirectionalConfig"),
+    "signal_reverse_delta_neutral": (f"{_IMPL}.reverse_delta_neutral:ReverseDeltaNeutral",
+                                     f"{_IMPL}.reverse_delta_neutral:ReverseDeltaNeutralConfig"),
+    "signal_inventory_arbitrage": (f"{_IMPL}.inventory_arbitrage:InventoryArbitrage",
+                                   f"{_IMPL}.inventory_arbitrage:InventoryArbitrageConfig"),
+    "signal_volatility_harvesting": (f"{_IMPL}.volatility_harvesting:VolatilityHarvesting",
+                                     f"{_IMPL}.volatility_harvesting:VolatilityHarvestingConfig"),
 }
+
+
+def _load(path: str):
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 class UnknownModeError(ConfigError):
@@ -53,10 +59,16 @@ def known_modes() -> list[str]:
 
 
 def mode_entry(mode: str) -> tuple[type[BaseStrategy], type[ModeConfig]]:
+    """(strategy class, config model) of ``mode``, imported on first use.
+
+    Raises:
+        UnknownModeError: the mode is not registered (the message lists the known modes).
+    """
     try:
-        return MODES[mode]
+        strategy, config = MODES[mode]
     except KeyError:
         raise UnknownModeError(f"unknown mode {mode!r}; known modes: {', '.join(known_modes())}") from None
+    return _load(strategy), _load(config)
 
 
 def mode_config_path(mode: str) -> Path:
