@@ -69,7 +69,10 @@ coverage-funding: $(STAMP)
 CHAIN_DIR := .basiskit/chain
 CHAIN_STAMP := $(CHAIN_DIR)/.installed-stamp
 $(CHAIN_STAMP):
-	@command -v npm >/dev/null 2>&1 || { echo "the on-chain tests need npm (Node.js 18+): sudo apt-get install -y nodejs npm"; exit 1; }
+	@command -v npm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm; } || \
+	  { echo "the on-chain tests need npm (Node.js 18+): sudo apt-get install -y nodejs npm"; exit 1; }
 	mkdir -p $(CHAIN_DIR)
 	npm install --prefix $(CHAIN_DIR) --no-audit --no-fund --no-save @foundry-rs/anvil@1.7.1 @aave/core-v3@1.19.3 solc@0.8.37
 	touch $(CHAIN_STAMP)
