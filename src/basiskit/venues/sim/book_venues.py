@@ -17,9 +17,7 @@ latency fill is booked by the parent's resting-fill rule (``price_basis`` to the
 
 from __future__ import annotations
 
-from basiskit.domain.money import fmt_amounts, within
 from basiskit.domain.orders import Operation, Order, Side
-from basiskit.domain.portfolio import FEES, SLIPPAGE
 from basiskit.domain.time import ns_to_iso
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.venues.sim.latency_book import LatencyBook
@@ -54,31 +52,7 @@ class BookSpot(CexSpot):
         fill = _book_price(self.state, self.keys[order.token], buy, self._slip)
         if fill is None:
             return _no_fill(order, t, self.name)
-        mid = self.state.px[self.keys[order.token]]
-        q = order.amount
-        if buy:
-            cash = self.ledger.get(self.name, self.quote)
-            need = q * fill * (1 + self._fee)
-            if not within(need, cash):
-                return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-002",
-                             error=f"insufficient {self.quote} on {self.name}: {fmt_amounts(need, cash)}")
-            if need > cash:
-                q = cash / (fill * (1 + self._fee))
-            notional = q * fill
-            fee = notional * self._fee
-            d_base, d_quote = q, -(notional + fee)
-        else:
-            held = self.ledger.get(self.name, order.token)
-            if not within(q, held):
-                return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-002",
-                             error=f"insufficient {order.token} on {self.name}: sell {fmt_amounts(q, held)}")
-            q = min(q, held)
-            notional = q * fill
-            fee = notional * self._fee
-            d_base, d_quote = -q, notional - fee
-        return Trade(order, t, TradeStatus.FILLED, executed_amount=q, price=fill, fee=fee, fee_currency=self.quote,
-                     deltas=((self.name, order.token, d_base), (self.name, self.quote, d_quote)),
-                     pnl=((SLIPPAGE, self.name, d_base * (mid - fill)), (FEES, self.name, -fee)))
+        return self._market_fill(order, t, fill, self.state.px[self.keys[order.token]])
 
 
 class BookPerp(CexPerp):
@@ -100,19 +74,4 @@ class BookPerp(CexPerp):
         fill = _book_price(self.state, pos.key, buy, self._slip)
         if fill is None:
             return _no_fill(order, t, self.name)
-        m = self.state.px[pos.key]
-        delta = order.amount if buy else -order.amount
-        fee = abs(delta) * fill * self._fee
-        before = (pos.size, pos.entry)
-        self._cache_step = -1
-        realised = pos.apply_fill(delta, fill)
-        coll = self.ledger.get(self.name, self.quote) + realised - fee
-        mb = coll + self.unrealised_pnl()
-        if abs(pos.size) > 0 and mb < 2.0 * self.maintenance_margin() and delta * pos.size > 0:
-            pos.size, pos.entry = before
-            self._cache_step = -1
-            return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-003",
-                         error=f"insufficient margin on {self.name}: margin balance {mb:.2f} after the trade")
-        return Trade(order, t, TradeStatus.FILLED, executed_amount=order.amount, price=fill, fee=fee,
-                     fee_currency=self.quote, deltas=((self.name, self.quote, realised - fee),),
-                     pnl=((SLIPPAGE, self.name, delta * (m - fill)), (FEES, self.name, -fee)))
+        return self._market_fill(order, t, pos, fill, self.state.px[pos.key])

@@ -420,6 +420,14 @@ class CexPerp:
                                f"{m:.2f} from a reference venue): not filled")
         delta = order.amount if order.side is Side.BUY else -order.amount
         fill = m * (1 + self._slip) if delta > 0 else m * (1 - self._slip)
+        return self._market_fill(order, t, pos, fill, m)
+
+    def _market_fill(self, order: Order, t: int, pos, fill: float, m: float) -> Trade:
+        """Book a market order filled at ``fill`` (quote per base unit) against the mark ``m``: taker
+        fee on the filled notional, realised PnL into the collateral, ``slippage`` = amount x (m - fill);
+        REJECTED (VENUE-003) when the account would be under 2x maintenance margin after an
+        exposure-adding fill (the initial-margin check)."""
+        delta = order.amount if order.side is Side.BUY else -order.amount
         fee = abs(delta) * fill * self._fee
         before = (pos.size, pos.entry)
         self._cache_step = -1

@@ -198,9 +198,16 @@ class CexSpot:
         if self.is_stale(order.token):
             return Trade(order, t, TradeStatus.DEFERRED, error_code="VENUE-006",
                          error=f"no traded {order.token} price on {self.name} at {ns_to_iso(t)} (data gap): not filled")
+        fill = p * (1 + self._slip) if order.side is Side.BUY else p * (1 - self._slip)
+        return self._market_fill(order, t, fill, p)
+
+    def _market_fill(self, order: Order, t: int, fill: float, p: float) -> Trade:
+        """Book a market order filled at ``fill`` (quote per base unit) against the price ``p``: taker
+        fee on the filled notional, ``slippage`` = traded amount x (p - fill); a buy takes at most what
+        the cash pays for and a sell at most what is held (within the money tolerance), beyond that
+        REJECTED (VENUE-002)."""
         q = order.amount
         if order.side is Side.BUY:
-            fill = p * (1 + self._slip)
             cash = self.ledger.get(self.name, self.quote)
             need = q * fill * (1 + self._fee)
             if not within(need, cash):
@@ -217,7 +224,6 @@ class CexSpot:
                 return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-002",
                              error=f"insufficient {order.token} on {self.name}: sell {fmt_amounts(q, held)}")
             q = min(q, held)
-            fill = p * (1 - self._slip)
             notional = q * fill
             fee = notional * self._fee
             d_base, d_quote = -q, notional - fee
