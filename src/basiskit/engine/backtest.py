@@ -248,21 +248,26 @@ class Assembled:
 
     def result(self, elapsed: float) -> Simulation:
         """The run's ``Simulation`` once its kernel has stepped (``elapsed``: seconds of loop)."""
-        kernel, recorder, portfolio = self.kernel, self.recorder, self.portfolio
-        venues, monitor = self.venues, self.monitor
-        loop = LoopResult(times=recorder.times, equity=recorder.equity, net_deposits=recorder.net_deposits,
-                          net_delta=recorder.net_delta, margin_ratios=recorder.margin_ratios,
-                          health_factor=recorder.health_factor, ltv=recorder.ltv, net_eth=recorder.net_eth,
-                          attribution_steps=recorder.attribution_steps, snapshots=recorder.snapshots,
-                          perp_notional=recorder.perp_notional, idle_cash_usd=recorder.idle_cash_usd,
-                          trades=kernel.trades, events=kernel.events, decisions_deferred=kernel.decisions_deferred,
-                          decisions_failed=kernel.decisions_failed, rebalances=kernel.rebalances,
-                          unpaid_withdrawals=kernel.pending_withdrawal if kernel.pending_withdrawal > 1e-9 else 0.0,
-                          strategy_state=kernel.strategy.snapshot() if hasattr(kernel.strategy, "snapshot") else {},
-                          final_balances={k: v for k, v in portfolio.ledger.balances.items() if v},
-                          final_positions={k: (p.size, p.entry) for k, p in portfolio.positions.items() if p.size},
-                          steps_batched=kernel.steps_batched)
+        portfolio, venues, monitor = self.portfolio, self.venues, self.monitor
+        loop = loop_result(self.kernel, self.recorder, portfolio)
         return Simulation(loop, portfolio.attribution, venues, monitor, elapsed, portfolio)
+
+
+def loop_result(kernel: Kernel, recorder: StepRecorder, portfolio: Portfolio) -> LoopResult:
+    """What a stepped kernel leaves: the recorder's per-step series, the kernel's trades, events and
+    counters, the strategy's final snapshot and the portfolio's final balances and positions."""
+    return LoopResult(times=recorder.times, equity=recorder.equity, net_deposits=recorder.net_deposits,
+                      net_delta=recorder.net_delta, margin_ratios=recorder.margin_ratios,
+                      health_factor=recorder.health_factor, ltv=recorder.ltv, net_eth=recorder.net_eth,
+                      attribution_steps=recorder.attribution_steps, snapshots=recorder.snapshots,
+                      perp_notional=recorder.perp_notional, idle_cash_usd=recorder.idle_cash_usd,
+                      trades=kernel.trades, events=kernel.events, decisions_deferred=kernel.decisions_deferred,
+                      decisions_failed=kernel.decisions_failed, rebalances=kernel.rebalances,
+                      unpaid_withdrawals=kernel.pending_withdrawal if kernel.pending_withdrawal > 1e-9 else 0.0,
+                      strategy_state=kernel.strategy.snapshot() if hasattr(kernel.strategy, "snapshot") else {},
+                      final_balances={k: v for k, v in portfolio.ledger.balances.items() if v},
+                      final_positions={k: (p.size, p.entry) for k, p in portfolio.positions.items() if p.size},
+                      steps_batched=kernel.steps_batched)
 
 
 def assemble(config: ModeConfig, strategy, frame, capital: float, deposits: dict[int, float] | None = None,

@@ -97,7 +97,7 @@ def build_book_venues(config, frame: BookFrame, state, portfolio: Portfolio) -> 
 
 def simulate_ticks(config, strategy, frame: BookFrame, capital: float, progress=None, subscribers=None, driver=None):
     """Run ``strategy`` over ``frame`` through the kernel; returns ``engine.backtest.Simulation``."""
-    from basiskit.engine.backtest import LoopResult, Simulation  # the hourly runner's result types
+    from basiskit.engine.backtest import Simulation, loop_result  # the hourly runner's result types
 
     feed = TickFeed(frame)
     state = feed.state
@@ -116,16 +116,7 @@ def simulate_ticks(config, strategy, frame: BookFrame, capital: float, progress=
     kernel = Kernel(feed, venues.accounts, portfolio, strategy, execution, monitor, gate, ctx, recorder,
                     Flows({}, {}, WALLET, "USDT"), subscribers=subscribers)
     elapsed = (driver or run_backtest_steps)(kernel, n, progress, max(1, n // 200))
-    loop = LoopResult(times=recorder.times, equity=recorder.equity, net_deposits=recorder.net_deposits,
-                      net_delta=recorder.net_delta, margin_ratios=recorder.margin_ratios,
-                      health_factor=recorder.health_factor, ltv=recorder.ltv, net_eth=recorder.net_eth,
-                      attribution_steps=recorder.attribution_steps, snapshots=recorder.snapshots,
-                      perp_notional=recorder.perp_notional, idle_cash_usd=recorder.idle_cash_usd,
-                      trades=kernel.trades, events=kernel.events, decisions_deferred=kernel.decisions_deferred,
-                      decisions_failed=kernel.decisions_failed, rebalances=kernel.rebalances,
-                      strategy_state=strategy.snapshot(),
-                      final_balances={k: v for k, v in portfolio.ledger.balances.items() if v},
-                      final_positions={k: (p.size, p.entry) for k, p in portfolio.positions.items() if p.size})
+    loop = loop_result(kernel, recorder, portfolio)
     return Simulation(loop, portfolio.attribution, venues, monitor, elapsed, portfolio)
 
 
