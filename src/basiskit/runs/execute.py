@@ -179,8 +179,8 @@ def execute_backtest(req: BacktestRequest, catalog, *, run_id: str, out_dir: str
         recorder = EventRecorder(elog, keep=store is not None)
         try:
             # managed transfers (modes that configure them) are written to fund_transfers as they move
-            log = RunStoreTransferLog(store, run_id, run_id) if store is not None else None
-            outcome = run_backtest(req, catalog, tick, subscribers=[recorder], transfer_store=log)
+            transfers = RunStoreTransferLog(store, run_id, run_id) if store is not None else None
+            outcome = run_backtest(req, catalog, tick, subscribers=[recorder], transfer_store=transfers)
         finally:
             elog.close()  # what the run published so far stays, whole lines only
         tick.phase = "while writing its results"

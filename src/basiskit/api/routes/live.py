@@ -27,6 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from basiskit import live_service
+from basiskit.api.errors import responses
 from basiskit.api.auth import Unauthorized
 from basiskit.api.context import AppContext, ctx
 from basiskit.errors.exceptions import BasiskitError
@@ -92,7 +93,7 @@ def _store(c: AppContext):
     return SqlLiveStore(url)
 
 
-@router.post("", status_code=202, summary="Start a paper or live session")
+@router.post("", status_code=202, responses=responses(400, 413, 422), summary="Start a paper or live session")
 def start(body: LiveStartIn, request: Request, c: AppContext = Depends(ctx)) -> JSONResponse:
     req = live_service.LiveRequest(body.mode, body.execution_mode, body.capital, body.overrides, body.live,
                                    tuple(body.replay) if body.replay else None, body.speed, None, body.strategy_id,
@@ -127,7 +128,7 @@ def list_sessions(c: AppContext = Depends(ctx)) -> dict:
     return {"items": live_service.list_sessions(c.settings.data_dir)}
 
 
-@router.get("/{run_id}", summary="A session's status: equity, positions, open orders, last heartbeat, feed ages")
+@router.get("/{run_id}", responses=responses(404, 422), summary="A session's status: equity, positions, open orders, last heartbeat, feed ages")
 def status(run_id: str, request: Request, c: AppContext = Depends(ctx)) -> dict:
     sessions = _sessions(request)
     try:
@@ -141,7 +142,7 @@ def status(run_id: str, request: Request, c: AppContext = Depends(ctx)) -> dict:
     return st
 
 
-@router.delete("/{run_id}", status_code=202, summary="Stop a running session")
+@router.delete("/{run_id}", status_code=202, responses=responses(404, 409, 422), summary="Stop a running session")
 def stop(run_id: str, request: Request, c: AppContext = Depends(ctx)) -> JSONResponse:
     st = live_service.stop_session(c.settings.data_dir, run_id)
     flag = _sessions(request).stop.get(run_id)
@@ -150,7 +151,7 @@ def stop(run_id: str, request: Request, c: AppContext = Depends(ctx)) -> JSONRes
     return JSONResponse({"run_id": run_id, "state": "stopping", "was": st.get("state")}, 202)
 
 
-@router.get("/{run_id}/events", summary="A session's event log (heartbeats, decisions, orders, recovery, ...)")
+@router.get("/{run_id}/events", responses=responses(404, 422), summary="A session's event log (heartbeats, decisions, orders, recovery, ...)")
 def events(run_id: str, c: AppContext = Depends(ctx), kind: str | None = Query(None, max_length=64),
            limit: int = Query(200, ge=1, le=5000)) -> dict:
     return {"items": live_service.session_events(c.settings.data_dir, run_id, kind, limit)}
