@@ -181,14 +181,28 @@ class Recovery:
         mine = dict(pf.ledger.balances) if saved is None else {_split(k): v for k, v in saved["balances"].items()}
         diffs = {_key(k): {"session": mine.get(k, 0.0), "venue": balances.get(k, 0.0)}
                  for k in set(mine) | set(balances) if abs(mine.get(k, 0.0) - balances.get(k, 0.0)) > 1e-9}
-        pf.ledger.balances.clear()
+        held = venue.get("accounts")  # an exchange that holds only some accounts (the ccxt one): keep the others
+        if held is None:
+            pf.ledger.balances.clear()
+            pf.positions.clear()
+        else:
+            diffs = {k: d for k, d in diffs.items() if _split(k)[0] in held}
+            for k in [k for k in pf.ledger.balances if k[0] in held or saved is not None]:
+                del pf.ledger.balances[k]
+            if saved is not None:  # the session's own accounts (wallet, transit) as its stored book has them
+                for k, v in saved["balances"].items():
+                    if _split(k)[0] not in held:
+                        pf.ledger.balances[_split(k)] = float(v)
+            for k in [k for k in pf.positions if k[0] in held]:
+                del pf.positions[k]
         for k, v in balances.items():
             pf.ledger.balances[k] = v
         pf.ledger.version += 1
-        pf.positions.clear()
         for k, (size, entry) in positions.items():
             pf.positions[k] = Position(float(size), float(entry))
-        for name, cp in (venue.get("checkpoints") or {}).items():
+        # the account views' own state (marks, funding counters, transfers in flight): the exchange's when it
+        # gives them, else the session's stored book (its positions and balances then replaced by the venue's)
+        for name, cp in (venue.get("checkpoints") or (saved or {}).get("checkpoints") or {}).items():
             if name in kernel.venues:
                 _restore_checkpoint(kernel.venues[name], cp)
         self._count("adopted")
