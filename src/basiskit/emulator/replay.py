@@ -39,6 +39,7 @@ error codes and messages.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -204,6 +205,7 @@ class Replay:
         self.fills: dict[str, list[Fill]] = {a: [] for a in self.accounts}
         self.funding_paid: dict[str, list[FundingSettled]] = {a: [] for a in self.accounts}
         self.movements: list[Movement] = []
+        self.submissions: Counter = Counter()  # client order id -> orders placed with it (duplicates refused)
         self.params = {v: load_venue_config(v) for v in self.layout}
         self._capital = dict(capital or {})
         self._step()  # the first grid time: the venues mark their positions
@@ -376,6 +378,7 @@ class Replay:
         with self.lock:
             self._known(account, token)
             cid = client_id or f"emu-{next(self._ids)}"
+            self.submissions[cid] += 1
             if cid in self.by_client[account]:
                 raise Rejected("duplicate_client_id", f"client order id {cid!r} is already used on {account}")
             op = Operation.SPOT_TRADE if account.endswith(".spot") else Operation.PERP_TRADE
@@ -504,8 +507,10 @@ class Replay:
             self.movements.append(m)
             return m
 
-    def deposit(self, account: str, token: str, amount: float, network: str | None = None) -> Movement:
-        """An incoming deposit to ``account`` (control endpoint): credited after the network's delay."""
+    def deposit(self, account: str, token: str, amount: float, network: str | None = None,
+                txid: str | None = None) -> Movement:
+        """An incoming deposit to ``account`` (control endpoint): credited after the network's delay.
+        ``txid``: the sender's transaction id (shown in the deposit history), else a generated one."""
         with self.lock:
             if account not in self.accounts:
                 raise Rejected("bad_request", f"no account {account}")
@@ -514,7 +519,7 @@ class Replay:
             net = network or ("TRC20" if "TRC20" in nets else next(iter(nets), ""))
             delay = nets[net].deposit_delay_seconds if net in nets else 0
             m = Movement(next(self._ids), "deposit", venue, token, float(amount), self.t, self.t + int(delay * 1e9),
-                         target=account, network=net, txid=f"0xemu{next(self._ids):060x}")
+                         target=account, network=net, txid=txid or f"0xemu{next(self._ids):060x}")
             self.movements.append(m)
             if m.done_ns <= self.t:
                 self._complete(m)

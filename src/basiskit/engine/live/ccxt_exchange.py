@@ -25,6 +25,7 @@ Errors: ``VenueUnavailable`` (the venue does not answer), ``ConfigError`` (crede
 
 from __future__ import annotations
 
+import hashlib
 import json
 from urllib.request import Request, urlopen
 
@@ -33,6 +34,12 @@ from basiskit.domain.portfolio import Portfolio
 from basiskit.domain.trades import Trade, TradeStatus
 
 NS_MS = 1_000_000
+
+
+def txid_of(client_order_id: str) -> str:
+    """The transaction id a wallet transfer's deposit carries (sha-256 of its client order id, hex):
+    recovery finds the deposit of a transfer whose answer was lost by it."""
+    return "0x" + hashlib.sha256(client_order_id.encode()).hexdigest()
 
 
 class CcxtExchange:
@@ -65,8 +72,53 @@ class CcxtExchange:
         self._t = t if self._t is None else max(self._t, t)
 
     def now(self) -> int | None:
-        """The last clock time this client brought the exchange to (None before the first sync)."""
+        """The exchange's clock time if a session has moved it (the emulator's replay time once it left its
+        start: a restarted session resumes after it), else the last time this client synced (None)."""
+        if self.control is not None:
+            from urllib.request import urlopen
+
+            with urlopen(self.control + "/emulator/state", timeout=10) as r:  # noqa: S310 - 127.0.0.1
+                st = json.loads(r.read())
+            if int(st["i"]) > 0:
+                return int(st["t"]) * NS_MS
         return self._t
+
+    def lookup(self, records: list) -> tuple[dict, list]:
+        """What the venue has of the journal's ``records`` (``LiveOrderRecord`` s still open or in
+        transit), by client order id: ``({cid: (status, filled, price, account, operation)},
+        [(arrival ns, destination, token, amount) of the wallet deposits still pending])``. Orders are
+        looked up at their account by client order id (``CcxtAccount._by_client_id``); a wallet transfer
+        by its deposit's transaction id (``txid_of``) in the destination venue's deposit history."""
+        found: dict = {}
+        transit: list = []
+        deposits: dict = {}
+        for r in records:
+            if r.operation == "transfer" and r.venue in self.local:
+                acc = self.adapters.get(r.to_venue or "")
+                if acc is None:
+                    continue
+                key = (id(acc.session), r.token)
+                if key not in deposits:
+                    deposits[key] = {d.get("txid"): d for d in acc.session.call("fetch_deposits", r.token)}
+                d = deposits[key].get(txid_of(r.client_order_id))
+                if d is None:
+                    continue
+                amount = float(d["amount"])
+                found[r.client_order_id] = ("filled", amount, 1.0, r.venue, r.operation)
+                if d.get("status") != "ok":
+                    transit.append((int((r.data or {}).get("arrival_ns") or 0), r.to_venue, r.token, amount))
+                continue
+            acc = self.adapters.get(r.venue)
+            if acc is None or r.token not in acc.symbols:
+                continue
+            o = acc._by_client_id(acc.symbols[r.token], r.client_order_id)
+            if o is None:
+                continue
+            filled = float(o.get("filled") or 0.0)
+            status = "filled" if o.get("status") == "closed" and filled > 0 else str(o.get("status"))
+            found[r.client_order_id] = (status, filled, float(o.get("average") or o.get("price") or 0.0), r.venue,
+                                        r.operation)
+        return found, transit
 
     def submit(self, t: int, account: str, order: Order) -> Trade:
         """Send ``order`` (from ``account``) at clock time ``t``; the venue's answer as a ``Trade``."""
@@ -89,7 +141,8 @@ class CcxtExchange:
             return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-003",
                          error="a deposit from the desk's wallet to a real venue is an on-chain transfer "
                                "(not wired to the ccxt exchange)")
-        self._post("/emulator/deposit", {"account": dest, "token": order.token, "amount": order.amount})
+        self._post("/emulator/deposit", {"account": dest, "token": order.token, "amount": order.amount,
+                                         "txid": txid_of(order.client_order_id or "")})
         # the simulators quote a transfer at price 1 (token units moved); the deposit is credited by the venue
         return Trade(order, t, TradeStatus.FILLED, executed_amount=order.amount, price=1.0)
 

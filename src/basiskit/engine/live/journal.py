@@ -69,6 +69,8 @@ def _matches(a: Trade, b: Trade) -> bool:
         return False
     if a.status is not TradeStatus.FILLED:
         return True
+    if a.order.operation is Operation.TRANSFER:  # token units moved, no price (the simulators quote 1, venues none)
+        return abs(a.executed_amount - b.executed_amount) <= 1e-9 * max(1.0, abs(a.executed_amount))
     tol = 1e-9 * max(1.0, abs(a.executed_amount))
     return abs(a.executed_amount - b.executed_amount) <= tol and abs((a.price or 0) - (b.price or 0)) <= 1e-9 * max(1.0, abs(a.price or 0))
 
