@@ -112,6 +112,9 @@ def resolve(req: LiveRequest) -> tuple[str, str, LiveSettings]:
         raise LiveInputError(f"capital must be positive, got {req.capital}")
     if req.speed < 0:
         raise LiveInputError(f"speed must be >= 0 (0: as fast as possible), got {req.speed}")
+    if mode == "live" and req.exchange is None and req.emulator is None and req.replay is not None:
+        raise LiveInputError("--live --replay sends orders at a recorded period's prices: name the venue that "
+                             "replays it, an exchange emulator (--emulator URL) or a simulated exchange (--exchange)")
     if mode == "live" and req.exchange is not None and req.emulator is not None:
         raise LiveInputError("--exchange (a simulated exchange process) and --emulator (an exchange emulator the "
                              "ccxt adapters talk to) are two different venues: name one")
