@@ -143,9 +143,12 @@ def _ccxt_exchange(reqs, emulator: str | None):
     if emulator is not None:
         from basiskit.emulator.server import ccxt_config
 
+        from basiskit.emulator.replay import ADDRESS_PREFIX
+
+        addresses = {a: {"USDT": ADDRESS_PREFIX + a} for a in accounts}  # the emulated accounts' deposit addresses
         for v in venues:
             c = ccxt_config(v, emulator)
-            overrides[v] = {"urls": c["urls"]["api"], "options": c["options"], "ccxt": c["ccxt"]}
+            overrides[v] = {"urls": c["urls"]["api"], "options": c["options"], "ccxt": c["ccxt"], "addresses": addresses}
     return connect(accounts, emulator, overrides=overrides)
 
 

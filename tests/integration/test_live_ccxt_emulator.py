@@ -99,3 +99,49 @@ def test_live_session_through_ccxt_on_the_emulator_makes_the_backtests_orders(ca
     assert set(mine) == set(emu_balances)
     assert all(abs(mine[k] - emu_balances[k]) <= 1e-9 * max(1.0, abs(v)) for k, v in emu_balances.items())
     assert {k: v[0] for k, v in sim.loop.final_positions.items() if v[0]} == emu_positions
+
+
+WEEK_END = "2024-08-08T00:00:00Z"  # 33 orders: entry, re-targets, margin moved between venues (withdrawals)
+
+
+def test_live_session_on_a_fine_lot_emulator_is_the_backtest_to_1e_9(catalog, tmp_path, monkeypatch):
+    """The emulator's markets stating a 1e-12 lot step (``Replay(lot_step=...)``; the simulators behind it trade
+    any amount): a week through the ccxt adapters -- perp margin moved to the spot account by withdrawals
+    from Binance and internal transfers on Bybit -- makes the backtest's orders (sequence, sides, prices,
+    outcomes exact; amounts to the step) and ends at its equity to 1e-9."""
+    from basiskit.emulator.replay import Replay
+    from basiskit.emulator.server import EmulatorServer
+
+    key, secret = "t-" + secrets.token_hex(6), secrets.token_hex(16)
+    for v in ("BINANCE", "BYBIT"):
+        monkeypatch.setenv(f"{v}_API_KEY", key)
+        monkeypatch.setenv(f"{v}_API_SECRET", secret)
+    monkeypatch.delenv("BASISKIT_LIVE_CRASH_AT", raising=False)
+    backtest = run_backtest(BacktestRequest("btc_basis", START, WEEK_END, 100_000.0), catalog)
+    data = tmp_path / "data"
+    with EmulatorServer(Replay(catalog, START, "2024-08-09", lot_step="0.000000000001"), {key: secret}) as srv:
+        store = open_live_store(data)
+        try:
+            res = start_session(LiveRequest("btc_basis", "live", 100_000.0, replay=(START, WEEK_END),
+                                            emulator=srv.url, strategy_id="fine"), catalog, store, data)
+        finally:
+            store.close()
+        replay = srv.emulator.replay
+        withdrawals = [(m.source, m.amount, m.status) for m in replay.movements if m.kind == "withdrawal"]
+        emu_balances = {k: v for k, v in replay.portfolio.ledger.balances.items() if abs(v) > 1e-12}
+    sim = res.outcome.sim
+    bt, live = _orders(backtest.loop.trades), _orders(sim.loop.trades)
+    cross = [o for o in bt if o[1] == "transfer" and o[0] != "wallet" and o[0].split(".")[0] != "bybit"]
+    assert len(bt) >= 30 and cross  # margin moved from Binance to Bybit's spot account
+    assert [o[:4] + o[5:6] + o[7:] for o in live] == [o[:4] + o[5:6] + o[7:] for o in bt]
+    for got, want in zip(live, bt):
+        assert abs(got[4] - want[4]) <= 2e-12 * max(1.0, want[4] * 1e3 if got[1] == "transfer" else 1.0), (got, want)
+    # every cross-venue transfer left Binance as a withdrawal of amount + the TRC20 fee and arrived
+    assert sorted(round(w[1], 6) for w in withdrawals) == sorted(round(o[6], 6) for o in live if o in
+                                                                 [x for x in live if x[1] == "transfer" and x[0] == "binance.perp"])
+    assert all(w[2] == "completed" for w in withdrawals)
+    assert abs(sim.loop.equity[-1] - backtest.loop.equity[-1]) <= 1e-9 * backtest.loop.equity[-1]
+    mine = {k: v for k, v in sim.loop.final_balances.items() if k[0] != "wallet" and abs(v) > 1e-12}
+    # the session's exchange accounts = the emulator's to 1e-12 of the capital (float sums of ~1e5 USDT amounts)
+    held = {k: v for k, v in emu_balances.items() if k[0] in ("binance.perp", "bybit.spot", "bybit.perp")}
+    assert set(held) == set(mine) and all(abs(mine[k] - v) <= 1e-7 for k, v in held.items()), (mine, held)

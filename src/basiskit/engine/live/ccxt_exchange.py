@@ -16,7 +16,9 @@ credits after its network's delay. On the exchange emulator (``control_url``: ``
 URL, manual clock) ``sync(t)`` moves the emulator's replay clock to ``t`` (``POST /emulator/advance``)
 and a wallet deposit is its ``POST /emulator/deposit`` (the chain delivering the transfer); against a
 real venue (``control_url`` None) the clock is the venue's and a wallet deposit is refused (the
-wallet's on-chain transfer is not wired here).
+wallet's on-chain transfer is not wired here). A transfer to another venue is a withdrawal to the
+destination account's deposit address (the adapters' ``addresses``; on the emulator ``emulator:<account>``,
+credited there after the network's delays), asked for with the network fee on top.
 
 Units: times ns (UTC), amounts in token units, prices in USDT per base unit.
 Errors: ``VenueUnavailable`` (the venue does not answer), ``ConfigError`` (credentials refused),
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from urllib.request import Request, urlopen
 
 from basiskit.domain.orders import Operation, Order
@@ -130,7 +133,26 @@ class CcxtExchange:
             return Trade(order, t, TradeStatus.REJECTED, error_code="VENUE-003",
                          error=f"{account} is not an account of the connected exchanges ({', '.join(self.adapters)})")
         acc._now = t
+        dest = order.to_venue or ""
+        if order.operation is Operation.TRANSFER and dest.split(".")[0] != account.split(".")[0]:
+            return self._withdraw(t, acc, order)
         return acc.submit([order])[0]
+
+    def _withdraw(self, t: int, acc, order: Order) -> Trade:
+        """A transfer to another venue: a withdrawal to the destination's deposit address. The account
+        view's convention (``venues.sim.transfer``: ``amount`` arrives, the network fee is paid on top)
+        is kept: the venue is asked to withdraw ``amount + fee`` (its network's fee, from the venue
+        config), so ``amount`` is what the network carries."""
+        from basiskit.engine.assembly import load_venue_config
+
+        nets = load_venue_config(acc.venue).transfers or {}
+        net = nets.get(order.token, {}).get(acc.cfg.withdraw_network)
+        fee = net.withdrawal_fee if net is not None else 0.0
+        tr = acc.submit([replace(order, amount=order.amount + fee)])[0]
+        if not tr.ok:
+            return replace(tr, order=order)
+        return Trade(order, t, TradeStatus.FILLED, executed_amount=tr.executed_amount - tr.fee, price=1.0, fee=tr.fee,
+                     fee_currency=order.token)
 
     def _deposit(self, t: int, order: Order) -> Trade:
         dest = order.to_venue or ""
