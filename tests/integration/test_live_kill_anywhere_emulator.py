@@ -2,7 +2,7 @@
 (`basiskit live --live --emulator URL`, credentials from the environment) is killed with SIGKILL at each
 point of an order's and a transfer's life (engine/live/journal.py's crash points, chosen from an
 uninterrupted reference session as in test_live_kill_anywhere.py, plus a spot order the venue took
-or filled before the session stored its answer) and restarted with the same strategy
+or filled before the session stored its answer, and a withdrawal from Binance to Bybit in transit) and restarted with the same strategy
 id: recovery looks the journal's open orders up at the venue by client order id, the wallet's transfers
 by their deposit's transaction id, adopts the venue's balances and positions (``CcxtAccount.account``)
 and resumes after the emulator's clock. Every time: no client order id reaches the emulator twice (it
@@ -69,7 +69,9 @@ def _venue(replay) -> dict:
                 "positions": {(a, t): p[0] for a in replay.accounts for t, p in replay.positions(a).items()},
                 "orders": {cid: o for acc in replay.by_client.values() for cid, o in acc.items()},
                 "submissions": dict(replay.submissions),
-                "deposits": [(m.txid, m.target, m.amount, m.status) for m in replay.movements if m.kind == "deposit"]}
+                "deposits": [(m.txid, m.target, m.amount, m.status) for m in replay.movements if m.kind == "deposit"
+                             and m.txid.startswith("0x") and not m.txid.startswith("0xemu")],
+                "withdrawals": [(m.source, m.amount, m.status) for m in replay.movements if m.kind == "withdrawal"]}
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +98,12 @@ def _points(journal) -> dict[str, str]:
     first_leg = 1 + journal.index(by_t[rebalance][0])
     transfer = 1 + next(k for k, r in enumerate(journal) if r.operation == "transfer" and r.status == "arrived")
     first_trade = 1 + next(k for k, r in enumerate(journal) if r.operation != "transfer")
+    withdrawal = 1 + next(k for k, r in enumerate(journal) if r.operation == "transfer" and r.venue == "binance.perp"
+                          and r.status == "arrived")
     return {"before_submit": "before_submit:1", "after_submit": "after_submit:2", "after_ack": "after_ack:3",
             "after_submit_trade": f"after_submit:{first_trade}", "after_ack_trade": f"after_ack:{first_trade + 1}",
-            "mid_rebalance": f"after_store:{first_leg}", "transfer_pending": f"after_store:{transfer}"}
+            "mid_rebalance": f"after_store:{first_leg}", "transfer_pending": f"after_store:{transfer}",
+            "withdrawal_pending": f"after_store:{withdrawal}", "withdrawal_unanswered": f"after_submit:{withdrawal}"}
 
 
 def _diff(a: dict, b: dict, tol: float, floor: float = 0.0) -> list:
@@ -108,7 +113,8 @@ def _diff(a: dict, b: dict, tol: float, floor: float = 0.0) -> list:
 
 
 @pytest.mark.parametrize("point", ["before_submit", "after_submit", "after_ack", "after_submit_trade", "after_ack_trade",
-                                   "mid_rebalance", "transfer_pending"])
+                                   "mid_rebalance", "transfer_pending", "withdrawal_pending",
+                                   "withdrawal_unanswered"])
 def test_sigkill_against_the_emulator_then_restart(point, reference, catalog, tmp_path):
     journal_ref, ref_state = reference
     crash = _points(journal_ref)[point]
@@ -161,5 +167,13 @@ def test_sigkill_against_the_emulator_then_restart(point, reference, catalog, tm
     if point == "after_submit_trade":  # the venue had the spot buy, the journal only its intent: found by client id
         done_ids = {e["client_order_id"] for e in found if e["kind"] == "recovery_order_completed"}
         assert journal_ref[int(crash.split(":")[1]) - 1].client_order_id.replace("ref-", "k-") in done_ids
+    if point.startswith("withdrawal"):  # Binance -> Bybit margin on its way when killed: found, re-armed, arrived once
+        if point == "withdrawal_pending":
+            assert "recovery_transfer_pending" in kinds
+        else:  # the journal had only its intent: the venue's withdrawal is found, completed as in transit
+            assert any(e["kind"] == "recovery_order_completed" and e["operation"] == "transfer" and e["status"] == "pending"
+                       for e in found)
+        assert len(venue["withdrawals"]) == len(ref_state["withdrawals"])
+        assert all(w[2] == "completed" for w in venue["withdrawals"])
     if point == "transfer_pending":
         assert any(d[3] == "pending" for d in before["deposits"]) and "recovery_transfer_pending" in kinds

@@ -91,10 +91,13 @@ class CcxtExchange:
         transit), by client order id: ``({cid: (status, filled, price, account, operation)},
         [(arrival ns, destination, token, amount) of the wallet deposits still pending])``. Orders are
         looked up at their account by client order id (``CcxtAccount._by_client_id``); a wallet transfer
-        by its deposit's transaction id (``txid_of``) in the destination venue's deposit history."""
+        by its deposit's transaction id (``txid_of``) in the destination venue's deposit history, a
+        transfer to another venue by its withdrawal (``_withdrawal``) in the source venue's history."""
         found: dict = {}
         transit: list = []
         deposits: dict = {}
+        withdrawals: dict = {}
+        used: set = set()
         for r in records:
             if r.operation == "transfer" and r.venue in self.local:
                 acc = self.adapters.get(r.to_venue or "")
@@ -112,6 +115,14 @@ class CcxtExchange:
                     transit.append((int((r.data or {}).get("arrival_ns") or 0), r.to_venue, r.token, amount))
                 continue
             acc = self.adapters.get(r.venue)
+            if acc is not None and r.operation == "transfer" and (r.to_venue or "").split(".")[0] != acc.venue:
+                w = self._withdrawal(acc, r, withdrawals, used)
+                if w is not None:  # (the journal's amount: the venue's decimal string may differ in the 9th digit)
+                    amount = r.filled or r.amount
+                    found[r.client_order_id] = ("filled", amount, 1.0, r.venue, r.operation)
+                    if w.get("status") != "ok":
+                        transit.append((int((r.data or {}).get("arrival_ns") or 0), r.to_venue, r.token, amount))
+                continue
             if acc is None or r.token not in acc.symbols:
                 continue
             o = acc._by_client_id(acc.symbols[r.token], r.client_order_id)
@@ -153,6 +164,24 @@ class CcxtExchange:
             return replace(tr, order=order)
         return Trade(order, t, TradeStatus.FILLED, executed_amount=tr.executed_amount - tr.fee, price=1.0, fee=tr.fee,
                      fee_currency=order.token)
+
+    @staticmethod
+    def _withdrawal(acc, r, cache: dict, used: set) -> dict | None:
+        """The venue's withdrawal of a transfer to another venue (``r``: its journal record): the one
+        asked for at the record's clock time carrying its amount (a withdrawal has no client order id
+        on every venue; each is matched once)."""
+        key = (id(acc.session), r.token)
+        if key not in cache:
+            cache[key] = acc.session.call("fetch_withdrawals", r.token)
+        amount = r.filled or r.amount
+        for w in cache[key]:
+            wid = (key, str(w.get("id")))
+            if wid in used or w.get("timestamp") is None:
+                continue
+            if int(w["timestamp"]) == r.timestamp // NS_MS and abs(float(w["amount"]) - amount) <= 1e-6 * max(1.0, amount):
+                used.add(wid)
+                return w
+        return None
 
     def _deposit(self, t: int, order: Order) -> Trade:
         dest = order.to_venue or ""
