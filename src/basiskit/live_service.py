@@ -112,15 +112,44 @@ def resolve(req: LiveRequest) -> tuple[str, str, LiveSettings]:
         raise LiveInputError(f"capital must be positive, got {req.capital}")
     if req.speed < 0:
         raise LiveInputError(f"speed must be >= 0 (0: as fast as possible), got {req.speed}")
-    if mode == "live" and req.exchange is None:
-        missing = [f"{v.upper()}_API_KEY" for v in CREDENTIAL_VENUES if not os.environ.get(f"{v.upper()}_API_KEY")]
-        if missing:
-            raise LiveInputError("a live session sends real orders: set the venues' credentials in the environment ("
-                                 + ", ".join(missing) + " and the matching _API_SECRET) or name a simulated exchange")
-        raise LiveInputError("live orders through the ccxt adapters (basiskit.venues.live) are not wired into the "
-                             "runner yet (the risk monitor and the strategy context read the simulators' account "
-                             "readings): use --paper, or --live --exchange with a simulated exchange")
+    if mode == "live" and req.exchange is None and req.emulator is None and req.replay is not None:
+        raise LiveInputError("--live --replay sends orders at a recorded period's prices: name the venue that "
+                             "replays it, an exchange emulator (--emulator URL) or a simulated exchange (--exchange)")
+    if mode == "live" and req.exchange is not None and req.emulator is not None:
+        raise LiveInputError("--exchange (a simulated exchange process) and --emulator (an exchange emulator the "
+                             "ccxt adapters talk to) are two different venues: name one")
     return mode, data_mode, settings
+
+
+def _ccxt_exchange(reqs, emulator: str | None):
+    """The ``remote`` of a ``--live`` session through the ccxt adapters (``engine.live.ccxt_exchange``):
+    the exchange accounts the strategy trades, credentials from the environment (``<VENUE>_API_KEY`` /
+    ``_SECRET``), pointed at ``emulator`` (its URL: ccxt by URL, the emulator's clock stepped by the
+    session) or at the real venues. Raises LiveInputError naming a missing credential."""
+    from basiskit.engine.live.ccxt_exchange import connect
+
+    accounts = {a: list(t) for a, t in {**reqs.spot, **reqs.perp}.items()}
+    for a, toks in reqs.perp.items():
+        accounts[a] = sorted(set(accounts.get(a, [])) | set(toks))
+    venues = sorted({a.split(".")[0] for a in accounts})
+    missing = [f"{v.upper()}_API_{w}" for v in venues for w in ("KEY", "SECRET") if not os.environ.get(f"{v.upper()}_API_{w}")]
+    if missing:
+        raise LiveInputError("a live session sends real orders: set the venues' credentials in the environment ("
+                             + ", ".join(missing) + "), or name a simulated exchange (--exchange)")
+    unknown = [v for v in venues if v not in CREDENTIAL_VENUES]
+    if unknown:
+        raise LiveInputError(f"accounts of {', '.join(unknown)}: no ccxt adapter (adapters: {', '.join(CREDENTIAL_VENUES)})")
+    overrides = {}
+    if emulator is not None:
+        from basiskit.emulator.server import ccxt_config
+
+        from basiskit.emulator.replay import ADDRESS_PREFIX
+
+        addresses = {a: {"USDT": ADDRESS_PREFIX + a} for a in accounts}  # the emulated accounts' deposit addresses
+        for v in venues:
+            c = ccxt_config(v, emulator)
+            overrides[v] = {"urls": c["urls"]["api"], "options": c["options"], "ccxt": c["ccxt"], "addresses": addresses}
+    return connect(accounts, emulator, overrides=overrides)
 
 
 def _stream_source(specs, emulator: str | None):
@@ -215,10 +244,12 @@ def start_session(req: LiveRequest, catalog, store, data: Path, run_id: str | No
     folder = sessions_dir(data) / run_id
     folder.mkdir(parents=True, exist_ok=True)
     remote = None
-    if execution == "live":
+    if execution == "live" and req.exchange is not None:
         from basiskit.engine.live.sim_exchange import ExchangeClient
 
         remote = ExchangeClient(req.exchange)
+    elif execution == "live":
+        remote = _ccxt_exchange(reqs, req.emulator)
     saved = store.load_state(strategy_id)
     resume_after = max([t for t in (saved.get("t") if saved else None, remote.now() if remote else None)
                         if t is not None], default=None)
@@ -247,6 +278,9 @@ def start_session(req: LiveRequest, catalog, store, data: Path, run_id: str | No
         if resume_after is not None:  # the replay's events before the resumed step were seen by the first attempt
             source.poll(resume_after)
     else:  # the venues' own streams (or the emulator's), on their clock
+        if remote is not None and req.exchange is None and req.emulator is not None:
+            raise LiveInputError("--live on the exchange emulator replays a recorded period: give --replay START "
+                                 "--replay END (the session steps the emulator's clock to its own)")
         source, now_ns, sleep = _stream_source(specs, req.emulator)
         start = now_ns()
         if resume_after is not None:

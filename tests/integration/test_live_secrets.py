@@ -1,5 +1,6 @@
 """Credentials never appear in what a session writes: with every venue's API key and secret set in the
-environment, a paper session, a live session against a simulated exchange, a refused live request and
+environment, a paper session, a live session against a simulated exchange, one through the ccxt adapters
+against the exchange emulator (which holds the keys), a refused live request and
 a failing request leave no trace of them in stdout, stderr, the session folder, the database or the
 API's answers."""
 
@@ -51,13 +52,22 @@ def test_no_credential_in_any_output_of_sessions_run_with_keys_set(catalog, tmp_
     finally:
         ex.close()
     assert live.returncode == 0, live.stderr
-    refused = _run([MODE, "--live", "--replay", START, "--replay", END], data)  # adapters needed: refused
+    from basiskit.emulator.replay import Replay
+    from basiskit.emulator.server import EmulatorServer
+
+    keys = {SECRETS[f"{v}_API_KEY"]: SECRETS[f"{v}_API_SECRET"] for v in ("BINANCE", "BYBIT")}
+    with EmulatorServer(Replay(catalog, START, "2024-08-09"), keys) as srv:  # orders through the ccxt adapters
+        ccxt_live = _run([MODE, "--live", "--emulator", srv.url, "--replay", START, "--replay", "2024-08-02",
+                          "--strategy-id", "s2"], data)
+        assert srv.emulator.replay.submissions  # the orders reached the emulator, signed with the keys
+    assert ccxt_live.returncode == 0, ccxt_live.stderr
+    refused = _run([MODE, "--live", "--replay", START, "--replay", END], data)  # no venue replaying it: refused
     assert refused.returncode == 2 and "LIVE-004" in refused.stderr
     bad = _run([MODE, "--paper", "--set", "live.emergency_stop_loss_pct=0"], data)
     assert bad.returncode == 2
     status = _run(["status", "--json"], data)
     assert status.returncode == 0 and "finished" in status.stdout
-    for p in (paper, live, refused, bad, status):
+    for p in (paper, live, ccxt_live, refused, bad, status):
         outs += [p.stdout, p.stderr]
     text = _all_text(data, outs)
     assert "bybit.spot" in text and "heartbeat" in text  # the outputs are there and were read

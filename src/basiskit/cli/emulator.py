@@ -57,6 +57,9 @@ def emulator(start: str = typer.Option(..., "--start", help="first replay time (
                                              "stream replayed tick by tick (at --speed, from its first update)"),
              ticks_start: Optional[str] = typer.Option(None, "--ticks-start", help="start the tick streams there "
                                                        "(ISO time, UTC) instead of at their first update"),
+             lot_step: Optional[str] = typer.Option(None, "--lot-step", help="the amount step every market "
+                                                    "states (e.g. 0.000000000001 for a parity run against a "
+                                                    "backtest); default: each venue's own"),
              data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
              source: Optional[Path] = typer.Option(None, "--source")) -> None:
     """Serve the Binance and Bybit APIs on 127.0.0.1, replaying the catalog's bars (Ctrl-C stops)."""
@@ -75,7 +78,8 @@ def emulator(start: str = typer.Option(..., "--start", help="first replay time (
     if bars == "1m" and not capital:
         from basiskit.emulator.minute_bars import MINUTE_LAYOUT
         cap = {(acc, "USDT"): 100_000.0 for acc in accounts_of(MINUTE_LAYOUT)}
-    replay = Replay(catalog, start, end, step_seconds or (60 if bars == "1m" else 3600), cap, bars=bars)
+    replay = Replay(catalog, start, end, step_seconds or (60 if bars == "1m" else 3600), cap, bars=bars,
+                    lot_step=lot_step)
     tick_replay = None
     if ticks:
         from basiskit.domain.time import to_ns

@@ -170,14 +170,16 @@ class BinanceApi:
 
     def exchange_info(self, q, acc) -> dict:
         symbols = []
+        lot = getattr(self.r, "lot_step", None) or "0.00001"
+        qty_precision = len(lot.split(".")[1]) if "." in lot else 0
         for tok in self.r.tokens(acc) + self._tick_tokens(acc):
             filters = [{"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "10000000", "tickSize": "0.01"},
-                       {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000", "stepSize": "0.00001"},
-                       {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00001", "maxQty": "9000", "stepSize": "0.00001"},
+                       {"filterType": "LOT_SIZE", "minQty": lot, "maxQty": "9000", "stepSize": lot},
+                       {"filterType": "MARKET_LOT_SIZE", "minQty": lot, "maxQty": "9000", "stepSize": lot},
                        {"filterType": "NOTIONAL" if acc.endswith("spot") else "MIN_NOTIONAL",
                         "minNotional": "5", "notional": "5"}]
             m = {"symbol": f"{tok}USDT", "status": "TRADING", "baseAsset": tok, "quoteAsset": "USDT",
-                 "baseAssetPrecision": 8, "quotePrecision": 8, "quoteAssetPrecision": 8, "filters": filters,
+                 "baseAssetPrecision": max(8, qty_precision), "quotePrecision": 8, "quoteAssetPrecision": 8, "filters": filters,
                  "orderTypes": ["LIMIT", "MARKET", "STOP_LOSS", "TAKE_PROFIT"]}
             if acc.endswith("spot"):
                 m.update(isSpotTradingAllowed=True, isMarginTradingAllowed=False, permissions=["SPOT"],
@@ -185,7 +187,7 @@ class BinanceApi:
             else:
                 m.update(pair=f"{tok}USDT", contractType="PERPETUAL", deliveryDate=4133404800000,
                          onboardDate=1569398400000, contractStatus="TRADING", marginAsset="USDT", pricePrecision=2,
-                         quantityPrecision=5, underlyingType="COIN", settlePlan=0, triggerProtect="0.0500",
+                         quantityPrecision=qty_precision, underlyingType="COIN", settlePlan=0, triggerProtect="0.0500",
                          orderTypes=["LIMIT", "MARKET", "STOP_MARKET", "TAKE_PROFIT_MARKET"],
                          timeInForce=["GTC", "IOC", "FOK"], liquidationFee="0.012500", marketTakeBound="0.05")
             symbols.append(m)

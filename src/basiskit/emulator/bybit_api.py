@@ -143,12 +143,13 @@ class BybitApi:
         cat = q.get("category")
         acc = self._acc(cat)
         out = []
+        lot = getattr(self.r, "lot_step", None)
         for tok in self.r.tokens(acc):
             if cat == "spot":
                 out.append({"symbol": f"{tok}USDT", "baseCoin": tok, "quoteCoin": "USDT", "innovation": "0",
                             "status": "Trading", "marginTrading": "none",
-                            "lotSizeFilter": {"basePrecision": "0.000001", "quotePrecision": "0.00000001",
-                                              "minOrderQty": "0.000048", "maxOrderQty": "10000", "minOrderAmt": "1",
+                            "lotSizeFilter": {"basePrecision": lot or "0.000001", "quotePrecision": "0.00000001",
+                                              "minOrderQty": lot or "0.000048", "maxOrderQty": "10000", "minOrderAmt": "1",
                                               "maxOrderAmt": "10000000"},
                             "priceFilter": {"tickSize": "0.01"}})
             else:
@@ -157,7 +158,7 @@ class BybitApi:
                             "deliveryTime": "0", "deliveryFeeRate": "", "priceScale": "2",
                             "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00", "leverageStep": "0.01"},
                             "priceFilter": {"minPrice": "0.10", "maxPrice": "1999999.80", "tickSize": "0.01"},
-                            "lotSizeFilter": {"maxOrderQty": "1190.000", "minOrderQty": "0.001", "qtyStep": "0.001",
+                            "lotSizeFilter": {"maxOrderQty": "1190.000", "minOrderQty": lot or "0.001", "qtyStep": lot or "0.001",
                                               "postOnlyMaxOrderQty": "1190.000", "maxMktOrderQty": "500.000",
                                               "minNotionalValue": "5"},
                             "unifiedMarginTrade": True, "fundingInterval": 480, "copyTrading": "both",

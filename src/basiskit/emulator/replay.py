@@ -39,6 +39,7 @@ error codes and messages.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -65,6 +66,10 @@ DEFAULT_LAYOUT: dict[str, dict[str, list[str]]] = {
     "bybit": {"spot": ["BTC", "ETH"], "perp": ["BTC", "ETH"]},
 }
 """venue -> account kind (``spot`` / ``perp``) -> base tokens quoted in USDT (datasets the catalog has)."""
+
+
+ADDRESS_PREFIX = "emulator:"
+"""Deposit address of an emulated account (``emulator:bybit.spot``): a withdrawal to it is that account's deposit."""
 
 
 class Rejected(Exception):
@@ -148,6 +153,11 @@ class Replay:
         step_s: grid step in seconds (3600 for the hourly bars).
         capital: ``(account, token) -> token units`` credited at the start (``binance.spot``, ``USDT``...).
         layout: venue -> kind -> tokens (``DEFAULT_LAYOUT``).
+        lot_step: the amount step (a decimal string) the markets state for every instrument, instead of the
+            venues' own (Binance 0.00001 BTC, Bybit spot 0.000001, Bybit linear 0.001): the simulators
+            behind the emulator trade any amount, so a parity run against a backtest (which has no lot
+            sizes) states a step finer than its amounts' precision (``"0.000000000001"``); ccxt truncates
+            every amount it sends to the step.
     Raises:
         DataError: a dataset the layout needs is not in the catalog or does not cover the period.
         ConfigError: ``capital`` names an account the layout has not, or a negative / non-finite amount.
@@ -156,7 +166,7 @@ class Replay:
     """
 
     def __init__(self, catalog, start: str, end: str, step_s: int = 3600, capital: dict | None = None,
-                 layout: dict | None = None, bars: str = "1h") -> None:
+                 layout: dict | None = None, bars: str = "1h", lot_step: str | None = None) -> None:
         if bars not in ("1h", "1m"):
             raise ConfigError(f"bars {bars!r}: the replay has the catalog's hourly bars (1h) and the 1-minute perp "
                               "bars (1m)", field="bars")
@@ -165,6 +175,15 @@ class Replay:
             from basiskit.emulator.minute_bars import MINUTE_LAYOUT, MinuteBars
             source = MinuteBars(catalog)
             layout = layout or MINUTE_LAYOUT
+        if lot_step is not None:
+            try:
+                ok = 0 < float(lot_step) < 1
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ConfigError(f"lot_step {lot_step!r} must be a decimal between 0 and 1 (e.g. 0.000000000001)",
+                                  field="lot_step")
+        self.lot_step = lot_step  # the markets' amount step for every instrument (None: each venue's own)
         self.bar_ns = (60 if bars == "1m" else 3600) * 10**9
         self.layout = layout or DEFAULT_LAYOUT
         self.lock = threading.RLock()
@@ -204,6 +223,7 @@ class Replay:
         self.fills: dict[str, list[Fill]] = {a: [] for a in self.accounts}
         self.funding_paid: dict[str, list[FundingSettled]] = {a: [] for a in self.accounts}
         self.movements: list[Movement] = []
+        self.submissions: Counter = Counter()  # client order id -> orders placed with it (duplicates refused)
         self.params = {v: load_venue_config(v) for v in self.layout}
         self._capital = dict(capital or {})
         self._step()  # the first grid time: the venues mark their positions
@@ -376,6 +396,7 @@ class Replay:
         with self.lock:
             self._known(account, token)
             cid = client_id or f"emu-{next(self._ids)}"
+            self.submissions[cid] += 1
             if cid in self.by_client[account]:
                 raise Rejected("duplicate_client_id", f"client order id {cid!r} is already used on {account}")
             op = Operation.SPOT_TRADE if account.endswith(".spot") else Operation.PERP_TRADE
@@ -504,8 +525,10 @@ class Replay:
             self.movements.append(m)
             return m
 
-    def deposit(self, account: str, token: str, amount: float, network: str | None = None) -> Movement:
-        """An incoming deposit to ``account`` (control endpoint): credited after the network's delay."""
+    def deposit(self, account: str, token: str, amount: float, network: str | None = None,
+                txid: str | None = None) -> Movement:
+        """An incoming deposit to ``account`` (control endpoint): credited after the network's delay.
+        ``txid``: the sender's transaction id (shown in the deposit history), else a generated one."""
         with self.lock:
             if account not in self.accounts:
                 raise Rejected("bad_request", f"no account {account}")
@@ -514,7 +537,7 @@ class Replay:
             net = network or ("TRC20" if "TRC20" in nets else next(iter(nets), ""))
             delay = nets[net].deposit_delay_seconds if net in nets else 0
             m = Movement(next(self._ids), "deposit", venue, token, float(amount), self.t, self.t + int(delay * 1e9),
-                         target=account, network=net, txid=f"0xemu{next(self._ids):060x}")
+                         target=account, network=net, txid=txid or f"0xemu{next(self._ids):060x}")
             self.movements.append(m)
             if m.done_ns <= self.t:
                 self._complete(m)
@@ -524,6 +547,16 @@ class Replay:
         if m.kind == "deposit":
             self.portfolio.ledger.add(m.target, m.token, m.amount)
         m.status = "completed"
+        target = m.address[len(ADDRESS_PREFIX):] if m.kind == "withdrawal" and m.address.startswith(ADDRESS_PREFIX) else None
+        if target in self.accounts:  # sent to another emulated venue: its deposit, credited after its network's delay
+            venue = target.split(".")[0]
+            nets = self.params[venue].transfers.get(m.token, {}) if self.params[venue].transfers else {}
+            delay = nets[m.network].deposit_delay_seconds if m.network in nets else 0
+            d = Movement(next(self._ids), "deposit", venue, m.token, m.amount, m.done_ns, m.done_ns + int(delay * 1e9),
+                         target=target, network=m.network, txid=m.txid)
+            self.movements.append(d)  # the replay's step loop completes it when its time has come
+            if d.done_ns <= self.t:
+                self._complete(d)
 
     def movements_of(self, venue: str, kind: str) -> list[Movement]:
         with self.lock:

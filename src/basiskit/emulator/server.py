@@ -7,7 +7,7 @@ under ``/bybit`` (``binance_api``, ``bybit_api``) on one aiohttp application, pl
     POST /emulator/advance         {"to": ms | "ISO time"} or {"steps": n}: manual mode's clock (also
                                    allowed in speed mode: a jump forward); pushes the streams;
                                    {"ticks_to": ms}: sends the recorded tick updates up to that time
-    POST /emulator/deposit         {"account": "binance.spot", "token": "USDT", "amount": 1000, "network": "TRC20"}
+    POST /emulator/deposit         {"account": "binance.spot", "token": "USDT", "amount": 1000, "network": "TRC20", "txid": "0x.."}  (txid optional)
     POST /emulator/fault           {"path": "/fapi/v1/order", "method": "POST", "kind": "drop_response" |
                                    "unavailable", "count": 1}: the next matching requests are executed with
                                    their answer lost (connection closed) or refused with HTTP 503 untouched
@@ -304,7 +304,8 @@ class Emulator:
     async def _deposit(self, request: web.Request) -> web.Response:
         try:
             b = await request.json()
-            m = self.replay.deposit(b["account"], b["token"], float(b["amount"]), b.get("network"))
+            m = self.replay.deposit(b["account"], b["token"], float(b["amount"]), b.get("network"),
+                                    str(b["txid"]) if b.get("txid") else None)
         except Rejected as e:
             return web.json_response({"error": e.reason}, status=400)
         except (ValueError, KeyError, TypeError) as e:

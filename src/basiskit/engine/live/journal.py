@@ -7,8 +7,10 @@ Per order handed to a venue account (``JournaledAccount.submit``, installed on t
 1. ``intent`` journaled (client order id, venue, operation, token, side, amount, clock time);
 2. handed to the exchange (live: the adapter / ``remote``) -- the latency from the step's market data
    to this moment is measured here (``latencies_ns``);
-3. the local account applies the same order (paper: it *is* the venue; live against a simulated
-   exchange: its mirror, which must agree with the exchange's fill, else ``RecoveryConflict``);
+3. the local account applies the same order (paper: it *is* the venue; live: its mirror, which must
+   agree with the exchange's fill, else ``RecoveryConflict``; a venue that filled its lot-size rounding of
+   the amount -- ccxt truncates to the market's amount precision -- is mirrored with the amount it filled,
+   and an order the venue refused is not applied at all);
 4. the venue's answer journaled: ``filled`` (amount, price, fee) / ``rejected`` / ``deferred``; a
    transfer with a delay is ``pending`` until its arrival time passes (then ``arrived``), and each
    transfer is also a ``fund_transfers`` row per status.
@@ -25,6 +27,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from basiskit.domain.orders import Operation, Order
 from basiskit.domain.trades import Trade, TradeStatus
@@ -66,6 +69,8 @@ def _matches(a: Trade, b: Trade) -> bool:
         return False
     if a.status is not TradeStatus.FILLED:
         return True
+    if a.order.operation is Operation.TRANSFER:  # token units moved, no price (the simulators quote 1, venues none)
+        return abs(a.executed_amount - b.executed_amount) <= 1e-9 * max(1.0, abs(a.executed_amount))
     tol = 1e-9 * max(1.0, abs(a.executed_amount))
     return abs(a.executed_amount - b.executed_amount) <= tol and abs((a.price or 0) - (b.price or 0)) <= 1e-9 * max(1.0, abs(a.price or 0))
 
@@ -173,7 +178,19 @@ class JournaledAccount:
             theirs = self.remote.submit(j.clock(), o.venue, o) if self.remote is not None else None
             crash.hit("after_submit")
             before = len(self.account.pending) if self._transit else 0
-            tr = self._submit((o,))[0]
+            if theirs is not None and getattr(theirs, "status", None) is TradeStatus.REJECTED:
+                tr = theirs  # the venue refused it (e.g. below its minimum lot): nothing happened, the mirror neither
+                crash.hit("after_ack")
+                j.result(o, tr, None)
+                crash.hit("after_store")
+                out.append(tr)
+                continue
+            mine = o
+            if (isinstance(theirs, Trade) and theirs.ok and o.operation is not Operation.TRANSFER
+                    and theirs.executed_amount != o.amount):
+                # the venue filled its lot-size rounding of the amount: the session's view books what it filled
+                mine = replace(o, amount=theirs.executed_amount)
+            tr = self._submit((mine,))[0]
             if theirs is not None and not _matches(theirs, tr):
                 raise RecoveryConflict(f"the exchange answered {o.client_order_id} with {theirs.status.value} "
                                        f"{theirs.executed_amount} @ {theirs.price}, the session's mirror of {o.venue} with "

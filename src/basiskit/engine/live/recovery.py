@@ -94,6 +94,8 @@ class Recovery:
         self.attempt = max(int(saved.get("attempt", 0)) if saved else 0, int(starts.get("attempts", 0))) + 1
         self.store.save_state(f"{self.strategy_id}#starts", {"attempts": self.attempt}, self.run_id)
         venue = self.remote.state(t0) if self.remote is not None else None
+        if venue is not None and hasattr(self.remote, "lookup"):
+            self._look_up(kernel, venue)
         if venue is None and saved is not None:  # paper: the stored book is the venue's state
             venue = {"balances": {_split(k): v for k, v in saved["balances"].items()},
                      "positions": {_split(k): tuple(v) for k, v in saved["positions"].items()},
@@ -113,6 +115,41 @@ class Recovery:
         kernel.ctx._invalidate()
         publish(Event(t0, "engine", "recovery_done", {"attempt": self.attempt, "findings": dict(self.findings),
                                                       "mode": "live" if self.remote is not None else "paper"}))
+
+    def _look_up(self, kernel, venue: dict) -> None:
+        """An exchange that holds only the exchange accounts (``engine.live.ccxt_exchange``): the journal's
+        open orders and the session's own accounts' transfers since the stored book are looked up there
+        by client order id; what left the session's accounts (wallet -> exchange deposits) since the
+        stored book is debited there in ``_adopt``, what is still in transit re-armed."""
+        held = set(venue.get("accounts") or ())
+        saved_t = self._saved_t
+        rows = self.store.live_orders(self.strategy_id)
+        mine = [r for r in rows if r.is_open or (r.operation == "transfer" and r.venue not in held
+                                                 and (saved_t is None or r.timestamp > saved_t))]
+        orders, transit = self.remote.lookup(mine)
+        transfers = kernel.venues.get("transit")
+        costs = getattr(transfers, "costs", None)
+
+        def route(r):
+            return costs.route(r.venue, r.to_venue, r.token) if costs is not None else None
+
+        by_cid = {r.client_order_id: r for r in mine}
+        fixed = []
+        for arrival, dst, tok, amt in transit:
+            if not arrival:  # a transfer whose answer was lost: its arrival as the account view's route has it
+                r = next(x for x in mine if x.to_venue == dst and x.token == tok and orders.get(x.client_order_id)
+                         and abs(orders[x.client_order_id][1] - amt) < 1e-9)
+                ro = route(r)
+                arrival = r.timestamp + (ro.delay_ns if ro is not None else 0)
+            fixed.append((arrival, dst, tok, amt))
+        venue["orders"], venue["in_transit"] = orders, fixed
+        debits = []
+        for cid, got in orders.items():
+            r = by_cid[cid]
+            if r.operation == "transfer" and r.venue not in held and (saved_t is None or r.timestamp > saved_t):
+                ro = route(r)
+                debits.append((r.venue, r.token, got[1] + (ro.fee if ro is not None else 0.0)))
+        venue["local_debits"] = debits
 
     def _settle_orders(self, kernel, venue, t0: int) -> None:
         publish = kernel.publish
@@ -174,6 +211,23 @@ class Recovery:
         fields.update(kw, status=status)
         self.store.put_order(self.strategy_id, LiveOrderRecord(**fields))
 
+    @staticmethod
+    def _align_views(kernel, venue: dict, held) -> None:
+        """The account views' own state where the exchange's differs from the stored book: perp positions
+        (size, entry) as the venue has them (the last mark kept), transfers in transit as the venue has them."""
+        for name in held:
+            view = kernel.venues.get(name)
+            books = getattr(view, "positions", None)
+            if isinstance(books, dict):
+                for tok, book in books.items():
+                    size, entry = venue["positions"].get((name, tok), (0.0, 0.0))
+                    book.size, book.entry = float(size), float(entry)
+                if hasattr(view, "_cache_step"):
+                    view._cache_step = -1
+        transfers = kernel.venues.get("transit")
+        if transfers is not None and hasattr(transfers, "pending") and venue.get("in_transit") is not None:
+            transfers.pending = [tuple(p) for p in venue["in_transit"]]
+
     def _adopt(self, kernel, venue: dict, saved: dict | None, t0: int) -> None:
         pf = kernel.portfolio
         balances = {tuple(k): float(v) for k, v in venue["balances"].items()}
@@ -181,16 +235,34 @@ class Recovery:
         mine = dict(pf.ledger.balances) if saved is None else {_split(k): v for k, v in saved["balances"].items()}
         diffs = {_key(k): {"session": mine.get(k, 0.0), "venue": balances.get(k, 0.0)}
                  for k in set(mine) | set(balances) if abs(mine.get(k, 0.0) - balances.get(k, 0.0)) > 1e-9}
-        pf.ledger.balances.clear()
+        held = venue.get("accounts")  # an exchange that holds only some accounts (the ccxt one): keep the others
+        if held is None:
+            pf.ledger.balances.clear()
+            pf.positions.clear()
+        else:
+            diffs = {k: d for k, d in diffs.items() if _split(k)[0] in held}
+            for k in [k for k in pf.ledger.balances if k[0] in held or saved is not None]:
+                del pf.ledger.balances[k]
+            if saved is not None:  # the session's own accounts (wallet, transit) as its stored book has them
+                for k, v in saved["balances"].items():
+                    if _split(k)[0] not in held:
+                        pf.ledger.balances[_split(k)] = float(v)
+            for k in [k for k in pf.positions if k[0] in held]:
+                del pf.positions[k]
         for k, v in balances.items():
             pf.ledger.balances[k] = v
         pf.ledger.version += 1
-        pf.positions.clear()
+        for src, tok, amt in venue.get("local_debits") or ():  # sent from the session's own accounts since its book
+            pf.ledger.balances[(src, tok)] = pf.ledger.balances.get((src, tok), 0.0) - amt
         for k, (size, entry) in positions.items():
             pf.positions[k] = Position(float(size), float(entry))
-        for name, cp in (venue.get("checkpoints") or {}).items():
+        # the account views' own state (marks, funding counters, transfers in flight): the exchange's when it
+        # gives them, else the session's stored book (its positions and balances then replaced by the venue's)
+        for name, cp in (venue.get("checkpoints") or (saved or {}).get("checkpoints") or {}).items():
             if name in kernel.venues:
                 _restore_checkpoint(kernel.venues[name], cp)
+        if held is not None:
+            self._align_views(kernel, venue, held)
         self._count("adopted")
         kernel.publish(Event(t0, "engine", "recovery_adopted", {
             "balances": {_key(k): v for k, v in sorted(balances.items())},

@@ -337,6 +337,13 @@ class CcxtAccount:
         if not address:
             return self._reject(order, "VENUE-003", f"no {order.token} deposit address configured for {dest!r} "
                                 f"(venues.{self.venue}.addresses.{dest}.{order.token})")
+        src = self.cfg.withdraw_from
+        if src is not None and src != self.kind and src in self.cfg.accounts:
+            try:  # the venue withdraws from its spot wallet: the amount goes there first
+                self.session.call("transfer", order.token, order.amount, self.quirks.transfer_account,
+                                  self.cfg.accounts[src].transfer_account, retry=False)
+            except VenueRejected as e:
+                return self._reject(order, "VENUE-002", e.args[0])
         try:
             w = self.session.call("withdraw", order.token, order.amount, address,
                                   params={"network": self.cfg.withdraw_network}, retry=False)

@@ -78,6 +78,9 @@ class LiveVenueConfig(_Strict):
                                     description="ccxt methods that read one order by id, tried in turn")
     funding: FundingQuirks = FundingQuirks()
     withdraw_network: str = "TRC20"
+    withdraw_from: str | None = Field(default=None, description="the account kind withdrawals leave from (the "
+                                      "venue's spot/funding wallet); a withdrawal from another account is first "
+                                      "moved there by an internal transfer")
     urls: dict[str, Any] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     ccxt: dict[str, Any] = Field(default_factory=dict, description="other ccxt constructor settings (timeout, ...)")
