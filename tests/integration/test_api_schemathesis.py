@@ -31,7 +31,7 @@ from basiskit.api.settings import ApiSettings
 from dbfixtures import fresh_schema
 from liveserver import serve_in_thread, wait_for
 
-EXAMPLES = 40
+EXAMPLES = 30
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

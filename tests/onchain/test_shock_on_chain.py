@@ -16,7 +16,7 @@ from basiskit.engine.shocks import apply_shock
 from basiskit.onchain_service import chain_patch
 from basiskit.strategies.registry import build_strategy, load_mode_config
 
-START, END = "2024-06-01", "2024-06-20"
+START, END = "2024-06-08", "2024-06-17"  # two days before the shock, its seven days
 OVERRIDES = {"target_ltv": 0.92, "rebalance": False,
              "shock": {"kind": "borrow_rate", "multiplier": 20, "at": "2024-06-10T00:00", "hours": 168}}
 
