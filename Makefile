@@ -17,15 +17,8 @@ run: $(STAMP)
 	$(VENV)/bin/basiskit backtest btc_basis --start 2024-01-01 --end 2025-09-29 --capital 100000 --out results/main
 
 # The browser tests (tests/e2e, report PNGs) drive Debian's Chromium: installed here when missing and root.
-# The on-chain tests (a local chain: mostly one core) run beside the rest, whose browser, server and
-# wall-clock tests leave the second core idle much of the time; their log follows the main run's.
 test: $(STAMP) chromium
-	@mkdir -p test-output; \
-	$(PY) -m pytest tests/onchain > test-output/onchain-tests.log 2>&1 & chain=$$!; \
-	$(PY) -m pytest --ignore=tests/onchain; main=$$?; \
-	wait $$chain; onchain=$$?; \
-	echo "== tests/onchain (run beside the others)"; cat test-output/onchain-tests.log; \
-	[ $$main -eq 0 ] && [ $$onchain -eq 0 ]
+	$(PY) -m pytest
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
