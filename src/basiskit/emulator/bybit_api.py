@@ -31,9 +31,10 @@ import time
 import uuid
 from urllib.parse import parse_qsl
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from basiskit.domain.order_state import OrderStatus
+from basiskit.emulator.wsio import json_requests
 from basiskit.emulator.auth import bybit_check
 from basiskit.emulator.binance_api import s
 from basiskit.emulator.replay import EmuOrder, Rejected
@@ -442,13 +443,7 @@ class BybitApi:
         acc = "bybit.perp" if request.path.endswith("linear") else "bybit.spot"
         streams = self.emu.streams
         try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                try:
-                    req = json.loads(msg.data)
-                except ValueError:
-                    continue
+            async for req in json_requests(ws):
                 op = req.get("op")
                 if op == "ping":
                     await ws.send_str(json.dumps({"success": True, "ret_msg": "pong", "conn_id": "emu",

@@ -39,8 +39,9 @@ import threading
 import time
 from urllib.request import Request, urlopen
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
+from basiskit.emulator.wsio import json_requests
 from basiskit.emulator.auth import Keys
 from basiskit.emulator.binance_api import BinanceApi
 from basiskit.emulator.binance_api import stream_message as binance_message
@@ -64,13 +65,7 @@ class Streams:
         acc = "binance.perp" if request.path.startswith("/binance/fstream") else "binance.spot"
         r = self.emu.replay
         try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                try:
-                    req = json.loads(msg.data)
-                except ValueError:
-                    continue
+            async for req in json_requests(ws):
                 method, rid = req.get("method"), req.get("id")
                 params = req.get("params") or []
                 if method == "SUBSCRIBE":
