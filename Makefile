@@ -17,8 +17,10 @@ run: $(STAMP)
 	$(VENV)/bin/basiskit backtest btc_basis --start 2024-01-01 --end 2025-09-29 --capital 100000 --out results/main
 
 # The browser tests (tests/e2e, report PNGs) drive Debian's Chromium: installed here when missing and root.
+# One pytest worker per core (at most 4; pytest-xdist), a test file per worker at a time: the session
+# fixtures (catalog, emulator, anvil node, browser, Ray) start once per worker.
 test: $(STAMP) chromium
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \

@@ -10,6 +10,12 @@ import pytest
 from basiskit.data.catalog import Catalog, resolve_source_dir
 from basiskit.data.errors import DataError
 
+# pytest-xdist's workers start with COLUMNS=80 in their environment, and rich fixes a console's width
+# from COLUMNS when the console is made (the CLI's consoles are made at import): the width a test's
+# CliRunner sets would be ignored and long lines wrapped at 80 columns.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 
 def real_source() -> Path | None:
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -41,5 +42,8 @@ def compile_contracts(tc: Toolchain) -> dict[str, dict]:
         raise RuntimeError("Solidity compile errors:\n" + "\n".join(errors))
     result = {name: {"abi": c["abi"], "bytecode": "0x" + c["evm"]["bytecode"]["object"]}
               for f in out["contracts"].values() for name, c in f.items()}
-    cache.write_text(json.dumps(result))
+    # written aside then renamed: another process (a parallel test worker) never reads half a file
+    tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(result))
+    os.replace(tmp, cache)
     return result
