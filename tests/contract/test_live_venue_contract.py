@@ -32,7 +32,8 @@ def _adapters(emulator, venue: str, portfolio: Portfolio, env: dict | None = Non
 
     cfg = ccxt_config(venue, emulator.url)
     return build_live_accounts(venue, ACCOUNTS[venue], portfolio.ledger, portfolio.attribution,
-                               {"urls": cfg["urls"]["api"], "options": cfg["options"], "ccxt": cfg["ccxt"], "fill_timeout_s": 5.0},
+                               {"urls": cfg["urls"]["api"], "options": cfg["options"], "ccxt": cfg["ccxt"], "fill_timeout_s": 5.0,
+                                **cfg.get("venue", {})},
                                env or emulator.test_env)
 
 
@@ -53,6 +54,10 @@ CASES = {
                    [(_spot, Side.SELL, 100.0, "BTC"), (_spot, Side.BUY, 1_000.0, "ETH")]),
     "bybit.perp": ([(_perp, Side.BUY, 2.0, "ETH"), (_perp, Side.SELL, 3.0, "ETH"), (_perp, Side.SELL, 0.3, "BTC")],
                    [(_perp, Side.BUY, 50_000.0, "ETH")]),
+    "okx.spot": ([(_spot, Side.BUY, 0.2, "BTC"), (_spot, Side.BUY, 2.0, "ETH"), (_spot, Side.SELL, 0.05, "BTC")],
+                 [(_spot, Side.SELL, 100.0, "BTC"), (_spot, Side.BUY, 1_000.0, "ETH"), (_spot, Side.BUY, 1.0, "SOL")]),
+    "okx.perp": ([(_perp, Side.SELL, 0.5, "BTC"), (_perp, Side.BUY, 2.0, "ETH"), (_perp, Side.SELL, 0.3, "BTC")],
+                 [(_perp, Side.BUY, 50_000.0, "ETH"), (_spot, Side.BUY, 1.0, "BTC")]),
 }
 
 
