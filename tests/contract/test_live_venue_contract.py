@@ -179,7 +179,7 @@ def test_bad_credentials_are_refused_and_never_shown(emulator):
         spot.close()
 
 
-@pytest.mark.parametrize("venue", ["binance", "bybit"])
+@pytest.mark.parametrize("venue", ["binance", "bybit", "okx"])
 def test_stop_order_rests_then_triggers_at_the_venue(emulator, venue):
     """A stop-market buy above the price rests at the venue (Binance USDT-M: an algo order) and fills
     once the price rises through it; one set far above never fills and is cancelled by client id."""
@@ -215,7 +215,7 @@ def test_stop_order_rests_then_triggers_at_the_venue(emulator, venue):
         perp.close()
 
 
-@pytest.mark.parametrize("venue", ["binance", "bybit"])
+@pytest.mark.parametrize("venue", ["binance", "bybit", "okx"])
 def test_a_lost_answer_is_not_an_order_sent_twice(emulator, venue):
     """The venue executes a market order but its answer is lost (connection closed): the adapter looks
     the client order id up at the venue, adopts the order it finds and books its fill once -- the venue
@@ -226,7 +226,7 @@ def test_a_lost_answer_is_not_an_order_sent_twice(emulator, venue):
     try:
         world = live_world(emulator, {perp.name: perp}, portfolio)
         C.step(world)
-        path = "/fapi/v1/order" if venue == "binance" else "/v5/order/create"
+        path = {"binance": "/fapi/v1/order", "bybit": "/v5/order/create", "okx": "/api/v5/trade/batch-orders"}[venue]
         emulator.fault(path, "drop_response", method="POST")
         order = _perp(perp.name, Side.BUY, 0.01, "ETH")
         tr = C.submit(world, perp, order)

@@ -128,7 +128,7 @@ class OkxApi:
                 g(f"{b}/trade/orders-history-archive", sig(self.history)),
                 g(f"{b}/trade/fills", sig(self.fills)), g(f"{b}/trade/fills-history", sig(self.fills)),
                 p(f"{b}/trade/order-algo", sig(self.place_algo, order=True)),
-                p(f"{b}/trade/cancel-algos", sig(self.cancel_algos, order=True)),
+                p(f"{b}/trade/cancel-algos", sig(self.cancel_algo, batch=True)),
                 g(f"{b}/trade/order-algo", sig(self.get_algo)),
                 g(f"{b}/trade/orders-algo-pending", sig(self.algo_pending)),
                 g(f"{b}/trade/orders-algo-history", sig(self.algo_history)),
@@ -160,7 +160,7 @@ class OkxApi:
                         return _err(*bad, status=401)
                 self.emu.tick()
                 if batch:  # each item answered on its own (sCode), code "0" / "2" (some failed) / "1" (all)
-                    out = [self._item(self.place, it) for it in q]
+                    out = [self._item(fn, it) for it in q]
                     bad = sum(1 for x in out if x["sCode"] != "0")
                     code = "0" if not bad else ("1" if bad == len(out) else "2")
                     return web.json_response({"code": code, "msg": "" if not bad else "Operation failed.", "data": out})
@@ -470,15 +470,12 @@ class OkxApi:
         return [{"algoId": str(o.order_id), "algoClOrdId": o.record.client_order_id, "clOrdId": "",
                  "sCode": "0", "sMsg": ""}]
 
-    def cancel_algos(self, q) -> list:
-        items = q if isinstance(q, list) else [q]
-        out = []
-        for it in items:
-            acc, _ = self._inst(it.get("instId"))
-            o = self._find(it, acc, "algoId", "algoClOrdId")
-            self.r.cancel(acc, o.order_id)
-            out.append({"algoId": str(o.order_id), "algoClOrdId": o.record.client_order_id, "sCode": "0", "sMsg": ""})
-        return out
+    def cancel_algo(self, q) -> list:
+        """One item of ``/trade/cancel-algos`` (a list body: ``[{"algoId", "instId"}, ...]``)."""
+        acc, _ = self._inst(q.get("instId"))
+        o = self._find(q, acc, "algoId", "algoClOrdId")
+        self.r.cancel(acc, o.order_id)
+        return [{"algoId": str(o.order_id), "algoClOrdId": o.record.client_order_id, "sCode": "0", "sMsg": ""}]
 
     def get_algo(self, q) -> list:
         for acc in ("okx.perp", "okx.spot"):

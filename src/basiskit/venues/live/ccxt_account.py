@@ -123,6 +123,12 @@ class CcxtAccount:
         m = (getattr(self.session.client, "markets", None) or {}).get(sym) or {}
         return float(m.get("contractSize") or 1.0) if m.get("contract") else 1.0
 
+    def _contracts(self, sym: str, amount: float) -> float:
+        """``amount`` base units in contracts of ``sym``, rounded to 12 decimals so that a float quotient
+        (0.01 / 0.1 = 0.09999999999999999) is not truncated a lot short by ccxt's amount precision."""
+        ct = self._contract(sym)
+        return amount if ct == 1.0 else round(amount / ct, 12)
+
     def _read_prices(self) -> dict[str, float]:
         self._load()
         syms = [self.symbols[t] for t in self.tokens]
@@ -226,7 +232,7 @@ class CcxtAccount:
         for attempt in range(self.session.attempts):
             try:
                 return self.session.call("create_order", sym, typ, order.side.value,
-                                         order.amount / self._contract(sym), price, params, retry=False)
+                                         self._contracts(sym, order.amount), price, params, retry=False)
             except VenueUnavailable:
                 found = self._by_client_id(sym, cid)
                 if found is not None:
