@@ -27,13 +27,13 @@ from live_world import ACCOUNTS, live_world
 O = Operation
 
 
-def _adapters(emulator, venue: str, portfolio: Portfolio, env: dict | None = None) -> dict:
+def _adapters(emulator, venue: str, portfolio: Portfolio, env: dict | None = None, extra: dict | None = None) -> dict:
     from basiskit.emulator.server import ccxt_config
 
     cfg = ccxt_config(venue, emulator.url)
     return build_live_accounts(venue, ACCOUNTS[venue], portfolio.ledger, portfolio.attribution,
                                {"urls": cfg["urls"]["api"], "options": cfg["options"], "ccxt": cfg["ccxt"], "fill_timeout_s": 5.0,
-                                **cfg.get("venue", {})},
+                                **cfg.get("venue", {}), **(extra or {})},
                                env or emulator.test_env)
 
 
@@ -157,6 +157,33 @@ def test_internal_transfer_and_withdrawal_status(emulator):
         assert spot.poll(emulator.emulator.replay.t) == []
     finally:
         spot.close()
+
+
+def test_okx_withdrawal_leaves_from_the_funding_account(emulator):
+    """OKX withdraws from its funding account: the adapter moves the amount from the trading account there
+    (``withdraw_from: funding``), withdraws, and reports ``completed`` once the network's delay passed."""
+    portfolio = Portfolio()
+    adapters = _adapters(emulator, "okx", portfolio, extra={"addresses": {"wallet": {"USDT": "TQ7nZ2emulatorAddr"}}})
+    perp = adapters["okx.perp"]
+    replay = emulator.emulator.replay
+    try:
+        world = live_world(emulator, {"okx.perp": perp}, portfolio)
+        C.step(world)
+        funding0 = replay.balances("okx.funding").get("USDT", 0.0)
+        w = perp.submit([Order(O.TRANSFER, "okx.perp", 400.0, "USDT", to_venue="wallet",
+                               client_order_id="w-" + secrets.token_hex(4))])[0]
+        fee = replay.params["okx"].transfers["USDT"]["TRC20"].withdrawal_fee
+        assert w.ok and w.deltas == (("okx.perp", "USDT", -400.0), ("transit", "USDT", 400.0 - fee)), w
+        portfolio.apply(w)
+        assert replay.balances("okx.funding").get("USDT", 0.0) == pytest.approx(funding0)  # passed through
+        C.check_fold(world, perp)
+        statuses = []
+        for _ in range(2):  # TRC20: 300 s
+            emulator.advance(steps=1)
+            statuses += [e.data["status"] for e in perp.poll(replay.t) if e.kind == "withdrawal_status"]
+        assert statuses == ["completed"], statuses
+    finally:
+        perp.close()
 
 
 def test_bad_credentials_are_refused_and_never_shown(emulator):
