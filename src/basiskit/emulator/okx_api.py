@@ -31,6 +31,11 @@ Served (https://www.okx.com/docs-v5/en/), every response ``{"code": "0", "msg": 
              GET  /api/v5/trade/order-algo, orders-algo-pending, orders-algo-history
              POST /api/v5/asset/transfer, /api/v5/asset/withdrawal;
              GET  /api/v5/asset/transfer-state, withdrawal-history, deposit-history
+    streams  WS   /okx/ws/v5/public and /okx/ws/v5/business (candles): ``{"op": "subscribe", "args":
+                  [{"channel": ..., "instId": ...}]}`` to ``bbo-tbt`` (best bid/ask), ``tickers``,
+                  ``mark-price``, ``funding-rate`` and ``candle<bar>`` (the last closed bar); OKX's text
+                  ``ping`` is answered ``pong``. Each subscription gets its current value at once and at every
+                  replay step. No private (login) channels: the adapters read orders and fills by REST
 
 Errors (HTTP 200 with the code in the body; order endpoints put ``sCode``/``sMsg`` in ``data`` and
 ``code`` "1", as OKX does): 51001 (instrument), 51008 (balance / margin), 51016 (duplicate clOrdId),
@@ -42,10 +47,9 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from basiskit.domain.order_state import OrderStatus
 from basiskit.emulator.auth import okx_check
@@ -77,10 +81,6 @@ def _ok(data: list) -> web.Response:
 
 def _err(code: str, msg: str, data: list | None = None, status: int = 200) -> web.Response:
     return web.json_response({"code": code, "msg": msg, "data": data or []}, status=status)
-
-
-def _iso(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 class OkxApi:
@@ -135,7 +135,8 @@ class OkxApi:
                 p(f"{b}/asset/transfer", sig(self.transfer)), g(f"{b}/asset/transfer-state", sig(self.transfer_state)),
                 p(f"{b}/asset/withdrawal", sig(self.withdraw)),
                 g(f"{b}/asset/withdrawal-history", sig(self.withdrawals)),
-                g(f"{b}/asset/deposit-history", sig(self.deposits))]
+                g(f"{b}/asset/deposit-history", sig(self.deposits)),
+                g("/okx/ws/v5/public", self.ws), g("/okx/ws/v5/business", self.ws)]
 
     def _handler(self, signed: bool):
         def wrap(fn, order: bool = False, batch: bool = False):
@@ -534,6 +535,84 @@ class OkxApi:
                 for m in self.r.movements_of("okx", "deposit") if not q.get("ccy") or q["ccy"] == m.token]
         return rows[::-1]
 
-    @staticmethod
-    def iso(ns: int) -> str:
-        return _iso(ns)
+    # -- streams ------------------------------------------------------------------------------------
+    async def ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        streams = self.emu.streams
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                if msg.data == "ping":  # OKX's keepalive is a text frame, not a websocket ping
+                    await ws.send_str("pong")
+                    continue
+                try:
+                    req = json.loads(msg.data)
+                except ValueError:
+                    await ws.send_str(json.dumps({"event": "error", "code": "60012",
+                                                  "msg": f"Illegal request: {msg.data}", "connId": "emu"}))
+                    continue
+                if not isinstance(req, dict) or req.get("op") not in ("subscribe", "unsubscribe"):
+                    await ws.send_str(json.dumps({"event": "error", "code": "60012",
+                                                  "msg": f"Illegal request: {msg.data}", "connId": "emu"}))
+                    continue
+                made = []
+                for arg in req.get("args") or []:
+                    if req["op"] == "unsubscribe":
+                        streams.subs = [x for x in streams.subs if not (x[0] is ws and x[1] == json.dumps(arg))]
+                        await ws.send_str(json.dumps({"event": "unsubscribe", "arg": arg, "connId": "emu"}))
+                        continue
+                    maker = self._maker(arg)
+                    if maker is None:
+                        await ws.send_str(json.dumps({"event": "error", "code": "60018", "connId": "emu",
+                                                      "msg": f"Wrong URL or channel:{arg.get('channel')},instId:"
+                                                             f"{arg.get('instId')} doesn't exist."}))
+                        continue
+                    streams.add(ws, json.dumps(arg), maker)
+                    made.append(maker)
+                    await ws.send_str(json.dumps({"event": "subscribe", "arg": arg, "connId": "emu"}))
+                for maker in made:
+                    text = maker()
+                    if text:
+                        await ws.send_str(text)
+        finally:
+            streams.drop(ws)
+        return ws
+
+    def _maker(self, arg: dict):
+        """The message maker of one subscription (None: no such channel or instrument)."""
+        channel = str(arg.get("channel", ""))
+        try:
+            acc, tok = self._inst(arg.get("instId"))
+        except Rejected:
+            return None
+        r = self.r
+        head = {"channel": channel, "instId": arg["instId"]}
+
+        def push(data: list) -> str:
+            return json.dumps({"arg": head, "data": data})
+        if channel == "bbo-tbt":
+            def bbo() -> str:
+                bid, ask = r.book_ticker(acc, tok)
+                return push([{"asks": [[s(ask), "0", "0", "0"]], "bids": [[s(bid), "0", "0", "0"]],
+                              "ts": str(r.t // NS_MS), "seqId": r.i}])
+            return bbo
+        if channel == "tickers":
+            return lambda: push([self._ticker(acc, tok)])
+        if channel == "mark-price" and acc == "okx.perp":
+            return lambda: push(self.mark_price({"instId": arg["instId"]}))
+        if channel == "funding-rate" and acc == "okx.perp":
+            return lambda: push(self.funding_rate({"instId": arg["instId"]}))
+        if channel.startswith("candle") and channel[len("candle"):] in BARS:
+            iv = BARS[channel[len("candle"):]]
+
+            def candle() -> str | None:
+                bars = r.bars(acc, tok, iv, limit=1)
+                if not bars:
+                    return None
+                b, o, h, lo, c, v = bars[-1]
+                ct = self._ct(acc, tok)
+                return push([[str(b // NS_MS), s(o), s(h), s(lo), s(c), s(v / ct), s(v), s(v * c), "1"]])
+            return candle
+        return None
