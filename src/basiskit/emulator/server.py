@@ -396,8 +396,10 @@ def ccxt_config(exchange_id: str, base_url: str) -> dict:
     """The constructor overrides that point ccxt's ``binance`` / ``bybit`` / ``okx`` (REST and ccxt.pro streams)
     at an emulator at ``base_url`` (``http://127.0.0.1:port``): ``{"urls": {"api": ...}, "options": ...,
     "ccxt": {...}}`` (``ccxt``: other constructor settings: the emulator has no rate limits, so ccxt's
-    limiter, which spaces requests by the real venue's weights, is off). Raises ValueError for another
-    exchange id."""
+    limiter, which spaces requests by the real venue's weights, is off). For ``okx`` also ``"venue"``: live
+    venue overrides (``accounts``: the spot account's balance reads carry ``emulatorAccount=spot``, see
+    ``okx_api``) to merge into the adapters' overrides. OKX's ``brokerId`` is blanked (ccxt would tag
+    orders without a client id with its own broker prefix). Raises ValueError for another exchange id."""
     import ccxt.pro as ccxtpro
 
     ws_base = base_url.replace("http://", "ws://", 1)
