@@ -89,6 +89,11 @@ class OkxApi:
     def __init__(self, emu) -> None:
         self.emu = emu
         self.r = emu.replay
+        unknown = [t for t in self.r.tokens("okx.perp") if t not in CT_VAL]
+        if unknown:
+            from basiskit.config.loader import ConfigError
+            raise ConfigError(f"okx.perp {unknown}: the emulator knows the contract size (ctVal) of "
+                              f"{', '.join(CT_VAL)} swaps only (okx_api.CT_VAL)", field="layout.okx.perp")
 
     # -- instruments --------------------------------------------------------------------------------
     def _inst(self, inst_id: str | None) -> tuple[str, str]:
