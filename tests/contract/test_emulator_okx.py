@@ -70,6 +70,7 @@ def test_funding_account_deposit_transfer_and_withdrawal(emulator):
     """A deposit to the funding account is credited after the network's delay, moves to the trading
     account (``okx.perp``), and a withdrawal leaves the funding account ``pending`` until its delay passed."""
     replay = emulator.emulator.replay
+    funding0 = replay.balances("okx.funding").get("USDT", 0.0)
     emulator.deposit("okx.funding", "USDT", 300.0, "TRC20")
     emulator.advance(steps=1)  # TRC20 deposits are credited after 120 s
     trading0 = replay.balances("okx.perp")["USDT"]
@@ -81,11 +82,11 @@ def test_funding_account_deposit_transfer_and_withdrawal(emulator):
         w = await c.withdraw("USDT", 50.0, "TQ7nZ2emulatorAddr", {"network": "TRC20"})
         return dep, bal, w, await c.fetch_withdrawals("USDT")
     dep, bal, w, ws = _run(emulator, move)
-    assert dep[0]["status"] == "ok" and dep[0]["amount"] == 300.0
-    assert bal["USDT"]["total"] == pytest.approx(300.0)
+    assert dep[-1]["status"] == "ok" and dep[-1]["amount"] == 300.0
+    assert bal["USDT"]["total"] == pytest.approx(funding0 + 300.0)
     fee = replay.params["okx"].transfers["USDT"]["TRC20"].withdrawal_fee
     assert replay.balances("okx.perp")["USDT"] == pytest.approx(trading0 + 100.0)
-    assert replay.balances("okx.funding")["USDT"] == pytest.approx(150.0)
+    assert replay.balances("okx.funding")["USDT"] == pytest.approx(funding0 + 150.0)
     mine = [x for x in ws if x["id"] == w["id"]]
     assert len(mine) == 1 and mine[0]["status"] == "pending" and mine[0]["amount"] == pytest.approx(50.0 - fee)
     emulator.advance(steps=1)  # TRC20 withdrawals complete after 300 s
