@@ -15,7 +15,8 @@ from basiskit.domain.portfolio import Portfolio
 from venue_contract import World
 
 ACCOUNTS = {"binance": {"binance.spot": ["BTC"], "binance.perp": ["BTC", "ETH"]},
-            "bybit": {"bybit.spot": ["BTC", "ETH"], "bybit.perp": ["BTC", "ETH"]}}
+            "bybit": {"bybit.spot": ["BTC", "ETH"], "bybit.perp": ["BTC", "ETH"]},
+            "okx": {"okx.spot": ["BTC", "ETH"], "okx.perp": ["BTC", "ETH"]}}
 """The emulated accounts and their instruments (base tokens, USDT quoted)."""
 CAPITAL = {(acc, "USDT"): 50_000.0 for kinds in ACCOUNTS.values() for acc in kinds}
 

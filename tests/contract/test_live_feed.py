@@ -74,6 +74,28 @@ def test_bybit_feed_book_and_mark_come_from_the_ticker_stream(emulator):
     assert all(v["mode"] == "stream" for v in status.values()), status
 
 
+def test_okx_feed_events_are_the_recording_under_okx_names(emulator, catalog):
+    """OKX's bbo, 1H candle and mark-price streams (public and business endpoints): the bars are Bybit's
+    recorded bars (``emulator.price_sources``), keyed as OKX's series."""
+    replay = emulator.emulator.replay
+    events, status = _collect(emulator, "okx", [Stream("okx", "perp", "ETH", bars="1h", mark=True)], steps=3,
+                              per_step_s=0.4)
+    kinds = {e.kind for e in events}
+    assert {"book_ticker", "bar", "mark_price"} <= kinds, (kinds, status)
+    assert all(v["mode"] == "stream" for v in status.values()), status
+    bars = catalog.load("perp.bybit.ETHUSDT")
+    idx = bars.index.as_unit("ns").asi8
+    got = [e for e in events if e.kind == "bar"]
+    assert len(got) >= 3 and all(e.key == "perp.okx.ETHUSDT" for e in events)
+    for e in got:
+        row = bars.iloc[int((idx == e.open_ns).nonzero()[0][0])]
+        assert (e.open, e.high, e.low, e.close) == (row.open, row.high, row.low, row.close)
+        assert e.timestamp == e.open_ns + 3600 * 10**9 <= replay.t
+    for e in events:
+        if e.kind == "mark_price":  # the open of the bar that opened at or before the event's time
+            assert e.mark == float(bars.loc[idx <= e.timestamp, "open"].iloc[-1])
+
+
 def test_feed_falls_back_to_rest_while_the_stream_is_down_and_comes_back(emulator):
     """The futures stream endpoint refuses connections (HTTP 503, a ccxt NetworkError): the feed polls the
     REST book ticker meanwhile (events keep coming, mode ``rest``), then the stream is retried with backoff

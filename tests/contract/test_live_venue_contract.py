@@ -27,12 +27,13 @@ from live_world import ACCOUNTS, live_world
 O = Operation
 
 
-def _adapters(emulator, venue: str, portfolio: Portfolio, env: dict | None = None) -> dict:
+def _adapters(emulator, venue: str, portfolio: Portfolio, env: dict | None = None, extra: dict | None = None) -> dict:
     from basiskit.emulator.server import ccxt_config
 
     cfg = ccxt_config(venue, emulator.url)
     return build_live_accounts(venue, ACCOUNTS[venue], portfolio.ledger, portfolio.attribution,
-                               {"urls": cfg["urls"]["api"], "options": cfg["options"], "ccxt": cfg["ccxt"], "fill_timeout_s": 5.0},
+                               {"urls": cfg["urls"]["api"], "options": cfg["options"], "ccxt": cfg["ccxt"], "fill_timeout_s": 5.0,
+                                **cfg.get("venue", {}), **(extra or {})},
                                env or emulator.test_env)
 
 
@@ -53,6 +54,10 @@ CASES = {
                    [(_spot, Side.SELL, 100.0, "BTC"), (_spot, Side.BUY, 1_000.0, "ETH")]),
     "bybit.perp": ([(_perp, Side.BUY, 2.0, "ETH"), (_perp, Side.SELL, 3.0, "ETH"), (_perp, Side.SELL, 0.3, "BTC")],
                    [(_perp, Side.BUY, 50_000.0, "ETH")]),
+    "okx.spot": ([(_spot, Side.BUY, 0.2, "BTC"), (_spot, Side.BUY, 2.0, "ETH"), (_spot, Side.SELL, 0.05, "BTC")],
+                 [(_spot, Side.SELL, 100.0, "BTC"), (_spot, Side.BUY, 1_000.0, "ETH"), (_spot, Side.BUY, 1.0, "SOL")]),
+    "okx.perp": ([(_perp, Side.SELL, 0.5, "BTC"), (_perp, Side.BUY, 2.0, "ETH"), (_perp, Side.SELL, 0.3, "BTC")],
+                 [(_perp, Side.BUY, 50_000.0, "ETH"), (_spot, Side.BUY, 1.0, "BTC")]),
 }
 
 
@@ -154,6 +159,33 @@ def test_internal_transfer_and_withdrawal_status(emulator):
         spot.close()
 
 
+def test_okx_withdrawal_leaves_from_the_funding_account(emulator):
+    """OKX withdraws from its funding account: the adapter moves the amount from the trading account there
+    (``withdraw_from: funding``), withdraws, and reports ``completed`` once the network's delay passed."""
+    portfolio = Portfolio()
+    adapters = _adapters(emulator, "okx", portfolio, extra={"addresses": {"wallet": {"USDT": "TQ7nZ2emulatorAddr"}}})
+    perp = adapters["okx.perp"]
+    replay = emulator.emulator.replay
+    try:
+        world = live_world(emulator, {"okx.perp": perp}, portfolio)
+        C.step(world)
+        funding0 = replay.balances("okx.funding").get("USDT", 0.0)
+        w = perp.submit([Order(O.TRANSFER, "okx.perp", 400.0, "USDT", to_venue="wallet",
+                               client_order_id="w-" + secrets.token_hex(4))])[0]
+        fee = replay.params["okx"].transfers["USDT"]["TRC20"].withdrawal_fee
+        assert w.ok and w.deltas == (("okx.perp", "USDT", -400.0), ("transit", "USDT", 400.0 - fee)), w
+        portfolio.apply(w)
+        assert replay.balances("okx.funding").get("USDT", 0.0) == pytest.approx(funding0)  # passed through
+        C.check_fold(world, perp)
+        statuses = []
+        for _ in range(2):  # TRC20: 300 s
+            emulator.advance(steps=1)
+            statuses += [e.data["status"] for e in perp.poll(replay.t) if e.kind == "withdrawal_status"]
+        assert statuses == ["completed"], statuses
+    finally:
+        perp.close()
+
+
 def test_bad_credentials_are_refused_and_never_shown(emulator):
     """A wrong secret is refused by the emulator's signature check as Binance refuses it (ccxt's
     AuthenticationError -> ConfigError), and neither the key nor the secret appears in the error or
@@ -174,7 +206,7 @@ def test_bad_credentials_are_refused_and_never_shown(emulator):
         spot.close()
 
 
-@pytest.mark.parametrize("venue", ["binance", "bybit"])
+@pytest.mark.parametrize("venue", ["binance", "bybit", "okx"])
 def test_stop_order_rests_then_triggers_at_the_venue(emulator, venue):
     """A stop-market buy above the price rests at the venue (Binance USDT-M: an algo order) and fills
     once the price rises through it; one set far above never fills and is cancelled by client id."""
@@ -210,7 +242,7 @@ def test_stop_order_rests_then_triggers_at_the_venue(emulator, venue):
         perp.close()
 
 
-@pytest.mark.parametrize("venue", ["binance", "bybit"])
+@pytest.mark.parametrize("venue", ["binance", "bybit", "okx"])
 def test_a_lost_answer_is_not_an_order_sent_twice(emulator, venue):
     """The venue executes a market order but its answer is lost (connection closed): the adapter looks
     the client order id up at the venue, adopts the order it finds and books its fill once -- the venue
@@ -221,7 +253,7 @@ def test_a_lost_answer_is_not_an_order_sent_twice(emulator, venue):
     try:
         world = live_world(emulator, {perp.name: perp}, portfolio)
         C.step(world)
-        path = "/fapi/v1/order" if venue == "binance" else "/v5/order/create"
+        path = {"binance": "/fapi/v1/order", "bybit": "/v5/order/create", "okx": "/api/v5/trade/batch-orders"}[venue]
         emulator.fault(path, "drop_response", method="POST")
         order = _perp(perp.name, Side.BUY, 0.01, "ETH")
         tr = C.submit(world, perp, order)

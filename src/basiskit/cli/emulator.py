@@ -1,4 +1,5 @@
-"""``basiskit emulator``: serve the emulated Binance and Bybit on 127.0.0.1 (``basiskit.emulator``).
+"""``basiskit emulator``: serve the emulated Binance and Bybit (and with ``--okx`` OKX) on 127.0.0.1
+(``basiskit.emulator``).
 
     basiskit emulator --start 2024-03-01 --end 2024-04-01 --speed 3600 --port 8765 \\
         --capital binance.perp:USDT=100000 --overrides-out .basiskit/emulator.json
@@ -6,7 +7,8 @@
         --ticks binance.perp:LUNC=ticks.gateio.perp.LUNCUSDT --ticks binance.spot:LUNC=ticks.mexc.spot.LUNCUSDT
 
 Keys: the signed endpoints accept the pairs found in the environment -- ``BINANCE_API_KEY`` /
-``BINANCE_API_SECRET``, ``BYBIT_API_KEY`` / ``BYBIT_API_SECRET``, ``BASISKIT_EMULATOR_KEY`` /
+``BINANCE_API_SECRET``, ``BYBIT_API_KEY`` / ``BYBIT_API_SECRET``, ``OKX_API_KEY`` / ``OKX_API_SECRET`` (OKX's
+passphrase: ``OKX_API_PASSPHRASE``, checked when set), ``BASISKIT_EMULATOR_KEY`` /
 ``BASISKIT_EMULATOR_SECRET`` -- so a runner started with the same environment signs as it would for the
 real venue; without any pair the command stops and says so. Secrets are never printed.
 ``--overrides-out`` writes, per venue, the ccxt overrides (``urls``, ``options``, ``ccxt``) that point a
@@ -25,7 +27,7 @@ from typing import Optional
 import typer
 
 PAIRS = (("BINANCE_API_KEY", "BINANCE_API_SECRET"), ("BYBIT_API_KEY", "BYBIT_API_SECRET"),
-         ("BASISKIT_EMULATOR_KEY", "BASISKIT_EMULATOR_SECRET"))
+         ("OKX_API_KEY", "OKX_API_SECRET"), ("BASISKIT_EMULATOR_KEY", "BASISKIT_EMULATOR_SECRET"))
 
 
 def _capital(items: list[str]) -> dict:
@@ -60,11 +62,14 @@ def emulator(start: str = typer.Option(..., "--start", help="first replay time (
              lot_step: Optional[str] = typer.Option(None, "--lot-step", help="the amount step every market "
                                                     "states (e.g. 0.000000000001 for a parity run against a "
                                                     "backtest); default: each venue's own"),
+             okx: bool = typer.Option(False, "--okx", help="serve OKX too (spot and USDT swaps, BTC and ETH): "
+                                      "prices are Bybit's recording under OKX's names, funding OKX's own "
+                                      "(recorded 2024-05-01..2025-09-07)"),
              data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
              source: Optional[Path] = typer.Option(None, "--source")) -> None:
-    """Serve the Binance and Bybit APIs on 127.0.0.1, replaying the catalog's bars (Ctrl-C stops)."""
+    """Serve the Binance and Bybit (and with --okx OKX) APIs on 127.0.0.1, replaying the catalog's bars (Ctrl-C stops)."""
     from basiskit import service
-    from basiskit.emulator.replay import DEFAULT_LAYOUT, Replay, accounts_of
+    from basiskit.emulator.replay import DEFAULT_LAYOUT, OKX_LAYOUT, Replay, accounts_of
     from basiskit.emulator.server import EmulatorServer, ccxt_config
 
     keys = {os.environ[k]: os.environ[s] for k, s in PAIRS if os.environ.get(k) and os.environ.get(s)}
@@ -72,14 +77,18 @@ def emulator(start: str = typer.Option(..., "--start", help="first replay time (
         typer.echo("emulator: no API key pair in the environment: set BINANCE_API_KEY and BINANCE_API_SECRET (or "
                    "BYBIT_..., BASISKIT_EMULATOR_KEY/_SECRET); the signed endpoints accept those pairs", err=True)
         raise typer.Exit(2)
-    cap = _capital(capital) or {(acc, "USDT"): 100_000.0 for acc in accounts_of(DEFAULT_LAYOUT)}
+    layout = {**DEFAULT_LAYOUT, **OKX_LAYOUT} if okx and bars == "1h" else None
+    if okx and bars != "1h":
+        typer.echo("emulator: --okx serves the hourly bars only (no OKX minute replay)", err=True)
+        raise typer.Exit(2)
+    cap = _capital(capital) or {(acc, "USDT"): 100_000.0 for acc in accounts_of(layout or DEFAULT_LAYOUT)}
     catalog = service.open_catalog(data_dir, source)
     catalog.ensure_imported()
     if bars == "1m" and not capital:
         from basiskit.emulator.minute_bars import MINUTE_LAYOUT
         cap = {(acc, "USDT"): 100_000.0 for acc in accounts_of(MINUTE_LAYOUT)}
     replay = Replay(catalog, start, end, step_seconds or (60 if bars == "1m" else 3600), cap, bars=bars,
-                    lot_step=lot_step)
+                    lot_step=lot_step, layout=layout)
     tick_replay = None
     if ticks:
         from basiskit.domain.time import to_ns
@@ -96,14 +105,16 @@ def emulator(start: str = typer.Option(..., "--start", help="first replay time (
             mapping[(acc, tok)] = dsid
         tick_replay = TickReplay(load_tick_streams(catalog.source_dir, mapping),
                                  to_ns(ticks_start) if ticks_start else None)
-    srv = EmulatorServer(replay, keys, speed, port, ticks=tick_replay).start()
-    typer.echo(f"emulator: {srv.url}  (binance: {srv.url}/binance, bybit: {srv.url}/bybit; "
+    srv = EmulatorServer(replay, keys, speed, port, ticks=tick_replay,
+                         passphrase=os.environ.get("OKX_API_PASSPHRASE") or None).start()
+    typer.echo(f"emulator: {srv.url}  (binance: {srv.url}/binance, bybit: {srv.url}/bybit"
+               f"{f', okx: {srv.url}/okx' if okx else ''}; "
                f"{len(keys)} key(s); {'manual clock' if speed is None else f'speed x{speed:g}'})")
     if overrides_out is not None:
         overrides_out.parent.mkdir(parents=True, exist_ok=True)
-        cfgs = {v: ccxt_config(v, srv.url) for v in ("binance", "bybit")}
-        overrides_out.write_text(json.dumps({v: {"urls": c["urls"]["api"], "options": c["options"], "ccxt": c["ccxt"]}
-                                             for v, c in cfgs.items()}, indent=2))
+        cfgs = {v: ccxt_config(v, srv.url) for v in ("binance", "bybit", *(("okx",) if okx else ()))}
+        overrides_out.write_text(json.dumps({v: {"urls": c["urls"]["api"], "options": c["options"], "ccxt": c["ccxt"],
+                                                 **c.get("venue", {})} for v, c in cfgs.items()}, indent=2))
         typer.echo(f"ccxt overrides: {overrides_out}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

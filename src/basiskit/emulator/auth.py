@@ -9,22 +9,35 @@
   HMAC-SHA256 of ``timestamp + api_key + recv_window + (query string | JSON body)``): an unknown key ->
   ``retCode`` 10003, a bad signature -> 10004 ``error sign!``, a stale timestamp -> 10002 (HTTP 200
   with the code in the body, as Bybit answers). (https://bybit-exchange.github.io/docs/v5/guide)
+* OKX v5 (``OK-ACCESS-KEY``, ``OK-ACCESS-PASSPHRASE``, ``OK-ACCESS-TIMESTAMP`` an ISO time with ms,
+  ``OK-ACCESS-SIGN`` = base64 HMAC-SHA256 of ``timestamp + METHOD + request path (with ?query for GET)
+  + JSON body``): a missing or unknown key -> HTTP 401 ``{"code": "50111", "msg": "Invalid OK-ACCESS-KEY"}``,
+  a wrong passphrase -> 401 ``50105``, a bad signature -> 401 ``50113 Invalid Sign``, a timestamp more
+  than 30 s from the server's clock -> 401 ``50102 Timestamp request expired``.
+  (https://www.okx.com/docs-v5/en/#overview-rest-authentication-signature, error codes 50102-50113)
 
-``Keys`` holds the emulator's key -> secret pairs; secrets never appear in a response or a log line.
+``Keys`` holds the emulator's key -> secret pairs (an OKX passphrase is checked against ``passphrase``); secrets never appear in a response or a log line.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import time
+from datetime import datetime
 
 
 class Keys:
     """API key -> secret. ``repr`` shows the keys' count only."""
 
-    def __init__(self, pairs: dict[str, str]) -> None:
+    def __init__(self, pairs: dict[str, str], passphrase: str | None = None) -> None:
         self._pairs = dict(pairs)
+        self._passphrase = passphrase
+
+    def passphrase_ok(self, value: str | None) -> bool:
+        """OKX: the passphrase given when the key was made (None: any passphrase is accepted)."""
+        return self._passphrase is None or hmac.compare_digest(self._passphrase, value or "")
 
     def secret(self, key: str | None) -> str | None:
         return self._pairs.get(key or "")
@@ -83,4 +96,30 @@ def bybit_check(keys: Keys, headers, payload: str, now_ms: int | None = None) ->
     if t > now + 1000 or now - t > w:
         return 10002, (f"invalid request, please check your server timestamp or recv_window param. "
                        f"req_timestamp[{t}],server_timestamp[{now}],recv_window[{w}]")
+    return None
+
+
+def okx_check(keys: Keys, headers, method: str, path_qs: str, body: str, now_ms: int | None = None
+              ) -> tuple[str, str] | None:
+    """Check a signed OKX v5 request (``path_qs``: the request path with ``?query`` for GET; ``body``:
+    the raw JSON body, empty for GET). Returns None when valid, else ``(OKX code, message)``."""
+    api_key = headers.get("OK-ACCESS-KEY")
+    if not api_key:
+        return "50103", "Request header OK-ACCESS-KEY cannot be empty."
+    secret = keys.secret(api_key)
+    if secret is None:
+        return "50111", "Invalid OK-ACCESS-KEY."
+    if not keys.passphrase_ok(headers.get("OK-ACCESS-PASSPHRASE")):
+        return "50105", "Invalid OK-ACCESS-PASSPHRASE."
+    ts, sign = headers.get("OK-ACCESS-TIMESTAMP", ""), headers.get("OK-ACCESS-SIGN", "")
+    mac = hmac.new(secret.encode(), (ts + method.upper() + path_qs + body).encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(base64.b64encode(mac).decode(), sign):
+        return "50113", "Invalid Sign."
+    try:
+        t = int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return "50112", "Invalid OK-ACCESS-TIMESTAMP."
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    if abs(now - t) > 30_000:
+        return "50102", "Timestamp request expired."
     return None

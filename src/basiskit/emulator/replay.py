@@ -67,6 +67,14 @@ DEFAULT_LAYOUT: dict[str, dict[str, list[str]]] = {
 }
 """venue -> account kind (``spot`` / ``perp``) -> base tokens quoted in USDT (datasets the catalog has)."""
 
+OKX_LAYOUT: dict[str, dict[str, list[str]]] = {"okx": {"spot": ["BTC", "ETH"], "perp": ["BTC", "ETH"]}}
+"""OKX's instruments (add to a layout: ``{**DEFAULT_LAYOUT, **OKX_LAYOUT}``); priced from Bybit's recording
+(``emulator.price_sources``), funded by OKX's recorded funding (2024-05-01 .. 2025-09-07)."""
+
+PLAIN_ACCOUNTS: dict[str, str] = {"okx": "okx.funding"}
+"""venue -> an account that holds tokens but trades nothing (OKX's funding account: deposits, withdrawals,
+transfers to and from the trading account). Present when the venue is in the layout."""
+
 
 ADDRESS_PREFIX = "emulator:"
 """Deposit address of an emulated account (``emulator:bybit.spot``): a withdrawal to it is that account's deposit."""
@@ -171,6 +179,9 @@ class Replay:
             raise ConfigError(f"bars {bars!r}: the replay has the catalog's hourly bars (1h) and the 1-minute perp "
                               "bars (1m)", field="bars")
         source = catalog
+        if layout is not None:  # venues without a recording of their own (OKX): another venue's bars
+            from basiskit.emulator.price_sources import BorrowedPrices
+            source = BorrowedPrices(catalog, layout)
         if bars == "1m":
             from basiskit.emulator.minute_bars import MINUTE_LAYOUT, MinuteBars
             source = MinuteBars(catalog)
@@ -191,7 +202,7 @@ class Replay:
         perp = {f"{v}.perp": toks for v, kinds in self.layout.items() for k, toks in kinds.items() if k == "perp"}
         req = Requirements(spot=spot, perp=perp, resting_orders=True)
         self.clock = Clock(_ns(start), _ns(end), step_s)
-        specs = series_specs(req, set(catalog.dataset_ids()))
+        specs = series_specs(req, set(source.dataset_ids()))
         if bars == "1m":  # the minute windows (2025-09-27..29) are after the recorded funding: none is settled
             specs = [sp for sp in specs if sp.kind != "funding"]
         self.frame = build_frame(source, self.clock.grid(), specs)
@@ -225,11 +236,13 @@ class Replay:
         self.movements: list[Movement] = []
         self.submissions: Counter = Counter()  # client order id -> orders placed with it (duplicates refused)
         self.params = {v: load_venue_config(v) for v in self.layout}
+        self.plain = {PLAIN_ACCOUNTS[v] for v in self.layout if v in PLAIN_ACCOUNTS}
         self._capital = dict(capital or {})
         self._step()  # the first grid time: the venues mark their positions
         for (acc, tok), amt in self._capital.items():
-            if acc not in self.accounts:
-                raise ConfigError(f"capital names account {acc!r}; the emulator has {', '.join(sorted(self.accounts))}",
+            if acc not in self.accounts and acc not in self.plain:
+                raise ConfigError(f"capital names account {acc!r}; the emulator has "
+                                  f"{', '.join(sorted([*self.accounts, *self.plain]))}",
                                   field="capital")
             if not (float(amt) >= 0.0) or amt == float("inf"):
                 raise ConfigError(f"capital {acc}:{tok} must be a finite amount >= 0, got {amt!r}", field="capital")
@@ -381,6 +394,8 @@ class Replay:
 
     def withdrawable(self, account: str, token: str) -> float:
         with self.lock:
+            if account in self.plain:
+                return max(0.0, float(self.portfolio.ledger.get(account, token)))
             return float(self.accounts[account].withdrawable(token))
 
     # -- orders -----------------------------------------------------------------------------------
@@ -488,13 +503,13 @@ class Replay:
         with self.lock:
             a, b = f"{venue}.{source}", f"{venue}.{target}"
             for acc in (a, b):
-                if acc not in self.accounts:
+                if acc not in self.accounts and acc not in self.plain:
                     raise Rejected("bad_request", f"no account {acc}")
             if not amount > 0:
                 raise Rejected("bad_request", f"transfer amount must be positive, got {amount}")
-            if amount > self.accounts[a].withdrawable(token) + 1e-9:
+            if amount > self.withdrawable(a, token) + 1e-9:
                 raise Rejected("insufficient_balance", f"{a} can transfer at most "
-                               f"{self.accounts[a].withdrawable(token):.8f} {token}")
+                               f"{self.withdrawable(a, token):.8f} {token}")
             m = Movement(next(self._ids), "transfer", venue, token, float(amount), self.t, self.t, a, b)
             self.portfolio.ledger.add(a, token, -amount)
             self.portfolio.ledger.add(b, token, amount)
@@ -515,9 +530,9 @@ class Replay:
             p = nets[net]
             if not amount > p.withdrawal_fee:
                 raise Rejected("bad_request", f"withdrawal amount {amount} must exceed the fee {p.withdrawal_fee}")
-            if amount > self.accounts[account].withdrawable(token) + 1e-9:
+            if amount > self.withdrawable(account, token) + 1e-9:
                 raise Rejected("insufficient_balance", f"{account} can withdraw at most "
-                               f"{self.accounts[account].withdrawable(token):.8f} {token}")
+                               f"{self.withdrawable(account, token):.8f} {token}")
             self.portfolio.ledger.add(account, token, -amount)
             m = Movement(next(self._ids), "withdrawal", venue, token, float(amount) - p.withdrawal_fee, self.t,
                          self.t + int(p.withdrawal_delay_seconds * 1e9), source=account, address=address, network=net,
@@ -530,7 +545,7 @@ class Replay:
         """An incoming deposit to ``account`` (control endpoint): credited after the network's delay.
         ``txid``: the sender's transaction id (shown in the deposit history), else a generated one."""
         with self.lock:
-            if account not in self.accounts:
+            if account not in self.accounts and account not in self.plain:
                 raise Rejected("bad_request", f"no account {account}")
             venue = account.split(".")[0]
             nets = self.params[venue].transfers.get(token, {}) if self.params[venue].transfers else {}
@@ -548,7 +563,7 @@ class Replay:
             self.portfolio.ledger.add(m.target, m.token, m.amount)
         m.status = "completed"
         target = m.address[len(ADDRESS_PREFIX):] if m.kind == "withdrawal" and m.address.startswith(ADDRESS_PREFIX) else None
-        if target in self.accounts:  # sent to another emulated venue: its deposit, credited after its network's delay
+        if target in self.accounts or target in self.plain:  # sent to another emulated venue: its deposit, credited after its network's delay
             venue = target.split(".")[0]
             nets = self.params[venue].transfers.get(m.token, {}) if self.params[venue].transfers else {}
             delay = nets[m.network].deposit_delay_seconds if m.network in nets else 0
@@ -585,4 +600,4 @@ def accounts_of(layout: dict) -> Iterable[str]:
     return [f"{v}.{k}" for v, kinds in layout.items() for k in kinds]
 
 
-__all__ = ["DEFAULT_LAYOUT", "EmuOrder", "Fill", "Movement", "Rejected", "Replay", "OrderStatus"]
+__all__ = ["DEFAULT_LAYOUT", "OKX_LAYOUT", "EmuOrder", "Fill", "Movement", "Rejected", "Replay", "OrderStatus"]

@@ -1,7 +1,9 @@
 """The emulator's HTTP/websocket server, its clock and its control endpoints.
 
-``Emulator(replay, keys, speed)`` serves the Binance dialect under ``/binance`` and the Bybit dialect
-under ``/bybit`` (``binance_api``, ``bybit_api``) on one aiohttp application, plus:
+``Emulator(replay, keys, speed, passphrase=None)`` serves the Binance dialect under ``/binance``, the Bybit
+dialect under ``/bybit`` and, when the replay's layout has ``okx``, the OKX v5 dialect under ``/okx``
+(``binance_api``, ``bybit_api``, ``okx_api``; ``passphrase``: the OKX key's passphrase, None accepts any)
+on one aiohttp application, plus:
 
     GET  /emulator/state           {"t": ms, "i": step, "steps": n, "end": ms, "speed": x|null}
     POST /emulator/advance         {"to": ms | "ISO time"} or {"steps": n}: manual mode's clock (also
@@ -156,10 +158,11 @@ class Emulator:
     """The emulated venues' server (module docstring). ``keys``: API key -> secret accepted on the
     signed endpoints of both dialects; ``speed``: None (manual) or replay seconds per wall second."""
 
-    def __init__(self, replay: Replay, keys: dict[str, str], speed: float | None = None, ticks=None) -> None:
+    def __init__(self, replay: Replay, keys: dict[str, str], speed: float | None = None, ticks=None,
+                 passphrase: str | None = None) -> None:
         self.replay = replay
         self.ticks = ticks  # emulator.ticks.TickReplay or None
-        self.keys = Keys(keys)
+        self.keys = Keys(keys, passphrase)
         self.speed = speed
         self.streams = Streams(self)
         self.faults: list[dict] = []
@@ -183,6 +186,9 @@ class Emulator:
         app = web.Application(middlewares=[self._faults_mw])
         app.add_routes(BinanceApi(self).routes())
         app.add_routes(BybitApi(self).routes())
+        if "okx" in self.replay.layout:
+            from basiskit.emulator.okx_api import OkxApi
+            app.add_routes(OkxApi(self).routes())
         app.add_routes([web.get("/emulator/state", self._state), web.post("/emulator/advance", self._advance),
                         web.post("/emulator/deposit", self._deposit), web.post("/emulator/fault", self._fault)])
         app.on_startup.append(self._start_clock)
@@ -313,8 +319,8 @@ class EmulatorServer:
     ``http://127.0.0.1:<port>`` once started."""
 
     def __init__(self, replay: Replay, keys: dict[str, str], speed: float | None = None, port: int = 0,
-                 host: str = "127.0.0.1", ticks=None) -> None:
-        self.emulator = Emulator(replay, keys, speed, ticks)
+                 host: str = "127.0.0.1", ticks=None, passphrase: str | None = None) -> None:
+        self.emulator = Emulator(replay, keys, speed, ticks, passphrase)
         self.host, self.port = host, port
         self.url = ""
         self._ready = threading.Event()
@@ -387,11 +393,13 @@ class EmulatorServer:
 
 
 def ccxt_config(exchange_id: str, base_url: str) -> dict:
-    """The constructor overrides that point ccxt's ``binance`` / ``bybit`` (REST and ccxt.pro streams)
+    """The constructor overrides that point ccxt's ``binance`` / ``bybit`` / ``okx`` (REST and ccxt.pro streams)
     at an emulator at ``base_url`` (``http://127.0.0.1:port``): ``{"urls": {"api": ...}, "options": ...,
     "ccxt": {...}}`` (``ccxt``: other constructor settings: the emulator has no rate limits, so ccxt's
-    limiter, which spaces requests by the real venue's weights, is off). Raises ValueError for another
-    exchange id."""
+    limiter, which spaces requests by the real venue's weights, is off). For ``okx`` also ``"venue"``: live
+    venue overrides (``accounts``: the spot account's balance reads carry ``emulatorAccount=spot``, see
+    ``okx_api``) to merge into the adapters' overrides. OKX's ``brokerId`` is blanked (ccxt would tag
+    orders without a client id with its own broker prefix). Raises ValueError for another exchange id."""
     import ccxt.pro as ccxtpro
 
     ws_base = base_url.replace("http://", "ws://", 1)
@@ -424,4 +432,16 @@ def ccxt_config(exchange_id: str, base_url: str) -> dict:
                 "options": {"fetchMarkets": {"types": ["spot", "linear"]}, "fetchCurrencies": False,
                             "adjustForTimeDifference": False, "loadAllOptions": False},
                 "ccxt": {"enableRateLimit": False}}
-    raise ValueError(f"the emulator serves binance and bybit, not {exchange_id!r}")
+    if exchange_id == "okx":
+        # the spot account reads its part of the emulated trading account (okx_api docstring): ``venue``
+        # holds the live venue overrides that say so (the real OKX has one trading account)
+        from basiskit.venues.live.config import load_live_venue
+
+        accounts = {k: v.model_dump() for k, v in load_live_venue("okx").accounts.items()}
+        accounts["spot"]["balance_params"] = {**accounts["spot"]["balance_params"], "emulatorAccount": "spot"}
+        return {"urls": {"api": {"rest": f"{base_url}/okx",
+                                 "ws": f"{ws_base}/okx/ws/v5"}},
+                "options": {"fetchMarkets": {"types": ["spot", "swap"]}, "fetchCurrencies": False,
+                            "adjustForTimeDifference": False, "brokerId": ""},
+                "ccxt": {"enableRateLimit": False}, "venue": {"accounts": accounts}}
+    raise ValueError(f"the emulator serves binance, bybit and okx, not {exchange_id!r}")

@@ -22,7 +22,8 @@ Keys are the catalog's series keys, so a recorded session replays like the histo
 * bars: ``watch_ohlcv`` -> a ``Bar`` (``timestamp`` = close time) for each candle once it is *closed*:
   a newer candle arrived, or the venue's clock (``venue_now_ns``) passed its close. Never a bar still open.
 * mark price: ``watch_mark_price`` (Bybit: ``watch_ticker``) -> ``MarkPrice`` with the venue's funding
-  estimate and next settlement time.
+  estimate and next settlement time (OKX's ``mark-price`` channel carries neither: NaN and 0, so no
+  settlement is detected from it).
 * funding settlements: when a mark update's next settlement time moves on, the period that ended
   settled: its rate is read from the venue (``fetch_funding_rate_history``, REST) -> ``FundingRate`` at
   the settlement time with the last mark seen before it. Nothing is emitted for a period whose rate the
@@ -31,7 +32,8 @@ Keys are the catalog's series keys, so a recorded session replays like the histo
 Errors and rate limits: ccxt's client spaces REST calls by the venue's weights (``enableRateLimit``).
 A stream that fails with ``ccxt.OperationFailed`` (ccxt's retryable branch: ``NetworkError`` and the
 like) or is ``NotSupported`` falls back to REST polling
-(``fetch_bids_asks`` / ``fetch_ohlcv`` / ``fetch_funding_rate`` every ``poll_s`` seconds) and tries the
+(``fetch_bids_asks`` -- ``fetch_tickers`` where ccxt has none, OKX -- / ``fetch_ohlcv`` / ``fetch_funding_rate``
+-- OKX: ``fetch_mark_price``, ``MARK_POLL`` -- every ``poll_s`` seconds) and tries the
 stream again after a backoff (``retry_s`` doubling up to ``max_retry_s``). ``status()`` says, per stream,
 ``"stream"`` / ``"rest"`` and the receipt time of its last event (``last_ns``), for the runner's watchdog.
 Other ccxt errors (``BadSymbol``, ``AuthenticationError``) end that stream's task and are raised from
@@ -54,6 +56,7 @@ from basiskit.errors.exceptions import FeedUnavailable
 NS_MS = 1_000_000
 BOOK_METHOD = {"bybit": "watch_ticker"}   # venues whose book ticker comes with the ticker stream
 MARK_METHOD = {"bybit": "watch_ticker"}   # venues without a mark-price stream of their own
+MARK_POLL = {"okx": "fetch_mark_price"}   # venues whose funding-rate answer has no mark price (REST fallback)
 TIMEFRAME_S = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "2h": 7200, "4h": 14400, "1d": 86400}
 
 
@@ -203,8 +206,9 @@ class CcxtFeed:
                 (await self.client.watch_bids_asks([st.symbol]))[st.symbol]
             self._book_event(st, label, got)
 
-        async def poll():
-            got = await self.client.fetch_bids_asks([st.symbol])
+        async def poll():  # fetch_tickers where ccxt has no fetchBidsAsks (OKX): its tickers carry bid / ask
+            got = await (self.client.fetch_bids_asks([st.symbol]) if self.client.has.get("fetchBidsAsks")
+                         else self.client.fetch_tickers([st.symbol]))
             if st.symbol in got:
                 self._book_event(st, label, got[st.symbol])
         await self._loop(label, watch, poll)
@@ -276,6 +280,6 @@ class CcxtFeed:
             await self._mark_event(st, label, await getattr(self.client, method)(st.symbol))
 
         async def poll():
-            fr = await self.client.fetch_funding_rate(st.symbol)
+            fr = await getattr(self.client, MARK_POLL.get(st.venue, "fetch_funding_rate"))(st.symbol)
             await self._mark_event(st, label, fr)
         await self._loop(label, watch, poll)

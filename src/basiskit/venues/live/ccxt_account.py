@@ -44,7 +44,9 @@ for the client order id first and adopts what it finds (no duplicate orders), ra
 ``VenueUnavailable`` when the venue cannot be reached at all.
 
 Units: amounts in token units, prices in quote (USDT) per base unit, times in ns (UTC; the venue's ms
-times x 1e6). Errors: ``ConfigError`` (credentials refused), ``VenueUnavailable`` (network, after
+times x 1e6). A contract market whose contract is not one base unit (ccxt's ``contractSize``: OKX swaps,
+0.01 BTC) is traded in contracts at the venue: amounts sent are divided by it, fills and positions read
+are multiplied by it. Errors: ``ConfigError`` (credentials refused), ``VenueUnavailable`` (network, after
 retries); a venue's refusal is a rejected trade, never an exception.
 """
 
@@ -116,16 +118,27 @@ class CcxtAccount:
             self.session.call("load_markets")
             self._loaded = True
 
+    def _contract(self, sym: str) -> float:
+        """Base units per contract of ``sym`` (1 for spot and for venues quoting swaps in base units)."""
+        m = (getattr(self.session.client, "markets", None) or {}).get(sym) or {}
+        return float(m.get("contractSize") or 1.0) if m.get("contract") else 1.0
+
+    def _contracts(self, sym: str, amount: float) -> float:
+        """``amount`` base units in contracts of ``sym``, rounded to 12 decimals so that a float quotient
+        (0.01 / 0.1 = 0.09999999999999999) is not truncated a lot short by ccxt's amount precision."""
+        ct = self._contract(sym)
+        return amount if ct == 1.0 else round(amount / ct, 12)
+
     def _read_prices(self) -> dict[str, float]:
         self._load()
         syms = [self.symbols[t] for t in self.tokens]
         out = {}
         if self.perp:
             for tok in self.tokens:
-                fr = self.session.call("fetch_funding_rate", self.symbols[tok])
+                fr = self.session.call(self.cfg.mark_price_method, self.symbols[tok])
                 out[tok] = float(fr["markPrice"])
         else:
-            ba = self.session.call("fetch_bids_asks", syms)
+            ba = self.session.call(self.cfg.spot_price_method, syms)
             for tok in self.tokens:
                 row = ba[self.symbols[tok]]
                 out[tok] = (float(row["bid"]) + float(row["ask"])) / 2.0
@@ -218,8 +231,8 @@ class CcxtAccount:
         price = order.limit_price if order.order_type is OrderType.LIMIT else None
         for attempt in range(self.session.attempts):
             try:
-                return self.session.call("create_order", sym, typ, order.side.value, order.amount, price, params,
-                                         retry=False)
+                return self.session.call("create_order", sym, typ, order.side.value,
+                                         self._contracts(sym, order.amount), price, params, retry=False)
             except VenueUnavailable:
                 found = self._by_client_id(sym, cid)
                 if found is not None:
@@ -282,6 +295,9 @@ class CcxtAccount:
 
     def _trade(self, order: Order, fills: list[dict], order_ms: int | None = None) -> Trade:
         tok = order.token
+        ct = self._contract(self.symbols[tok])
+        if ct != 1.0:  # contracts -> base units
+            fills = [{**f, "amount": float(f["amount"]) * ct} for f in fills]
         q = sum(float(f["amount"]) for f in fills)
         notional = sum(float(f["amount"]) * float(f["price"]) for f in fills)
         fee_quote = fee_base = 0.0
@@ -436,7 +452,8 @@ class CcxtAccount:
             rows = [p for t in self.tokens for p in self.session.call("fetch_positions", [self.symbols[t]])]
             for p in rows:
                 tok = next((t for t, s in self.symbols.items() if s == p["symbol"]), None)
-                size = float(p.get("contracts") or 0.0) * (1 if p.get("side") == "long" else -1)
+                size = float(p.get("contracts") or 0.0) * (1 if p.get("side") == "long" else -1) * \
+                    self._contract(p["symbol"])
                 if tok and size:
                     positions[tok] = (size, float(p["entryPrice"]))
         value = bal.get(self.quote, 0.0)

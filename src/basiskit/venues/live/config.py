@@ -77,6 +77,11 @@ class LiveVenueConfig(_Strict):
     order_lookup: list[str] = Field(default_factory=lambda: ["fetch_order"],
                                     description="ccxt methods that read one order by id, tried in turn")
     funding: FundingQuirks = FundingQuirks()
+    spot_price_method: str = Field(default="fetch_bids_asks", description="the ccxt method that reads the spot "
+                                   "accounts' best bid/ask (``fetch_tickers`` where ccxt has no fetchBidsAsks: OKX)")
+    mark_price_method: str = Field(default="fetch_funding_rate", description="the ccxt method whose "
+                                   "``markPrice`` is a swap's mark (``fetch_mark_price`` where the funding rate has "
+                                   "none: OKX)")
     withdraw_network: str = "TRC20"
     withdraw_from: str | None = Field(default=None, description="the account kind withdrawals leave from (the "
                                       "venue's spot/funding wallet); a withdrawal from another account is first "
