@@ -121,6 +121,7 @@ class Kernel:
         self.retry_attempts, self.retry_base_delay_s, self.retry_max_delay_s = 5, 0.05, 2.0
         self.sleep: Callable[[float], None] = time.sleep
         execution.retry = self.retry
+        execution.publish = self.publish
         self._on_event = getattr(strategy, "on_event", None)
         self._batchable: bool | None = None  # whether quiet stretches can be batched (engine.quiet)
         self._quiet_from = 0  # no quiet stretch starts before this step (engine.quiet)
@@ -291,7 +292,8 @@ class Kernel:
             for tr in self.execution.execute(orders, self.report):
                 self.trades.append(tr)
                 if not tr.ok:
-                    kind = "order_deferred" if tr.status is TradeStatus.DEFERRED else "order_failed"
+                    kind = ("order_deferred" if tr.status is TradeStatus.DEFERRED else
+                            "order_skipped" if tr.error_code == "EXEC-009" else "order_failed")
                     self.publish(Event(t, tr.order.venue, kind, {"operation": tr.order.operation.value,
                                                                  "client_order_id": tr.order.client_order_id,
                                                                  "error_code": tr.error_code, "error": tr.error}))

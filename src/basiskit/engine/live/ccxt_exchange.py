@@ -86,6 +86,12 @@ class CcxtExchange:
                 return int(st["t"]) * NS_MS
         return self._t
 
+    def lot(self, account: str, token: str):
+        """The lot size (``domain.lots.LotSize``) of ``token``'s market on the exchange ``account``, from ccxt's
+        markets (``CcxtAccount.lot``); None for an account that is not at the exchange."""
+        acc = self.adapters.get(account)
+        return acc.lot(token) if acc is not None else None
+
     def lookup(self, records: list) -> tuple[dict, list]:
         """What the venue has of the journal's ``records`` (``LiveOrderRecord`` s still open or in
         transit), by client order id: ``({cid: (status, filled, price, account, operation)},
