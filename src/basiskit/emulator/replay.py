@@ -38,13 +38,12 @@ error codes and messages.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import itertools
-from collections import Counter
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 

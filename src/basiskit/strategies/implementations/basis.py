@@ -248,7 +248,22 @@ class Basis(StatefulStrategy):
             self._targets = None
             self.entered = True
             return HOLD
-        return Decision(self._action, orders, self._reason, trigger=self._why)
+        return Decision(self._action, orders, self._reason + self._residual_note(ctx, orders), trigger=self._why)
+
+    def _residual_note(self, ctx: StrategyContext, orders: list[Order]) -> str:
+        """With lots: the delta residual the book will have once ``orders`` fill (spot held - shorts, base
+        units), for the decision's reason; '' without lots."""
+        if self._lots(ctx) is None:
+            return ""
+        a = self.config.asset
+        spot = ctx.cash(self.spot, a)
+        shorts = -sum(ctx.perp_size(v, a) for v in self.perps)
+        for o in orders:
+            if o.operation is Operation.SPOT_TRADE:
+                spot += o.amount if o.side is Side.BUY else -o.amount
+            elif o.operation is Operation.PERP_TRADE:
+                shorts += o.amount if o.side is Side.SELL else -o.amount
+        return f" (lot sizes: delta residual {spot - shorts:+.8g} {a} after these orders)"
 
     def _pass(self, ctx: StrategyContext) -> list[Order]:
         """One pass towards the step's targets: reduce, else transfer, else increase."""
