@@ -11,7 +11,9 @@ session's status (equity, positions, open orders, heartbeat, feed ages).
 Execution modes: ``paper`` -- the venues are the simulators (fills at the live market's prices, no
 keys); ``live`` -- every order goes to ``remote`` (an exchange: a live adapter set, or the simulated
 exchange process of ``engine.live.sim_exchange``) before the session's own view of the account
-applies it.
+applies it. When ``remote`` has ``lot(account, token)`` (the ccxt exchange: the markets' amount step and
+minimums), the accounts' lot sizes are the venue's, and the execution manager rounds the orders to them
+before they are journaled and sent (``engine.execution``, ``domain.lots``).
 """
 
 from __future__ import annotations
