@@ -116,6 +116,22 @@ def test_an_order_below_the_minimum_notional_is_skipped_not_sent():
     assert tr.order.client_order_id is None or tr.order.client_order_id not in ex.registry  # never registered
 
 
+def test_the_same_order_skipped_again_is_not_reported_again_but_counted():
+    venue = _Venue(BINANCE_PERP)
+    ex = ExecutionManager({"bybit.spot": venue}, None, Portfolio(), _State())
+    small = Order(Operation.SPOT_TRADE, "bybit.spot", 0.0015, "BTC", Side.BUY)
+    first = ex.execute([small], lambda ev: None)
+    assert [t.error_code for t in first] == ["EXEC-009"] and ex.all_skipped
+    again = ex.execute([small, small], lambda ev: None)
+    assert again == [] and ex.all_skipped and sum(ex.skips_repeated.values()) == 2 and venue.got == []
+    # a sendable order in the same call: not all skipped, and it goes
+    ok = ex.execute([small, Order(Operation.SPOT_TRADE, "bybit.spot", 0.0021, "BTC", Side.BUY)], lambda ev: None)
+    assert not ex.all_skipped and venue.got == [0.002] and [t.order.amount for t in ok] == [0.002]
+    # the same amount once the price makes it worth the minimum notional (0.001 x 120000 = 120 USDT): sent
+    venue._price = 120_000.0
+    assert ex.execute([small], lambda ev: None)[0].status is TradeStatus.FILLED and venue.got[-1] == 0.001
+
+
 def test_without_a_lot_the_amount_goes_as_it_is():
     venue, _, trades, events = _run(None, 0.8337)
     assert venue.got == [0.8337] and events == []

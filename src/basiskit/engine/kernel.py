@@ -298,6 +298,8 @@ class Kernel:
                                                                  "client_order_id": tr.order.client_order_id,
                                                                  "error_code": tr.error_code, "error": tr.error}))
             ctx._invalidate()
+            if self.execution.all_skipped and not cancels:
+                return  # every order was below its lot's minimum: nothing changed, the next pass would ask the same
             risk = self.monitor.observe()
         self.publish(Event(t, "engine", "max_passes_reached", {"passes": self.max_passes}))
 
@@ -352,6 +354,12 @@ class Kernel:
     # -- the end -----------------------------------------------------------------------------------
     def finish(self) -> None:
         """Raises WithdrawalError for withdrawals still unpaid (unless partial payment is allowed)."""
+        rep = self.execution.skips_repeated
+        if rep:  # orders skipped for their lot again and again (engine.execution): the counts, once
+            self.publish(Event(self.feed.state.t, "execution", "order_skipped_repeats", {
+                "total": sum(rep.values()),
+                "orders": [{"venue": k[0], "operation": k[1].value, "token": k[2], "side": k[3].value if k[3] else None,
+                            "amount": k[5], "times": n} for k, n in rep.items()]}))
         fl = self.flows
         if self.pending_withdrawal > 1e-9 and not fl.allow_partial:
             last = self.recorder.equity[-1] / self._unit_usd() if self.recorder.equity else float("nan")
