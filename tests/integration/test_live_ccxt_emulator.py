@@ -2,32 +2,30 @@
 every order goes to the emulated Binance / Bybit through ccxt's own classes (signed requests, the
 session's credentials from the environment, given to the emulator too), the wallet's transfers to the
 exchange accounts arrive as the emulator's deposits, the emulator's clock is stepped by the session.
-Replaying two recorded days, the session makes the backtest's orders (sequence, sides, prices, outcomes;
-amounts truncated to each venue's lot step, as ccxt sends them) -- as the emulator itself recorded
-them -- and ends at the backtest's equity within the bound the rounding sets; the exchange accounts'
-balances and positions the session ends with are the emulator's own."""
+
+At the venues' real lot sizes (``Replay(venue_lots=True)``: the emulated markets state -- and enforce --
+the venue configs' BTCUSDT amount steps and minimums, which the session reads from ccxt's markets), the
+session makes exactly the orders of a backtest with the same lot sizes switched on (sequence, sides,
+amounts, prices, outcomes), as the emulator itself recorded them, and ends at its equity to 1e-9; the
+exchange accounts' balances and positions the session ends with are the emulator's own."""
 
 from __future__ import annotations
 
-import math
 import secrets
 
+from basiskit.domain.lots import LotSize
 from basiskit.domain.time import to_ns
 from basiskit.engine.backtest import BacktestRequest, run_backtest
 from basiskit.live_service import LiveRequest, open_live_store, start_session
 
 START, END = "2024-08-01T00:00:00Z", "2024-08-03T00:00:00Z"
-LOT_STEP = {"bybit.spot": 1e-6, "binance.perp": 1e-5, "bybit.perp": 1e-3}
-"""The emulated markets' amount steps (BTCUSDT: Bybit spot basePrecision, Binance USD-M quantityPrecision 5,
-Bybit linear qtyStep): ccxt truncates an order's amount to them, as the real venues require."""
-
-
-def _range(catalog, account: str, token: str) -> float:
-    """High - low of the instrument's hourly bars over the period (USDT)."""
-    venue, kind = account.split(".")
-    df = catalog.load(f"{kind}.{venue}.{token}USDT")
-    w = df[(df.index >= START) & (df.index <= END)]
-    return float(w["high"].max() - w["low"].min())
+REAL_LOTS = {"bybit.spot": LotSize(0.000001, 0.000048, 1.0), "binance.perp": LotSize(0.001, 0.001, 100.0),
+             "bybit.perp": LotSize(0.001, 0.001, 5.0)}
+"""BTCUSDT lot sizes (step, minimum amount, minimum notional USDT) as the venues publish them: Bybit spot
+lotSizeFilter basePrecision / minOrderQty / minOrderAmt, Binance USD-M LOT_SIZE stepSize / minQty and
+MIN_NOTIONAL, Bybit linear qtyStep / minOrderQty / minNotionalValue (sources in configs/venues/*.yaml)."""
+LOTS_ON = {"venues": {"bybit": {"spot": {"lot_sizes": {"enabled": True}}, "perp": {"lot_sizes": {"enabled": True}}},
+                      "binance": {"perp": {"lot_sizes": {"enabled": True}}}}}
 
 
 def _orders(trades):
@@ -35,7 +33,13 @@ def _orders(trades):
              t.order.amount, t.status.value, t.executed_amount, t.price) for t in trades]
 
 
-def test_live_session_through_ccxt_on_the_emulator_makes_the_backtests_orders(catalog, tmp_path, monkeypatch):
+def _on_grid(amount: float, step: float) -> bool:
+    """Whether ``amount`` is a whole number of ``step`` s (to float precision)."""
+    k = round(amount / step)
+    return k >= 1 and abs(amount - k * step) <= 1e-12
+
+
+def test_live_session_through_ccxt_at_real_lot_sizes_makes_the_backtests_orders(catalog, tmp_path, monkeypatch):
     from basiskit.emulator.replay import Replay
     from basiskit.emulator.server import EmulatorServer
 
@@ -44,11 +48,11 @@ def test_live_session_through_ccxt_on_the_emulator_makes_the_backtests_orders(ca
         monkeypatch.setenv(f"{v}_API_KEY", key)
         monkeypatch.setenv(f"{v}_API_SECRET", secret)
     monkeypatch.delenv("BASISKIT_LIVE_CRASH_AT", raising=False)
-    backtest = run_backtest(BacktestRequest("btc_basis", START, END, 100_000.0), catalog)
+    backtest = run_backtest(BacktestRequest("btc_basis", START, END, 100_000.0, overrides=LOTS_ON), catalog)
     data = tmp_path / "data"
-    with EmulatorServer(Replay(catalog, START, "2024-08-04"), {key: secret}) as srv:
+    with EmulatorServer(Replay(catalog, START, "2024-08-04", venue_lots=True), {key: secret}) as srv:
         store = open_live_store(data)
-        try:
+        try:  # no lot override for the session: its lots are the emulated markets' (ccxt's markets)
             res = start_session(LiveRequest("btc_basis", "live", 100_000.0, replay=(START, END), emulator=srv.url,
                                             strategy_id="ccxt"), catalog, store, data)
         finally:
@@ -64,36 +68,30 @@ def test_live_session_through_ccxt_on_the_emulator_makes_the_backtests_orders(ca
         assert replay.t == to_ns(END)  # the session stepped the emulator's clock to its own end
     sim = res.outcome.sim
     assert res.status["state"] == "finished"
+    # the session read the lot sizes from ccxt's markets (the emulator's exchangeInfo / instruments-info)
+    assert {a: sim.venues.accounts[a].lot("BTC") for a in REAL_LOTS} == REAL_LOTS
     bt, live = _orders(backtest.loop.trades), _orders(sim.loop.trades)
     assert len(bt) >= 6 and any(o[1] == "transfer" for o in bt) and any(o[1] == "perp_trade" for o in bt)
-    # the same orders in sequence, sides, prices and outcomes; the amounts are the backtest's truncated to the
-    # venue's lot step (ccxt sends amount_to_precision: the emulated markets state the venues' real steps), the
-    # wallet's transfers exact
-    assert [o[:4] + o[5:6] + o[7:] for o in live] == [o[:4] + o[5:6] + o[7:] for o in bt]
-    for got, want in zip(live, bt):
-        step = LOT_STEP.get(got[0], 0.0)
-        assert got[4] == got[6]  # the session books what the venue filled
-        if step:
-            assert abs(got[4] - math.floor(want[4] / step + 1e-9) * step) <= 1e-12 and 0.0 <= want[4] - got[4] < step
-        else:
-            assert got[4] == want[4]
+    assert live == bt  # sequence, sides, amounts, outcomes, fills, prices: exact
+    for o in bt:  # every exchange order on its market's grid and above its minimums
+        if o[1] != "transfer":
+            lot = REAL_LOTS[o[0]]
+            assert o[5] == "filled" and _on_grid(o[4], lot.step), o
+            assert o[4] >= lot.min_amount and o[4] * o[7] >= lot.min_notional * (1 - 1e-3), o
+    # one hedge size: the spot bought = the shorts sold (both legs on the 0.001 grid)
+    spot = sum(o[4] for o in bt if o[0] == "bybit.spot" and o[2] == "buy")
+    shorts = sum(o[4] for o in bt if o[1] == "perp_trade" and o[2] == "sell")
+    assert abs(spot - shorts) <= 1e-12 and _on_grid(spot, 0.001)
     # the venue's own record: each exchange order, in the order it arrived, at the backtest's amount and price
     bt_venue = [(o.order.venue, o.order.token, o.order.side.value, o.order.amount, o.executed_amount, o.price)
                 for o in backtest.loop.trades if o.order.operation.value != "transfer"]
     assert len(emu_fills) == len(bt_venue)
-    live_venue = [o for o in live if o[1] != "transfer"]
-    for got, want, mine in zip(emu_fills, bt_venue, live_venue):
-        assert got[:3] == want[:3] and abs(got[3] - mine[4]) <= 1e-12 and abs(got[4] - mine[6]) <= 1e-12
-        assert abs(got[5] - want[5]) <= 1e-9 * want[5]
+    for got, want in zip(emu_fills, bt_venue):
+        assert got[:5] == want[:5] and abs(got[5] - want[5]) <= 1e-9 * want[5]
     # the wallet's transfers reached the venue as deposits, all credited
     assert sorted(deposits) == sorted((o.order.to_venue, o.order.token, o.order.amount, "completed")
                                       for o in backtest.loop.trades if o.order.operation.value == "transfer")
-    # equity: the backtest's less what the rounding left unhedged -- bounded by each order's rounding remainder
-    # x (the instrument's price range over the period + a price x 0.2 % for its fees and slippage)
-    bound = sum((want[4] - got[4]) * (_range(catalog, got[0], got[3]) + want[7] * 2e-3)
-                for got, want in zip(live, bt) if got[1] != "transfer")
-    gap = abs(sim.loop.equity[-1] - backtest.loop.equity[-1])
-    assert 0.0 < bound < 1.0 and gap <= bound, (gap, bound)
+    assert abs(sim.loop.equity[-1] - backtest.loop.equity[-1]) <= 1e-9 * backtest.loop.equity[-1]
     # the session's exchange accounts = the emulator's (balances incl. fees and funding; perp positions)
     mine = {k: v for k, v in sim.loop.final_balances.items() if k[0] != "wallet" and abs(v) > 1e-12}
     assert set(mine) == set(emu_balances)
@@ -134,8 +132,11 @@ def test_live_session_on_a_fine_lot_emulator_is_the_backtest_to_1e_9(catalog, tm
     cross = [o for o in bt if o[1] == "transfer" and o[0] != "wallet" and o[0].split(".")[0] != "bybit"]
     assert len(bt) >= 30 and cross  # margin moved from Binance to Bybit's spot account
     assert [o[:4] + o[5:6] + o[7:] for o in live] == [o[:4] + o[5:6] + o[7:] for o in bt]
+    # amounts to a few steps: the session rounds to the markets' 1e-12 lots (btc_basis rounds each short down to
+    # the step and the spot to their sum; a re-target's order is target - held, each rounded: a few steps off
+    # the lot-free backtest's, bounded here by 10 steps)
     for got, want in zip(live, bt):
-        assert abs(got[4] - want[4]) <= 2e-12 * max(1.0, want[4] * 1e3 if got[1] == "transfer" else 1.0), (got, want)
+        assert abs(got[4] - want[4]) <= 1e-11 * max(1.0, want[4] * 1e3 if got[1] == "transfer" else 1.0), (got, want)
     # every cross-venue transfer left Binance as a withdrawal of amount + the TRC20 fee and arrived
     assert sorted(round(w[1], 6) for w in withdrawals) == sorted(round(o[6], 6) for o in live if o in
                                                                  [x for x in live if x[1] == "transfer" and x[0] == "binance.perp"])

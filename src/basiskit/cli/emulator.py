@@ -65,6 +65,9 @@ def emulator(start: str = typer.Option(..., "--start", help="first replay time (
              okx: bool = typer.Option(False, "--okx", help="serve OKX too (spot and USDT swaps, BTC and ETH): "
                                       "prices are Bybit's recording under OKX's names, funding OKX's own "
                                       "(recorded 2024-05-01..2025-09-07)"),
+             venue_lots: bool = typer.Option(False, "--venue-lots", help="the markets state and enforce the venue "
+                                             "configs' lot sizes (configs/venues/*.yaml lot_sizes: amount step, "
+                                             "minimum amount and notional)"),
              data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
              source: Optional[Path] = typer.Option(None, "--source")) -> None:
     """Serve the Binance and Bybit (and with --okx OKX) APIs on 127.0.0.1, replaying the catalog's bars (Ctrl-C stops)."""
@@ -88,7 +91,7 @@ def emulator(start: str = typer.Option(..., "--start", help="first replay time (
         from basiskit.emulator.minute_bars import MINUTE_LAYOUT
         cap = {(acc, "USDT"): 100_000.0 for acc in accounts_of(MINUTE_LAYOUT)}
     replay = Replay(catalog, start, end, step_seconds or (60 if bars == "1m" else 3600), cap, bars=bars,
-                    lot_step=lot_step, layout=layout)
+                    lot_step=lot_step, layout=layout, venue_lots=venue_lots)
     tick_replay = None
     if ticks:
         from basiskit.domain.time import to_ns

@@ -12,11 +12,47 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SymbolLot(_Frozen):
+    """One instrument's lot size (``domain.lots.LotSize``): amount step and minimum amount in base units,
+    minimum notional in quote units (USDT)."""
+
+    amount_step: float = Field(gt=0, description="amount step, base units (Binance LOT_SIZE stepSize, Bybit qtyStep / basePrecision)")
+    min_amount: float = Field(default=0.0, ge=0, description="smallest amount, base units (minQty / minOrderQty)")
+    min_notional: float = Field(default=0.0, ge=0, description="smallest amount x price, quote units (MIN_NOTIONAL / "
+                                "minOrderAmt / minNotionalValue)")
+
+
+class LotSizes(_Frozen):
+    """The venue's lot sizes per symbol (``BTCUSDT``). ``enabled``: whether a backtest rounds its orders to
+    them (``engine.execution``; off by default so the recorded numbers stay; switch on per run with
+    ``venues.<venue>.<spot|perp>.lot_sizes.enabled=true``). A live session through ccxt always uses the
+    lot sizes of ccxt's markets instead. ``sources`` cite the numbers."""
+
+    enabled: bool = False
+    symbols: dict[str, SymbolLot] = Field(description="symbol -> lot size")
+    sources: list[str] = Field(min_length=1, description="public sources for the numbers")
+
+    def lots(self, tokens, quote: str = "USDT") -> dict:
+        """``token -> domain.lots.LotSize`` for the ``tokens`` whose ``<token><quote>`` symbol is listed, when
+        enabled (else empty)."""
+        from basiskit.domain.lots import LotSize
+
+        if not self.enabled:
+            return {}
+        out = {}
+        for tok in tokens:
+            s = self.symbols.get(f"{tok}{quote}")
+            if s is not None:
+                out[tok] = LotSize(s.amount_step, s.min_amount, s.min_notional)
+        return out
+
+
 class SpotParams(_Frozen):
     taker_fee_bps: float = Field(ge=0, description="taker fee, bps of traded notional (quote units)")
     maker_fee_bps: float | None = Field(default=None, ge=0, description="maker fee (a resting limit filled at its "
                                         "limit price), bps of traded notional; None: the taker fee")
     slippage_bps: float = Field(ge=0, description="fill price = bar price x (1 +/- slippage), bps")
+    lot_sizes: LotSizes | None = Field(default=None, description="amount step and minimum order per symbol")
 
 
 class FundingCap(_Frozen):
@@ -41,6 +77,7 @@ class PerpParams(_Frozen):
     maintenance_margin_rate: float = Field(gt=0, lt=1, description="maintenance margin / position notional")
     liquidation_fee_rate: float = Field(ge=0, lt=1, description="liquidation clearance fee / notional")
     funding_cap: FundingCap | None = Field(default=None, description="documented funding-rate cap per symbol")
+    lot_sizes: LotSizes | None = Field(default=None, description="amount step and minimum order per symbol")
 
 
 class ReserveParams(_Frozen):

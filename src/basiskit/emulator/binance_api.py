@@ -54,6 +54,7 @@ ERRORS = {"insufficient_balance": (-2010, "Account has insufficient balance for 
           "order_closed": (-2011, "Unknown order sent."),
           "duplicate_client_id": (-2010, "Duplicate order sent."),
           "stale_price": (-2010, "Order would immediately trigger: no traded price (market data gap)."),
+          "lot_size": (-1013, "Filter failure: LOT_SIZE / NOTIONAL."),
           "bad_request": (-1102, "Mandatory parameter was not sent, was empty/null, or malformed.")}
 
 
@@ -170,14 +171,18 @@ class BinanceApi:
 
     def exchange_info(self, q, acc) -> dict:
         symbols = []
-        lot = getattr(self.r, "lot_step", None) or "0.00001"
-        qty_precision = len(lot.split(".")[1]) if "." in lot else 0
         for tok in self.r.tokens(acc) + self._tick_tokens(acc):
+            lot = getattr(self.r, "lot_step", None) or "0.00001"
+            min_qty, min_notional = lot, "5"
+            venue_lot = self.r.market_lot(acc, tok) if hasattr(self.r, "market_lot") else None
+            if venue_lot is not None:  # Replay(venue_lots=True): the venue config's lot size
+                lot, min_qty, min_notional = venue_lot
+            qty_precision = len(lot.split(".")[1]) if "." in lot else 0
             filters = [{"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "10000000", "tickSize": "0.01"},
-                       {"filterType": "LOT_SIZE", "minQty": lot, "maxQty": "9000", "stepSize": lot},
-                       {"filterType": "MARKET_LOT_SIZE", "minQty": lot, "maxQty": "9000", "stepSize": lot},
+                       {"filterType": "LOT_SIZE", "minQty": min_qty, "maxQty": "9000", "stepSize": lot},
+                       {"filterType": "MARKET_LOT_SIZE", "minQty": min_qty, "maxQty": "9000", "stepSize": lot},
                        {"filterType": "NOTIONAL" if acc.endswith("spot") else "MIN_NOTIONAL",
-                        "minNotional": "5", "notional": "5"}]
+                        "minNotional": min_notional, "notional": min_notional}]
             m = {"symbol": f"{tok}USDT", "status": "TRADING", "baseAsset": tok, "quoteAsset": "USDT",
                  "baseAssetPrecision": max(8, qty_precision), "quotePrecision": 8, "quoteAssetPrecision": 8, "filters": filters,
                  "orderTypes": ["LIMIT", "MARKET", "STOP_LOSS", "TAKE_PROFIT"]}

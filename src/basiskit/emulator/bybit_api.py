@@ -47,6 +47,7 @@ INTERVALS = {"1": 60, "3": 180, "5": 300, "15": 900, "30": 1800, "60": 3600, "12
 ERRORS = {"insufficient_balance": (110007, "ab not enough for new order"),
           "insufficient_margin": (110007, "ab not enough for new order"),
           "unknown_symbol": (10001, "params error: symbol invalid"),
+          "lot_size": (170136, "Order quantity is lower than the minimum or not a multiple of the step."),
           "unknown_order": (110001, "order not exists or too late to cancel"),
           "order_closed": (110001, "order not exists or too late to cancel"),
           "duplicate_client_id": (110072, "OrderLinkedID is duplicate"),
@@ -144,14 +145,19 @@ class BybitApi:
         cat = q.get("category")
         acc = self._acc(cat)
         out = []
-        lot = getattr(self.r, "lot_step", None)
         for tok in self.r.tokens(acc):
+            lot = getattr(self.r, "lot_step", None)
+            min_qty = lot
+            min_notional = "1" if cat == "spot" else "5"
+            venue_lot = self.r.market_lot(acc, tok) if hasattr(self.r, "market_lot") else None
+            if venue_lot is not None:  # Replay(venue_lots=True): the venue config's lot size
+                lot, min_qty, min_notional = venue_lot
             if cat == "spot":
                 out.append({"symbol": f"{tok}USDT", "baseCoin": tok, "quoteCoin": "USDT", "innovation": "0",
                             "status": "Trading", "marginTrading": "none",
                             "lotSizeFilter": {"basePrecision": lot or "0.000001", "quotePrecision": "0.00000001",
-                                              "minOrderQty": lot or "0.000048", "maxOrderQty": "10000", "minOrderAmt": "1",
-                                              "maxOrderAmt": "10000000"},
+                                              "minOrderQty": min_qty or "0.000048", "maxOrderQty": "10000",
+                                              "minOrderAmt": min_notional, "maxOrderAmt": "10000000"},
                             "priceFilter": {"tickSize": "0.01"}})
             else:
                 out.append({"symbol": f"{tok}USDT", "contractType": "LinearPerpetual", "status": "Trading",
@@ -159,9 +165,9 @@ class BybitApi:
                             "deliveryTime": "0", "deliveryFeeRate": "", "priceScale": "2",
                             "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00", "leverageStep": "0.01"},
                             "priceFilter": {"minPrice": "0.10", "maxPrice": "1999999.80", "tickSize": "0.01"},
-                            "lotSizeFilter": {"maxOrderQty": "1190.000", "minOrderQty": lot or "0.001", "qtyStep": lot or "0.001",
-                                              "postOnlyMaxOrderQty": "1190.000", "maxMktOrderQty": "500.000",
-                                              "minNotionalValue": "5"},
+                            "lotSizeFilter": {"maxOrderQty": "1190.000", "minOrderQty": min_qty or "0.001",
+                                              "qtyStep": lot or "0.001", "postOnlyMaxOrderQty": "1190.000",
+                                              "maxMktOrderQty": "500.000", "minNotionalValue": min_notional},
                             "unifiedMarginTrade": True, "fundingInterval": 480, "copyTrading": "both",
                             "upperFundingRate": "0.00375", "lowerFundingRate": "-0.00375"})
         return {"category": cat, "list": out, "nextPageCursor": ""}

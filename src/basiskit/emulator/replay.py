@@ -39,10 +39,11 @@ error codes and messages.
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 
@@ -166,6 +167,12 @@ class Replay:
             behind the emulator trade any amount, so a parity run against a backtest (which has no lot
             sizes) states a step finer than its amounts' precision (``"0.000000000001"``); ccxt truncates
             every amount it sends to the step.
+        venue_lots: the markets state the venue configs' lot sizes (``configs/venues/<venue>.yaml``,
+            ``<spot|perp>.lot_sizes.symbols``: amount step, minimum amount, minimum notional; whether or not
+            ``enabled``, the backtests' switch) for the instruments listed there, and refuse an order off
+            the step or below a minimum (``lot_size``: Binance -1013 "Filter failure", Bybit 170136), as the
+            real venues do; ``lot_step`` aside. A backtest with the same lot sizes enabled makes the same
+            orders (``tests/integration/test_live_ccxt_emulator.py``).
     Raises:
         DataError: a dataset the layout needs is not in the catalog or does not cover the period.
         ConfigError: ``capital`` names an account the layout has not, or a negative / non-finite amount.
@@ -174,7 +181,8 @@ class Replay:
     """
 
     def __init__(self, catalog, start: str, end: str, step_s: int = 3600, capital: dict | None = None,
-                 layout: dict | None = None, bars: str = "1h", lot_step: str | None = None) -> None:
+                 layout: dict | None = None, bars: str = "1h", lot_step: str | None = None,
+                 venue_lots: bool = False) -> None:
         if bars not in ("1h", "1m"):
             raise ConfigError(f"bars {bars!r}: the replay has the catalog's hourly bars (1h) and the 1-minute perp "
                               "bars (1m)", field="bars")
@@ -197,6 +205,7 @@ class Replay:
         self.lot_step = lot_step  # the markets' amount step for every instrument (None: each venue's own)
         self.bar_ns = (60 if bars == "1m" else 3600) * 10**9
         self.layout = layout or DEFAULT_LAYOUT
+        self.lots = _venue_lots(self.layout) if venue_lots else {}  # (account, token) -> LotSize, enforced
         self.lock = threading.RLock()
         spot = {f"{v}.spot": toks for v, kinds in self.layout.items() for k, toks in kinds.items() if k == "spot"}
         perp = {f"{v}.perp": toks for v, kinds in self.layout.items() for k, toks in kinds.items() if k == "perp"}
@@ -422,6 +431,9 @@ class Replay:
                               time_in_force=TimeInForce(tif), reduce_only=reduce_only, client_order_id=cid)
             except ValueError as e:
                 raise Rejected("bad_request", str(e)) from None
+            lot = self.lots.get((account, token))
+            if lot is not None:
+                self._check_lot(lot, account, order)
             venue = self.accounts[account]
             record = OrderRecord(order, self.t)
             record.submit(self.t)
@@ -443,6 +455,24 @@ class Replay:
                     raise Rejected(_code_of(ev), ev.error or "refused")
                 self._apply(account, ev)
             return emu
+
+    def market_lot(self, account: str, token: str) -> tuple[str, str, str] | None:
+        """(amount step, minimum amount, minimum notional) as decimal strings, of a market with ``venue_lots``
+        (None: the dialect's own defaults)."""
+        lot = self.lots.get((account, token))
+        if lot is None:
+            return None
+        return tuple(format(Decimal(repr(float(x))), "f") for x in (lot.step, lot.min_amount, lot.min_notional))
+
+    def _check_lot(self, lot, account: str, order: Order) -> None:
+        """Refuse an order off the market's amount step or below its minimums (``venue_lots``)."""
+        q = order.amount
+        if lot.floor(q) != q:
+            raise Rejected("lot_size", f"{account} {order.token}: quantity {q!r} is not a multiple of the step {lot.step!r}")
+        price = order.limit_price or self.price(account, order.token)
+        why = lot.problem(q, price)
+        if why is not None:
+            raise Rejected("lot_size", f"{account} {order.token}: {why}")
 
     def cancel(self, account: str, order_id: int | None = None, client_id: str | None = None) -> EmuOrder:
         """Cancel a working order. Raises Rejected (``unknown_order``, ``order_closed``)."""
@@ -576,6 +606,24 @@ class Replay:
     def movements_of(self, venue: str, kind: str) -> list[Movement]:
         with self.lock:
             return [m for m in self.movements if m.venue == venue and m.kind == kind]
+
+
+def _venue_lots(layout: dict) -> dict:
+    """(account, token) -> ``LotSize`` from the venue configs' ``lot_sizes`` (enabled or not) of the layout's
+    instruments listed there."""
+    from basiskit.engine.assembly import load_venue_config
+
+    out = {}
+    for venue, kinds in layout.items():
+        cfg = load_venue_config(venue)
+        for kind, toks in kinds.items():
+            params = getattr(cfg, kind, None)
+            ls = getattr(params, "lot_sizes", None)
+            if ls is None:
+                continue
+            for tok, lot in ls.model_copy(update={"enabled": True}).lots(toks).items():
+                out[(f"{venue}.{kind}", tok)] = lot
+    return out
 
 
 def _code_of(tr: Trade) -> str:

@@ -74,6 +74,11 @@ class EngineContext:
     def withdrawable(self, account: str, token: str = "USDT") -> float:
         return self._venues[account].withdrawable(token)
 
+    def lot(self, account: str, token: str):
+        """The account's ``domain.lots.LotSize`` for ``token`` (``venue.lot``), or None."""
+        lot_of = getattr(self._venues.get(account), "lot", None)
+        return lot_of(token) if lot_of is not None else None
+
     def in_transit(self, account: str, token: str = "USDT") -> float:
         transit = self._transit
         return transit.in_transit(account, token) if transit is not None and transit.pending else 0.0

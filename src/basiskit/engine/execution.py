@@ -27,6 +27,19 @@ and every order an ``OrderRecord`` that follows the state table (``domain/order_
   / ``<x>-sl-<k>``, kept for the legs the venues create): REJECTED, ``EXEC-005``. An id is never filled
   twice.
 
+Lot sizes (``domain/lots.py``): a spot or perp order (not an atomic leg) to an account whose ``lot(token)``
+gives a ``LotSize`` (the venue config's ``lot_sizes`` when enabled; in a live session through ccxt, the
+market's amount precision and limits) is rounded toward zero to the step before it is registered (its
+record, journal and venue see the rounded amount); the amount cut off is published as a ``lot_rounded``
+event (requested, amount, step, residual). A rounded amount below the minimum amount or notional (at
+the limit price, else the account's price / mark) is not registered nor sent: a REJECTED trade with
+``EXEC-009`` that the kernel publishes as ``order_skipped`` with the reason. The same order skipped again
+(account, operation, token, side, type and amount -- at any price; still below the minimum) is not sent
+and not reported again: it is counted in ``skips_repeated`` (the kernel publishes the counts at the end
+of the run), and a pass whose orders were all skipped ends the step's decisions (``all_skipped``: nothing
+changed, the strategy would ask the same) -- a strategy that does not round to lots is not asked again
+and again in a loop. Without a lot (the default) the order goes as it is.
+
 Cancels (``cancel``, before a decision's orders): each id's resting order is cancelled at its venue's
 book (CANCELLED, published). An id the run does not know (``EXEC-007``) or an order that has already
 ended (``EXEC-004``) gives a ``cancel_failed`` error event, not an exception.
@@ -61,6 +74,8 @@ from basiskit.venues.sim.gas import GasModel, tx_gas_units
 from basiskit.venues.sim.resting import bracket_problem
 
 _MARKET = OrderType.MARKET
+_LOTTED = (Operation.SPOT_TRADE, Operation.PERP_TRADE)  # operations a venue's lot size applies to
+_REPEAT = object()  # an order skipped for its lot again (not reported again)
 _LEG_ID = re.compile(r"-(tp|sl)-\d+$")  # ids the venues give bracket legs (venues/sim/resting.py)
 
 
@@ -88,6 +103,10 @@ class ExecutionManager:
         self.tx_base_gas = tx_base_gas
         self.registry = OrderRegistry(id_prefix)
         self.retry = _no_retry  # the kernel sets its RetryWithBackoff policy (Kernel.retry)
+        self.publish: Callable | None = None  # the kernel's publish (lot_rounded events); None: not published
+        self.skipped: set = set()  # signatures of the orders skipped for their lot (EXEC-009)
+        self.skips_repeated: dict = {}  # signature -> times the same order was skipped again (not reported)
+        self.all_skipped = False  # whether the last execute() call skipped every order it got (lot sizes)
         self._books = {name: v.resting for name, v in venues.items() if getattr(v, "resting", None) is not None}
         for book in self._books.values():
             book.adopt = self.registry.adopt  # bracket children join the run's registry
@@ -101,7 +120,15 @@ class ExecutionManager:
         groups: dict[str, list] = {}
         plan: list = []
         register = self._register
+        n_skipped = 0
         for o in orders:
+            if o.operation in _LOTTED and o.execution_mode is not ExecutionMode.ATOMIC:
+                o, skipped = self._to_lot(o)
+                if skipped is not None:
+                    n_skipped += 1
+                    if skipped is not _REPEAT:
+                        plan.append(skipped)
+                    continue
             item = register(o)
             if o.execution_mode is ExecutionMode.ATOMIC:
                 g = groups.get(o.atomic_group_id)
@@ -126,10 +153,41 @@ class ExecutionManager:
                     trades.extend(self._place(item, report))
             elif kind is list:
                 trades.extend(self._atomic(sorted(item, key=lambda x: x.order.sequence_in_group), report))
-            else:  # a refusal by the registry: nothing was sent
+            else:  # a refusal by the registry, or an order skipped for its lot: nothing was sent
                 report(item)
                 trades.append(item)
+        self.all_skipped = bool(orders) and n_skipped == len(orders)
         return trades
+
+    def _to_lot(self, order: Order) -> tuple[Order, Trade | None]:
+        """``order`` rounded to its account's lot (module docstring), or a skipped (EXEC-009) trade."""
+        venue = self.venues.get(order.venue)
+        lot_of = getattr(venue, "lot", None)
+        lot = lot_of(order.token) if lot_of is not None else None
+        if lot is None:
+            return order, None
+        t = self.state.t
+        amount = lot.floor(order.amount)
+        price = order.limit_price or (venue.price(order.token) if hasattr(venue, "price") else venue.mark_price(order.token))
+        why = lot.problem(amount, price)
+        if why is not None:
+            # the same amount still below the minimum (at any price: the check above ran at this one)
+            sig = (order.venue, order.operation, order.token, order.side, order.order_type, order.amount)
+            if sig in self.skipped:
+                self.skips_repeated[sig] = self.skips_repeated.get(sig, 0) + 1
+                return order, _REPEAT
+            self.skipped.add(sig)
+            return order, Trade(order, t, TradeStatus.REJECTED, error_code="EXEC-009",
+                                error=f"not sent: {order.amount:.10g} {order.token} rounded to {order.venue}'s lot "
+                                      f"step {lot.step:.10g} -> {why}")
+        if amount != order.amount:
+            if self.publish is not None:
+                self.publish(Event(t, order.venue, "lot_rounded", {
+                    "operation": order.operation.value, "token": order.token,
+                    "side": order.side.value if order.side else None, "requested": order.amount, "amount": amount,
+                    "step": lot.step, "residual": order.amount - amount}))
+            order = replace(order, amount=amount)
+        return order, None
 
     def _register(self, order: Order) -> OrderRecord | Trade:
         """The order's new record (SUBMITTED), or a REJECTED trade when its id is known (EXEC-006: the same

@@ -121,6 +121,7 @@ class Kernel:
         self.retry_attempts, self.retry_base_delay_s, self.retry_max_delay_s = 5, 0.05, 2.0
         self.sleep: Callable[[float], None] = time.sleep
         execution.retry = self.retry
+        execution.publish = self.publish
         self._on_event = getattr(strategy, "on_event", None)
         self._batchable: bool | None = None  # whether quiet stretches can be batched (engine.quiet)
         self._quiet_from = 0  # no quiet stretch starts before this step (engine.quiet)
@@ -291,11 +292,14 @@ class Kernel:
             for tr in self.execution.execute(orders, self.report):
                 self.trades.append(tr)
                 if not tr.ok:
-                    kind = "order_deferred" if tr.status is TradeStatus.DEFERRED else "order_failed"
+                    kind = ("order_deferred" if tr.status is TradeStatus.DEFERRED else
+                            "order_skipped" if tr.error_code == "EXEC-009" else "order_failed")
                     self.publish(Event(t, tr.order.venue, kind, {"operation": tr.order.operation.value,
                                                                  "client_order_id": tr.order.client_order_id,
                                                                  "error_code": tr.error_code, "error": tr.error}))
             ctx._invalidate()
+            if self.execution.all_skipped and not cancels:
+                return  # every order was below its lot's minimum: nothing changed, the next pass would ask the same
             risk = self.monitor.observe()
         self.publish(Event(t, "engine", "max_passes_reached", {"passes": self.max_passes}))
 
@@ -350,6 +354,12 @@ class Kernel:
     # -- the end -----------------------------------------------------------------------------------
     def finish(self) -> None:
         """Raises WithdrawalError for withdrawals still unpaid (unless partial payment is allowed)."""
+        rep = self.execution.skips_repeated
+        if rep:  # orders skipped for their lot again and again (engine.execution): the counts, once
+            self.publish(Event(self.feed.state.t, "execution", "order_skipped_repeats", {
+                "total": sum(rep.values()),
+                "orders": [{"venue": k[0], "operation": k[1].value, "token": k[2], "side": k[3].value if k[3] else None,
+                            "amount": k[5], "times": n} for k, n in rep.items()]}))
         fl = self.flows
         if self.pending_withdrawal > 1e-9 and not fl.allow_partial:
             last = self.recorder.equity[-1] / self._unit_usd() if self.recorder.equity else float("nan")

@@ -137,6 +137,10 @@ _ENTRIES = [
               "transaction has no resting state)",
               "send limit/stop/take-profit orders and entries with take_profit/stop_loss as sequential orders; "
               "the group failed and none of its legs took effect", P.SKIP, 500),
+    ErrorCode("EXEC-009", "execution", S.INFO, "order skipped: its amount rounded to the venue's lot step is "
+              "below the venue's minimum amount or minimum notional (domain/lots.py)",
+              "nothing was sent (an order_skipped event says why); the strategy should not ask for orders below "
+              "ctx.lot(account, token).minimum(price)", P.SKIP, 500),
     # risk
     ErrorCode("RISK-001", "risk", S.WARNING, "risk override: orders that add exposure were dropped",
               "the book reduces risk first; check margin on the named accounts", P.SKIP, 500),

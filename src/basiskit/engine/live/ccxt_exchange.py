@@ -20,6 +20,10 @@ wallet's on-chain transfer is not wired here). A transfer to another venue is a 
 destination account's deposit address (the adapters' ``addresses``; on the emulator ``emulator:<account>``,
 credited there after the network's delays), asked for with the network fee on top.
 
+Lot sizes: ``lot(account, token)`` gives the market's amount step, minimum amount and minimum notional
+from ccxt's markets (``CcxtAccount.lot``); the live runner installs them on the session's accounts, so
+the orders arrive here already on the step (ccxt's own truncation then changes nothing).
+
 Units: times ns (UTC), amounts in token units, prices in USDT per base unit.
 Errors: ``VenueUnavailable`` (the venue does not answer), ``ConfigError`` (credentials refused),
 ``RuntimeError`` (the emulator's control endpoint refused a request: its message).
@@ -85,6 +89,12 @@ class CcxtExchange:
             if int(st["i"]) > 0:
                 return int(st["t"]) * NS_MS
         return self._t
+
+    def lot(self, account: str, token: str):
+        """The lot size (``domain.lots.LotSize``) of ``token``'s market on the exchange ``account``, from ccxt's
+        markets (``CcxtAccount.lot``); None for an account that is not at the exchange."""
+        acc = self.adapters.get(account)
+        return acc.lot(token) if acc is not None else None
 
     def lookup(self, records: list) -> tuple[dict, list]:
         """What the venue has of the journal's ``records`` (``LiveOrderRecord`` s still open or in

@@ -11,7 +11,9 @@ session's status (equity, positions, open orders, heartbeat, feed ages).
 Execution modes: ``paper`` -- the venues are the simulators (fills at the live market's prices, no
 keys); ``live`` -- every order goes to ``remote`` (an exchange: a live adapter set, or the simulated
 exchange process of ``engine.live.sim_exchange``) before the session's own view of the account
-applies it.
+applies it. When ``remote`` has ``lot(account, token)`` (the ccxt exchange: the markets' amount step and
+minimums), the accounts' lot sizes are the venue's, and the execution manager rounds the orders to them
+before they are journaled and sent (``engine.execution``, ``domain.lots``).
 """
 
 from __future__ import annotations
@@ -129,9 +131,14 @@ def run_live(config, strategy, feed: LiveFeed, capital: float, store, strategy_i
         # the exchange settles the market (funding, arrivals) when the first account the kernel shows the
         # market to (an accruing one: the wallet may not be) sees it
         first = next((n for n, a in venues.accounts.items() if getattr(a, "accrues", True)), None)
+        live = options.execution_mode == "live"
+        lot_of = getattr(remote, "lot", None) if live else None
         for name, acc in venues.accounts.items():
-            JournaledAccount(acc, journal, remote if options.execution_mode == "live" else None,
-                             sync_market=name == first).install()
+            JournaledAccount(acc, journal, remote if live else None, sync_market=name == first).install()
+            if lot_of is not None and hasattr(acc, "lots"):
+                # the venue's own lot sizes (ccxt's markets) replace the venue config's: the orders are rounded to them
+                tokens = getattr(acc, "keys", None) or getattr(acc, "positions", {})
+                acc.lots = {t: lot for t in tokens if (lot := lot_of(name, t)) is not None}
 
     def after_step(kernel, i: int) -> None:
         store.save_state(strategy_id, book_snapshot(kernel, recovery.attempt), run_id)

@@ -19,6 +19,16 @@ money in transit counts toward its destination's target (nothing is sent twice) 
 buys only what cash on the spot account pays for; the shorts follow the spot held, so the book stays
 delta neutral while cash is on its way, and cash that lands re-triggers the re-target ("deploy").
 
+Lot sizes (when the accounts have them: ``ctx.lot``, the venue configs' ``lot_sizes`` or a live
+venue's markets; ``domain/lots.py``): every amount is rounded toward zero to its account's step and an
+order below the account's minimum amount / notional is not built. The hedge legs share one size: each
+perp target is its share of Q rounded down to that venue's step, the spot target is their sum (rounded
+down to the spot step), and when the spot leg is limited by the cash at hand the shorts are rounded
+down first and the spot buys what they hedge -- so spot held - shorts (the delta residual, in base
+units) stays below one lot of each perp venue (0 when the spot step divides the perp steps and both
+legs' orders are sent). Idle spot cash is deployed only above what the rounding leaves (one step of
+each perp venue at the spot price), so the rounding's remainder does not re-trigger every step.
+
 Data gaps: a re-target that would trade on an account whose price did not trade at the step (a
 venue's data gap, valued from a reference venue) is deferred (``Decision.deferred``) until the data
 resumes; the book is held as it is meanwhile.
@@ -115,10 +125,11 @@ class Basis(StatefulStrategy):
         if pending > wallet + 1e-9:
             return Action.EXIT_PARTIAL, f"withdrawal of {pending:.2f} USDT requested", "withdrawal"
         min_usd = max(c.min_trade_usd, 1.0) * 2
-        if wallet - pending > min_usd and cash > min_usd:
+        idle_usd = max(min_usd, self._lot_slack_usd(ctx))
+        if wallet - pending > idle_usd and cash > idle_usd:
             return Action.ENTRY_PARTIAL, f"deploy {wallet - pending:.2f} idle USDT", "idle_cash"
         spot_cash = ctx.cash(self.spot)
-        if spot_cash > min_usd and not ctx.in_transit(self.spot):
+        if spot_cash > idle_usd and not ctx.in_transit(self.spot):
             return Action.ENTRY_PARTIAL, f"deploy {spot_cash:.2f} USDT that landed on {self.spot}", "idle_cash"
         if not c.rebalance:
             return None
@@ -174,9 +185,10 @@ class Basis(StatefulStrategy):
         cash = ctx.cash(WALLET)
         wallet = cash + ctx.in_transit(WALLET)
         min_usd = max(c.min_trade_usd, 1.0) * 2
-        if pending > wallet + 1e-9 or wallet - pending > min_usd and cash > min_usd:
+        idle_usd = max(min_usd, self._lot_slack_usd(ctx))
+        if pending > wallet + 1e-9 or wallet - pending > idle_usd and cash > idle_usd:
             return False
-        return not (ctx.cash(self.spot) > min_usd and not ctx.in_transit(self.spot))
+        return not (ctx.cash(self.spot) > idle_usd and not ctx.in_transit(self.spot))
 
     def on_quiet(self, last_step: int) -> None:
         """The quiet steps up to ``last_step`` passed (each would have held)."""
@@ -236,7 +248,22 @@ class Basis(StatefulStrategy):
             self._targets = None
             self.entered = True
             return HOLD
-        return Decision(self._action, orders, self._reason, trigger=self._why)
+        return Decision(self._action, orders, self._reason + self._residual_note(ctx, orders), trigger=self._why)
+
+    def _residual_note(self, ctx: StrategyContext, orders: list[Order]) -> str:
+        """With lots: the delta residual the book will have once ``orders`` fill (spot held - shorts, base
+        units), for the decision's reason; '' without lots."""
+        if self._lots(ctx) is None:
+            return ""
+        a = self.config.asset
+        spot = ctx.cash(self.spot, a)
+        shorts = -sum(ctx.perp_size(v, a) for v in self.perps)
+        for o in orders:
+            if o.operation is Operation.SPOT_TRADE:
+                spot += o.amount if o.side is Side.BUY else -o.amount
+            elif o.operation is Operation.PERP_TRADE:
+                shorts += o.amount if o.side is Side.SELL else -o.amount
+        return f" (lot sizes: delta residual {spot - shorts:+.8g} {a} after these orders)"
 
     def _pass(self, ctx: StrategyContext) -> list[Order]:
         """One pass towards the step's targets: reduce, else transfer, else increase."""
@@ -251,6 +278,40 @@ class Basis(StatefulStrategy):
     def exit_partial(self, ctx: StrategyContext) -> list[Order]:
         return self._pass(ctx)
 
+    # -- lot sizes ------------------------------------------------------------------------------
+    def _lots(self, ctx: StrategyContext) -> dict | None:
+        """account -> ``LotSize`` or None, for the book's accounts; None when no account has one."""
+        lot_of = getattr(ctx, "lot", None)
+        if lot_of is None:
+            return None
+        a = self.config.asset
+        lots = {acc: lot_of(acc, a) for acc in self._accounts()}
+        return lots if any(v is not None for v in lots.values()) else None
+
+    @staticmethod
+    def _floor(lot, amount: float) -> float:
+        return lot.floor(amount) if lot is not None and amount > 0 else amount
+
+    def _sendable(self, lot, amount: float, price: float, tol: float) -> bool:
+        """Whether an order of ``amount`` (on the grid) is worth building: above ``tol`` and, with a lot, at
+        least its minimum amount and notional."""
+        return amount > tol and (lot is None or lot.problem(amount, price) is None)
+
+    def _lot_slack_usd(self, ctx: StrategyContext) -> float:
+        """USDT the rounding of the targets can leave undeployed (in the wallet or on the spot account): one
+        step of each perp venue of spot (with its cost) and of margin (with the perp's cost), plus one spot
+        step; 0 without lots. Idle cash below it is the rounding's remainder, not worth a re-target."""
+        lots = self._lots(ctx)
+        if lots is None:
+            return 0.0
+        a, k = self.config.asset, self.config.perp_margin_fraction
+        spot_unit = ctx.spot_price(self.spot, a) * (1 + ctx.cost_rate(self.spot))
+        slack = lots[self.spot].step * spot_unit if lots[self.spot] is not None else 0.0
+        for v in self.perps:
+            if lots[v] is not None:
+                slack += lots[v].step * (spot_unit + ctx.perp_mark(v, a) * (k + ctx.cost_rate(v)))
+        return slack
+
     def _compute_targets(self, ctx: StrategyContext) -> tuple[float, dict[str, float], dict[str, float]]:
         c, a = self.config, self.config.asset
         equity = ctx.equity_usd() - ctx.pending_withdrawal_usd()
@@ -259,6 +320,12 @@ class Basis(StatefulStrategy):
         for v, w in self.perps.items():
             denom += w * ctx.perp_mark(v, a) * (c.perp_margin_fraction + ctx.cost_rate(v))
         q = max(equity, 0.0) / denom
+        lots = self._lots(ctx)
+        if lots is not None:  # one hedge size: each short rounded down to its step, the spot their sum
+            sizes = {v: -self._floor(lots[v], w * q) for v, w in self.perps.items()}
+            q = self._floor(lots[self.spot], -sum(sizes.values()))
+            margins = {v: c.perp_margin_fraction * -sizes[v] * ctx.perp_mark(v, a) for v in self.perps}
+            return q, sizes, margins
         sizes = {v: -w * q for v, w in self.perps.items()}
         margins = {v: c.perp_margin_fraction * w * q * ctx.perp_mark(v, a) for v, w in self.perps.items()}
         return q, sizes, margins
@@ -272,11 +339,28 @@ class Basis(StatefulStrategy):
         tol = self._min_qty(ctx)
         out: list[Order] = []
         excess = ctx.cash(self.spot, a) - q_t
+        lots = self._lots(ctx)
+        if lots is not None:
+            return self._reduce_lots(ctx, lots, excess, sizes, tol)
         if excess > tol:
             out.append(Order(Operation.SPOT_TRADE, self.spot, excess, a, Side.SELL, reason="reduce spot to target"))
         for v, target in sizes.items():
             cover = target - ctx.perp_size(v, a)  # > 0: short larger than target
             if cover > tol:
+                out.append(Order(Operation.PERP_TRADE, v, cover, a, Side.BUY, reason="reduce short to target"))
+        return out
+
+    def _reduce_lots(self, ctx: StrategyContext, lots: dict, excess: float, sizes: dict, tol: float) -> list[Order]:
+        """``_reduce`` on the lots: each amount rounded down to its step, orders below a minimum not built."""
+        a = self.config.asset
+        out: list[Order] = []
+        sell = self._floor(lots[self.spot], excess) if excess > 0 else 0.0
+        if self._sendable(lots[self.spot], sell, ctx.spot_price(self.spot, a), tol):
+            out.append(Order(Operation.SPOT_TRADE, self.spot, sell, a, Side.SELL, reason="reduce spot to target"))
+        for v, target in sizes.items():
+            cover = target - ctx.perp_size(v, a)
+            cover = self._floor(lots[v], cover) if cover > 0 else 0.0
+            if self._sendable(lots[v], cover, ctx.perp_mark(v, a), tol):
                 out.append(Order(Operation.PERP_TRADE, v, cover, a, Side.BUY, reason="reduce short to target"))
         return out
 
@@ -333,6 +417,9 @@ class Basis(StatefulStrategy):
         affordable = ctx.cash(self.spot) / (p * (1 + ctx.cost_rate(self.spot)) * (1 + 1e-9))
         held = ctx.cash(self.spot, a)
         buy = min(q_t - held, affordable)
+        lots = self._lots(ctx)
+        if lots is not None:
+            return self._increase_lots(ctx, lots, held, buy, tol)
         if buy > tol:
             out.append(Order(Operation.SPOT_TRADE, self.spot, buy, a, Side.BUY, reason="raise spot to target"))
         # the shorts follow the spot actually held (cash for the rest may still be in transit)
@@ -343,14 +430,53 @@ class Basis(StatefulStrategy):
                 out.append(Order(Operation.PERP_TRADE, v, add, a, Side.SELL, reason="raise short to target"))
         return out
 
+    def _increase_lots(self, ctx: StrategyContext, lots: dict, held: float, buy: float, tol: float) -> list[Order]:
+        """``_increase`` on the lots, one hedge size: the shorts first -- each its target x the share of the
+        target the spot will hold, rounded down to its step; adds below a minimum not built -- then the
+        spot buys up to what the shorts (held and added) hedge, rounded down to its step."""
+        a = self.config.asset
+        q_t, sizes, _ = self._targets
+        hedged = min(q_t, held + max(buy, 0.0)) / q_t if q_t > 0 else 0.0
+        shorts: list[Order] = []
+        total = 0.0  # the shorts' size once the adds are filled (base units)
+        for v, target in sizes.items():
+            now = -ctx.perp_size(v, a)
+            want = self._floor(lots[v], -target * hedged) if target < 0 else 0.0
+            add = self._floor(lots[v], want - now) if want > now else 0.0
+            if self._sendable(lots[v], add, ctx.perp_mark(v, a), tol):
+                shorts.append(Order(Operation.PERP_TRADE, v, add, a, Side.SELL, reason="raise short to target"))
+                now += add
+            total += now
+        spot_buy = self._floor(lots[self.spot], min(total - held, buy)) if min(total - held, buy) > 0 else 0.0
+        out: list[Order] = []
+        if self._sendable(lots[self.spot], spot_buy, ctx.spot_price(self.spot, a), tol):
+            out.append(Order(Operation.SPOT_TRADE, self.spot, spot_buy, a, Side.BUY, reason="raise spot to target"))
+        return out + shorts
+
     def exit_full(self, ctx: StrategyContext) -> list[Order]:
         a = self.config.asset
         out = []
+        lots = self._lots(ctx)
+        if lots is not None:
+            return self._exit_lots(ctx, lots)
         q = ctx.cash(self.spot, a)
         if q > 0:
             out.append(Order(Operation.SPOT_TRADE, self.spot, q, a, Side.SELL, reason="exit"))
         for v in self.perps:
             s = ctx.perp_size(v, a)
             if s < 0:
+                out.append(Order(Operation.PERP_TRADE, v, -s, a, Side.BUY, reason="exit"))
+        return out
+
+    def _exit_lots(self, ctx: StrategyContext, lots: dict) -> list[Order]:
+        """``exit_full`` on the lots: what rounds to a sendable order (dust below a lot stays)."""
+        a = self.config.asset
+        out = []
+        q = self._floor(lots.get(self.spot), ctx.cash(self.spot, a))
+        if q > 0 and self._sendable(lots.get(self.spot), q, ctx.spot_price(self.spot, a), 0.0):
+            out.append(Order(Operation.SPOT_TRADE, self.spot, q, a, Side.SELL, reason="exit"))
+        for v in self.perps:
+            s = -self._floor(lots.get(v), -ctx.perp_size(v, a))
+            if s < 0 and self._sendable(lots.get(v), -s, ctx.perp_mark(v, a), 0.0):
                 out.append(Order(Operation.PERP_TRADE, v, -s, a, Side.BUY, reason="exit"))
         return out

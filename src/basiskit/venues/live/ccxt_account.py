@@ -129,6 +129,30 @@ class CcxtAccount:
         ct = self._contract(sym)
         return amount if ct == 1.0 else round(amount / ct, 12)
 
+    def lot(self, token: str):
+        """The market's lot size as a ``domain.lots.LotSize`` from ccxt's markets (``precision.amount``: the
+        amount step -- a step under ccxt's TICK_SIZE precision mode, a number of decimals otherwise;
+        ``limits.amount.min``; ``limits.cost.min``), or None for a token this account does not trade or a
+        market without an amount precision. Amounts in base units (a swap's contracts times its size)."""
+        from basiskit.domain.lots import LotSize
+
+        sym = self.symbols.get(token)
+        if sym is None:
+            return None
+        self._load()
+        client = self.session.client
+        m = client.markets.get(sym) if client.markets else None
+        prec = (m or {}).get("precision", {}).get("amount")
+        if prec is None:
+            return None
+        import ccxt
+
+        step = float(prec) if client.precisionMode == ccxt.TICK_SIZE else 10.0 ** -int(prec)
+        limits = m.get("limits") or {}
+        ct = self._contract(sym)  # a swap traded in contracts (OKX): its step and minimum in base units
+        return LotSize(step * ct, float((limits.get("amount") or {}).get("min") or 0.0) * ct,
+                       float((limits.get("cost") or {}).get("min") or 0.0))
+
     def _read_prices(self) -> dict[str, float]:
         self._load()
         syms = [self.symbols[t] for t in self.tokens]

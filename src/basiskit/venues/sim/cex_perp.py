@@ -128,6 +128,13 @@ class CexPerp:
         self.funding_paid: list[FundingSettled] = []
         self.resting = BarOrders(name, Operation.PERP_TRADE, state, {tok: p.key for tok, p in self.positions.items()},
                                  self._fill_resting, self.size, self._marked_at, self._begin_resting)
+        # token -> domain.lots.LotSize the orders are rounded to (engine.execution); empty: any amount
+        self.lots = params.lot_sizes.lots(self.positions, quote) if params.lot_sizes is not None else {}
+
+    def lot(self, token: str):
+        """The token's ``domain.lots.LotSize`` (the venue config's ``lot_sizes`` when enabled; a live session
+        sets ``lots`` from ccxt's markets), or None: any amount is accepted."""
+        return self.lots.get(token)
 
     # -- market ---------------------------------------------------------------------------------
     def on_market(self, tick: MarketTick) -> list:

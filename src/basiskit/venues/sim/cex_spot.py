@@ -73,6 +73,13 @@ class CexSpot:
         self._quote_key = (name, quote)
         self._read_at = (-1, -1)  # (step, ledger version) of the cached readings
         self._read = (0.0, 0.0)
+        # token -> domain.lots.LotSize the orders are rounded to (engine.execution); empty: any amount
+        self.lots = params.lot_sizes.lots(self.keys, quote) if params.lot_sizes is not None else {}
+
+    def lot(self, token: str):
+        """The token's ``domain.lots.LotSize`` (the venue config's ``lot_sizes`` when enabled; a live session
+        sets ``lots`` from ccxt's markets), or None: any amount is accepted."""
+        return self.lots.get(token)
 
     def on_market(self, tick: MarketTick) -> list:
         """Resting orders (the closed bar, then the open; module docstring), then revaluation."""
