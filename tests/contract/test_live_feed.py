@@ -27,11 +27,22 @@ def _collect(emulator, venue: str, streams: list[Stream], steps: int, per_step_s
         async def reader():
             async for ev in feed.events():
                 got.append(ev)
+        async def settle(t_ns: int) -> None:
+            # at least per_step_s; on a loaded machine up to ten times that, until the step's messages (a
+            # closed bar when bars are streamed, else any event at the new time) have come in
+            loop = asyncio.get_running_loop()
+            await asyncio.sleep(per_step_s)
+            deadline = loop.time() + 9 * per_step_s
+            kinds = {"bar"} if any(s.bars for s in streams) else None
+            while loop.time() < deadline and not any(
+                    e.timestamp >= t_ns and (kinds is None or e.kind in kinds) for e in got):
+                await asyncio.sleep(0.05)
+
         task = asyncio.ensure_future(reader())
         await asyncio.sleep(per_step_s)
         for _ in range(steps):
             await asyncio.get_running_loop().run_in_executor(None, lambda: emulator.advance(steps=1))
-            await asyncio.sleep(per_step_s)
+            await settle(emulator.emulator.replay.t)
         status = feed.status()
         task.cancel()
         await feed.close()

@@ -20,7 +20,8 @@ Keys are the catalog's series keys, so a recorded session replays like the histo
   ``BOOK_METHOD``); one ``BookTicker`` per update, stamped with the update's venue time (when the
   venue's message has none, e.g. Binance spot, the latest venue time this feed saw: ``venue_now_ns``).
 * bars: ``watch_ohlcv`` -> a ``Bar`` (``timestamp`` = close time) for each candle once it is *closed*:
-  a newer candle arrived, or the venue's clock (``venue_now_ns``) passed its close. Never a bar still open.
+  a newer candle arrived, or the venue's clock (``venue_now_ns``) passed its close -- also when another
+  stream's message moves that clock after the candle came. Never a bar still open.
 * mark price: ``watch_mark_price`` (Bybit: ``watch_ticker``) -> ``MarkPrice`` with the venue's funding
   estimate and next settlement time (OKX's ``mark-price`` channel carries neither: NaN and 0, so no
   settlement is detected from it).
@@ -112,6 +113,7 @@ class CcxtFeed:
         self._last_mark: dict[str, float] = {}
         self._next_funding: dict[str, int] = {}
         self._emitted_bar: dict[str, int] = {}
+        self._held_candles: dict[str, tuple] = {}  # label -> (stream, candles) with a candle not yet closed
         self._jobs = []  # (label, stream, coroutine function)
         for st in self.streams:
             kinds = [("book", self._book)] if st.book_ticker else []
@@ -164,8 +166,12 @@ class CcxtFeed:
         self._queue.put_nowait(ev)
 
     def _venue_ms(self, ms) -> int:
-        if ms:
-            self.venue_now_ns = max(self.venue_now_ns, int(ms) * NS_MS)
+        if ms and int(ms) * NS_MS > self.venue_now_ns:
+            self.venue_now_ns = int(ms) * NS_MS
+            # a candle that came before the message moving the clock past its close (another stream's,
+            # on another connection) is closed now: emit it instead of waiting for the next candle
+            for label, (st, candles) in list(self._held_candles.items()):
+                self._bar_events(st, label, candles)
         return self.venue_now_ns
 
     async def _loop(self, label: str, watch, poll) -> None:
@@ -216,20 +222,23 @@ class CcxtFeed:
     # -- bars -----------------------------------------------------------------------------------------
     def _bar_events(self, st: Stream, label: str, candles: list) -> None:
         step_ms = TIMEFRAME_S[st.bars] * 1000
-        last = self._emitted_bar.get(label, -1)
-        now_ms = self.venue_now_ns // NS_MS
+        self._held_candles.pop(label, None)  # (re-entered from _venue_ms for another stream: not this one)
         newest = max((c[0] for c in candles), default=-1)
+        held = False
         for c in sorted(candles, key=lambda c: c[0]):
             o_ms = int(c[0])
-            closed = o_ms < newest or o_ms + step_ms <= now_ms
-            if o_ms <= last or not closed:
+            if o_ms <= self._emitted_bar.get(label, -1):
                 continue
-            self._venue_ms(o_ms + step_ms)
+            if not (o_ms < newest or o_ms + step_ms <= self.venue_now_ns // NS_MS):
+                held = True
+                continue
+            self._emitted_bar[label] = o_ms
             self._put(label, Bar((o_ms + step_ms) * NS_MS, st.key, o_ms * NS_MS, TIMEFRAME_S[st.bars], float(c[1]),
                                  float(c[2]), float(c[3]), float(c[4]), float(c[5] or 0.0),
                                  received_ns=self.now_ns()))
-            last = o_ms
-        self._emitted_bar[label] = last
+            self._venue_ms(o_ms + step_ms)
+        if held:
+            self._held_candles[label] = (st, list(candles))
 
     async def _bars(self, st: Stream, label: str) -> None:
         async def watch():
