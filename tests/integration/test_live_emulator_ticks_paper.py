@@ -9,7 +9,8 @@ not real time). The session takes them through ccxt.pro's own ``binance`` class 
 kernel step, the fills are the tick backtest's simulators (``BookSpot`` / ``BookPerp``, 50 ms latency).
 Compared with ``run_backtest`` of the same period on the catalog: the same orders (sequence, venues,
 sides, amounts, prices, outcomes: trades and order status changes), the same step times (the venue's
-millisecond stamps of the recorded times) and the same equity at every step, to 1e-9.
+millisecond stamps of the recorded times) and the same equity at every step, to 1e-9. The session's
+recording, replayed from the store, makes its orders again.
 
 The comparison can fail: the same backtest with one update dropped, or two neighbouring updates
 swapped, has other step times and other equity (checked below), so a session that lost or
@@ -30,7 +31,9 @@ from basiskit.data.live.stream_source import StreamSource
 from basiskit.data.tick_live_feed import TickLiveFeed
 from basiskit.domain.time import to_ns
 from basiskit.engine.backtest import BacktestRequest, prepare, run_backtest
+from basiskit.data.replay_source import EventListSource
 from basiskit.engine.live.runner import LiveOptions, run_live
+from basiskit.engine.live.tick_session import recorded_book_tickers
 from basiskit.engine.tick_backtest import load_streams, simulate_ticks
 from basiskit.persistence.live_store import MemoryLiveStore
 from basiskit.strategies.registry import build_strategy
@@ -117,7 +120,15 @@ def test_paper_session_on_the_emulators_lunc_ticks_makes_the_tick_backtests_orde
     eq = np.asarray(sim.loop.equity)
     assert abs(eq[-1] - eq_bt[-1]) <= 1e-9 * eq_bt[-1]
     assert np.all(np.abs(eq - eq_bt) <= 1e-9 * eq_bt)  # every step
-    assert session.events_recorded == n  # the session recorded what it received (replayable afterwards)
+    # the session recorded every update it received, under the datasets' keys: replayed from the store
+    # (BASIS_DATA_MODE=db's reader), the same strategy makes the session's orders again
+    assert session.events_recorded == n
+    recorded = recorded_book_tickers(config, None, store, "db", clock.start_ns, clock.end_ns)
+    assert len(recorded) == n
+    ident = {k: k for k in (config.spot_dataset, config.perp_dataset)}
+    again = run_live(config, build_strategy(config), TickLiveFeed(EventListSource(recorded), ident, n), CAPITAL,
+                     MemoryLiveStore(), "again", "again", LiveOptions("paper", 600.0, 15.0, 60.0, 0.05, 0.0))
+    assert _trades(again.sim.loop) == bt and list(again.sim.loop.equity) == list(sim.loop.equity)
 
     # each step's update is the recording's, in its order, with its exact prices and sizes
     frame = align_books([spot, perp])

@@ -19,8 +19,9 @@ in arrival order. An event stamped before the step already made (a stream that l
 stepped at the previous step's time -- the clock never goes back -- and counted in ``late_events``.
 
 ``keys``: the source's stream key -> the run's series key (``spot.binance.LUNCUSDT`` ->
-``ticks.mexc.spot.LUNCUSDT``: a venue's stream standing for a recorded dataset); events of other keys
-or kinds are recorded (``recorders``) but are no step. ``n_steps``: the session's length in events
+``ticks.mexc.spot.LUNCUSDT``: a venue's stream standing for a recorded dataset); the ``recorders`` get
+every event received, a mapped book ticker under the run's key (a recorded session replays as the
+datasets it stood for); events of other keys or kinds are no step. ``n_steps``: the session's length in events
 (``len``). ``after_ns``: events stamped at or before it are skipped (a resumed session: the first
 attempt stepped them).
 """
@@ -45,7 +46,7 @@ class TickLiveFeed:
     grows = True
 
     def __init__(self, source: MarketSource, keys: dict[str, str], n_steps: int, history: int = 10_000,
-                 now_ns: Callable[[], int] = time.time_ns, after_ns: int | None = None) -> None:
+                 now_ns: Callable[[], int] = time.time_ns, after_ns: int | None = None, paced: bool = False) -> None:
         if not keys:
             raise ValueError("a tick feed needs at least one book-ticker stream")
         self.source = source
@@ -54,6 +55,7 @@ class TickLiveFeed:
         self._rank = {k: r for r, k in enumerate(self._keys)}
         self.n_steps = int(n_steps)
         self.after_ns = after_ns
+        self.paced = paced
         self.now_ns = now_ns
         self.state = MarketState()
         self.grid: list[int] = []
@@ -82,9 +84,10 @@ class TickLiveFeed:
     # -- receiving ---------------------------------------------------------------------------------
     def pump(self, until_ns: int | None = None) -> int:
         """Take every event the source has received (``until_ns`` is ignored: an event is a step, it
-        waits for no clock time) and queue the run's book tickers as the next steps; returns how many
-        events came."""
-        got = self.source.poll(_ALL)
+        waits for no clock time; ``paced``: the events stamped up to ``now_ns()``, a recorded period
+        replayed on a scaled clock) and queue the run's book tickers as the next steps; returns how
+        many events came."""
+        got = self.source.poll(self.now_ns() if self.paced else _ALL)
         if not got:
             return 0
         new = []
@@ -94,18 +97,20 @@ class TickLiveFeed:
             else:
                 ev = item
                 receipt = getattr(ev, "received_ns", 0) or self.now_ns()
+            key = self.map.get(ev.key) if type(ev) is BookTicker else None
+            if key is not None:  # under the run's key: a recording replays as the datasets it stands for
+                ev = BookTicker(ev.timestamp, key, ev.bid, ev.bid_size, ev.ask, ev.ask_size)
             for rec in self.recorders:
                 rec(ev, receipt)
             self.events_received += 1
             self.last_receipt_ns_any = receipt
-            if type(ev) is not BookTicker or ev.key not in self.map:
+            if key is None:
                 continue
-            key = self.map[ev.key]
             self.last_receipt_ns[key] = receipt
             self.last_event_ns[key] = ev.timestamp
             if self.after_ns is not None and ev.timestamp <= self.after_ns:
                 continue
-            new.append(BookTicker(ev.timestamp, key, ev.bid, ev.bid_size, ev.ask, ev.ask_size))
+            new.append(ev)
         new.sort(key=lambda e: (e.timestamp, self._rank[e.key]))  # stable: arrival order after that
         for ev in new:
             t = ev.timestamp
