@@ -364,7 +364,8 @@ def start_session(req: LiveRequest, catalog, store, data: Path, run_id: str | No
     sim = outcome.sim
     summary = {"run_id": run_id, "mode": req.mode, "execution_mode": execution, "steps": outcome.driver.steps_done,
                "final_equity_usd": sim.loop.equity[-1] if len(sim.loop.equity) else None,
-               "orders": outcome.journal.seq, "market_events_recorded": outcome.events_recorded,
+               "orders": outcome.journal.seq, "trades": len(sim.loop.trades),
+               "market_events_recorded": outcome.events_recorded,
                "recovery": outcome.recovery.findings, "attempt": outcome.recovery.attempt,
                "final_balances": {f"{a}|{t}": v for (a, t), v in sim.loop.final_balances.items()},
                "final_positions": {f"{a}|{t}": list(v) for (a, t), v in sim.loop.final_positions.items()}}
