@@ -22,8 +22,8 @@ stepped at the previous step's time -- the clock never goes back -- and counted 
 ``ticks.mexc.spot.LUNCUSDT``: a venue's stream standing for a recorded dataset); the ``recorders`` get
 every event received, a mapped book ticker under the run's key (a recorded session replays as the
 datasets it stood for); events of other keys or kinds are no step. ``n_steps``: the session's length in events
-(``len``). ``after_ns``: events stamped at or before it are skipped (a resumed session: the first
-attempt stepped them).
+(``len``). ``after_ns``: events stamped at or before it are no step, their books stand (a resumed
+session: the first attempt stepped them); :meth:`prime` folds recorded ones the same way.
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ class TickLiveFeed:
             self.last_receipt_ns[key] = receipt
             self.last_event_ns[key] = ev.timestamp
             if self.after_ns is not None and ev.timestamp <= self.after_ns:
+                self._fold(ev)  # stepped by an earlier attempt: its book stands, no step
                 continue
             new.append(ev)
         new.sort(key=lambda e: (e.timestamp, self._rank[e.key]))  # stable: arrival order after that
@@ -138,19 +139,30 @@ class TickLiveFeed:
         st.t_prev = st.t if i else t
         st.t = t
         st.step = i
+        self._fold(ev)
         px = st.px
+        for c, d in self._hist.items():
+            d.append(px[c])
+        return MarketTick(t, i, (BookTicker(t, ev.key, ev.bid, ev.bid_size, ev.ask, ev.ask_size),))
+
+    def prime(self, events: list) -> None:
+        """Fold ``events`` (book tickers under the run's keys, time ordered) into the books without a step:
+        a resumed session's books as the first attempt left them (its recording in the store)."""
+        for ev in events:
+            if ev.key in self._rank:
+                self._fold(ev)
+
+    def _fold(self, ev: BookTicker) -> None:
+        """The update's book becomes its series' book when it is valid (module docstring)."""
         b, a = ev.bid, ev.ask
         if b > 0 and a > 0 and b <= a and math.isfinite(b) and math.isfinite(a):
-            k = ev.key
+            px, k = self.state.px, ev.key
             px[k] = 0.5 * (b + a)
             px[k + ".bid"] = b
             px[k + ".ask"] = a
             px[k + ".bid_size"] = ev.bid_size
             px[k + ".ask_size"] = ev.ask_size
-            st.stale[k] = False
-        for c, d in self._hist.items():
-            d.append(px[c])
-        return MarketTick(t, i, (BookTicker(t, ev.key, b, ev.bid_size, a, ev.ask_size),))
+            self.state.stale[k] = False
 
     def quiet_until(self, i: int, funding: bool = False) -> int:
         return i  # every step carries an event

@@ -78,3 +78,18 @@ def test_a_late_event_is_stepped_at_the_last_time_and_counted():
     feed.advance(0)
     feed.advance(1)
     assert feed.state.t == 5_000_000 and feed.state.px[S + ".ask"] == 1.2  # the late book still counts
+
+
+def test_a_resumed_feed_keeps_the_books_of_the_updates_already_stepped():
+    old = BookTicker(1_000_000, "perp.v.AUSDT", 2.0, 1.0, 2.2, 1.0)   # stepped by the first attempt
+    new = BookTicker(3_000_000, "spot.v.AUSDT", 1.0, 1.0, 1.1, 1.0)
+    feed = TickLiveFeed(_Arrivals([old, new]), {"spot.v.AUSDT": S, "perp.v.AUSDT": P}, 1, after_ns=2_000_000)
+    feed.pump()
+    assert feed.grid == [3_000_000]
+    feed.advance(0)
+    assert feed.state.px[P] == 2.1 and not feed.state.stale[P] and feed.state.window(P + ".ask", 1) == [2.2]
+    primed = TickLiveFeed(_Arrivals([new]), {"spot.v.AUSDT": S, "perp.v.AUSDT": P}, 1)
+    primed.prime([BookTicker(1_000_000, P, 2.0, 1.0, 2.2, 1.0), BookTicker(1_500_000, P, 2.4, 1.0, 2.3, 1.0)])  # 2nd crossed
+    primed.pump()
+    primed.advance(0)
+    assert primed.state.px[P + ".bid"] == 2.0 and primed.state.px[S + ".ask"] == 1.1

@@ -64,18 +64,18 @@ def tick_feed(config, settings, catalog, store, data_mode: str, replay: tuple[in
     end) ns."""
     if replay is not None:
         events = recorded_book_tickers(config, catalog, store, data_mode, *replay)
-        events = [e for e in events if resume_after is None or e.timestamp > resume_after]
-        if not events:
+        n = sum(1 for e in events if resume_after is None or e.timestamp > resume_after)
+        if not n:
             raise LiveInputError("nothing to replay: no book tickers of "
                                  f"{config.spot_dataset} / {config.perp_dataset} in the period"
                                  + (" after the session's saved step" if resume_after is not None else ""))
         ident = {k: k for k in (config.spot_dataset, config.perp_dataset)}
-        if speed == 0:
-            return TickLiveFeed(EventListSource(events), ident, len(events)), time.time_ns, time.sleep
+        if speed == 0:  # a resumed replay: the events the first attempt stepped set the books, no step
+            return TickLiveFeed(EventListSource(events), ident, n, after_ns=resume_after), time.time_ns, time.sleep
         from basiskit.engine.live.driver import ScaledClock
 
-        clock = ScaledClock(events[0].timestamp - 1, speed)
-        feed = TickLiveFeed(EventListSource(events), ident, len(events), now_ns=clock.now_ns, paced=True)
+        clock = ScaledClock(events[0].timestamp - 1 if resume_after is None else resume_after, speed)
+        feed = TickLiveFeed(EventListSource(events), ident, n, now_ns=clock.now_ns, paced=True, after_ns=resume_after)
         return feed, clock.now_ns, clock.sleep
     from basiskit.data.live.stream_source import StreamSource
     from basiskit.live_service import ccxt_client
@@ -85,4 +85,7 @@ def tick_feed(config, settings, catalog, store, data_mode: str, replay: tuple[in
     for st in streams:
         by_venue.setdefault(st.venue, []).append(st)
     source = StreamSource({v: ccxt_client(v, emulator) for v in by_venue}, by_venue)
-    return TickLiveFeed(source, keys, settings.steps, after_ns=resume_after), time.time_ns, time.sleep
+    feed = TickLiveFeed(source, keys, settings.steps, after_ns=resume_after)
+    if resume_after is not None:  # the books the first attempt last saw (its recording: the last hour)
+        feed.prime(recorded_book_tickers(config, catalog, store, "db", resume_after - 3_600_000_000_000, resume_after))
+    return feed, time.time_ns, time.sleep
