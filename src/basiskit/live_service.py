@@ -182,8 +182,6 @@ def _stream_source(specs, emulator: str | None):
     """(source, now_ns, sleep) for market data from the venues' ccxt streams: the real venues on the
     wall clock, or an exchange emulator at ``emulator`` (its URL) on the emulator's clock. Public
     streams need no keys; the keys in the environment are handed to the ccxt clients only."""
-    import ccxt.pro as ccxtpro
-
     from basiskit.data.live.stream_source import StreamSource, streams_for
     from basiskit.engine.live.driver import EmulatorClock
 
@@ -192,7 +190,6 @@ def _stream_source(specs, emulator: str | None):
         streams = streams_for(keys, [s.key for s in specs if s.kind == "funding"])
     except ValueError as exc:
         raise LiveInputError(f"{exc}: this mode cannot run on exchange streams") from None
-
     source = StreamSource({v: ccxt_client(v, emulator) for v in streams}, streams)
     if emulator is not None:
         clock = EmulatorClock(emulator)

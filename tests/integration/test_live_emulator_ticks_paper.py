@@ -29,7 +29,6 @@ from basiskit.data.book_frame import align_books
 from basiskit.data.live.ccxt_feed import Stream
 from basiskit.data.live.stream_source import StreamSource
 from basiskit.data.tick_live_feed import TickLiveFeed
-from basiskit.domain.time import to_ns
 from basiskit.engine.backtest import BacktestRequest, prepare, run_backtest
 from basiskit.data.replay_source import EventListSource
 from basiskit.engine.live.runner import LiveOptions, run_live
