@@ -17,6 +17,9 @@ names the address file of a simulated exchange process (``engine.live.sim_exchan
 venues' ccxt adapters with credentials from the environment (``<VENUE>_API_KEY``,
 ``<VENUE>_API_SECRET``: read here, handed to the adapters only, never written anywhere).
 
+A book-ticker (signal) mode runs on its two book-ticker streams, each book ticker a step
+(``engine.live.tick_session``); paper only (its venues, MEXC and Gate.io, have no live adapter).
+
 Errors: ``LiveInputError`` (LIVE-004) for a bad request, ``LiveSessionNotFound`` (LIVE-005).
 """
 
@@ -54,6 +57,7 @@ from basiskit.runs.event_stream import EventRecorder
 from basiskit.strategies.registry import build_strategy
 
 CREDENTIAL_VENUES = ("binance", "bybit", "okx")
+TICK_STALE_S = 30.0  # a book-ticker mode's default stale limit, seconds (Gate.io's longest LUNC silence: 19.4 s)
 
 
 @dataclass
@@ -152,12 +156,32 @@ def _ccxt_exchange(reqs, emulator: str | None):
     return connect(accounts, emulator, overrides=overrides)
 
 
+def ccxt_client(venue: str, emulator: str | None):
+    """A factory of the ccxt.pro client of ``venue``: the real venue (rate limited), or pointed at an
+    exchange emulator at ``emulator`` (its URL); keys from the environment go to the client only."""
+    import ccxt.pro as ccxtpro
+
+    if not hasattr(ccxtpro, venue):
+        raise LiveInputError(f"venue {venue!r}: ccxt.pro has no such exchange")
+    cfg: dict = {"enableRateLimit": True}
+    if emulator is not None:
+        from basiskit.emulator.server import ccxt_config
+
+        try:
+            c = ccxt_config(venue, emulator)
+        except ValueError as exc:
+            raise LiveInputError(str(exc)) from None
+        cfg = {**c["ccxt"], "urls": c["urls"], "options": c["options"]}
+    k, sec = os.environ.get(f"{venue.upper()}_API_KEY"), os.environ.get(f"{venue.upper()}_API_SECRET")
+    if k and sec:
+        cfg.update(apiKey=k, secret=sec)
+    return lambda: getattr(ccxtpro, venue)(cfg)
+
+
 def _stream_source(specs, emulator: str | None):
     """(source, now_ns, sleep) for market data from the venues' ccxt streams: the real venues on the
     wall clock, or an exchange emulator at ``emulator`` (its URL) on the emulator's clock. Public
     streams need no keys; the keys in the environment are handed to the ccxt clients only."""
-    import ccxt.pro as ccxtpro
-
     from basiskit.data.live.stream_source import StreamSource, streams_for
     from basiskit.engine.live.driver import EmulatorClock
 
@@ -166,20 +190,7 @@ def _stream_source(specs, emulator: str | None):
         streams = streams_for(keys, [s.key for s in specs if s.kind == "funding"])
     except ValueError as exc:
         raise LiveInputError(f"{exc}: this mode cannot run on exchange streams") from None
-
-    def client(venue: str):
-        cfg: dict = {"enableRateLimit": True}
-        if emulator is not None:
-            from basiskit.emulator.server import ccxt_config
-
-            c = ccxt_config(venue, emulator)
-            cfg = {**c["ccxt"], "urls": c["urls"], "options": c["options"]}
-        k, sec = os.environ.get(f"{venue.upper()}_API_KEY"), os.environ.get(f"{venue.upper()}_API_SECRET")
-        if k and sec:
-            cfg.update(apiKey=k, secret=sec)
-        return lambda: getattr(ccxtpro, venue)(cfg)
-
-    source = StreamSource({v: client(v) for v in streams}, streams)
+    source = StreamSource({v: ccxt_client(v, emulator) for v in streams}, streams)
     if emulator is not None:
         clock = EmulatorClock(emulator)
         return source, clock.now_ns, clock.sleep
@@ -243,6 +254,10 @@ def start_session(req: LiveRequest, catalog, store, data: Path, run_id: str | No
     strategy_id = req.strategy_id or run_id
     folder = sessions_dir(data) / run_id
     folder.mkdir(parents=True, exist_ok=True)
+    ticks = bool(getattr(strategy, "book_tickers", False))  # a signal mode: each book ticker is a step
+    if ticks and execution == "live":
+        raise LiveInputError(f"{req.mode} trades on {config.spot_venue} / {config.perp_venue}, which have no live "
+                             "adapter: run it --paper (simulated fills on the live or replayed book tickers)")
     remote = None
     if execution == "live" and req.exchange is not None:
         from basiskit.engine.live.sim_exchange import ExchangeClient
@@ -254,7 +269,17 @@ def start_session(req: LiveRequest, catalog, store, data: Path, run_id: str | No
     resume_after = max([t for t in (saved.get("t") if saved else None, remote.now() if remote else None)
                         if t is not None], default=None)
     step_s = config.step_seconds
-    if req.replay:
+    if ticks:
+        from basiskit.engine.live.tick_session import tick_feed
+
+        span = None
+        if req.replay:
+            span = (to_ns(req.replay[0]), to_ns(req.replay[1]))
+            if span[1] <= span[0]:
+                raise LiveInputError(f"replay end {req.replay[1]} must be after its start {req.replay[0]}")
+        feed, now_ns, sleep = tick_feed(config, settings, catalog, store, data_mode, span, req.speed, req.emulator,
+                                        resume_after)
+    elif req.replay:
         start_ns, end_ns = to_ns(req.replay[0]), to_ns(req.replay[1])
         if end_ns <= start_ns:
             raise LiveInputError(f"replay end {req.replay[1]} must be after its start {req.replay[0]}")
@@ -286,9 +311,10 @@ def start_session(req: LiveRequest, catalog, store, data: Path, run_id: str | No
         if resume_after is not None:
             start = max(start, resume_after + 1)
         grid = live_grid(start, step_s, settings.steps)
-    feed = LiveFeed(grid, source, feed_keys(specs), funding_intervals(specs, config.venues), now_ns=now_ns)
-    stale = settings.stale_limit_s or 1.5 * step_s
-    fastest = req.speed == 0 and req.replay is not None  # an accelerated replay: watch and beat in clock-step terms, not wall seconds
+    if not ticks:
+        feed = LiveFeed(grid, source, feed_keys(specs), funding_intervals(specs, config.venues), now_ns=now_ns)
+    stale = settings.stale_limit_s or (TICK_STALE_S if ticks else 1.5 * step_s)
+    fastest = req.speed == 0 and req.replay is not None and not ticks  # an accelerated replay: watch and beat in clock-step terms, not wall seconds
     options = LiveOptions(execution, stale, settings.emergency_stop_loss_pct,
                           float(step_s) if fastest else settings.heartbeat_s,
                           step_s / 4.0 if fastest else settings.poll_s, settings.settle_s,
@@ -335,7 +361,8 @@ def start_session(req: LiveRequest, catalog, store, data: Path, run_id: str | No
     sim = outcome.sim
     summary = {"run_id": run_id, "mode": req.mode, "execution_mode": execution, "steps": outcome.driver.steps_done,
                "final_equity_usd": sim.loop.equity[-1] if len(sim.loop.equity) else None,
-               "orders": outcome.journal.seq, "market_events_recorded": outcome.events_recorded,
+               "orders": outcome.journal.seq, "trades": len(sim.loop.trades),
+               "market_events_recorded": outcome.events_recorded,
                "recovery": outcome.recovery.findings, "attempt": outcome.recovery.attempt,
                "final_balances": {f"{a}|{t}": v for (a, t), v in sim.loop.final_balances.items()},
                "final_positions": {f"{a}|{t}": list(v) for (a, t), v in sim.loop.final_positions.items()}}

@@ -79,7 +79,8 @@ def run_cmd(mode: str, paper: bool, live: bool, set_: list[str], capital: float,
                   f"{escape(st.get('strategy_id') or req.strategy_id or result.run_id)})")
         raise typer.Exit(128 + (received[0] if received else 2))
     s = st.get("summary", {})
-    console.print(f"session {result.run_id} finished: {s.get('steps')} steps, {s.get('orders')} orders, "
+    console.print(f"session {result.run_id} finished: {s.get('steps')} steps, {s.get('orders')} orders journaled, "
+                  f"{s.get('trades')} trades, "
                   f"final equity {s.get('final_equity_usd') or float('nan'):,.2f} USD(T), "
                   f"{s.get('market_events_recorded')} market events recorded", soft_wrap=True, highlight=False)
     console.print(f"folder: {result.folder}", soft_wrap=True, highlight=False)

@@ -32,7 +32,11 @@ class LiveSettings(BaseModel):
     settle_wall_s: float | None = Field(default=None, ge=0,
                                         description="real seconds a step waits for the streams once its time has "
                                                     "come (default 0; 0.3 on an emulator's clock, which jumps)")
-    steps: int = Field(default=168, gt=0, description="clock steps a session runs (live market data)")
+    steps: int = Field(default=168, gt=0, description="clock steps a session runs (live market data); a book-ticker "
+                                                     "(signal) mode: book-ticker events")
+    book_venue: str | None = Field(default=None, description="a book-ticker (signal) mode: the ccxt venue whose "
+                                   "spot and perp book tickers stand for its datasets (default: each dataset's own "
+                                   "venue, e.g. mexc / gateio; binance on an exchange emulator)")
 
 
 def env_choice(name: str, allowed: tuple[str, ...], default: str | None) -> str | None:

@@ -483,7 +483,7 @@ def _dt(ns: int) -> str:
 
 def tick_book_message(acc: str, t, rest: bool = False) -> str | None:
     """A recorded update (``emulator.ticks.Tick``) as Binance's book ticker (stream or REST row), stamped
-    with its recorded time."""
+    with its recorded time (ms; the spot stream too: an ``E`` field Binance's own spot stream lacks)."""
     if t is None:
         return None
     ms = t.ts // NS_MS
@@ -496,6 +496,8 @@ def tick_book_message(acc: str, t, rest: bool = False) -> str | None:
     msg = {"u": ms, "s": f"{t.token}USDT", "b": s(t.bid), "B": s(t.bid_size), "a": s(t.ask), "A": s(t.ask_size)}
     if acc.endswith("perp"):
         msg.update(e="bookTicker", E=ms, T=ms)
+    else:  # Binance's spot stream has no event time; a recording keeps its own (MEXC stamps its updates):
+        msg.update(E=ms)  # without it a session could not step a replayed spot update at its recorded time
     return json.dumps(msg)
 
 

@@ -95,14 +95,21 @@ def build_book_venues(config, frame: BookFrame, state, portfolio: Portfolio) -> 
     return Venues(accounts, [spot], [perp], costs, [], [], None, None, transfers, None)
 
 
-def simulate_ticks(config, strategy, frame: BookFrame, capital: float, progress=None, subscribers=None, driver=None):
-    """Run ``strategy`` over ``frame`` through the kernel; returns ``engine.backtest.Simulation``."""
+def simulate_ticks(config, strategy, frame: BookFrame | None, capital: float, progress=None, subscribers=None,
+                   driver=None, feed=None, patch_venues=None):
+    """Run ``strategy`` over ``frame`` through the kernel; returns ``engine.backtest.Simulation``.
+    ``feed``: a live tick feed (``data.tick_live_feed.TickLiveFeed``: a paper or live session, stepped by
+    its ``driver``) instead of the ``TickFeed`` of ``frame``; ``patch_venues(venues)`` may wrap the built
+    venues (the session's order journal), as ``engine.backtest.simulate``'s."""
     from basiskit.engine.backtest import Simulation, loop_result  # the hourly runner's result types
 
-    feed = TickFeed(frame)
+    if feed is None:
+        feed = TickFeed(frame)
     state = feed.state
     portfolio = Portfolio()
     venues = build_book_venues(config, frame, state, portfolio)
+    if patch_venues is not None:
+        patch_venues(venues)
     spot, perp = venues.spot[0], venues.perp[0]
     portfolio.ledger.add(spot.name, "USDT", capital * config.spot_capital_fraction)
     portfolio.ledger.add(perp.name, "USDT", capital * (1.0 - config.spot_capital_fraction))

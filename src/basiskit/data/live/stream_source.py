@@ -4,7 +4,7 @@
 synchronous. :class:`StreamSource` runs one feed per venue on a loop thread of its own, puts every
 event into a thread-safe queue as it arrives, and ``poll(until_ns)`` hands the events stamped by their
 venue at or before ``until_ns`` (later ones wait for their step: nothing of the next step leaks into
-this one). A feed that fails (``FeedUnavailable``) is re-raised from ``poll``; ``status()`` is the
+this one); ``wait(timeout)`` blocks until something arrives (a tick session steps on each event). A feed that fails (``FeedUnavailable``) is re-raised from ``poll``; ``status()`` is the
 feeds' per-stream state (stream / REST fallback, last receipt).
 
 ``clients``: venue -> a ccxt.pro client factory (called on the source's loop); ``streams``: venue ->
@@ -70,6 +70,17 @@ class StreamSource:
         if out:
             self._held = [e for e in self._held if e.timestamp > until_ns]
         return out
+
+    def wait(self, timeout_s: float) -> None:
+        """Block up to ``timeout_s`` until a stream has put something in (then ``poll`` takes it)."""
+        try:
+            item = self._q.get(timeout=max(0.0, timeout_s))
+        except queue.Empty:
+            return
+        if isinstance(item, BaseException):
+            self._q.put(item)  # raised by the next poll, on the runner's thread
+            return
+        self._held.append(item)
 
     def status(self) -> dict:
         out: dict = {}

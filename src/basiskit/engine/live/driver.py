@@ -12,6 +12,11 @@ with the backtest's own assembly. Per clock time ``t`` of ``kernel.feed.grid``:
 2. ``kernel.step(i)`` (the feed folds the events up to ``t``; venues, strategy, gate, execution);
 3. the circuit breaker, then ``after_step(kernel, i)`` (the session persists its state there).
 
+A feed whose grid **grows** with the events received (``grows``: ``data.tick_live_feed.TickLiveFeed``,
+a signal mode's book tickers, each event a step) is not stepped by the clock: step ``i`` runs as soon as
+its event is there (``_await_event``: pump, watchdog, heartbeat, ``feed.wait`` up to ``poll_s``);
+the first event is awaited before ``on_start``, which reads the session's first time.
+
 ``on_start(kernel)`` runs once before the first step (recovery: reconcile with the venues, restore the
 strategy). The time source and the sleep are injected: a test or a rehearsal runs on a fast clock.
 ``step_started_ns`` (``time.perf_counter_ns`` when the step's market data was taken in) lets the
@@ -113,6 +118,8 @@ class LiveDriver:
             self.watchdog.gate.perp_names = getattr(kernel.gate, "perp_names", [])
             self.watchdog.publish = kernel.publish
             kernel.gate = self.watchdog.gate
+        if getattr(kernel.feed, "grows", False):
+            self._await_event(kernel, 0)  # the session's first time is its first event's
         if self.on_start is not None:
             self.on_start(kernel)
         grid = kernel.feed.grid
@@ -133,10 +140,31 @@ class LiveDriver:
             progress(n_steps, n_steps)
         return busy / 1e9
 
+    def _await_event(self, kernel, i: int) -> None:
+        """A growing grid (module docstring): wait until event ``i`` has been received, keeping the
+        watchdog and the heartbeat."""
+        feed = kernel.feed
+        while True:
+            if self.should_stop is not None and self.should_stop():
+                raise RunInterrupted(f"stopped before step {self.steps_done}")
+            feed.pump()
+            now = self.now_ns()
+            if self.watchdog is not None:
+                self.watchdog.check(feed.ages(now), now, feed.state.t)
+            if self.heartbeat_ns and now - self.last_heartbeat_ns >= self.heartbeat_ns:
+                self.heartbeat(kernel, now)
+            if len(feed.grid) > i:
+                return
+            feed.wait(self.poll_s)
+
     def _loop(self, kernel, n_steps: int, grid, perf, progress, every) -> None:
         busy = 0
+        grows = getattr(kernel.feed, "grows", False)
         for i in range(n_steps):
-            self._between(kernel, grid[i])
+            if grows:
+                self._await_event(kernel, i)
+            else:
+                self._between(kernel, grid[i])
             self.step_started_cpu_ns = time.thread_time_ns()
             t0 = self.step_started_ns = perf()
             kernel.step(i)

@@ -8,6 +8,10 @@ positions, account checkpoints) goes to the store (``save_state``), the position
 (recording: the session can be replayed and backtested afterwards), and ``on_status`` gets the
 session's status (equity, positions, open orders, heartbeat, feed ages).
 
+A signal mode (``strategies.signals``: book tickers are its clock) runs on a ``data.tick_live_feed.
+TickLiveFeed`` through ``engine.tick_backtest.simulate_ticks`` (the tick backtest's own venues:
+``BookSpot`` / ``BookPerp`` with their latency fills), each book ticker received a step.
+
 Execution modes: ``paper`` -- the venues are the simulators (fills at the live market's prices, no
 keys); ``live`` -- every order goes to ``remote`` (an exchange: a live adapter set, or the simulated
 exchange process of ``engine.live.sim_exchange``) before the session's own view of the account
@@ -161,8 +165,13 @@ def run_live(config, strategy, feed: LiveFeed, capital: float, store, strategy_i
                         after_step=after_step, on_heartbeat=heartbeat, settle_wall_s=options.settle_wall_s)
     outcome.driver = driver
     try:
-        outcome.sim = simulate(config, strategy, None, capital, subscribers=subscribers, driver=driver, feed=feed,
-                               patch_venues=patch)
+        if getattr(strategy, "book_tickers", False):  # a signal mode: each book ticker received is a step
+            from basiskit.engine.tick_backtest import simulate_ticks
+            outcome.sim = simulate_ticks(config, strategy, None, capital, subscribers=subscribers, driver=driver,
+                                         feed=feed, patch_venues=patch)
+        else:
+            outcome.sim = simulate(config, strategy, None, capital, subscribers=subscribers, driver=driver, feed=feed,
+                                   patch_venues=patch)
     finally:
         rec.flush()
         outcome.events_recorded = rec.recorded
