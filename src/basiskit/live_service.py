@@ -18,7 +18,7 @@ venues' ccxt adapters with credentials from the environment (``<VENUE>_API_KEY``
 ``<VENUE>_API_SECRET``: read here, handed to the adapters only, never written anywhere).
 
 A book-ticker (signal) mode runs on its two book-ticker streams, each book ticker a step
-(``engine.live.tick_session``); paper only (its venues, MEXC and Gate.io, have no live adapter).
+(``live_ticks``); paper only (its venues, MEXC and Gate.io, have no live adapter).
 
 Errors: ``LiveInputError`` (LIVE-004) for a bad request, ``LiveSessionNotFound`` (LIVE-005).
 """
@@ -270,7 +270,7 @@ def start_session(req: LiveRequest, catalog, store, data: Path, run_id: str | No
                         if t is not None], default=None)
     step_s = config.step_seconds
     if ticks:
-        from basiskit.engine.live.tick_session import tick_feed
+        from basiskit.live_ticks import tick_feed
 
         span = None
         if req.replay:

@@ -32,7 +32,7 @@ from basiskit.data.tick_live_feed import TickLiveFeed
 from basiskit.engine.backtest import BacktestRequest, prepare, run_backtest
 from basiskit.data.replay_source import EventListSource
 from basiskit.engine.live.runner import LiveOptions, run_live
-from basiskit.engine.live.tick_session import recorded_book_tickers
+from basiskit.live_ticks import recorded_book_tickers
 from basiskit.engine.tick_backtest import load_streams, simulate_ticks
 from basiskit.persistence.live_store import MemoryLiveStore
 from basiskit.strategies.registry import build_strategy

@@ -1,4 +1,5 @@
-"""The market data of a paper session of a book-ticker (signal) mode: a ``data.tick_live_feed.TickLiveFeed``
+"""(Service layer, beside ``live_service``: it picks the data source -- ccxt streams, an emulator, the
+catalog or the store's recording.) The market data of a paper session of a book-ticker (signal) mode: a ``data.tick_live_feed.TickLiveFeed``
 on the venues' book-ticker streams or on a recorded period.
 
 A signal mode reads two book-ticker series, ``spot_dataset`` and ``perp_dataset`` (e.g.
