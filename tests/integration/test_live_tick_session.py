@@ -8,12 +8,21 @@ its way to the venue for one or two updates: the 50 ms latency; 8 of the 20 stop
 their way) and resumed each time (same strategy id,
 from its stored book) makes the backtest's orders, its equity after every step (1e-9) and its end: the
 orders on their way at a stop are back on their latency books after the restart (``recovery_order_in_flight``,
-counted against the backtest's order lives), and each order is journaled once, with the backtest's fill."""
+counted against the backtest's order lives), and each order is journaled once, with the backtest's fill.
+And SIGKILLed (``basiskit live`` processes, ``BASISKIT_LIVE_CRASH_AT``) in the middle of a step: right
+after the journal stored the first fill of a step where two orders met the venue (the stored book, a
+step older, still has both on their way) and, on the restart, right after the latency book took an
+order (journaled ``intent`` only: voided, the strategy decides again); the third process ends with the
+backtest's orders, equity and journal."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +143,62 @@ def test_a_tick_session_stopped_after_every_step_around_its_orders_resumes_to_th
         (t.order.venue, t.order.side.value, t.status.value, t.executed_amount, t.price, t.timestamp)
         for t in bt.loop.trades)
     assert {r.client_order_id for r in journal} == {e["client_order_id"] for e in logs if e["kind"] == "trade"}
+
+
+def _cli(data: Path, crash: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("BASISKIT_LIVE_CRASH_AT", "BASISKIT_DATABASE_URL")}
+    if crash:
+        env["BASISKIT_LIVE_CRASH_AT"] = crash
+    return subprocess.run([str(Path(sys.executable).parent / "basiskit"), "live", MODE, "--paper", "--replay", START,
+                           "--replay", END, "--capital", "50000", "--set", "warmup_events=50", "--data-dir", str(data),
+                           "--strategy-id", "desk"], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_a_tick_session_sigkilled_mid_step_with_orders_on_their_way_resumes_to_the_backtests_orders(catalog, tmp_path):
+    from basiskit.persistence.live_sql import SqlLiveStore
+
+    bt = run_backtest(BacktestRequest(MODE, START, END, 50_000.0, overrides=SETS), catalog)
+    life = _lives(bt.loop)
+    placed = Counter(v[0] for v in life.values())
+    filled = Counter(v[1] for v in life.values())
+    # A: a step where orders meet the venue and new ones are placed; B: the next decision after it
+    a = next(s for s in sorted(filled) if s in placed)
+    b = next(s for s in sorted(placed) if s > a)
+    # the journal's crash points per step (engine/live/journal.py, JournaledBook): the fills of the orders due
+    # (after_ack, after_store each), then the new orders (before_submit, after_submit, after_ack, after_store)
+    kill_a = 1 + sum(n for s, n in placed.items() if s < a) + sum(n for s, n in filled.items() if s < a)
+    kill_b = 1 + sum(n for s, n in placed.items() if a <= s < b)  # the second process starts at step a
+    data = tmp_path / "home"
+    data.mkdir()
+    (data / "catalog").symlink_to(Path(catalog.data_dir) / "catalog")
+    folders = []
+    for crash, rc in ((f"after_store:{kill_a}", -9), (f"after_submit:{kill_b}", -9), (None, 0)):
+        before = set((data / "live").glob("*")) if (data / "live").exists() else set()
+        run = _cli(data, crash)
+        assert run.returncode == rc, run.stderr[-2000:]
+        (folder,) = set((data / "live").glob("*")) - before
+        folders.append(folder)
+    store = SqlLiveStore(f"sqlite:///{data / 'basiskit.db'}")
+    try:
+        journal = store.live_orders("desk")
+    finally:
+        store.close()
+    engine = [_log(f, ["engine"]) for f in folders]
+    done = [next(e for e in log if e["kind"] == "recovery_done")["findings"] for log in engine]
+    assert done[1].get("orders_in_flight") == filled[a] and not done[1].get("paper_orders_voided")
+    assert done[2].get("paper_orders_voided") == 1 and not done[2].get("orders_in_flight")
+    # what each killed process did up to the book its successor restored is what happened
+    saved = [next(e for e in log if e["kind"] == "recovery_strategy_restored")["saved_at"] for log in engine[1:]]
+    venues = sorted({t.order.venue for t in bt.loop.trades})
+    logs = [e for f, upto in zip(folders, [*saved, None]) for e in _log(f, venues)
+            if upto is None or e["clock_ns"] <= upto]
+    trades = [(e["component"], e["side"], e["amount"], e["status"], e["price"], e["clock_ns"]) for e in logs
+              if e["kind"] == "trade"]
+    assert trades == [(t.order.venue, t.order.side.value, t.executed_amount, t.status.value, t.price, t.timestamp)
+                      for t in bt.loop.trades]
+    final = json.loads((folders[-1] / "status.json").read_text())["summary"]["final_equity_usd"]
+    assert abs(final - bt.loop.equity[-1]) <= 1e-9 * bt.loop.equity[-1]
+    # the journal: every order of the backtest filled once; the one the second kill interrupted is void
+    assert Counter(r.status for r in journal) == {"filled": len(bt.loop.trades), "void": 1}
+    assert sorted((r.venue, r.side, r.filled, r.price, r.timestamp) for r in journal if r.status == "filled") == sorted(
+        (t.order.venue, t.order.side.value, t.executed_amount, t.price, t.timestamp) for t in bt.loop.trades)
