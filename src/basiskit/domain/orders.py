@@ -186,3 +186,32 @@ def _make_copier():
 
 
 _copy_with_id = _make_copier()
+
+
+_ENUM_FIELDS = {"operation": Operation, "side": Side, "execution_mode": ExecutionMode, "order_type": OrderType,
+                "time_in_force": TimeInForce}
+
+
+def order_to_json(order: Order) -> dict:
+    """``order`` as a JSON-able dict (enums by value): what a session's stored book keeps of an order still
+    on its way (``venues.sim.latency_book``); :func:`order_from_json` reads it back."""
+    return {f.name: (v.value if isinstance(v, Enum) else v) for f in fields(Order)
+            if (v := getattr(order, f.name)) is not None}
+
+
+def order_from_json(data: dict) -> Order:
+    """The ``Order`` :func:`order_to_json` wrote. Raises ValueError naming the field for an unknown field or
+    enum value (and the order's own checks)."""
+    known = {f.name for f in fields(Order)}
+    extra = sorted(set(data) - known)
+    if extra:
+        raise ValueError(f"stored order: unknown field {extra[0]!r}")
+    kw = dict(data)
+    for name, enum in _ENUM_FIELDS.items():
+        if kw.get(name) is not None:
+            try:
+                kw[name] = enum(kw[name])
+            except ValueError:
+                raise ValueError(f"stored order: {name} {kw[name]!r} is not one of "
+                                 f"{[e.value for e in enum]}") from None
+    return Order(**kw)

@@ -15,6 +15,13 @@ Per order handed to a venue account (``JournaledAccount.submit``, installed on t
    transfer with a delay is ``pending`` until its arrival time passes (then ``arrived``), and each
    transfer is also a ``fund_transfers`` row per status.
 
+The IOC orders of the book-ticker (signal) modes do not pass an account's ``submit``: the execution manager
+hands them to the account's latency book (``venues.sim.latency_book``), which executes them ``latency_ms``
+later. :class:`JournaledBook` journals them the same way: ``intent`` before the book gets the order, then
+``submitted`` (accepted, on its way to the venue) or its outcome at once (``rejected``; ``filled`` /
+``expired`` with no latency), and the outcome when it meets the venue at a later step: ``filled`` (amount,
+average price, fee), ``expired`` (IOC: the book beyond the limit) or ``cancelled``.
+
 :class:`CrashPoints` is the fault-injection hook the recovery tests use (``BASISKIT_LIVE_CRASH_AT``):
 the process SIGKILLs itself the n-th time it reaches a point (``before_submit``, ``after_submit``:
 the exchange has the order, nothing journaled; ``after_ack``: the fill applied in memory, not
@@ -29,6 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from basiskit.domain.order_state import OrderRecord, OrderStatus
 from basiskit.domain.orders import Operation, Order
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.engine.live.errors import RecoveryConflict
@@ -93,10 +101,12 @@ class OrderJournal:
         self.cpu_latencies_ns: list[int] = []  # the same in this thread's CPU time (without scheduling waits)
         self.step_started_cpu = step_started_cpu
         self.pending_transfers: dict[str, tuple[int, LiveOrderRecord]] = {}  # cid -> (arrival ns, record)
+        self.order_seq: dict[str, int] = {}  # cid -> the seq of its intent (an order a latency book holds)
 
-    def _record(self, o: Order, status: str, **kw) -> LiveOrderRecord:
-        return LiveOrderRecord(o.client_order_id or "", self.run_id, self.seq, self.clock(), o.venue, o.operation.value,
-                               o.token, o.side.value if o.side else None, o.amount, status, to_venue=o.to_venue, **kw)
+    def _record(self, o: Order, status: str, seq: int | None = None, **kw) -> LiveOrderRecord:
+        return LiveOrderRecord(o.client_order_id or "", self.run_id, self.seq if seq is None else seq, self.clock(),
+                               o.venue, o.operation.value, o.token, o.side.value if o.side else None, o.amount, status,
+                               to_venue=o.to_venue, **kw)
 
     def intent(self, o: Order) -> None:
         self.seq += 1
@@ -124,6 +134,21 @@ class OrderJournal:
             self._transfer_row(rec, status)
             if arrival_ns is not None:
                 self.pending_transfers[rec.client_order_id] = (arrival_ns, rec)
+
+    def book_result(self, record: OrderRecord, events: list) -> None:
+        """The state of an order a latency book holds (module docstring), after ``events`` (the book's
+        output that changed it: its ``Trade`` gives the fee). ``submitted`` while it is on its way."""
+        o, st = record.order, record.status
+        status = "submitted" if st in (OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED) \
+            else st.value
+        data: dict = {"reason": record.history[-1].reason or o.reason}
+        tr = next((e for e in events if isinstance(e, Trade) and e.order.client_order_id == o.client_order_id), None)
+        if tr is not None:
+            data.update(fee=tr.fee, fee_currency=tr.fee_currency, error_code=tr.error_code, error=tr.error)
+        cid = o.client_order_id or ""
+        seq = self.order_seq.pop(cid, 0) if status != "submitted" else self.order_seq.get(cid, 0)
+        self.store.put_order(self.strategy_id, self._record(o, status, seq, filled=record.filled, price=record.avg_price,
+                                                            data=data))
 
     def _transfer_row(self, rec: LiveOrderRecord, status: str) -> None:
         add = getattr(self.store, "add_transfers", None)
@@ -201,3 +226,55 @@ class JournaledAccount:
             crash.hit("after_store")
             out.append(tr)
         return out
+
+
+class JournaledBook:
+    """Installs the journal on an account's latency book (module docstring): its ``place``, ``on_open`` and
+    ``cancel`` are replaced on the instance (the account and the execution manager still hold the book
+    itself). Crash points as for ``JournaledAccount``: ``before_submit`` (intent journaled), ``after_submit``
+    (the book has the order), ``after_ack`` (an order's new state in memory, not stored), ``after_store``."""
+
+    def __init__(self, book, journal: OrderJournal) -> None:
+        self.book = book
+        self.journal = journal
+        self._place = book.place
+        self._on_open = book.on_open
+        self._cancel = book.cancel
+
+    def install(self) -> None:
+        self.book.place = self.place
+        self.book.on_open = self.on_open
+        self.book.cancel = self.cancel
+
+    def place(self, record: OrderRecord) -> list:
+        j, crash = self.journal, self.journal.crash
+        j.intent(record.order)
+        j.order_seq[record.client_order_id] = j.seq
+        crash.hit("before_submit")
+        j.handed()
+        out = self._place(record)
+        crash.hit("after_submit")
+        crash.hit("after_ack")
+        j.book_result(record, out)
+        crash.hit("after_store")
+        return out
+
+    def on_open(self) -> list:
+        waiting = self.book.open_orders()
+        out = self._on_open()
+        self._store([r for r in waiting if r.is_terminal], out)
+        return out
+
+    def cancel(self, client_order_id: str) -> list:
+        record = next((r for r in self.book.open_orders() if r.client_order_id == client_order_id), None)
+        out = self._cancel(client_order_id)
+        if record is not None:
+            self._store([record], out)
+        return out
+
+    def _store(self, records: list[OrderRecord], events: list) -> None:
+        j, crash = self.journal, self.journal.crash
+        for r in records:
+            crash.hit("after_ack")
+            j.book_result(r, events)
+            crash.hit("after_store")

@@ -1,8 +1,9 @@
 """Recovery: before a restarted session trades, it settles what it finds with the venue.
 
 The session persists, after every step, a **snapshot** of its book (``book_snapshot``: the strategy's
-``snapshot()``, the ledger's balances, the perp positions, each venue account's checkpoint, the clock
-time) and, as they change, its orders by client order id (``engine.live.journal``). On (re)start,
+``snapshot()``, the ledger's balances, the perp positions, each venue account's checkpoint, the orders
+on their way in the accounts' latency books (``in_flight``: the signal modes' IOC orders,
+``venues.sim.latency_book``), the clock time) and, as they change, its orders by client order id (``engine.live.journal``). On (re)start,
 :class:`Recovery` runs once before the first step (the driver's ``on_start``):
 
 1. **the venue's state**: a live session asks the exchange (balances, positions, account checkpoints,
@@ -11,7 +12,10 @@ time) and, as they change, its orders by client order id (``engine.live.journal`
 2. **in-flight orders**: each journaled order still open (``intent``: maybe handed over, no answer
    stored) is looked up by client order id: the venue has it -> its outcome is journaled
    (``recovery_order_completed``: never sent again); it has not -> ``not_sent``
-   (``recovery_order_not_sent``; the strategy decides afresh on the adopted book). Orders the venue has
+   (``recovery_order_not_sent``; the strategy decides afresh on the adopted book). A paper session's
+   orders that were on their way at the stored step go back on their latency books (due at their own
+   time, never sent again: ``recovery_order_in_flight``; journaled ``submitted``), whatever the journal
+   said of them after that step. Orders the venue has
    that the journal lacks are adopted (``recovery_order_adopted``). Pending transfers are re-armed
    (still in transit on the venue) or closed (arrived);
 3. **adoption**: the session's ledger, positions and account states become the venue's
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 from basiskit.domain.events import Event
 from basiskit.domain.portfolio import Position
+from basiskit.engine.live.errors import RecoveryConflict
 from basiskit.engine.order_registry import OrderRegistry
 from basiskit.persistence.live_store import LiveOrderRecord
 
@@ -45,6 +50,9 @@ def book_snapshot(kernel, attempt: int) -> dict:
             "balances": {_key(k): v for k, v in pf.ledger.balances.items() if v},
             "positions": {_key(k): [p.size, p.entry] for k, p in pf.positions.items() if p.size},
             "checkpoints": {name: v.checkpoint() for name, v in kernel.venues.items()},
+            "in_flight": {name: book.in_flight() for name, v in kernel.venues.items()
+                          if (book := getattr(v, "resting", None)) is not None and book.active
+                          and hasattr(book, "in_flight")},
             "net_deposits": kernel.net_deposits}
 
 
@@ -99,7 +107,8 @@ class Recovery:
         if venue is None and saved is not None:  # paper: the stored book is the venue's state
             venue = {"balances": {_split(k): v for k, v in saved["balances"].items()},
                      "positions": {_split(k): tuple(v) for k, v in saved["positions"].items()},
-                     "checkpoints": saved["checkpoints"], "orders": {}, "in_transit": None}
+                     "checkpoints": saved["checkpoints"], "orders": {}, "in_transit": None,
+                     "in_flight": saved.get("in_flight") or {}}
         self._settle_orders(kernel, venue, t0)
         if venue is not None and (saved is not None or self.remote is not None):
             self._adopt(kernel, venue, saved, t0)
@@ -112,6 +121,9 @@ class Recovery:
         ex.registry = OrderRegistry(f"{self.id_prefix}-a{self.attempt}")
         for book in ex._books.values():
             book.adopt = ex.registry.adopt
+            if hasattr(book, "restore_in_flight"):  # orders put back on their way: the run knows their ids
+                for record in book.open_orders():
+                    ex.registry.adopt(record)
         kernel.ctx._invalidate()
         publish(Event(t0, "engine", "recovery_done", {"attempt": self.attempt, "findings": dict(self.findings),
                                                       "mode": "live" if self.remote is not None else "paper"}))
@@ -158,7 +170,14 @@ class Recovery:
         ids = {r.client_order_id for r in journal}
         transit = (venue or {}).get("in_transit")
         saved_t = self._saved_t
+        on_way = {data.get("client_order_id"): (name, int(accepted))
+                  for name, rows in ((venue or {}).get("in_flight") or {}).items() for _, accepted, data in rows}
         for rec in journal:
+            if rec.client_order_id in on_way:  # paper: on its way at the stored step, so on its way again
+                self._put(rec, "submitted", filled=0.0, price=None, timestamp=on_way[rec.client_order_id][1])
+                self.journal.order_seq[rec.client_order_id] = rec.seq
+                self._in_flight(publish, t0, rec.client_order_id, rec.venue, rec.operation)
+                continue
             if self.remote is None and saved_t is not None and rec.timestamp > saved_t and rec.status != "void":
                 # paper: the venue is the session's own simulator, back at its last stored step: the orders
                 # of the interrupted step never happened there
@@ -200,11 +219,21 @@ class Recovery:
                 publish(Event(t0, "engine", "recovery_order_not_sent", {
                     "client_order_id": rec.client_order_id, "venue": rec.venue, "operation": rec.operation,
                     "policy": "the venue never received it; the strategy decides again on the adopted book"}))
+        for cid, (name, _) in on_way.items():
+            if cid not in ids:  # stored by a session that did not journal its latency orders
+                self._in_flight(publish, t0, cid, name, None)
         for cid, got in known.items():
             if cid not in ids:
                 self._count("orders_adopted")
                 publish(Event(t0, "engine", "recovery_order_adopted", {"client_order_id": cid, "status": got[0],
                                                                        "venue": got[3], "operation": got[4]}))
+
+    def _in_flight(self, publish, t0: int, cid: str, venue: str, operation: str | None) -> None:
+        self._count("orders_in_flight")
+        publish(Event(t0, "engine", "recovery_order_in_flight", {
+            "client_order_id": cid, "venue": venue, "operation": operation,
+            "policy": "on its way at the stored step: back on its latency book, it meets the venue at its due "
+                      "time; not sent again"}))
 
     def _put(self, rec: LiveOrderRecord, status: str, **kw) -> None:
         fields = {f: getattr(rec, f) for f in rec.__dataclass_fields__}
@@ -261,6 +290,12 @@ class Recovery:
         for name, cp in (venue.get("checkpoints") or (saved or {}).get("checkpoints") or {}).items():
             if name in kernel.venues:
                 _restore_checkpoint(kernel.venues[name], cp)
+        for name, rows in (venue.get("in_flight") or {}).items():  # paper: the orders on their way at the stored step
+            book = getattr(kernel.venues.get(name), "resting", None)
+            if not hasattr(book, "restore_in_flight"):
+                raise RecoveryConflict(f"the stored book has orders on their way to {name}, which this session's "
+                                       f"venues have no latency book for (venues: {sorted(kernel.venues)})")
+            book.restore_in_flight(rows)
         if held is not None:
             self._align_views(kernel, venue, held)
         self._count("adopted")

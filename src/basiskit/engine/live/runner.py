@@ -10,7 +10,9 @@ session's status (equity, positions, open orders, heartbeat, feed ages).
 
 A signal mode (``strategies.signals``: book tickers are its clock) runs on a ``data.tick_live_feed.
 TickLiveFeed`` through ``engine.tick_backtest.simulate_ticks`` (the tick backtest's own venues:
-``BookSpot`` / ``BookPerp`` with their latency fills), each book ticker received a step.
+``BookSpot`` / ``BookPerp`` with their latency fills), each book ticker received a step. Their IOC orders
+are journaled at the latency books (``JournaledBook``), and the orders still on their way are part of
+the stored book (``in_flight``), so a restart puts them back on their way.
 
 Execution modes: ``paper`` -- the venues are the simulators (fills at the live market's prices, no
 keys); ``live`` -- every order goes to ``remote`` (an exchange: a live adapter set, or the simulated
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from basiskit.data.live_feed import LiveFeed
 from basiskit.engine.backtest import Simulation, simulate
 from basiskit.engine.live.driver import LiveDriver
-from basiskit.engine.live.journal import CrashPoints, JournaledAccount, OrderJournal
+from basiskit.engine.live.journal import CrashPoints, JournaledAccount, JournaledBook, OrderJournal
 from basiskit.engine.live.recovery import Recovery, book_snapshot
 from basiskit.engine.live.watchdog import CircuitBreaker, FeedWatchdog
 from basiskit.persistence.live_store import MarketEventRecord
@@ -139,6 +141,8 @@ def run_live(config, strategy, feed: LiveFeed, capital: float, store, strategy_i
         lot_of = getattr(remote, "lot", None) if live else None
         for name, acc in venues.accounts.items():
             JournaledAccount(acc, journal, remote if live else None, sync_market=name == first).install()
+            if hasattr(getattr(acc, "resting", None), "in_flight"):  # a latency book: the signal modes' IOC orders
+                JournaledBook(acc.resting, journal).install()
             if lot_of is not None and hasattr(acc, "lots"):
                 # the venue's own lot sizes (ccxt's markets) replace the venue config's: the orders are rounded to them
                 tokens = getattr(acc, "keys", None) or getattr(acc, "positions", {})

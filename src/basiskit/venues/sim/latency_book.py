@@ -10,6 +10,12 @@ extra slippage), or EXPIRED (time in force IOC) when the book is beyond the limi
 no book yet. With ``latency_ns`` 0 the order executes at once, against the book the decision saw. An
 order still on its way when the data ends stays ACCEPTED (it never reached the venue).
 
+The orders on their way are part of the account's state a live or paper session stores after each step
+(``engine.live.recovery.book_snapshot``): ``in_flight()`` gives them as JSON rows (due time, acceptance
+time, the order), ``restore_in_flight(rows)`` puts them back on a fresh book at a restart, so an order
+placed before the stored step still meets the venue at its due step. (Not part of ``checkpoint()``: an
+atomic group's rollback never touches this book -- it takes no legs with a time in force.)
+
 Events, in order, as the bar book gives them (``bar_orders.py``): ``OrderStatusChanged`` accepted; at
 execution the fill's ``Trade`` then ``OrderStatusChanged`` filled (quantity, price), or expired with the
 reason. A venue refusal of the fill (``OrderRejected``: cash, margin) cancels the order with its reason.
@@ -25,7 +31,7 @@ from collections.abc import Callable
 from basiskit.data.market_state import MarketState
 from basiskit.domain.events import OrderStatusChanged
 from basiskit.domain.order_state import OrderRecord
-from basiskit.domain.orders import Operation, Order, OrderType, Side, TimeInForce
+from basiskit.domain.orders import Operation, Order, OrderType, Side, TimeInForce, order_from_json, order_to_json
 from basiskit.domain.trades import Trade, TradeStatus
 from basiskit.errors.exceptions import OrderRejected
 from basiskit.venues.sim.resting import Trigger
@@ -76,6 +82,27 @@ class LatencyBook:
             self._pending.append((t + self.latency_ns, record))
             self.active = True
         return out
+
+    def in_flight(self) -> list[list]:
+        """The orders on their way, in placement order: ``[due ns, accepted ns, order as JSON]`` each."""
+        return [[due, r.last_ts, order_to_json(r.order)] for due, r in self._pending]
+
+    def restore_in_flight(self, rows: list) -> list[OrderRecord]:
+        """Put the orders of ``in_flight()`` back on this (fresh) book, ACCEPTED at their time; returns their
+        new records. Raises ValueError (naming the client order id) for an order this book would refuse."""
+        pending: deque[tuple[int, OrderRecord]] = deque()
+        for due, accepted, data in rows:
+            o = order_from_json(data)
+            refused = self.problem(o) if o.client_order_id else ("VENUE-002", "no client order id")
+            if refused is not None:
+                raise ValueError(f"{self.account}: stored order {o.client_order_id!r} on its way: {refused[1]}")
+            r = OrderRecord(o, int(accepted))
+            r.submit(int(accepted))
+            r.accept(int(accepted))
+            pending.append((int(due), r))
+        self._pending = pending
+        self.active = bool(pending)
+        return [r for _, r in pending]
 
     def attach(self, entry: OrderRecord, quantity: float) -> list:
         raise ValueError(f"{self.account} takes no brackets")
