@@ -15,7 +15,7 @@ from basiskit.venues.live.config import VENUES, Credentials, load_live_venue
 def test_every_venue_config_loads_with_the_same_shape(venue):
     cfg = load_live_venue(venue)
     assert cfg.ccxt_id == venue
-    assert set(cfg.accounts) == {"spot", "perp"}
+    assert {"spot", "perp"} <= set(cfg.accounts) <= {"spot", "perp", "funding"}  # OKX: also its funding account
     assert cfg.accounts["perp"].market == "{base}/USDT:USDT" and cfg.accounts["spot"].market == "{base}/USDT"
     assert {"api_key", "secret"} <= set(cfg.credentials)
 
