@@ -223,9 +223,7 @@ class CcxtExchange:
         read: set = set()
         for name, acc in self.adapters.items():
             if acc.shared:
-                if acc.venue in read:
-                    snap = None
-                else:  # the venue's one account, read once for both sub-accounts
+                if acc.venue not in read:  # the venue's one account, read once for both sub-accounts
                     read.add(acc.venue)
                     bal = acc.venue_balance()
                     subs = [a for a in self.adapters if self.adapters[a].venue == acc.venue and self.adapters[a].shared]

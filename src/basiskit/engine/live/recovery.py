@@ -241,7 +241,7 @@ class Recovery:
         mine = dict(pf.ledger.balances) if saved is None else {_split(k): v for k, v in saved["balances"].items()}
         diffs = {_key(k): {"session": mine.get(k, 0.0), "venue": balances.get(k, 0.0)}
                  for k in set(mine) | set(balances) if abs(mine.get(k, 0.0) - balances.get(k, 0.0)) > 1e-9}
-        pooled = []
+        pooled, pooled_diffs = [], {}
         for row in venue.get("pooled") or ():  # one venue balance for several sub-accounts: split by the book
             tok, subs = row["token"], list(row["accounts"])
             booked = {a: mine.get((a, tok), 0.0) for a in subs}
@@ -251,7 +251,7 @@ class Recovery:
                     balances[(a, tok)] = v
                 diffs.pop(_key((a, tok)), None)
             if abs(sum(booked.values()) - row["total"]) > 1e-9:
-                diffs[_key(("+".join(subs), tok))] = {"session": sum(booked.values()), "venue": row["total"]}
+                pooled_diffs[_key(("+".join(subs), tok))] = {"session": sum(booked.values()), "venue": row["total"]}
             pooled.append({"venue": row["venue"], "token": tok, "venue_balance": row["total"],
                            "session_sum": sum(booked.values()), "split": split})
         held = venue.get("accounts")  # an exchange that holds only some accounts (the ccxt one): keep the others
@@ -268,6 +268,7 @@ class Recovery:
                         pf.ledger.balances[_split(k)] = float(v)
             for k in [k for k in pf.positions if k[0] in held]:
                 del pf.positions[k]
+        diffs.update(pooled_diffs)  # a unified account's difference is its sum's (its sub-accounts' are the split)
         for k, v in balances.items():
             pf.ledger.balances[k] = v
         pf.ledger.version += 1
