@@ -5,7 +5,9 @@ classes pointed at it by URL, signed requests checked with the emulator's key.
 Rules checked per account: surface, the ledger never written, value conserved through market steps
 (funding settlements included) and fills, fees booked, refusals change nothing, one trade per order
 stamped at the venue's time, and the venue's own balances and positions equal the fold of the events
-(after fills and after days of funding). Rule 7 (checkpoint/restore) is not asked of a live venue: a
+(after fills and after days of funding). On a unified venue (Bybit's UTA, OKX's trading account: one USDT
+balance for spot and perp) the world holds both sub-accounts, whose USDT must add up to the venue's one
+balance (``CcxtAccount.account``: a sub-account's USDT is the venue's less its sibling's). Rule 7 (checkpoint/restore) is not asked of a live venue: a
 fill at a real venue cannot be undone, so atomic groups are for on-chain transactions only.
 """
 
@@ -33,7 +35,7 @@ def _adapters(emulator, venue: str, portfolio: Portfolio, env: dict | None = Non
     cfg = ccxt_config(venue, emulator.url)
     return build_live_accounts(venue, ACCOUNTS[venue], portfolio.ledger, portfolio.attribution,
                                {"urls": cfg["urls"]["api"], "options": cfg["options"], "ccxt": cfg["ccxt"], "fill_timeout_s": 5.0,
-                                **cfg.get("venue", {}), **(extra or {})},
+                                **(extra or {})},
                                env or emulator.test_env)
 
 
@@ -68,7 +70,8 @@ def test_live_adapter_contract(emulator, account):
     adapters = _adapters(emulator, venue, portfolio)
     try:
         adapter = adapters[account]
-        world = live_world(emulator, {account: adapter}, portfolio)
+        # a unified venue's sub-accounts share one balance: the world holds both (the sibling's funding moves it)
+        world = live_world(emulator, adapters if adapter.shared else {account: adapter}, portfolio)
         fills, refusals = CASES[account]
         C.check_surface(adapter)
         for _ in range(3):
@@ -117,8 +120,10 @@ def test_resting_limit_order_fills_through_poll(emulator):
 
 
 def test_internal_transfer_and_withdrawal_status(emulator):
-    """A spot -> perp transfer moves the balance at once; a withdrawal to a configured address leaves
-    now and reaches ``completed`` once the network's delay passed on the venue's clock."""
+    """On Bybit's unified account a spot -> perp transfer is bookkeeping: the sub-accounts' split moves at
+    once, the venue's one USDT balance and its transfer records do not, and the two sub-accounts still add
+    up to it; a withdrawal to a configured address leaves now and reaches ``completed`` once the network's
+    delay passed on the venue's clock."""
     from basiskit.emulator.server import ccxt_config
 
     portfolio = Portfolio()
@@ -130,12 +135,22 @@ def test_internal_transfer_and_withdrawal_status(emulator):
         spot, perp = adapters["bybit.spot"], adapters["bybit.perp"]
         world = live_world(emulator, adapters, portfolio)
         C.step(world)
-        before = perp.account().balances["USDT"]
-        tr = spot.submit([Order(O.TRANSFER, "bybit.spot", 1_000.0, "USDT", to_venue="bybit.perp",
-                                client_order_id="t-" + secrets.token_hex(4))])[0]
-        assert tr.ok
+        replay = emulator.emulator.replay
+        assert spot.shared and perp.shared
+        before = perp.account().balances.get("USDT", 0.0)
+        total, moves = spot.venue_balance()["USDT"], len(replay.movements_of("bybit", "transfer"))
+        assert total == pytest.approx(replay.venue_balances("bybit")["USDT"], abs=1e-9)
+        order = Order(O.TRANSFER, "bybit.spot", 1_000.0, "USDT", to_venue="bybit.perp",
+                      client_order_id="t-" + secrets.token_hex(4))
+        assert spot.is_bookkeeping(order)
+        tr = spot.submit([order])[0]
+        assert tr.ok and tr.deltas == (("bybit.spot", "USDT", -1_000.0), ("bybit.perp", "USDT", 1_000.0))
         portfolio.apply(tr)
         assert perp.account().balances["USDT"] == pytest.approx(before + 1_000.0, abs=1e-9)
+        # nothing moved at the venue: its one balance = the sum of the two sub-accounts, before and after
+        assert spot.venue_balance()["USDT"] == total and len(replay.movements_of("bybit", "transfer")) == moves
+        assert portfolio.ledger.get("bybit.spot", "USDT") + portfolio.ledger.get("bybit.perp", "USDT") == \
+            pytest.approx(total, abs=1e-9)
         C.check_fold(world, spot)
         C.check_fold(world, perp)
         w = spot.submit([Order(O.TRANSFER, "bybit.spot", 500.0, "USDT", to_venue="wallet",

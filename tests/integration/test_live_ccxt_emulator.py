@@ -7,7 +7,10 @@ At the venues' real lot sizes (``Replay(venue_lots=True)``: the emulated markets
 the venue configs' BTCUSDT amount steps and minimums, which the session reads from ccxt's markets), the
 session makes exactly the orders of a backtest with the same lot sizes switched on (sequence, sides,
 amounts, prices, outcomes), as the emulator itself recorded them, and ends at its equity to 1e-9; the
-exchange accounts' balances and positions the session ends with are the emulator's own."""
+exchange accounts' balances and positions the session ends with are the emulator's own. Bybit is a unified
+trading account (one USDT balance for spot and perp, as the real venue): the session's ``bybit.spot`` and
+``bybit.perp`` USDT add up to it, and the session's spot -> perp margin moves on Bybit are bookkeeping (no
+venue call)."""
 
 from __future__ import annotations
 
@@ -26,6 +29,19 @@ lotSizeFilter basePrecision / minOrderQty / minOrderAmt, Binance USD-M LOT_SIZE 
 MIN_NOTIONAL, Bybit linear qtyStep / minOrderQty / minNotionalValue (sources in configs/venues/*.yaml)."""
 LOTS_ON = {"venues": {"bybit": {"spot": {"lot_sizes": {"enabled": True}}, "perp": {"lot_sizes": {"enabled": True}}},
                       "binance": {"perp": {"lot_sizes": {"enabled": True}}}}}
+
+
+def unified(balances: dict) -> dict:
+    """``balances`` ((account, token) -> units) with a unified venue's sub-accounts' USDT summed into one
+    ``(venue, "USDT")`` entry (the venue's one balance; ``emulator.replay.UNIFIED``); zeros dropped."""
+    from basiskit.emulator.replay import UNIFIED
+
+    out: dict = {}
+    for (acc, tok), v in balances.items():
+        venue = acc.split(".")[0]
+        k = (venue, tok) if venue in UNIFIED and tok == "USDT" and acc.split(".")[-1] in ("spot", "perp") else (acc, tok)
+        out[k] = out.get(k, 0.0) + v
+    return {k: v for k, v in out.items() if abs(v) > 1e-12}
 
 
 def _orders(trades):
@@ -93,8 +109,10 @@ def test_live_session_through_ccxt_at_real_lot_sizes_makes_the_backtests_orders(
                                       for o in backtest.loop.trades if o.order.operation.value == "transfer")
     assert abs(sim.loop.equity[-1] - backtest.loop.equity[-1]) <= 1e-9 * backtest.loop.equity[-1]
     # the session's exchange accounts = the emulator's (balances incl. fees and funding; perp positions)
-    mine = {k: v for k, v in sim.loop.final_balances.items() if k[0] != "wallet" and abs(v) > 1e-12}
-    assert set(mine) == set(emu_balances)
+    # (Bybit's one USDT balance = the sum of the session's two sub-accounts')
+    mine = unified({k: v for k, v in sim.loop.final_balances.items() if k[0] != "wallet"})
+    emu_balances = unified(emu_balances)
+    assert ("bybit", "USDT") in mine and set(mine) == set(emu_balances)
     assert all(abs(mine[k] - emu_balances[k]) <= 1e-9 * max(1.0, abs(v)) for k, v in emu_balances.items())
     assert {k: v[0] for k, v in sim.loop.final_positions.items() if v[0]} == emu_positions
 
@@ -105,8 +123,9 @@ WEEK_END = "2024-08-08T00:00:00Z"  # 33 orders: entry, re-targets, margin moved 
 def test_live_session_on_a_fine_lot_emulator_is_the_backtest_to_1e_9(catalog, tmp_path, monkeypatch):
     """The emulator's markets stating a 1e-12 lot step (``Replay(lot_step=...)``; the simulators behind it trade
     any amount): a week through the ccxt adapters -- perp margin moved to the spot account by withdrawals
-    from Binance and internal transfers on Bybit -- makes the backtest's orders (sequence, sides, prices,
-    outcomes exact; amounts to the step) and ends at its equity to 1e-9."""
+    from Binance and, on Bybit's unified account, by bookkeeping between its two sub-accounts (no venue
+    call) -- makes the backtest's orders (sequence, sides, prices, outcomes exact; amounts to the step) and
+    ends at its equity to 1e-9, with Bybit's one USDT balance = the session's two sub-accounts' sum to 1e-9."""
     from basiskit.emulator.replay import Replay
     from basiskit.emulator.server import EmulatorServer
 
@@ -127,6 +146,15 @@ def test_live_session_on_a_fine_lot_emulator_is_the_backtest_to_1e_9(catalog, tm
         replay = srv.emulator.replay
         withdrawals = [(m.source, m.amount, m.status) for m in replay.movements if m.kind == "withdrawal"]
         emu_balances = {k: v for k, v in replay.portfolio.ledger.balances.items() if abs(v) > 1e-12}
+        bybit_usdt = replay.venue_balances("bybit")["USDT"]  # the unified account's one USDT balance
+        venue_moves = replay.movements_of("bybit", "transfer")
+        arrived = sorted(m.amount for m in replay.movements if m.kind == "deposit" and m.venue == "bybit"
+                         and m.txid.startswith("0xemu"))  # Binance's withdrawals credited on Bybit
+    store = open_live_store(data)
+    try:
+        journal = {r.client_order_id: r for r in store.live_orders("fine")}
+    finally:
+        store.close()
     sim = res.outcome.sim
     bt, live = _orders(backtest.loop.trades), _orders(sim.loop.trades)
     cross = [o for o in bt if o[1] == "transfer" and o[0] != "wallet" and o[0].split(".")[0] != "bybit"]
@@ -142,7 +170,23 @@ def test_live_session_on_a_fine_lot_emulator_is_the_backtest_to_1e_9(catalog, tm
                                                                  [x for x in live if x[1] == "transfer" and x[0] == "binance.perp"])
     assert all(w[2] == "completed" for w in withdrawals)
     assert abs(sim.loop.equity[-1] - backtest.loop.equity[-1]) <= 1e-9 * backtest.loop.equity[-1]
-    mine = {k: v for k, v in sim.loop.final_balances.items() if k[0] != "wallet" and abs(v) > 1e-12}
+    # Bybit's spot <-> perp margin moves: bookkeeping between the sub-accounts, journaled so, nothing sent
+    inner = [t for t in sim.loop.trades if t.order.operation.value == "transfer" and t.order.venue.startswith("bybit.")
+             and (t.order.to_venue or "").startswith("bybit.")]
+    assert inner and all(t.ok for t in inner) and venue_moves == []
+    assert all("bookkeeping" in journal[t.order.client_order_id].data for t in inner)
+    # the venue's one USDT balance = the sum of the session's two sub-accounts, to 1e-9 -- less what ccxt's
+    # USDT precision (8 decimals) cut off the amounts it sent Binance's withdrawals for (the venue credited
+    # the truncated amount; the session books its own): measured on the emulator's deposits, ~1e-8 in all
+    fb = sim.loop.final_balances
+    session_sum = fb.get(("bybit.spot", "USDT"), 0.0) + fb.get(("bybit.perp", "USDT"), 0.0)
+    assert fb.get(("bybit.spot", "USDT"), 0.0) > 0.0 and fb.get(("bybit.perp", "USDT"), 0.0) > 0.0
+    sent = sorted(t.executed_amount for t in sim.loop.trades if t.order.operation.value == "transfer"
+                  and t.order.venue == "binance.perp" and t.order.to_venue == "bybit.spot")
+    assert len(sent) == len(arrived) >= 1 and all(0.0 <= a - b < 1e-8 for a, b in zip(sent, arrived))
+    cut = sum(sent) - sum(arrived)
+    assert abs(bybit_usdt - (session_sum - cut)) <= 1e-9, (bybit_usdt, session_sum, cut)
     # the session's exchange accounts = the emulator's to 1e-12 of the capital (float sums of ~1e5 USDT amounts)
-    held = {k: v for k, v in emu_balances.items() if k[0] in ("binance.perp", "bybit.spot", "bybit.perp")}
+    mine = unified({k: v for k, v in fb.items() if k[0] != "wallet"})
+    held = unified({k: v for k, v in emu_balances.items() if k[0] in ("binance.perp", "bybit.spot", "bybit.perp")})
     assert set(held) == set(mine) and all(abs(mine[k] - v) <= 1e-7 for k, v in held.items()), (mine, held)

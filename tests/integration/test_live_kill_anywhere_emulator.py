@@ -7,7 +7,9 @@ id: recovery looks the journal's open orders up at the venue by client order id,
 by their deposit's transaction id, adopts the venue's balances and positions (``CcxtAccount.account``)
 and resumes after the emulator's clock. Every time: no client order id reaches the emulator twice (it
 counts them), no deposit twice, nothing left in flight, the session's exchange balances and positions
-equal the emulator's, the spot long still hedged by the perp shorts."""
+equal the emulator's, the spot long still hedged by the perp shorts. Bybit is a unified trading account:
+its one USDT balance equals the sum of the session's ``bybit.spot`` and ``bybit.perp`` USDT (to 1e-9,
+less what ccxt's 8-decimal USDT precision cut off Binance's withdrawals to it), after every restart."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from basiskit.persistence.live_sql import SqlLiveStore
+from test_live_ccxt_emulator import unified
 
 MODE, START, END = "btc_basis", "2024-08-01", "2024-08-08"
 BIN = Path(sys.executable).parent / "basiskit"
@@ -71,7 +74,10 @@ def _venue(replay) -> dict:
                 "submissions": dict(replay.submissions),
                 "deposits": [(m.txid, m.target, m.amount, m.status) for m in replay.movements if m.kind == "deposit"
                              and m.txid.startswith("0x") and not m.txid.startswith("0xemu")],
-                "withdrawals": [(m.source, m.amount, m.status) for m in replay.movements if m.kind == "withdrawal"]}
+                "withdrawals": [(m.source, m.amount, m.status) for m in replay.movements if m.kind == "withdrawal"],
+                "bybit_usdt": replay.venue_balances("bybit").get("USDT", 0.0),
+                "bybit_arrived": [m.amount for m in replay.movements if m.kind == "deposit" and m.venue == "bybit"
+                                  and m.txid.startswith("0xemu") and m.status == "completed"]}
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +106,14 @@ def _points(journal) -> dict[str, str]:
     first_trade = 1 + next(k for k, r in enumerate(journal) if r.operation != "transfer")
     withdrawal = 1 + next(k for k, r in enumerate(journal) if r.operation == "transfer" and r.venue == "binance.perp"
                           and r.status == "arrived")
+    # a margin move between Bybit's two sub-accounts: bookkeeping on its unified account (no venue call)
+    bookkeeping = 1 + next(k for k, r in enumerate(journal) if r.operation == "transfer" and r.venue == "bybit.perp"
+                           and r.to_venue == "bybit.spot")
     return {"before_submit": "before_submit:1", "after_submit": "after_submit:2", "after_ack": "after_ack:3",
             "after_submit_trade": f"after_submit:{first_trade}", "after_ack_trade": f"after_ack:{first_trade + 1}",
             "mid_rebalance": f"after_store:{first_leg}", "transfer_pending": f"after_store:{transfer}",
-            "withdrawal_pending": f"after_store:{withdrawal}", "withdrawal_unanswered": f"after_submit:{withdrawal}"}
+            "withdrawal_pending": f"after_store:{withdrawal}", "withdrawal_unanswered": f"after_submit:{withdrawal}",
+            "bookkeeping_unanswered": f"after_submit:{bookkeeping}"}
 
 
 def _diff(a: dict, b: dict, tol: float, floor: float = 0.0) -> list:
@@ -114,7 +124,7 @@ def _diff(a: dict, b: dict, tol: float, floor: float = 0.0) -> list:
 
 @pytest.mark.parametrize("point", ["before_submit", "after_submit", "after_ack", "after_submit_trade", "after_ack_trade",
                                    "mid_rebalance", "transfer_pending", "withdrawal_pending",
-                                   "withdrawal_unanswered"])
+                                   "withdrawal_unanswered", "bookkeeping_unanswered"])
 def test_sigkill_against_the_emulator_then_restart(point, reference, catalog, tmp_path):
     journal_ref, ref_state = reference
     crash = _points(journal_ref)[point]
@@ -145,7 +155,16 @@ def test_sigkill_against_the_emulator_then_restart(point, reference, catalog, tm
     balances = {tuple(k.split("|")): v for k, v in book["balances"].items()}
     exchange = {k: v for k, v in balances.items() if k[0] not in ("wallet", "transit")}
     # (to 1e-12 of the capital: ~1e5 USDT crosses the wire as decimal strings, the sums differ in the 8th decimal)
-    assert _diff(exchange, venue["balances"], 1e-9, 1e-7) == []
+    assert _diff(unified(exchange), unified(venue["balances"]), 1e-9, 1e-7) == []
+    # Bybit's one USDT balance = the session's two sub-accounts, to 1e-9 once the withdrawals' 8-decimal cut
+    # (the journal's amounts less what the venue credited) is taken off
+    sent = sum(r.filled for r in journal if r.operation == "transfer" and r.venue == "binance.perp"
+               and r.to_venue == "bybit.spot" and r.status in ("filled", "pending", "arrived"))
+    cut = sent - sum(venue["bybit_arrived"])
+    assert 0.0 <= cut < 1e-8 * max(1, len(venue["bybit_arrived"]))
+    assert exchange.get(("bybit.spot", "USDT"), 0.0) > 0.0 and exchange.get(("bybit.perp", "USDT"), 0.0) > 0.0
+    session_sum = exchange[("bybit.spot", "USDT")] + exchange[("bybit.perp", "USDT")]
+    assert abs(venue["bybit_usdt"] - (session_sum - cut)) <= 1e-9, (venue["bybit_usdt"], session_sum, cut)
     positions = {tuple(k.split("|")): v[0] for k, v in book["positions"].items()}
     assert _diff(positions, venue["positions"], 1e-12, 1e-12) == []
     # 0 orphaned positions: the spot long and the perp shorts cancel (to the venues' lot steps), as without the crash
@@ -175,5 +194,11 @@ def test_sigkill_against_the_emulator_then_restart(point, reference, catalog, tm
                        for e in found)
         assert len(venue["withdrawals"]) == len(ref_state["withdrawals"])
         assert all(w[2] == "completed" for w in venue["withdrawals"])
+    if point == "bookkeeping_unanswered":  # nothing reached the venue: not sent, the strategy decided afresh
+        cid = journal_ref[int(crash.split(":")[1]) - 1].client_order_id.replace("ref-", "k-")
+        assert any(e["kind"] == "recovery_order_not_sent" and e["client_order_id"] == cid for e in found)
+        pooled = [e for e in found if e["kind"] == "recovery_adopted"][-1]["pooled"]
+        assert [r["venue"] for r in pooled] == ["bybit"] and abs(sum(pooled[0]["split"].values())
+                                                               - pooled[0]["venue_balance"]) <= 1e-9
     if point == "transfer_pending":
         assert any(d[3] == "pending" for d in before["deposits"]) and "recovery_transfer_pending" in kinds

@@ -64,3 +64,24 @@ def test_bybit_signature_rules():
     assert bybit_check(keys, h, body.replace("linear", "spot"), now)[0] == 10004
     assert bybit_check(keys, {**h, "X-BAPI-API-KEY": "x"}, body, now)[0] == 10003
     assert bybit_check(keys, h, body, now + 10_000)[0] == 10002
+
+
+def test_unified_accounts_are_data_and_need_both_sub_accounts():
+    """Bybit (UTA) and OKX (trading account) hold one balance for spot and perp; Binance keeps two wallets."""
+    assert load_live_venue("bybit").unified_account and load_live_venue("okx").unified_account
+    assert not load_live_venue("binance").unified_account
+    okx = load_live_venue("okx")
+    assert okx.shared("spot") and okx.shared("perp") and not okx.shared("funding")  # funding is its own account
+    raw = load_live_venue("binance").model_dump()
+    with pytest.raises(ConfigError, match="unified_account"):
+        load_live_venue("binance", {"unified_account": True, "accounts": {"perp": raw["accounts"]["perp"]}})
+
+
+def test_partition_adds_up_to_the_venue_balance_and_keeps_the_booked_split():
+    from basiskit.venues.live.unified import partition
+
+    split = partition(1_000.0, {"bybit.spot": 300.0, "bybit.perp": 650.0}, "bybit.perp")
+    assert split == {"bybit.spot": 300.0, "bybit.perp": 700.0}  # the 50 the book lacks goes to the perp
+    assert partition(10.0, {"okx.perp": -5.0}, "okx.perp") == {"okx.perp": 10.0}
+    with pytest.raises(ValueError, match="okx.spot"):
+        partition(1.0, {"okx.perp": 0.0}, "okx.spot")

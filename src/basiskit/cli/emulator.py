@@ -116,8 +116,8 @@ def emulator(start: str = typer.Option(..., "--start", help="first replay time (
     if overrides_out is not None:
         overrides_out.parent.mkdir(parents=True, exist_ok=True)
         cfgs = {v: ccxt_config(v, srv.url) for v in ("binance", "bybit", *(("okx",) if okx else ()))}
-        overrides_out.write_text(json.dumps({v: {"urls": c["urls"]["api"], "options": c["options"], "ccxt": c["ccxt"],
-                                                 **c.get("venue", {})} for v, c in cfgs.items()}, indent=2))
+        overrides_out.write_text(json.dumps({v: {"urls": c["urls"]["api"], "options": c["options"], "ccxt": c["ccxt"]}
+                                             for v, c in cfgs.items()}, indent=2))
         typer.echo(f"ccxt overrides: {overrides_out}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -8,7 +8,8 @@ Public interface (stable; the live runner and the tests use it):
   bars), accounts ``binance.spot``, ``binance.perp``, ``bybit.spot``, ``bybit.perp`` (with
   ``layout={**DEFAULT_LAYOUT, **OKX_LAYOUT}`` also ``okx.spot``, ``okx.perp`` and the funding account
   ``okx.funding``; OKX's prices are Bybit's recording: ``price_sources``) kept by ``CexSpot`` /
-  ``CexPerp``; ``t`` (ns), ``advance_to(t_ns)``, ``balances(acc)``, ``positions(acc)``, ``all_orders(acc)``,
+  ``CexPerp`` (Bybit's and OKX's spot and perp are ONE unified account with one USDT balance:
+  ``venue_balances(venue)``, ``UNIFIED``); ``t`` (ns), ``advance_to(t_ns)``, ``balances(acc)``, ``positions(acc)``, ``all_orders(acc)``,
   ``find(acc, order_id=, client_id=)``, ``fills[acc]``, ``funding_paid[acc]``, ``movements_of(venue, kind)``.
 * ``ticks.TickReplay(load_tick_streams(source_dir, {("binance.perp", "LUNC"): "ticks.gateio.perp.LUNCUSDT"}),
   start_ns=None)`` -- recorded book-ticker streams replayed tick by tick (real gaps kept).
@@ -23,7 +24,7 @@ Public interface (stable; the live runner and the tests use it):
 * ``basiskit emulator`` (``cli/emulator.py``) serves it from the command line.
 
 The dialects: ``binance_api`` (spot ``/api/v3``, USDT-M ``/fapi`` incl. algo orders, wallet ``/sapi``,
-market streams), ``bybit_api`` (v5 spot + linear on a classic SPOT/CONTRACT account, public streams) and
+market streams), ``bybit_api`` (v5 spot + linear on a unified trading account, public streams) and
 ``okx_api`` (v5 spot + USDT swaps, trigger orders, funding account; served when the layout has ``okx``);
 ``auth`` checks the signatures as each venue does. Read ``replay`` for what is replayed and the rules
 that keep the emulator from inventing market data.

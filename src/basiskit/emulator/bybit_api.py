@@ -1,8 +1,11 @@
 """The Bybit v5 dialect of the emulator (spot + USDT linear perpetuals), under ``/bybit``.
 
-The emulated Bybit account is a *classic* account (``/v5/account/info`` ``unifiedMarginStatus`` 1): a
-``SPOT`` account (``bybit.spot``) and a ``CONTRACT`` account (``bybit.perp``) with their own balances,
-as basiskit's accounts are; ccxt reads that from the venue and sends ``accountType=SPOT|CONTRACT``.
+The emulated Bybit account is a *unified trading account* (UTA 2.0: ``/v5/user/query-api`` ``uta`` 1,
+``/v5/account/info`` ``unifiedMarginStatus`` 5), as Bybit's accounts are now: spot and linear perpetuals on
+ONE wallet (``accountType=UNIFIED``, which ccxt sends for both once it has read that): its USDT is the
+replay's pool of ``bybit`` (``Replay.venue_balances``), its other coins the spot holdings. There are no
+SPOT / CONTRACT wallets to transfer between (``inter-transfer`` refuses them); withdrawals leave from the
+unified account (ccxt's ``accountType=UTA``).
 
 Served (https://bybit-exchange.github.io/docs/v5/intro), every response in Bybit's envelope
 ``{"retCode": 0, "retMsg": "OK", "result": ..., "retExtInfo": {}, "time": ms}``:
@@ -28,7 +31,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -53,7 +55,8 @@ ERRORS = {"insufficient_balance": (110007, "ab not enough for new order"),
           "duplicate_client_id": (110072, "OrderLinkedID is duplicate"),
           "stale_price": (110007, "no traded price (market data gap)"),
           "bad_request": (10001, "params error")}
-ACCOUNTS = {"SPOT": "spot", "CONTRACT": "perp"}
+UNIFIED_STATUS = 5
+"""``unifiedMarginStatus`` of a UTA 2.0 account (1 is a classic account; ccxt reads UNIFIED wallets from 5 on)."""
 
 
 def _ok(result, t_ms: int) -> web.Response:
@@ -216,7 +219,7 @@ class BybitApi:
         return {"id": "1", "note": "basiskit emulator", "apiKey": "", "readOnly": 0, "secret": "",
                 "permissions": {"ContractTrade": ["Order", "Position"], "Spot": ["SpotTrade"],
                                 "Wallet": ["AccountTransfer", "SubMemberTransfer", "Withdraw"]},
-                "ips": ["*"], "type": 1, "unified": 0, "uta": 0, "isMaster": True}
+                "ips": ["*"], "type": 1, "unified": 0, "uta": 1, "isMaster": True}
 
     def coin_info(self, q) -> dict:
         """Coins and their withdrawal networks (``configs/venues/bybit.yaml`` transfers)."""
@@ -232,22 +235,20 @@ class BybitApi:
         return {"rows": rows}
 
     def account_info(self, q) -> dict:
-        return {"unifiedMarginStatus": 1, "marginMode": "REGULAR_MARGIN", "isMasterTrader": False,
+        return {"unifiedMarginStatus": UNIFIED_STATUS, "marginMode": "REGULAR_MARGIN", "isMasterTrader": False,
                 "spotHedgingStatus": "OFF", "updatedTime": str(self.r.t // NS_MS), "dcpStatus": "OFF", "timeWindow": 0,
                 "smpGroup": 0}
 
     def wallet_balance(self, q) -> dict:
-        kind = ACCOUNTS.get(q.get("accountType", ""))
-        if kind is None:
-            raise Rejected("bad_request", f"accountType {q.get('accountType')!r}: the emulator has SPOT and CONTRACT")
-        acc = f"bybit.{kind}"
-        bal = self.r.balances(acc)
-        pos = self.r.positions(acc)
-        upnl = sum(sz * (m - e) for sz, e, m in pos.values())
+        if q.get("accountType") != "UNIFIED":
+            raise Rejected("bad_request", f"accountType {q.get('accountType')!r}: a unified trading account has "
+                           "the UNIFIED wallet only")
+        bal = self.r.venue_balances("bybit")
+        upnl = sum(sz * (m - e) for sz, e, m in self.r.positions("bybit.perp").values())
         coins = []
         for tok, amt in sorted(bal.items()):
-            u = upnl if tok == "USDT" and kind == "perp" else 0.0
-            avail = self.r.withdrawable(acc, tok)
+            u = upnl if tok == "USDT" else 0.0
+            avail = self.r.withdrawable("bybit.spot", tok)
             coins.append({"coin": tok, "equity": s(amt + u), "walletBalance": s(amt), "free": s(amt), "locked": "0",
                           "availableToWithdraw": s(avail), "unrealisedPnl": s(u), "cumRealisedPnl": "0",
                           "usdValue": "0", "borrowAmount": "0", "availableToBorrow": "", "accruedInterest": "0",
@@ -404,22 +405,18 @@ class BybitApi:
 
     # -- wallet -------------------------------------------------------------------------------------
     def transfer(self, q) -> dict:
-        src, dst = ACCOUNTS.get(q.get("fromAccountType", "")), ACCOUNTS.get(q.get("toAccountType", ""))
-        if src is None or dst is None:
-            raise Rejected("bad_request", "fromAccountType/toAccountType: the emulator has SPOT and CONTRACT")
-        m = self.r.transfer("bybit", q["coin"], float(q["amount"]), src, dst)
-        m.txid = q.get("transferId") or str(uuid.uuid4())
-        return {"transferId": m.txid, "status": "SUCCESS"}
+        raise Rejected("bad_request", f"fromAccountType {q.get('fromAccountType')!r} / toAccountType "
+                       f"{q.get('toAccountType')!r}: the emulated unified trading account has one wallet (no SPOT / "
+                       "CONTRACT / FUND to transfer between)")
 
     def transfers(self, q) -> dict:
-        names = {"bybit.spot": "SPOT", "bybit.perp": "CONTRACT"}
-        rows = [{"transferId": m.txid, "coin": m.token, "amount": s(m.amount), "fromAccountType": names[m.source],
-                 "toAccountType": names[m.target], "timestamp": str(m.created_ns // NS_MS), "status": "SUCCESS"}
-                for m in self.r.movements_of("bybit", "transfer") if not q.get("coin") or q["coin"] == m.token]
-        return {"list": rows, "nextPageCursor": ""}
+        return {"list": [], "nextPageCursor": ""}
 
     def withdraw(self, q) -> dict:
-        acc = "bybit.perp" if q.get("accountType") == "CONTRACT" else "bybit.spot"
+        if q.get("accountType", "UTA") not in ("UTA", "SPOT"):
+            raise Rejected("bad_request", f"accountType {q.get('accountType')!r}: the emulator withdraws from the "
+                           "unified trading account (UTA)")
+        acc = "bybit.spot"  # the unified account (its USDT is the pool's: Replay.holder)
         chain = q.get("chain") or None
         m = self.r.withdraw(acc, q["coin"], float(q["amount"]), q["address"], {"TRX": "TRC20", "ETH": "ERC20"}.get(chain, chain))
         return {"id": str(m.id)}

@@ -6,12 +6,11 @@ are priced from Bybit's recorded bars of the same token and kind -- the data sta
 the instrument names are OKX's. Funding is OKX's own recorded settlements (``funding.okx.*``).
 
 Accounts: OKX has one *trading* account (spot and swaps on one balance) and a *funding* account
-(deposits, withdrawals). basiskit keeps ``okx.spot`` and ``okx.perp`` apart (simulators and adapters), so
-the emulated trading account is the two simulator accounts: ``GET /api/v5/account/balance`` answers the
-swap account ``okx.perp`` (USDT collateral) and, with ``emulatorAccount=spot`` in the query (a parameter
-the real OKX does not have; ``ccxt_config("okx", url)["venue"]`` passes it for the spot account), the spot
-account ``okx.spot``. The funding account is ``okx.funding`` (a ledger account that trades nothing);
-``POST /api/v5/asset/transfer`` moves between funding (``6``) and trading (``18`` = ``okx.perp``).
+(deposits, withdrawals). The emulated trading account is unified as OKX's (``replay.UNIFIED``): ``GET
+/api/v5/account/balance`` answers its one USDT balance (the replay's pool of ``okx``) and the spot tokens
+(``Replay.venue_balances``), whichever basiskit sub-account (``okx.spot`` / ``okx.perp``) asks. The
+funding account is ``okx.funding`` (a ledger account that trades nothing); ``POST /api/v5/asset/transfer``
+moves between funding (``6``) and trading (``18``: USDT to the pool, other coins to the spot holdings).
 
 Amounts: a swap's ``sz`` is in contracts of ``ctVal`` base units (OKX's own: 0.01 BTC, 0.1 ETH, lot 0.01
 contract; https://www.okx.com/trade-market/info/swap); spot ``sz`` is in base units (``tgtCcy=base_ccy``;
@@ -306,15 +305,15 @@ class OkxApi:
                  "mgnIsoMode": "automatic", "spotOffsetType": "", "label": "basiskit emulator", "perm": "read_only,trade,withdraw"}]
 
     def balance(self, q) -> list:
-        acc = "okx.spot" if q.get("emulatorAccount") == "spot" else "okx.perp"
-        bal = self.r.balances(acc)
+        acc = "okx.perp"  # the trading account (its USDT: the pool; Replay.holder)
+        bal = self.r.venue_balances("okx")
         upnl = sum(sz * (m - e) for sz, e, m in self.r.positions(acc).values())
         want = set(q["ccy"].split(",")) if q.get("ccy") else None
         details = []
         for tok, amt in sorted(bal.items()):
             if want and tok not in want:
                 continue
-            u = upnl if tok == "USDT" and acc == "okx.perp" else 0.0
+            u = upnl if tok == "USDT" else 0.0
             avail = self.r.withdrawable(acc, tok)
             details.append({"ccy": tok, "eq": s(amt + u), "cashBal": s(amt), "availBal": s(avail),
                             "availEq": s(avail), "frozenBal": s(max(0.0, amt - avail)), "ordFrozen": "0",

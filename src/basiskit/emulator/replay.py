@@ -20,7 +20,15 @@ partial bars), funding settles at each venue's recorded funding times. Nothing i
   one would be look-ahead), ``nextFundingTime`` the next recorded settlement.
 
 Accounts (``<venue>.spot``, ``<venue>.perp``) are the simulators ``CexSpot`` / ``CexPerp`` on one
-``Portfolio``: market orders are their ``submit``; limit / stop / take-profit orders rest in their
+``Portfolio``. **Unified accounts** (``UNIFIED``: Bybit's unified trading account, OKX's trading account):
+spot and perp of such a venue are ONE venue account with ONE USDT balance, held by the perp simulator's
+ledger account (the *pool*: the collateral its margin, funding and liquidation read); the spot simulator
+holds the tokens. A spot order (or a resting spot order's fill at a step) may spend what the pool can
+release (the perp's ``withdrawable``: its margin balance less twice the maintenance margin): that is lent
+to the spot simulator for the call and what it leaves is swept back (``_spot_funds``), so the spot
+ledger account's USDT is 0 between calls. USDT credited, deposited, withdrawn or transferred at a unified
+venue's spot or perp is the pool's; ``venue_balances(venue)`` is the one account (pool USDT + spot tokens).
+Otherwise (Binance: spot and USDT-M wallets) each account has its own balances. Other than that: market orders are their ``submit``; limit / stop / take-profit orders rest in their
 ``BarOrders`` book and fill against the bars as in a backtest; funding, liquidation and resting fills
 come from their ``on_market``. Internal transfers move a token between two accounts of one venue at
 once; withdrawals leave an account at request time and are ``pending`` until the venue's
@@ -39,6 +47,7 @@ error codes and messages.
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -153,6 +162,11 @@ class Movement:
     status: str = "pending"
 
 
+UNIFIED = ("bybit", "okx")
+"""Venues whose spot and perp are one venue account with one USDT balance (module docstring)."""
+QUOTE = "USDT"
+
+
 class Replay:
     """The emulated venues over ``[start, end]`` on a ``step_s`` grid (module docstring).
 
@@ -246,6 +260,8 @@ class Replay:
         self.submissions: Counter = Counter()  # client order id -> orders placed with it (duplicates refused)
         self.params = {v: load_venue_config(v) for v in self.layout}
         self.plain = {PLAIN_ACCOUNTS[v] for v in self.layout if v in PLAIN_ACCOUNTS}
+        # unified venues (module docstring): venue -> the ledger account holding the one USDT balance
+        self.pools = {v: f"{v}.perp" for v in UNIFIED if f"{v}.perp" in self.accounts and f"{v}.spot" in self.accounts}
         self._capital = dict(capital or {})
         self._step()  # the first grid time: the venues mark their positions
         for (acc, tok), amt in self._capital.items():
@@ -255,7 +271,51 @@ class Replay:
                                   field="capital")
             if not (float(amt) >= 0.0) or amt == float("inf"):
                 raise ConfigError(f"capital {acc}:{tok} must be a finite amount >= 0, got {amt!r}", field="capital")
-            self.portfolio.ledger.add(acc, tok, float(amt))
+            self.portfolio.ledger.add(self.holder(acc, tok), tok, float(amt))
+
+    # -- unified accounts ---------------------------------------------------------------------------
+    def holder(self, account: str, token: str) -> str:
+        """The ledger account that holds ``token`` of ``account``: a unified venue's USDT is its pool's,
+        its other tokens the spot simulator's; elsewhere ``account`` itself."""
+        venue, _, kind = account.partition(".")
+        pool = self.pools.get(venue)
+        if pool is None or kind not in ("spot", "perp"):
+            return account
+        return pool if token == QUOTE else f"{venue}.spot"
+
+    @contextmanager
+    def _spot_funds(self, account: str):
+        """Lend a unified venue's pool what it can release to its spot simulator for one call; sweep
+        the spot's USDT back after (module docstring). Elsewhere: nothing."""
+        venue, _, kind = account.partition(".")
+        pool = self.pools.get(venue)
+        if pool is None or kind != "spot":
+            yield
+            return
+        led = self.portfolio.ledger
+        lend = max(0.0, float(self.accounts[pool].withdrawable(QUOTE)))
+        if lend:
+            led.add(pool, QUOTE, -lend)
+            led.add(account, QUOTE, lend)
+        try:
+            yield
+        finally:
+            back = led.get(account, QUOTE)
+            if back:
+                led.add(account, QUOTE, -back)
+                led.add(pool, QUOTE, back)
+
+    def venue_balances(self, venue: str) -> dict[str, float]:
+        """A unified venue's one account: token -> units (the pool's USDT wallet balance, unrealised PnL
+        not included, and the spot tokens)."""
+        with self.lock:
+            pool = self.pools[venue]
+            out = {tok: amt for (acc, tok), amt in self.portfolio.ledger.balances.items()
+                   if acc == f"{venue}.spot" and amt and tok != QUOTE}
+            usdt = self.portfolio.ledger.get(pool, QUOTE)
+            if usdt:
+                out[QUOTE] = usdt
+            return out
 
     # -- clock ------------------------------------------------------------------------------------
     @property
@@ -271,8 +331,9 @@ class Replay:
         self.i += 1
         tick = self.feed.advance(self.i)
         for name, venue in self.accounts.items():
-            for ev in venue.on_market(tick):
-                self._apply(name, ev)
+            with self._spot_funds(name):  # a resting spot order of a unified venue fills against the pool
+                for ev in venue.on_market(tick):
+                    self._apply(name, ev)
         for m in self.movements:
             if m.status == "pending" and m.done_ns <= self.t:
                 self._complete(m)
@@ -403,6 +464,7 @@ class Replay:
 
     def withdrawable(self, account: str, token: str) -> float:
         with self.lock:
+            account = self.holder(account, token)
             if account in self.plain:
                 return max(0.0, float(self.portfolio.ledger.get(account, token)))
             return float(self.accounts[account].withdrawable(token))
@@ -439,21 +501,23 @@ class Replay:
             record.submit(self.t)
             emu = EmuOrder(next(self._ids), account, record, self.t, reduce_only=reduce_only)
             if order.order_type is OrderType.MARKET:
-                tr = venue.submit([order])[0]
-                if not tr.ok:
-                    raise Rejected(_code_of(tr), tr.error or "refused")
-                record.accept(self.t)
-                self._register(emu)
-                self._apply(account, tr)
+                with self._spot_funds(account):
+                    tr = venue.submit([order])[0]
+                    if not tr.ok:
+                        raise Rejected(_code_of(tr), tr.error or "refused")
+                    record.accept(self.t)
+                    self._register(emu)
+                    self._apply(account, tr)
                 record.fill(self.t, tr.executed_amount, tr.price)
                 return emu
             self._register(emu)
-            for ev in venue.resting.place(record):
-                if isinstance(ev, Trade) and not ev.ok:
-                    del self.orders[account][emu.order_id]
-                    del self.by_client[account][cid]
-                    raise Rejected(_code_of(ev), ev.error or "refused")
-                self._apply(account, ev)
+            with self._spot_funds(account):  # (a crossing limit fills at once: against the pool, if unified)
+                for ev in venue.resting.place(record):
+                    if isinstance(ev, Trade) and not ev.ok:
+                        del self.orders[account][emu.order_id]
+                        del self.by_client[account][cid]
+                        raise Rejected(_code_of(ev), ev.error or "refused")
+                    self._apply(account, ev)
             return emu
 
     def market_lot(self, account: str, token: str) -> tuple[str, str, str] | None:
@@ -535,6 +599,10 @@ class Replay:
             for acc in (a, b):
                 if acc not in self.accounts and acc not in self.plain:
                     raise Rejected("bad_request", f"no account {acc}")
+            a, b = self.holder(a, token), self.holder(b, token)
+            if a == b:
+                raise Rejected("bad_request", f"{venue}.{source} and {venue}.{target} are one unified account: "
+                               "nothing to transfer between them")
             if not amount > 0:
                 raise Rejected("bad_request", f"transfer amount must be positive, got {amount}")
             if amount > self.withdrawable(a, token) + 1e-9:
@@ -563,7 +631,7 @@ class Replay:
             if amount > self.withdrawable(account, token) + 1e-9:
                 raise Rejected("insufficient_balance", f"{account} can withdraw at most "
                                f"{self.withdrawable(account, token):.8f} {token}")
-            self.portfolio.ledger.add(account, token, -amount)
+            self.portfolio.ledger.add(self.holder(account, token), token, -amount)
             m = Movement(next(self._ids), "withdrawal", venue, token, float(amount) - p.withdrawal_fee, self.t,
                          self.t + int(p.withdrawal_delay_seconds * 1e9), source=account, address=address, network=net,
                          fee=p.withdrawal_fee, txid=f"0xemu{next(self._ids):060x}")
@@ -590,7 +658,7 @@ class Replay:
 
     def _complete(self, m: Movement) -> None:
         if m.kind == "deposit":
-            self.portfolio.ledger.add(m.target, m.token, m.amount)
+            self.portfolio.ledger.add(self.holder(m.target, m.token), m.token, m.amount)
         m.status = "completed"
         target = m.address[len(ADDRESS_PREFIX):] if m.kind == "withdrawal" and m.address.startswith(ADDRESS_PREFIX) else None
         if target in self.accounts or target in self.plain:  # sent to another emulated venue: its deposit, credited after its network's delay
@@ -648,4 +716,4 @@ def accounts_of(layout: dict) -> Iterable[str]:
     return [f"{v}.{k}" for v, kinds in layout.items() for k in kinds]
 
 
-__all__ = ["DEFAULT_LAYOUT", "OKX_LAYOUT", "EmuOrder", "Fill", "Movement", "Rejected", "Replay", "OrderStatus"]
+__all__ = ["DEFAULT_LAYOUT", "OKX_LAYOUT", "UNIFIED", "EmuOrder", "Fill", "Movement", "Rejected", "Replay", "OrderStatus"]

@@ -396,10 +396,9 @@ def ccxt_config(exchange_id: str, base_url: str) -> dict:
     """The constructor overrides that point ccxt's ``binance`` / ``bybit`` / ``okx`` (REST and ccxt.pro streams)
     at an emulator at ``base_url`` (``http://127.0.0.1:port``): ``{"urls": {"api": ...}, "options": ...,
     "ccxt": {...}}`` (``ccxt``: other constructor settings: the emulator has no rate limits, so ccxt's
-    limiter, which spaces requests by the real venue's weights, is off). For ``okx`` also ``"venue"``: live
-    venue overrides (``accounts``: the spot account's balance reads carry ``emulatorAccount=spot``, see
-    ``okx_api``) to merge into the adapters' overrides. OKX's ``brokerId`` is blanked (ccxt would tag
-    orders without a client id with its own broker prefix). Raises ValueError for another exchange id."""
+    limiter, which spaces requests by the real venue's weights, is off). OKX's ``brokerId`` is blanked (ccxt
+    would tag orders without a client id with its own broker prefix). Raises ValueError for another
+    exchange id."""
     import ccxt.pro as ccxtpro
 
     ws_base = base_url.replace("http://", "ws://", 1)
@@ -433,15 +432,9 @@ def ccxt_config(exchange_id: str, base_url: str) -> dict:
                             "adjustForTimeDifference": False, "loadAllOptions": False},
                 "ccxt": {"enableRateLimit": False}}
     if exchange_id == "okx":
-        # the spot account reads its part of the emulated trading account (okx_api docstring): ``venue``
-        # holds the live venue overrides that say so (the real OKX has one trading account)
-        from basiskit.venues.live.config import load_live_venue
-
-        accounts = {k: v.model_dump() for k, v in load_live_venue("okx").accounts.items()}
-        accounts["spot"]["balance_params"] = {**accounts["spot"]["balance_params"], "emulatorAccount": "spot"}
         return {"urls": {"api": {"rest": f"{base_url}/okx",
                                  "ws": f"{ws_base}/okx/ws/v5"}},
                 "options": {"fetchMarkets": {"types": ["spot", "swap"]}, "fetchCurrencies": False,
                             "adjustForTimeDifference": False, "brokerId": ""},
-                "ccxt": {"enableRateLimit": False}, "venue": {"accounts": accounts}}
+                "ccxt": {"enableRateLimit": False}}
     raise ValueError(f"the emulator serves binance, bybit and okx, not {exchange_id!r}")

@@ -10,6 +10,12 @@ the venue's answer (status, amount, price to 1e-9), else ``RecoveryConflict`` st
 figures the kernel reads are therefore the venue's fills folded by the backtest's own accounting;
 ``state`` reads the venue's balances and positions back (REST) for recovery and reconciliation.
 
+A venue whose spot and perp are ONE venue account (``unified_account``: OKX's trading account, Bybit's
+unified trading account; ``venues.live.unified``) is read once: its spot tokens are the spot
+sub-account's, its one quote balance is reported as ``pooled`` (the SUM the session's sub-accounts must
+add up to; ``engine.live.recovery`` splits it), never once per sub-account. A transfer between its two
+sub-accounts is bookkeeping (``is_bookkeeping``: no venue call; the journal records it so).
+
 Accounts that are not at the exchange (the desk's own ``wallet``, the ``transit`` of amounts between
 venues) stay the session's: a transfer from the wallet to an exchange account is a deposit the venue
 credits after its network's delay. On the exchange emulator (``control_url``: ``basiskit emulator``'s
@@ -144,6 +150,12 @@ class CcxtExchange:
                                         r.operation)
         return found, transit
 
+    def is_bookkeeping(self, account: str, order: Order) -> bool:
+        """Whether ``order`` from ``account`` moves nothing at the venue (a transfer between the two
+        sub-accounts of a unified venue account: ``CcxtAccount.is_bookkeeping``)."""
+        acc = self.adapters.get(account)
+        return acc is not None and acc.is_bookkeeping(order)
+
     def submit(self, t: int, account: str, order: Order) -> Trade:
         """Send ``order`` (from ``account``) at clock time ``t``; the venue's answer as a ``Trade``."""
         self.sync(t)
@@ -210,10 +222,32 @@ class CcxtExchange:
     def state(self, before_t: int) -> dict:
         """The venue's balances ``(account, token) -> units`` and perp positions ``(account, token) ->
         (size, entry)`` read through the adapters (REST); ``accounts``: the accounts these cover (the
-        session keeps its own for the others). Orders and transfers in transit are the journal's."""
+        session keeps its own for the others); ``pooled``: one row per unified venue account
+        (``{"venue", "token", "total", "accounts", "rest_to"}``: its one quote balance, the session's
+        sub-accounts holding it, the one that takes what the others' book does not explain), whose
+        sub-accounts' quote balances are then absent from ``balances``. Orders and transfers in transit
+        are the journal's."""
         balances: dict = {}
         positions: dict = {}
+        pooled: list = []
+        read: set = set()
         for name, acc in self.adapters.items():
+            if acc.shared:
+                if acc.venue not in read:  # the venue's one account, read once for both sub-accounts
+                    read.add(acc.venue)
+                    bal = acc.venue_balance()
+                    subs = [a for a in self.adapters if self.adapters[a].venue == acc.venue and self.adapters[a].shared]
+                    perp = next((a for a in subs if self.adapters[a].perp), subs[-1])
+                    pooled.append({"venue": acc.venue, "token": acc.quote, "total": float(bal.get(acc.quote, 0.0)),
+                                   "accounts": sorted(subs), "rest_to": perp})
+                    spot = next((a for a in subs if not self.adapters[a].perp), None)
+                    for tok, v in bal.items():
+                        if tok != acc.quote and v and spot is not None:
+                            balances[(spot, tok)] = float(v)
+                if acc.perp:
+                    for tok, (size, entry) in acc.positions_at_venue().items():
+                        positions[(name, tok)] = (float(size), float(entry))
+                continue
             snap = acc.account()
             for tok, v in snap.balances.items():
                 if v:
@@ -221,7 +255,7 @@ class CcxtExchange:
             for tok, (size, entry) in snap.positions.items():
                 positions[(name, tok)] = (float(size), float(entry))
         return {"t": self._t, "balances": balances, "positions": positions, "checkpoints": None, "orders": {},
-                "submits": {}, "in_transit": None, "accounts": sorted(self.adapters)}
+                "submits": {}, "in_transit": None, "accounts": sorted(self.adapters), "pooled": pooled}
 
     def close(self) -> None:
         for s in {id(a.session): a.session for a in self.adapters.values()}.values():

@@ -120,8 +120,12 @@ class OrderJournal:
                 if self.step_started_cpu is not None:
                     self.cpu_latencies_ns.append(time.thread_time_ns() - self.step_started_cpu())
 
-    def result(self, o: Order, tr: Trade, arrival_ns: int | None = None) -> None:
+    def result(self, o: Order, tr: Trade, arrival_ns: int | None = None, bookkeeping: bool = False) -> None:
+        """Store the outcome of ``o``. ``bookkeeping``: nothing moved at the venue (a transfer between the
+        sub-accounts of a unified venue account): recorded in the row's ``data``."""
         data = {"fee": tr.fee, "fee_currency": tr.fee_currency, "error_code": tr.error_code, "error": tr.error}
+        if bookkeeping:
+            data["bookkeeping"] = "sub-accounts of one unified venue account: no venue call"
         if tr.status is TradeStatus.FILLED:
             status = "pending" if arrival_ns is not None else "filled"
             if arrival_ns is not None:
@@ -222,7 +226,8 @@ class JournaledAccount:
                                        f"{tr.status.value} {tr.executed_amount} @ {tr.price}")
             crash.hit("after_ack")
             arrival = self.account.pending[-1][0] if self._transit and len(self.account.pending) > before else None
-            j.result(o, tr, arrival)
+            book_only = getattr(self.remote, "is_bookkeeping", None)
+            j.result(o, tr, arrival, bookkeeping=bool(book_only and book_only(o.venue, o)))
             crash.hit("after_store")
             out.append(tr)
         return out

@@ -19,7 +19,12 @@ on their way in the accounts' latency books (``in_flight``: the signal modes' IO
    that the journal lacks are adopted (``recovery_order_adopted``). Pending transfers are re-armed
    (still in transit on the venue) or closed (arrived);
 3. **adoption**: the session's ledger, positions and account states become the venue's
-   (``recovery_adopted``, with what differed from the session's own snapshot);
+   (``recovery_adopted``, with what differed from the session's own snapshot). A unified venue account
+   (``pooled`` in the exchange's state: OKX's trading account, Bybit's UTA; ``venues.live.unified``)
+   has ONE quote balance for the session's two sub-accounts: it is split by ``unified.partition`` (the
+   spot sub-account keeps its booked quote, the perp sub-account takes the rest), so the sub-accounts
+   add up to the venue's balance and it is never counted twice; the event's ``pooled`` rows give the
+   venue's balance, the session's sum and the split;
 4. the strategy's state is restored (``recovery_strategy_restored``), and the execution manager gets
    a fresh client order id prefix for this attempt (``<strategy>-a<k>``), so a new order can never
    collide with an id the venue already has.
@@ -34,6 +39,7 @@ from basiskit.domain.portfolio import Position
 from basiskit.engine.live.errors import RecoveryConflict
 from basiskit.engine.order_registry import OrderRegistry
 from basiskit.persistence.live_store import LiveOrderRecord
+from basiskit.venues.live.unified import partition
 
 SEP = "|"
 
@@ -264,6 +270,19 @@ class Recovery:
         mine = dict(pf.ledger.balances) if saved is None else {_split(k): v for k, v in saved["balances"].items()}
         diffs = {_key(k): {"session": mine.get(k, 0.0), "venue": balances.get(k, 0.0)}
                  for k in set(mine) | set(balances) if abs(mine.get(k, 0.0) - balances.get(k, 0.0)) > 1e-9}
+        pooled, pooled_diffs = [], {}
+        for row in venue.get("pooled") or ():  # one venue balance for several sub-accounts: split by the book
+            tok, subs = row["token"], list(row["accounts"])
+            booked = {a: mine.get((a, tok), 0.0) for a in subs}
+            split = partition(row["total"], booked, row["rest_to"])
+            for a, v in split.items():
+                if v:
+                    balances[(a, tok)] = v
+                diffs.pop(_key((a, tok)), None)
+            if abs(sum(booked.values()) - row["total"]) > 1e-9:
+                pooled_diffs[_key(("+".join(subs), tok))] = {"session": sum(booked.values()), "venue": row["total"]}
+            pooled.append({"venue": row["venue"], "token": tok, "venue_balance": row["total"],
+                           "session_sum": sum(booked.values()), "split": split})
         held = venue.get("accounts")  # an exchange that holds only some accounts (the ccxt one): keep the others
         if held is None:
             pf.ledger.balances.clear()
@@ -278,6 +297,7 @@ class Recovery:
                         pf.ledger.balances[_split(k)] = float(v)
             for k in [k for k in pf.positions if k[0] in held]:
                 del pf.positions[k]
+        diffs.update(pooled_diffs)  # a unified account's difference is its sum's (its sub-accounts' are the split)
         for k, v in balances.items():
             pf.ledger.balances[k] = v
         pf.ledger.version += 1
@@ -302,4 +322,4 @@ class Recovery:
         kernel.publish(Event(t0, "engine", "recovery_adopted", {
             "balances": {_key(k): v for k, v in sorted(balances.items())},
             "positions": {_key(k): list(v) for k, v in sorted(positions.items())},
-            "differences": diffs, "source": "exchange" if self.remote is not None else "stored book"}))
+            "differences": diffs, "pooled": pooled, "source": "exchange" if self.remote is not None else "stored book"}))

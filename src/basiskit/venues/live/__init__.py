@@ -1,6 +1,7 @@
 """Live venue adapters through ccxt's async API: one folder per venue (``binance``, ``bybit``, ``okx``),
 the same files in each (``__init__.py`` with ``build``, ``venue.yaml`` with the venue's quirks as
-data); the code is shared (``ccxt_account.CcxtAccount``, ``session.CcxtSession``, ``config``).
+data); the code is shared (``ccxt_account.CcxtAccount``, ``session.CcxtSession``, ``config``;
+``unified``: a venue whose spot and perp are one account, ``unified_account: true``).
 
 ``build_live_accounts(venue, accounts, ledger, attribution, overrides=None, env=None)`` returns
 ``{account name: CcxtAccount}`` for ``accounts`` (``{"binance.perp": ["BTC", "ETH"], ...}``), sharing one

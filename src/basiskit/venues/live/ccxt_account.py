@@ -19,7 +19,9 @@ portfolio applies, and it writes only its own revaluation into its attribution b
                       sent). Limit / stop / take-profit orders rest at the venue: submit returns their
                       ``OrderStatusChanged(accepted)`` (as a simulator's book does) or a REJECTED trade;
                       their fills come from ``poll``. A ``TRANSFER`` to another account of the same venue is an
-                      internal transfer (filled at once); to another venue it is a withdrawal to the
+                      internal transfer (filled at once); between the two sub-accounts of a unified venue account
+                      (``unified_account``: spot and perp on one balance) it is bookkeeping only, no venue call
+                      (``is_bookkeeping``); to another venue it is a withdrawal to the
                       configured address (``addresses``): the amount leaves now, what the network carries
                       (the amount less the venue's fee, booked ``fees``) goes to the ``transit`` account
                       (as the simulator's transfers do); ``poll`` reports the withdrawal's status changes
@@ -30,7 +32,11 @@ portfolio applies, and it writes only its own revaluation into its attribution b
     cancel(cid)       cancels a resting order by client order id
     poll(now_ns)      fills of resting orders (a ``Trade`` then ``OrderStatusChanged``), their
                       cancellations, withdrawal status changes
-    account()         the venue's own balances and positions (a REST read: reconciliation)
+    account()         the venue's own balances and positions (a REST read: reconciliation). On a unified venue
+                      the one balance is read (the perp's ``wallet_balance`` quirk): spot tokens are the spot
+                      sub-account's, and a sub-account's quote is the venue's balance less what the ledger books
+                      for its sibling (``venues.live.unified``): it equals the ledger's exactly when the SUM of the
+                      two sub-accounts equals the venue's one balance
     value_usd()       USD(T) value at the last prices read: spot: sum balance x price; perp: wallet
                       balance + sum size x (mark - entry)
     withdrawable(tok) the venue's free balance (spot) or ``min(wallet, margin balance - 2 x maintenance)``
@@ -97,6 +103,10 @@ class CcxtAccount:
         self.quote = quote
         self.tokens = list(tokens)
         self.perp = self.kind == "perp"
+        self.shared = cfg.shared(self.kind)  # a sub-account of the venue's one unified account
+        self.siblings = [f"{self.venue}.{k}" for k in cfg.accounts if k != self.kind and cfg.shared(k)]
+        # a unified account is read once, through the perp's quirks (its wallet balance rows hold every coin)
+        self._bal_quirks = cfg.accounts["perp"] if self.shared else self.quirks
         self.symbols = {tok: self.quirks.market.format(base=tok) for tok in self.tokens}
         self.positions: dict[str, Position] = {tok: Position() for tok in self.tokens} if self.perp else {}
         self._mark: dict[str, float] = {}
@@ -362,9 +372,19 @@ class CcxtAccount:
         return [OrderStatusChanged(self._now, self.name, client_order_id, "cancelled", "cancelled on request")]
 
     # -- transfers --------------------------------------------------------------------------------
+    def is_bookkeeping(self, order: Order) -> bool:
+        """Whether ``order`` is a transfer between two sub-accounts of the venue's one unified account
+        (nothing moves at the venue)."""
+        return order.operation is Operation.TRANSFER and self.shared and (order.to_venue or "") in self.siblings
+
     def _transfer(self, order: Order) -> Trade:
         dest = order.to_venue or ""
         venue, _, kind = dest.partition(".")
+        if self.is_bookkeeping(order):  # one venue balance: the split between the sub-accounts is the session's
+            if not order.amount > 0:
+                return self._reject(order, "VENUE-002", f"transfer amount must be positive, got {order.amount}")
+            return Trade(order, self._now, TradeStatus.FILLED, executed_amount=order.amount,
+                         deltas=((self.name, order.token, -order.amount), (dest, order.token, order.amount)))
         if venue == self.venue and kind in self.cfg.accounts:
             try:
                 self.session.call("transfer", order.token, order.amount, self.quirks.transfer_account,
@@ -378,7 +398,7 @@ class CcxtAccount:
             return self._reject(order, "VENUE-003", f"no {order.token} deposit address configured for {dest!r} "
                                 f"(venues.{self.venue}.addresses.{dest}.{order.token})")
         src = self.cfg.withdraw_from
-        if src is not None and src != self.kind and src in self.cfg.accounts:
+        if src is not None and src != self.kind and src in self.cfg.accounts and not (self.shared and self.cfg.shared(src)):
             try:  # the venue withdraws from its spot wallet: the amount goes there first
                 self.session.call("transfer", order.token, order.amount, self.quirks.transfer_account,
                                   self.cfg.accounts[src].transfer_account, retry=False)
@@ -459,8 +479,8 @@ class CcxtAccount:
 
     # -- reading ----------------------------------------------------------------------------------
     def _venue_balances(self) -> tuple[dict[str, float], dict]:
-        b = self.session.call("fetch_balance", dict(self.quirks.balance_params))
-        wb = self.quirks.wallet_balance
+        b = self.session.call("fetch_balance", dict(self._bal_quirks.balance_params))
+        wb = self._bal_quirks.wallet_balance
         if wb is None:
             return {k: float(v) for k, v in (b.get("total") or {}).items() if v}, b
         rows: Any = b.get("info")
@@ -468,10 +488,9 @@ class CcxtAccount:
             rows = rows[k]
         return {r[wb.key]: float(r[wb.field]) for r in rows if r.get(wb.field) not in (None, "") and float(r[wb.field])}, b
 
-    def account(self) -> AccountSnapshot:
-        """The venue's own balances and positions (REST reads), valued at the adapter's last prices."""
-        bal, _ = self._venue_balances()
-        positions = {}
+    def positions_at_venue(self) -> dict[str, tuple[float, float]]:
+        """The venue's perp positions: token -> (signed size in base units, entry price); {} for spot."""
+        positions: dict[str, tuple[float, float]] = {}
         if self.perp:
             rows = [p for t in self.tokens for p in self.session.call("fetch_positions", [self.symbols[t]])]
             for p in rows:
@@ -480,6 +499,27 @@ class CcxtAccount:
                     self._contract(p["symbol"])
                 if tok and size:
                     positions[tok] = (size, float(p["entryPrice"]))
+        return positions
+
+    def venue_balance(self) -> dict[str, float]:
+        """The venue account's balances (token -> units; a perp's: the wallet balance, without unrealised
+        PnL). On a unified venue: the ONE account both sub-accounts share (spot tokens and the quote)."""
+        return self._venue_balances()[0]
+
+    def account(self) -> AccountSnapshot:
+        """The venue's own balances and positions (REST reads), valued at the adapter's last prices
+        (module docstring for a unified venue's sub-accounts)."""
+        bal, _ = self._venue_balances()
+        positions = self.positions_at_venue()
+        if self.shared:
+            from basiskit.venues.live.unified import partition
+
+            total = bal.pop(self.quote, 0.0)
+            bal = {} if self.perp else dict(bal)  # every coin but the quote is held by the spot sub-account
+            booked = {a: self.ledger.get(a, self.quote) for a in self.siblings} | {self.name: 0.0}
+            share = partition(total, booked, self.name)[self.name]
+            if share:
+                bal[self.quote] = share
         value = bal.get(self.quote, 0.0)
         if self.perp:
             value += sum(s * (self._mark.get(t, e) - e) for t, (s, e) in positions.items())
@@ -507,8 +547,11 @@ class CcxtAccount:
     def withdrawable(self, token: str) -> float:
         if self.perp and token != self.quote:
             return 0.0
-        b = self.session.call("fetch_balance", dict(self.quirks.balance_params))
-        return max(0.0, float((b.get("free") or {}).get(token) or 0.0))
+        b = self.session.call("fetch_balance", dict(self._bal_quirks.balance_params))
+        free = max(0.0, float((b.get("free") or {}).get(token) or 0.0))
+        if self.shared and token == self.quote:  # the venue's free balance, up to this sub-account's booked share
+            return min(free, max(0.0, self.ledger.get(self.name, token)))
+        return free
 
     def mark_price(self, token: str) -> float:
         return self._mark[token]

@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from basiskit.config.loader import ConfigError
 
 HERE = Path(__file__).parent
 VENUES = ("binance", "bybit", "okx")
+UNIFIED_KINDS = ("spot", "perp")
+"""The account kinds that are sub-accounts of a unified venue account (``unified_account: true``)."""
 
 
 class _Strict(BaseModel):
@@ -82,6 +84,10 @@ class LiveVenueConfig(_Strict):
     mark_price_method: str = Field(default="fetch_funding_rate", description="the ccxt method whose "
                                    "``markPrice`` is a swap's mark (``fetch_mark_price`` where the funding rate has "
                                    "none: OKX)")
+    unified_account: bool = Field(default=False, description="the venue's spot and perp accounts are ONE venue "
+                                  "account holding one quote balance (OKX's trading account, Bybit's unified "
+                                  "trading account): basiskit's ``<venue>.spot`` / ``<venue>.perp`` are sub-accounts "
+                                  "of it (``venues.live.unified``)")
     withdraw_network: str = "TRC20"
     withdraw_from: str | None = Field(default=None, description="the account kind withdrawals leave from (the "
                                       "venue's spot/funding wallet); a withdrawal from another account is first "
@@ -92,6 +98,17 @@ class LiveVenueConfig(_Strict):
     addresses: dict[str, dict[str, str]] = Field(default_factory=dict,
                                                  description="destination account -> token -> deposit address")
     fill_timeout_s: float = Field(default=10.0, gt=0, description="how long submit waits for a market order's fills")
+
+
+    def shared(self, kind: str) -> bool:
+        """Whether account ``kind`` is a sub-account of the venue's one unified account."""
+        return self.unified_account and kind in UNIFIED_KINDS
+
+    @model_validator(mode="after")
+    def _unified_has_both(self):
+        if self.unified_account and not all(k in self.accounts for k in UNIFIED_KINDS):
+            raise ValueError(f"unified_account needs the accounts {', '.join(UNIFIED_KINDS)}")
+        return self
 
 
 def load_live_venue(name: str, overrides: dict | None = None) -> LiveVenueConfig:
