@@ -69,6 +69,14 @@ class MarketSource(Protocol):
     def close(self) -> None: ...
 
 
+def receipt_ages(keys, last_receipt_ns: dict[str, int], now_ns: int) -> dict[str, float]:
+    """Seconds from each key's last receipt (ns) to ``now_ns``; a key never heard from: inf."""
+    out = {k: math.inf for k in keys}
+    for k, r in last_receipt_ns.items():
+        out[k] = (now_ns - r) / 1e9
+    return out
+
+
 class LiveFeed:
     """Args:
         grid: the run's clock times (ns, UTC, increasing): the times the driver steps the kernel at.
@@ -221,11 +229,7 @@ class LiveFeed:
 
     def ages(self, now_ns: int | None = None) -> dict[str, float]:
         """Seconds since the last event of each key was received (keys never heard from: inf)."""
-        now = self.now_ns() if now_ns is None else now_ns
-        out = {k: math.inf for k in self._keys}
-        for k, r in self.last_receipt_ns.items():
-            out[k] = (now - r) / 1e9
-        return out
+        return receipt_ages(self._keys, self.last_receipt_ns, self.now_ns() if now_ns is None else now_ns)
 
     def close(self) -> None:
         self.source.close()

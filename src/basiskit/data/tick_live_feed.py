@@ -33,7 +33,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from basiskit.data.live_feed import MarketSource, Received
+from basiskit.data.live_feed import MarketSource, Received, receipt_ages
 from basiskit.data.market_state import MarketState
 from basiskit.data.tick_feed import SUFFIXES
 from basiskit.domain.events import BookTicker, MarketTick
@@ -169,11 +169,7 @@ class TickLiveFeed:
 
     def ages(self, now_ns: int | None = None) -> dict[str, float]:
         """Seconds since the last event of each series was received (never heard from: inf)."""
-        now = self.now_ns() if now_ns is None else now_ns
-        out = {k: math.inf for k in self._keys}
-        for k, r in self.last_receipt_ns.items():
-            out[k] = (now - r) / 1e9
-        return out
+        return receipt_ages(self._keys, self.last_receipt_ns, self.now_ns() if now_ns is None else now_ns)
 
     def close(self) -> None:
         self.source.close()

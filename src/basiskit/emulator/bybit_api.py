@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from basiskit.domain.order_state import OrderStatus
-from basiskit.emulator.wsio import json_requests
+from basiskit.emulator.wsio import json_requests, send_current
 from basiskit.emulator.auth import bybit_check
 from basiskit.emulator.binance_api import s
 from basiskit.emulator.replay import EmuOrder, Rejected
@@ -464,10 +464,7 @@ class BybitApi:
                         made.append(maker)
                 await ws.send_str(json.dumps({"success": True, "ret_msg": "", "conn_id": "emu",
                                               "req_id": req.get("req_id", ""), "op": "subscribe"}))
-                for maker in made:
-                    text = maker()
-                    if text:
-                        await ws.send_str(text)
+                await send_current(ws, made)
         finally:
             streams.drop(ws)
         return ws

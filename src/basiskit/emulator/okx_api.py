@@ -54,6 +54,7 @@ from basiskit.domain.order_state import OrderStatus
 from basiskit.emulator.auth import okx_check
 from basiskit.emulator.binance_api import s
 from basiskit.emulator.replay import EmuOrder, Rejected
+from basiskit.emulator.wsio import send_current
 
 NS_MS = 1_000_000
 CT_VAL = {"BTC": 0.01, "ETH": 0.1}
@@ -576,10 +577,7 @@ class OkxApi:
                     streams.add(ws, json.dumps(arg), maker)
                     made.append(maker)
                     await ws.send_str(json.dumps({"event": "subscribe", "arg": arg, "connId": "emu"}))
-                for maker in made:
-                    text = maker()
-                    if text:
-                        await ws.send_str(text)
+                await send_current(ws, made)
         finally:
             streams.drop(ws)
         return ws

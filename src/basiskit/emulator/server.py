@@ -43,7 +43,7 @@ from urllib.request import Request, urlopen
 
 from aiohttp import web
 
-from basiskit.emulator.wsio import json_requests
+from basiskit.emulator.wsio import json_requests, send_current
 from basiskit.emulator.auth import Keys
 from basiskit.emulator.binance_api import BinanceApi
 from basiskit.emulator.binance_api import stream_message as binance_message
@@ -78,10 +78,7 @@ class Streams:
                             self.subs.append((ws, stream, maker, acc))
                             made.append(maker)
                     await ws.send_str(json.dumps({"result": None, "id": rid}))
-                    for maker in made:  # the current value at once, as the venue sends its first update
-                        text = maker()
-                        if text:
-                            await ws.send_str(text)
+                    await send_current(ws, made)
                 elif method == "UNSUBSCRIBE":
                     self.subs = [x for x in self.subs if not (x[0] is ws and x[1] in params)]
                     await ws.send_str(json.dumps({"result": None, "id": rid}))

@@ -20,3 +20,12 @@ async def json_requests(ws: web.WebSocketResponse) -> AsyncIterator[dict]:
             continue
         if isinstance(req, dict):
             yield req
+
+
+async def send_current(ws: web.WebSocketResponse, makers: list) -> None:
+    """Send each new subscription's current message at once (``maker()``; None: nothing yet), as a venue
+    sends its first update on subscribing."""
+    for maker in makers:
+        text = maker()
+        if text:
+            await ws.send_str(text)
