@@ -84,11 +84,10 @@ class MarketRecorder:
                                            {f: getattr(ev, f) for f in _FIELDS.get(kind, ())}))
         self.seq += 1
 
-    def take(self) -> list[MarketEventRecord]:
-        """The events received since the last ``take``/``flush`` (counted as recorded: the caller stores them)."""
-        rows, self.rows = self.rows, []
-        self.recorded += len(rows)
-        return rows
+    def stored(self, n: int) -> None:
+        """The first ``n`` of ``rows`` were stored by the caller (``save_step``): drop them, count them."""
+        self.rows = self.rows[n:]
+        self.recorded += n
 
     def flush(self) -> None:
         if self.rows:
@@ -152,9 +151,11 @@ def run_live(config, strategy, feed: LiveFeed, capital: float, store, strategy_i
 
     def after_step(kernel, i: int) -> None:
         # one transaction: the book snapshot, the positions and the step's market events
+        events = list(rec.rows)
         store.save_step(strategy_id, book_snapshot(kernel, recovery.attempt),
                         [PositionRecord(a, t, p.size) for (a, t), p in kernel.portfolio.positions.items() if p.size],
-                        run_id, rec.take())
+                        run_id, events)
+        rec.stored(len(events))  # only once stored: a failed write leaves them for the next one
         if on_status is not None:
             outcome.status = status_of(kernel, driver, journal, options)
             on_status(outcome.status)
