@@ -66,7 +66,7 @@ def _store(url: str, n: int, warm: int, full: bool = False) -> dict | None:
             direct = getattr(store, "_direct", None)
             if direct is None:
                 return None
-            direct._connection().execute("PRAGMA synchronous=FULL")
+            direct._connection(True).execute("PRAGMA synchronous=FULL")
         return _time(lambda rec: store.put_order("bench", rec), _records(n + warm, "o"), 2 * warm)
     finally:
         store.close()
