@@ -3,8 +3,7 @@
 Per store, ``--n`` orders of a session as the journal writes them (an ``intent`` upsert, then the
 same client order id's ``filled`` upsert: two commits per order), each timed in wall time
 (``perf_counter``) and in the thread's CPU time (``thread_time``); after ``--warm`` warm-up orders.
-``intent``: the intents alone (the write on the path to the venue; on PostgreSQL the only one that
-waits for the server's WAL flush).
+``intent``: the intents alone (the write on the path to the venue).
 
 Stores: ``sqlite`` (WAL, ``synchronous=NORMAL``: ``persistence.sql.make_engine``), ``sqlite_full``
 (the same with ``synchronous=FULL``: every commit fsynced; only where the store has a dedicated
@@ -66,7 +65,7 @@ def _store(url: str, n: int, warm: int, full: bool = False) -> dict | None:
             direct = getattr(store, "_direct", None)
             if direct is None:
                 return None
-            direct._connection(True).execute("PRAGMA synchronous=FULL")
+            direct._connection().execute("PRAGMA synchronous=FULL")
         return _time(lambda rec: store.put_order("bench", rec), _records(n + warm, "o"), 2 * warm)
     finally:
         store.close()

@@ -20,16 +20,13 @@ Transactions and durability (each ``run`` is one transaction, committed before i
   (never corrupt the database). ``synchronous=FULL`` would fsync every commit (see
   bench/RESULTS.md for its cost).
 - PostgreSQL (psycopg 3): the connection is in autocommit mode, so a single statement is one round
-  trip and its own transaction; several are wrapped in ``conn.transaction()``. Statements are prepared
-  on the server (``prepare=True``). A durable ``run`` (the default) leaves the server's
-  ``synchronous_commit`` as configured (default ``on``): the commit returns after the server flushed
-  its WAL to disk (~1.5-2.5 ms here: an fdatasync), durable against the client's crash, the server's
-  crash and a power loss. ``durable=False`` commits on a second connection with ``synchronous_commit
-  = off``: the commit returns before the flush -- durable against the client's crash (the server has
-  it), and at most the WAL writer's window (~3 x ``wal_writer_delay``, 0.6 s by default) of such
-  commits can be lost by a crash of the server or the machine; commits stay in order, so the next
-  durable commit makes every earlier one durable too. The live store uses it only for what recovery
-  can re-derive from the venue (an order's answer, a step's snapshot: see ``live_sql``).
+  trip and its own transaction; several are wrapped in ``conn.transaction()``. The server's
+  ``synchronous_commit`` is left as configured (default ``on``): a commit returns after the server
+  flushed its WAL to disk, durable against the client's crash, the server's crash and a power loss.
+  Statements are prepared on the server (``prepare=True``). (Committing the orders' answers with
+  ``synchronous_commit = off`` was measured and dropped: the WAL writer then flushes in the
+  background, and the next intent's commit waits for that flush and then its own -- the intents got
+  slower, ~0.4 -> ~1 ms median.)
 
 Connection-level failures (the DBAPI's ``OperationalError`` / ``InterfaceError``: database locked
 past the busy timeout, server gone) are raised as ``StoreUnavailable`` (STORE-001); the transaction
@@ -74,7 +71,8 @@ class DirectWriter:
         self.sqlite = self.dialect.name == "sqlite"
         dbapi = self.dialect.loaded_dbapi
         self._down = (dbapi.OperationalError, dbapi.InterfaceError)
-        self._conns: dict[bool, Any] = {}  # durable -> the DBAPI connection (driver's own), taken on first use
+        self._conn = None  # the DBAPI connection (driver's own), taken on first use
+        self._proxy = None
         self._lock = threading.Lock()
 
     def prepare(self, stmt: ClauseElement) -> Prepared:
@@ -84,51 +82,42 @@ class DirectWriter:
         procs = tuple(compiled.binds[n].type.dialect_impl(self.dialect).bind_processor(self.dialect) for n in names)
         return Prepared(compiled.string, names, bool(compiled.positional), procs)
 
-    def _connection(self, durable: bool):
-        key = durable or self.sqlite  # SQLite: one connection (synchronous=NORMAL for every commit)
-        conn = self._conns.get(key)
-        if conn is None:
+    def _connection(self):
+        if self._conn is None:
             proxy = self.engine.raw_connection()  # runs the engine's connect hooks (SQLite pragmas)
             conn = proxy.driver_connection
             proxy.detach()  # the writer's own: never handed back to the pool
             if not self.sqlite:
                 conn.autocommit = True
-                if not durable:
-                    conn.execute("SET synchronous_commit = off")
-            self._conns[key] = conn
-        return conn
+            self._proxy, self._conn = proxy, conn
+        return self._conn
 
-    def _drop(self, conn) -> None:
-        for k, c in list(self._conns.items()):
-            if c is conn:
-                del self._conns[k]
-        try:
-            conn.close()
-        except Exception:  # noqa: BLE001 - already broken; nothing to keep
-            pass
+    def _drop(self) -> None:
+        conn, self._conn, self._proxy = self._conn, None, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - already broken; nothing to keep
+                pass
 
-    def run(self, batches: Iterable[tuple[Prepared, Sequence[dict[str, Any]]]], durable: bool = True) -> None:
+    def run(self, batches: Iterable[tuple[Prepared, Sequence[dict[str, Any]]]]) -> None:
         """Execute each ``(statement, rows)`` (a statement once per row; none for no rows) in one
-        transaction, committed on return. ``durable=False`` (PostgreSQL; no effect on SQLite): committed
-        with ``synchronous_commit = off`` on a second connection -- visible and safe from the client's
-        crash at once, on disk by the server's next WAL flush (the next durable commit flushes it, being
-        later in the WAL; else the WAL writer within ~3 x ``wal_writer_delay``)."""
+        transaction, committed on return."""
         work = [(p, [p.params(r) for r in rows]) for p, rows in batches]
         work = [(p, ps) for p, ps in work if ps]
         if not work:
             return
         single = len(work) == 1 and len(work[0][1]) == 1
         with self._lock:
-            conn = None
             try:
-                conn = self._connection(durable)
+                conn = self._connection()
                 if self.sqlite:
                     self._run_sqlite(conn, work, single)
                 else:
                     self._run_pg(conn, work, single)
             except self._down as exc:
-                if conn is not None and not self.sqlite and (conn.broken or conn.closed):
-                    self._drop(conn)
+                if self._conn is not None and not self.sqlite and (self._conn.broken or self._conn.closed):
+                    self._drop()
                 raise StoreUnavailable(f"database unavailable: {exc}") from exc
 
     @staticmethod
@@ -163,8 +152,7 @@ class DirectWriter:
 
     def close(self) -> None:
         with self._lock:
-            for conn in list(self._conns.values()):
-                self._drop(conn)
+            self._drop()
 
 
 __all__ = ["DirectWriter", "Prepared"]

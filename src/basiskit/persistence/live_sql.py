@@ -2,13 +2,9 @@
 ``0003_live_runner``: ``live_orders``, ``market_events``).
 
 A session's writes -- the journal's ``put_order`` (on the hot path between a market event and the
-order), its transfers and the per-step ``save_step`` (state, positions and market events in one
-transaction) -- go through a ``DirectWriter``: a dedicated DBAPI connection with statements compiled
-once (see ``persistence.direct`` for the transactions and what they are durable against). On
-PostgreSQL only an order's ``intent`` waits for the server's WAL flush (``synchronous_commit`` as
-configured, default ``on``); the rest commits with ``synchronous_commit = off`` (safe from the
-session's crash; a server crash can lose up to ~0.6 s of it, which recovery re-derives from the
-venue). Reads, and the
+order) and the per-step ``save_step`` (state, positions and market events in one transaction) -- go
+through a ``DirectWriter``: one dedicated DBAPI connection with statements compiled once (see
+``persistence.direct`` for the transactions and what they are durable against). Reads, and the
 ``RunStore`` writes, go through the engine's pool as before."""
 
 from __future__ import annotations
@@ -61,24 +57,18 @@ class SqlLiveStore(SqlRunStore):
 
     def put_order(self, strategy_id: str, rec: LiveOrderRecord) -> None:
         """One upsert, its own transaction, on the writer's connection (the journal's write-ahead
-        record is on the hot path between a market event and the order). An ``intent`` is committed
-        durably (it must be on disk before the venue sees the order); a later status (the venue's
-        answer, recovery's findings) with ``durable=False`` on PostgreSQL: recovery re-derives it from
-        the venue by client order id if a server crash lost it. Raises StoreUnavailable."""
+        record is on the hot path between a market event and the order). Raises StoreUnavailable."""
         row = {"strategy_id": strategy_id, "client_order_id": rec.client_order_id, "run_id": rec.run_id,
                "seq": rec.seq, "timestamp": rec.timestamp, "venue": rec.venue, "operation": rec.operation,
                "token": rec.token, "side": rec.side, "amount": rec.amount, "to_venue": rec.to_venue,
                "status": rec.status, "filled": rec.filled, "price": rec.price, "data": clean_json(rec.data),
                "updated_at": utcnow()}
-        self._direct.run([(self._put_order, [row])], durable=rec.status == "intent")
+        self._direct.run([(self._put_order, [row])])
 
     def save_step(self, strategy_id: str, state: dict[str, Any], positions: list[PositionRecord],
                   run_id: str, events: list[MarketEventRecord]) -> None:
         """A session's step, in one transaction: ``save_state`` + ``save_positions`` (all of the
-        strategy's positions replaced) + ``add_market_events`` (the events received since the last step).
-        ``durable=False`` on PostgreSQL (``persistence.direct``): a server crash can lose the last
-        steps' snapshots, as a process crash before ``save_step`` loses the step's; recovery adopts the
-        venue's book."""
+        strategy's positions replaced) + ``add_market_events`` (the events received since the last step)."""
         now = utcnow()
         self._direct.run([
             (self._put_state, [{"strategy_id": strategy_id, "state": clean_json(state), "run_id": run_id,
@@ -87,12 +77,12 @@ class SqlLiveStore(SqlRunStore):
             (self._add_positions, [{"strategy_id": strategy_id, "venue": p.venue, "instrument": p.instrument,
                                     "size": p.size, "run_id": run_id, "updated_at": now} for p in positions]),
             (self._add_events, [_event_row(run_id, r) for r in events]),
-        ], durable=False)
+        ])
 
     def add_transfers(self, transfers: list[TransferRecord]) -> None:
         """``RunStore.add_transfers`` on the writer's connection (the journal books a transfer's rows
         between two orders of a step)."""
-        self._direct.run([(self._add_transfers, [asdict(t) for t in transfers])], durable=False)
+        self._direct.run([(self._add_transfers, [asdict(t) for t in transfers])])
 
     def close(self) -> None:
         self._direct.close()
@@ -107,7 +97,7 @@ class SqlLiveStore(SqlRunStore):
         return [LiveOrderRecord(**{f: getattr(r, f) for f in _ORDER_FIELDS}) for r in rows]
 
     def add_market_events(self, run_id: str, rows: list[MarketEventRecord]) -> None:
-        self._direct.run([(self._add_events, [_event_row(run_id, r) for r in rows])], durable=False)
+        self._direct.run([(self._add_events, [_event_row(run_id, r) for r in rows])])
 
     def market_events(self, run_id: str | None = None, start_ns: int | None = None,
                       end_ns: int | None = None) -> list[MarketEventRecord]:
