@@ -4,7 +4,8 @@ A session writes, as they change: its strategy's state (``save_state``), its pos
 (``save_positions``), its transfers (``add_transfers``) -- the ``RunStore``'s strategy tables -- and,
 here, every order and transfer by client order id (``put_order``: a write-ahead journal, the
 ``intent`` written before the order is handed to the venue) and every market event it received
-(``add_market_events``). After a crash, recovery reads the journal's open orders and compares them
+(``add_market_events``); after each step, ``save_step`` writes the state, the positions and the
+step's market events together. After a crash, recovery reads the journal's open orders and compares them
 with the venue's (``engine.live.recovery``). ``MemoryLiveStore`` (tests) and ``SqlLiveStore``
 (SQLite/PostgreSQL, tables of migration ``0003_live_runner``) pass the same tests.
 
@@ -15,13 +16,12 @@ an intent the venue never received), ``pending`` (a transfer in transit), ``arri
 
 from __future__ import annotations
 
-import copy
 import threading
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
 from basiskit.persistence.memory import MemoryRunStore
-from basiskit.persistence.records import clean_json, utcnow
+from basiskit.persistence.records import PositionRecord, clean_json, utcnow
 
 OPEN_STATUSES = ("intent", "submitted", "pending")
 
@@ -76,6 +76,9 @@ class LiveStore(Protocol):
 
     def save_state(self, strategy_id: str, state: dict[str, Any], run_id: str | None = None) -> None: ...
 
+    def save_step(self, strategy_id: str, state: dict[str, Any], positions: list[PositionRecord], run_id: str,
+                  events: list[MarketEventRecord]) -> None: ...
+
     def load_state(self, strategy_id: str) -> dict[str, Any] | None: ...
 
 
@@ -96,7 +99,8 @@ class MemoryLiveStore(MemoryRunStore):
 
     def put_order(self, strategy_id: str, rec: LiveOrderRecord) -> None:
         with self._live_lock:
-            self._orders[(strategy_id, rec.client_order_id)] = replace(rec, data=clean_json(copy.deepcopy(rec.data)))
+            # clean_json copies every dict and list (JSON data: the leaves are immutable)
+            self._orders[(strategy_id, rec.client_order_id)] = replace(rec, data=clean_json(rec.data))
 
     def live_orders(self, strategy_id: str, open_only: bool = False) -> list[LiveOrderRecord]:
         with self._live_lock:
@@ -105,7 +109,14 @@ class MemoryLiveStore(MemoryRunStore):
 
     def add_market_events(self, run_id: str, rows: list[MarketEventRecord]) -> None:
         with self._live_lock:
-            self._market.extend((run_id, r) for r in rows)
+            self._market.extend((run_id, replace(r, data=clean_json(r.data))) for r in rows)  # as the SQL store
+
+    def save_step(self, strategy_id: str, state: dict[str, Any], positions: list[PositionRecord], run_id: str,
+                  events: list[MarketEventRecord]) -> None:
+        """``save_state`` + ``save_positions`` + ``add_market_events`` (one transaction in the SQL store)."""
+        self.save_state(strategy_id, state, run_id)
+        self.save_positions(strategy_id, positions, run_id)
+        self.add_market_events(run_id, events)
 
     def market_events(self, run_id: str | None = None, start_ns: int | None = None,
                       end_ns: int | None = None) -> list[MarketEventRecord]:

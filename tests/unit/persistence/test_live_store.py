@@ -46,3 +46,29 @@ def test_market_events_round_trip_in_time_order(store):
     assert [r.timestamp for r in got] == [10, 20, 30] and got[0].data == {"open": 1.0}
     assert [r.timestamp for r in store.market_events(start_ns=15, end_ns=20)] == [15, 20]
     assert len(store.market_events()) == 4
+
+
+def test_save_step_replaces_state_and_positions_and_appends_the_events(store):
+    from basiskit.persistence.records import PositionRecord
+
+    ev = [MarketEventRecord(0, 10, 11, "bar", "perp.binance.BTCUSDT", {"close": 1.5, "volume": float("inf")})]
+    store.save_step("s1", {"step": 1, "x": float("nan")}, [PositionRecord("binance.perp", "BTC", -0.5),
+                                                          PositionRecord("bybit.perp", "BTC", 0.5)], "run-1", ev)
+    store.save_step("s1", {"step": 2}, [PositionRecord("binance.perp", "BTC", -0.25)], "run-1",
+                    [MarketEventRecord(1, 20, 21, "bar", "perp.binance.BTCUSDT", {"close": 2.0})])
+    store.save_step("s2", {"other": True}, [], "run-2", [])
+    assert store.load_state("s1") == {"step": 2} and store.load_state("s2") == {"other": True}
+    assert store.positions("s1") == [PositionRecord("binance.perp", "BTC", -0.25)] and store.positions("s2") == []
+    got = store.market_events("run-1")
+    assert [(r.seq, r.data) for r in got] == [(0, {"close": 1.5, "volume": None}), (1, {"close": 2.0})]
+
+
+def test_transfers_are_appended(store):
+    from basiskit.persistence.records import TransferRecord
+
+    rows = [TransferRecord("s1", 10, "transfer", "USDT", 100.0, "binance.spot", "binance.perp", "pending", "run-1"),
+            TransferRecord("s1", 20, "transfer", "USDT", 100.0, "binance.spot", "binance.perp", "arrived", "run-1")]
+    store.add_transfers(rows[:1])
+    store.add_transfers(rows[1:])
+    store.add_transfers([TransferRecord("s2", 5, "deposit", "USDT", 1.0)])
+    assert store.transfers("s1") == rows and len(store.transfers()) == 3

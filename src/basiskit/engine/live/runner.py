@@ -2,11 +2,11 @@
 journal, recovery, the watchdog and the circuit breaker, persisting as it goes.
 
 :func:`run_live` is the one entry (the service, the CLI and the recovery tests call it). Per step,
-after the kernel stepped (``LiveDriver.after_step``): the book snapshot (strategy state, balances,
-positions, account checkpoints) goes to the store (``save_state``), the positions to
-``strategy_positions``, the market events received since the last step to ``market_events``
-(recording: the session can be replayed and backtested afterwards), and ``on_status`` gets the
-session's status (equity, positions, open orders, heartbeat, feed ages).
+after the kernel stepped (``LiveDriver.after_step``), in one transaction (``save_step``): the book
+snapshot (strategy state, balances, positions, account checkpoints) to the strategy's state, the
+positions to ``strategy_positions``, the market events received since the last step to
+``market_events`` (recording: the session can be replayed and backtested afterwards); then
+``on_status`` gets the session's status (equity, positions, open orders, heartbeat, feed ages).
 
 A signal mode (``strategies.signals``: book tickers are its clock) runs on a ``data.tick_live_feed.
 TickLiveFeed`` through ``engine.tick_backtest.simulate_ticks`` (the tick backtest's own venues:
@@ -86,6 +86,11 @@ class MarketRecorder:
                                            {f: getattr(ev, f) for f in _FIELDS.get(kind, ())}))
         self.seq += 1
 
+    def stored(self, n: int) -> None:
+        """The first ``n`` of ``rows`` were stored by the caller (``save_step``): drop them, count them."""
+        self.rows = self.rows[n:]
+        self.recorded += n
+
     def flush(self) -> None:
         if self.rows:
             self.store.add_market_events(self.run_id, self.rows)
@@ -149,10 +154,12 @@ def run_live(config, strategy, feed: LiveFeed, capital: float, store, strategy_i
                 acc.lots = {t: lot for t in tokens if (lot := lot_of(name, t)) is not None}
 
     def after_step(kernel, i: int) -> None:
-        store.save_state(strategy_id, book_snapshot(kernel, recovery.attempt), run_id)
-        store.save_positions(strategy_id, [PositionRecord(a, t, p.size) for (a, t), p in kernel.portfolio.positions.items()
-                                           if p.size], run_id)
-        rec.flush()
+        # one transaction: the book snapshot, the positions and the step's market events
+        events = list(rec.rows)
+        store.save_step(strategy_id, book_snapshot(kernel, recovery.attempt),
+                        [PositionRecord(a, t, p.size) for (a, t), p in kernel.portfolio.positions.items() if p.size],
+                        run_id, events)
+        rec.stored(len(events))  # only once stored: a failed write leaves them for the next one
         if on_status is not None:
             outcome.status = status_of(kernel, driver, journal, options)
             on_status(outcome.status)
