@@ -13,7 +13,6 @@ uninterrupted reference session on its own exchange.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from basiskit.engine.live.sim_exchange import ExchangeClient
-from basiskit.persistence.live_sql import SqlLiveStore
+from livekill import order_points, runner_env, session_dir, session_events, session_store
 
 MODE, START, END = "btc_basis", "2024-08-01", "2024-08-08"
 BIN = Path(sys.executable).parent / "basiskit"
@@ -58,31 +57,11 @@ class Exchange:
         self.proc.wait(timeout=30)
 
 
-def _session_dir(catalog, folder: Path) -> Path:
-    d = folder / "home"
-    d.mkdir()
-    (d / "catalog").symlink_to(Path(catalog.data_dir) / "catalog")
-    return d
-
-
 def _runner(data: Path, ex: Exchange, sid: str, crash: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("BASISKIT_LIVE_CRASH_AT", "BASISKIT_DATABASE_URL")}
-    if crash:
-        env["BASISKIT_LIVE_CRASH_AT"] = crash
+    env = runner_env(crash)
     return subprocess.run([str(BIN), "live", MODE, "--live", "--exchange", str(ex.addr), "--replay", START,
                            "--replay", END, "--data-dir", str(data), "--strategy-id", sid],
                           env=env, capture_output=True, text=True, timeout=300)
-
-
-def _store(data: Path) -> SqlLiveStore:
-    return SqlLiveStore(f"sqlite:///{data / 'basiskit.db'}")
-
-
-def _events(data: Path) -> list[dict]:
-    rows = []
-    for f in (data / "live").glob("*/events/*_events.jsonl"):
-        rows += [json.loads(x) for x in f.read_text().splitlines() if x.strip()]
-    return rows
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +69,7 @@ def reference(catalog, tmp_path_factory):
     """An uninterrupted session: its journal tells which order is the first leg of a multi-leg
     rebalance and which is a delayed transfer."""
     folder = tmp_path_factory.mktemp("kill_reference")
-    data = _session_dir(catalog, folder)
+    data = session_dir(catalog, folder)
     ex = Exchange(Path(catalog.data_dir), folder)
     try:
         done = _runner(data, ex, "ref")
@@ -98,23 +77,10 @@ def reference(catalog, tmp_path_factory):
         state = ex.state()
     finally:
         ex.close()
-    store = _store(data)
+    store = session_store(data)
     journal = store.live_orders("ref")
     store.close()
     return journal, state
-
-
-def _points(journal) -> dict[str, str]:
-    by_t: dict[int, list] = {}
-    for r in journal:
-        by_t.setdefault(r.timestamp, []).append(r)
-    times = sorted(by_t)
-    entry = times[0]
-    rebalance = next(t for t in times if t > entry and len(by_t[t]) >= 2)
-    first_leg = 1 + journal.index(by_t[rebalance][0])
-    transfer = 1 + next(k for k, r in enumerate(journal) if r.operation == "transfer" and r.status == "arrived")
-    return {"before_submit": "before_submit:1", "after_submit": "after_submit:2", "after_ack": "after_ack:3",
-            "mid_rebalance": f"after_store:{first_leg}", "transfer_pending": f"after_store:{transfer}"}
 
 
 def _close(a: dict, b: dict, tol: float = 1e-6) -> list:
@@ -125,8 +91,8 @@ def _close(a: dict, b: dict, tol: float = 1e-6) -> list:
 def test_sigkill_then_restart_leaves_no_duplicate_no_orphan_and_the_exchanges_balances(point, reference, catalog,
                                                                                       tmp_path):
     journal_ref, ref_state = reference
-    crash = _points(journal_ref)[point]
-    data = _session_dir(catalog, tmp_path)
+    crash = order_points(journal_ref)[point]
+    data = session_dir(catalog, tmp_path)
     ex = Exchange(Path(catalog.data_dir), tmp_path)
     try:
         killed = _runner(data, ex, "k", crash)
@@ -137,7 +103,7 @@ def test_sigkill_then_restart_leaves_no_duplicate_no_orphan_and_the_exchanges_ba
         venue = ex.state()
     finally:
         ex.close()
-    store = _store(data)
+    store = session_store(data)
     journal = store.live_orders("k")
     book = store.load_state("k")
     store.close()
@@ -162,7 +128,7 @@ def test_sigkill_then_restart_leaves_no_duplicate_no_orphan_and_the_exchanges_ba
     assert spot > 0 and abs(spot + shorts) <= 0.01 * spot
     assert abs(spot - ref_spot) <= 0.05 * ref_spot  # the same book as without the crash, within re-pricing
     # the restart wrote what it found
-    found = [e for e in _events(data) if e["kind"].startswith("recovery_")]
+    found = [e for e in session_events(data) if e["kind"].startswith("recovery_")]
     done = [e for e in found if e["kind"] == "recovery_done"]
     assert sorted(e["attempt"] for e in done) == [1, 2] and {e["mode"] for e in done} == {"live"}
     adopted = [e for e in found if e["kind"] == "recovery_adopted"][-1]

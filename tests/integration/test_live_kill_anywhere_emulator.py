@@ -13,8 +13,6 @@ less what ccxt's 8-decimal USDT precision cut off Binance's withdrawals to it), 
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
 import subprocess
 import sys
@@ -23,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from basiskit.persistence.live_sql import SqlLiveStore
+from livekill import order_points, runner_env, session_dir, session_events, session_store
 from test_live_ccxt_emulator import unified
 
 MODE, START, END = "btc_basis", "2024-08-01", "2024-08-08"
@@ -38,32 +36,11 @@ def _emulator(catalog):
     return EmulatorServer(Replay(catalog, START, "2024-08-09"), {KEY: SECRET})
 
 
-def _session_dir(catalog, folder: Path) -> Path:
-    d = folder / "home"
-    d.mkdir()
-    (d / "catalog").symlink_to(Path(catalog.data_dir) / "catalog")
-    return d
-
-
 def _runner(data: Path, url: str, sid: str, crash: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("BASISKIT_LIVE_CRASH_AT", "BASISKIT_DATABASE_URL")}
-    env.update(BINANCE_API_KEY=KEY, BINANCE_API_SECRET=SECRET, BYBIT_API_KEY=KEY, BYBIT_API_SECRET=SECRET)
-    if crash:
-        env["BASISKIT_LIVE_CRASH_AT"] = crash
+    env = runner_env(crash, BINANCE_API_KEY=KEY, BINANCE_API_SECRET=SECRET, BYBIT_API_KEY=KEY, BYBIT_API_SECRET=SECRET)
     return subprocess.run([str(BIN), "live", MODE, "--live", "--emulator", url, "--replay", START, "--replay", END,
                            "--data-dir", str(data), "--strategy-id", sid], env=env, capture_output=True, text=True,
                           timeout=300)
-
-
-def _store(data: Path) -> SqlLiveStore:
-    return SqlLiveStore(f"sqlite:///{data / 'basiskit.db'}")
-
-
-def _events(data: Path) -> list[dict]:
-    rows = []
-    for f in (data / "live").glob("*/events/*_events.jsonl"):
-        rows += [json.loads(x) for x in f.read_text().splitlines() if x.strip()]
-    return rows
 
 
 def _venue(replay) -> dict:
@@ -83,35 +60,27 @@ def _venue(replay) -> dict:
 @pytest.fixture(scope="module")
 def reference(catalog, tmp_path_factory):
     folder = tmp_path_factory.mktemp("kill_emu_reference")
-    data = _session_dir(catalog, folder)
+    data = session_dir(catalog, folder)
     with _emulator(catalog) as srv:
         done = _runner(data, srv.url, "ref")
         assert done.returncode == 0, done.stderr[-3000:]
         state = _venue(srv.emulator.replay)
-    store = _store(data)
+    store = session_store(data)
     journal = store.live_orders("ref")
     store.close()
     return journal, state
 
 
 def _points(journal) -> dict[str, str]:
-    by_t: dict[int, list] = {}
-    for r in journal:
-        by_t.setdefault(r.timestamp, []).append(r)
-    times = sorted(by_t)
-    entry = times[0]
-    rebalance = next(t for t in times if t > entry and len(by_t[t]) >= 2)
-    first_leg = 1 + journal.index(by_t[rebalance][0])
-    transfer = 1 + next(k for k, r in enumerate(journal) if r.operation == "transfer" and r.status == "arrived")
+    """``livekill.order_points`` and the points of a spot trade, a withdrawal and a bookkeeping move."""
     first_trade = 1 + next(k for k, r in enumerate(journal) if r.operation != "transfer")
     withdrawal = 1 + next(k for k, r in enumerate(journal) if r.operation == "transfer" and r.venue == "binance.perp"
                           and r.status == "arrived")
     # a margin move between Bybit's two sub-accounts: bookkeeping on its unified account (no venue call)
     bookkeeping = 1 + next(k for k, r in enumerate(journal) if r.operation == "transfer" and r.venue == "bybit.perp"
                            and r.to_venue == "bybit.spot")
-    return {"before_submit": "before_submit:1", "after_submit": "after_submit:2", "after_ack": "after_ack:3",
+    return {**order_points(journal),
             "after_submit_trade": f"after_submit:{first_trade}", "after_ack_trade": f"after_ack:{first_trade + 1}",
-            "mid_rebalance": f"after_store:{first_leg}", "transfer_pending": f"after_store:{transfer}",
             "withdrawal_pending": f"after_store:{withdrawal}", "withdrawal_unanswered": f"after_submit:{withdrawal}",
             "bookkeeping_unanswered": f"after_submit:{bookkeeping}"}
 
@@ -128,7 +97,7 @@ def _diff(a: dict, b: dict, tol: float, floor: float = 0.0) -> list:
 def test_sigkill_against_the_emulator_then_restart(point, reference, catalog, tmp_path):
     journal_ref, ref_state = reference
     crash = _points(journal_ref)[point]
-    data = _session_dir(catalog, tmp_path)
+    data = session_dir(catalog, tmp_path)
     with _emulator(catalog) as srv:
         replay = srv.emulator.replay
         killed = _runner(data, srv.url, "k", crash)
@@ -137,7 +106,7 @@ def test_sigkill_against_the_emulator_then_restart(point, reference, catalog, tm
         restarted = _runner(data, srv.url, "k")
         assert restarted.returncode == 0, restarted.stderr[-3000:]
         venue = _venue(replay)
-    store = _store(data)
+    store = session_store(data)
     journal = store.live_orders("k")
     book = store.load_state("k")
     store.close()
@@ -174,7 +143,7 @@ def test_sigkill_against_the_emulator_then_restart(point, reference, catalog, tm
     assert spot > 0 and abs(spot + shorts) <= 0.01 * spot
     assert abs(spot - ref_spot) <= 0.05 * ref_spot
     # the restart wrote what it found
-    found = [e for e in _events(data) if e["kind"].startswith("recovery_")]
+    found = [e for e in session_events(data) if e["kind"].startswith("recovery_")]
     done = [e for e in found if e["kind"] == "recovery_done"]
     assert sorted(e["attempt"] for e in done) == [1, 2] and {e["mode"] for e in done} == {"live"}
     assert [e for e in found if e["kind"] == "recovery_adopted"][-1]["source"] == "exchange"
