@@ -8,11 +8,12 @@ import json
 import os
 import subprocess
 
-from test_live_kill_anywhere import BIN, END, MODE, START, _session_dir
+from livekill import session_dir
+from test_live_kill_anywhere import BIN, END, MODE, START
 
 
 def test_session_stops_at_the_stated_loss(catalog, tmp_path):
-    data = _session_dir(catalog, tmp_path)
+    data = session_dir(catalog, tmp_path)
     env = {k: v for k, v in os.environ.items() if k not in ("BASISKIT_LIVE_CRASH_AT", "BASISKIT_DATABASE_URL")}
     done = subprocess.run([str(BIN), "live", MODE, "--paper", "--replay", START, "--replay", END, "--data-dir",
                            str(data), "--set", "live.emergency_stop_loss_pct=0.05"], env=env, capture_output=True,

@@ -10,7 +10,8 @@ import subprocess
 
 from basiskit.persistence.live_sql import SqlLiveStore
 
-from test_live_kill_anywhere import BIN, END, MODE, START, _session_dir
+from livekill import session_dir
+from test_live_kill_anywhere import BIN, END, MODE, START
 
 
 def _run(data, crash=None):
@@ -22,7 +23,7 @@ def _run(data, crash=None):
 
 
 def test_paper_session_killed_mid_rebalance_resumes_from_its_stored_book(catalog, tmp_path):
-    data = _session_dir(catalog, tmp_path)
+    data = session_dir(catalog, tmp_path)
     killed = _run(data, "after_store:9")  # the 9th order: inside a re-target after the entry
     assert killed.returncode == -9, killed.stderr[-2000:]
     store = SqlLiveStore(f"sqlite:///{data / 'basiskit.db'}")

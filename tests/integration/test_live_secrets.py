@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from test_live_kill_anywhere import END, MODE, START, Exchange, _session_dir
+from livekill import session_dir
+from test_live_kill_anywhere import END, MODE, START, Exchange
 
 BIN = Path(sys.executable).parent / "basiskit"
 SECRETS = {f"{v}_API_{k}": f"sekrit-{v.lower()}-{k.lower()}-7f3a9c" for v in ("BINANCE", "BYBIT", "OKX")
@@ -41,7 +42,7 @@ def _all_text(data: Path, outputs: list[str]) -> str:
 
 
 def test_no_credential_in_any_output_of_sessions_run_with_keys_set(catalog, tmp_path):
-    data = _session_dir(catalog, tmp_path)
+    data = session_dir(catalog, tmp_path)
     outs: list[str] = []
     paper = _run([MODE, "--paper", "--replay", START, "--replay", END], data)
     assert paper.returncode == 0, paper.stderr
